@@ -1,0 +1,33 @@
+"""Errors that conrec reports to people: each names the file, column and row it is about."""
+
+from __future__ import annotations
+
+
+class ConrecError(Exception):
+    """Base class for problems a user can fix (bad input, wrong settings); never a bug."""
+
+
+class DataError(ConrecError):
+    """A problem in an input file, located as precisely as the reader could."""
+
+    def __init__(self, message: str, *, file: str | None = None, column: str | None = None,
+                 row: int | None = None):
+        self.file = file
+        self.column = column
+        self.row = row
+        self.detail = message
+        super().__init__(self._format())
+
+    def _format(self) -> str:
+        where = []
+        if self.file:
+            where.append(str(self.file))
+        if self.column:
+            where.append(f"column '{self.column}'")
+        if self.row is not None:
+            where.append(f"row {self.row}")
+        return (", ".join(where) + ": " if where else "") + self.detail
+
+
+class WorkspaceError(ConrecError):
+    """A workspace file that is missing, locked, or not a conrec workspace."""

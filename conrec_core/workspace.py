@@ -1,0 +1,138 @@
+"""The workspace: one DuckDB file holding a dataset and everything conrec derives from it.
+
+Writers never touch a workspace in place when they replace its data: `new_workspace` builds a fresh file
+beside it and swaps it in only after everything succeeded, so a failed import leaves the old one as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+
+from .errors import WorkspaceError
+
+SCHEMA_VERSION = 1
+
+SCHEMA = """
+CREATE TABLE items (
+    item_id  VARCHAR PRIMARY KEY,
+    title    VARCHAR,            -- NULL for id-only logs
+    text     VARCHAR,            -- other text fields, joined
+    category VARCHAR
+);
+CREATE TABLE item_vectors (      -- optional side vectors (image, collaborative), one row per item and name
+    item_id VARCHAR NOT NULL,
+    name    VARCHAR NOT NULL,
+    vector  FLOAT[] NOT NULL
+);
+CREATE TABLE events (
+    event_id BIGINT NOT NULL,    -- order of (user_id, ts, row in the source file): breaks timestamp ties
+    user_id  VARCHAR NOT NULL,
+    item_id  VARCHAR NOT NULL,
+    ts       TIMESTAMP NOT NULL, -- UTC
+    kind     VARCHAR NOT NULL CHECK (kind IN ('negative', 'positive', 'neutral')),
+    value    DOUBLE,             -- rating or other numeric signal, when the source has one
+    reason   VARCHAR             -- why the user gave negative feedback, when the source says
+);
+CREATE TABLE meta (key VARCHAR PRIMARY KEY, value JSON NOT NULL);
+"""
+
+
+def connect(path: Path | str, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+    """Open an existing workspace; a clear WorkspaceError when it is missing, locked or not a workspace."""
+    path = Path(path)
+    if not path.is_file():
+        raise WorkspaceError(f"{path}: no workspace here; create one with "
+                             f"`python -m conrec_core import SOURCE --workspace {path}`")
+    try:
+        con = duckdb.connect(str(path), read_only=read_only)
+    except duckdb.IOException as error:
+        if "lock" in str(error).lower():
+            raise WorkspaceError(f"{path}: the workspace is in use by another conrec process") from None
+        raise WorkspaceError(f"{path}: not a DuckDB file ({str(error).splitlines()[0]})") from None
+    except duckdb.Error as error:
+        raise WorkspaceError(f"{path}: cannot open ({str(error).splitlines()[0]})") from None
+    con.execute("SET TimeZone = 'UTC'")
+    if not _has_table(con, "meta"):
+        con.close()
+        raise WorkspaceError(f"{path}: a DuckDB file, but not a conrec workspace")
+    version = read_meta(con, "schema_version")
+    if version != SCHEMA_VERSION:
+        con.close()
+        raise WorkspaceError(f"{path}: workspace schema version {version}, this conrec reads {SCHEMA_VERSION}; "
+                             "import the data again")
+    return con
+
+
+@contextlib.contextmanager
+def open_workspace(path: Path | str, *, read_only: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect(path, read_only=read_only)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def new_workspace(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a connection to a fresh workspace that replaces `path` only if the block succeeds."""
+    path = Path(path).expanduser().resolve()
+    if path.exists() and not path.is_file():
+        raise WorkspaceError(f"{path}: exists and is not a file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging = path.with_name(f".{path.name}.building-{os.getpid()}")
+    _remove_database(staging)
+    con = duckdb.connect(str(staging))
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(SCHEMA)
+        write_meta(con, "schema_version", SCHEMA_VERSION)
+        yield con
+        con.execute("CHECKPOINT")
+        con.close()
+        if path.exists():
+            _check_not_in_use(path)
+        os.replace(staging, path)
+    except BaseException:
+        con.close()
+        _remove_database(staging)
+        raise
+
+
+def _check_not_in_use(path: Path) -> None:
+    try:
+        duckdb.connect(str(path)).close()  # also folds a leftover write-ahead log into the old file
+    except duckdb.IOException as error:
+        if "lock" in str(error).lower():
+            raise WorkspaceError(f"{path}: the workspace is in use by another conrec process; "
+                                 "close it and try again") from None
+    except duckdb.Error:
+        pass  # not a DuckDB file: replacing it is what the user asked for
+
+
+def _remove_database(path: Path) -> None:
+    for candidate in (path, path.with_name(path.name + ".wal")):
+        candidate.unlink(missing_ok=True)
+
+
+def _has_table(con, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
+                            [name]).fetchall()[0][0])
+
+
+def has_table(con, name: str) -> bool:
+    return _has_table(con, name)
+
+
+def write_meta(con, key: str, value: Any) -> None:
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, json.dumps(value, default=str)])
+
+
+def read_meta(con, key: str, default: Any = None) -> Any:
+    rows = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+    return json.loads(rows[0][0]) if rows else default
