@@ -119,7 +119,7 @@ def _stage_100k_movies(con, directory: Path) -> ItemCounts:
     con.execute(f"""
         CREATE OR REPLACE TEMP TABLE ml_items AS
         SELECT _row, movie_id, title,
-               list_filter([{flags}], g -> g IS NOT NULL AND g <> 'unknown') AS genre_list
+               list_filter([{flags}], lambda g: g IS NOT NULL AND g <> 'unknown') AS genre_list
         FROM raw_movies""", list(genres))
     con.execute("""
         CREATE OR REPLACE TEMP TABLE ml_items AS

@@ -262,7 +262,7 @@ def _stage_vector(con, raw_table: str, mapping: ItemMapping, name: str, column: 
         SELECT {ROW_COLUMN}, CASE WHEN vector IS NULL THEN 'is not a list of numbers'
                                   ELSE 'contains NaN or infinity' END
         FROM parsed_vectors WHERE NOT missing AND (vector IS NULL OR len(vector) = 0
-              OR len(list_filter(vector, x -> isnan(x) OR isinf(x))) > 0)
+              OR len(list_filter(vector, lambda x: isnan(x) OR isinf(x))) > 0)
         ORDER BY {ROW_COLUMN} LIMIT 1""").fetchall()
     if bad:
         raise DataError(f"the {name} vector {bad[0][1]}", file=label, column=column, row=bad[0][0])

@@ -1,0 +1,166 @@
+"""Command line: `python -m conrec_core COMMAND --help`."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from tqdm import tqdm
+
+from .errors import ConrecError
+from .importer import FORMATS, IMPORT_STEPS, import_source, rebuild_samples
+from .movielens import MovieLensConfig
+from .samples_config import SPLITS, SampleConfig
+from .stats import summarize
+from .synthetic import generate_world, write_world
+from .synthetic_config import WorldConfig
+from .workspace import open_workspace
+
+DESCRIPTION = "conrec: learn what users dislike from explicit negative feedback."
+EPILOG = """examples:
+  python -m conrec_core import sample_data/movielens-small --workspace ws/ml.duckdb
+  python -m conrec_core import log.csv --mapping mapping.json --workspace ws/shop.duckdb
+  python -m conrec_core info --workspace ws/ml.duckdb --json
+  python -m conrec_core samples --workspace ws/shop.duckdb --split global --window-days 3
+"""
+MAPPING_HELP = ("JSON column mapping for --format table: events.user/item/time/time_unit(s|ms|iso), "
+                "events.kind {column, negative:[...], positive:[...], neutral:[...]} or "
+                "{column, negative_max, positive_min}, optional events.reason {column, keep, drop}, "
+                "optional items {path, id, title, text:[...], category, vectors:{name: column}}; "
+                "see conrec_core/mapping.py")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m conrec_core", description=DESCRIPTION, epilog=EPILOG,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    importing = commands.add_parser("import", help="import an event log into a new workspace",
+                                    description="Import an event log into a workspace (replaced only if the "
+                                                "import succeeds), then build the default samples.")
+    importing.add_argument("source", type=Path, help="MovieLens folder, or a CSV/Parquet event file")
+    importing.add_argument("--workspace", type=Path, required=True, help="workspace file to create or replace")
+    importing.add_argument("--format", choices=FORMATS, default="auto",
+                           help="auto (default): a folder with ratings.csv or u.data is MovieLens, else table")
+    importing.add_argument("--mapping", type=Path, help=MAPPING_HELP)
+    importing.add_argument("--negative-max", type=float, default=MovieLensConfig.negative_max,
+                           help="MovieLens: ratings at or below this are negative (default %(default)s)")
+    importing.add_argument("--positive-min", type=float, default=MovieLensConfig.positive_min,
+                           help="MovieLens: ratings at or above this are positive (default %(default)s)")
+    _add_sample_options(importing)
+    importing.add_argument("--json", action="store_true", help="print the import report as JSON")
+
+    info = commands.add_parser("info", help="summarise a workspace")
+    info.add_argument("--workspace", type=Path, required=True)
+    info.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    samples = commands.add_parser("samples", help="rebuild a workspace's samples with other settings")
+    samples.add_argument("--workspace", type=Path, required=True)
+    _add_sample_options(samples)
+    samples.add_argument("--json", action="store_true")
+
+    synth = commands.add_parser("synthesize", help="write the synthetic e-commerce world as importable files")
+    synth.add_argument("--out", type=Path, required=True, help="folder for events, items, profiles, mapping")
+    defaults = WorldConfig()
+    for name in ("seed", "users", "items", "shops", "days"):
+        synth.add_argument(f"--{name}", type=int, default=getattr(defaults, name),
+                           help="default %(default)s")
+    return parser
+
+
+def _add_sample_options(parser: argparse.ArgumentParser) -> None:
+    defaults = SampleConfig()
+    group = parser.add_argument_group("samples (method §2)")
+    group.add_argument("--split", choices=SPLITS, default=defaults.split, help="default %(default)s")
+    group.add_argument("--window-days", type=float, default=defaults.window_days,
+                       help="future window length (default %(default)s)")
+    group.add_argument("--recent-days", type=float, default=defaults.recent_days,
+                       help="recent-negatives context (default %(default)s)")
+    group.add_argument("--context-limit", type=int, default=defaults.context_limit,
+                       help="most recent N items per context sequence (default %(default)s)")
+    group.add_argument("--validation-quantile", type=float, default=defaults.validation_quantile,
+                       help="default %(default)s")
+    group.add_argument("--test-quantile", type=float, default=defaults.test_quantile, help="default %(default)s")
+    group.add_argument("--validation-cut", type=datetime.fromisoformat,
+                       help="global split: calendar cut in ISO-8601 UTC, with --test-cut")
+    group.add_argument("--test-cut", type=datetime.fromisoformat, help="global split: calendar cut (UTC)")
+
+
+def _sample_config(args) -> SampleConfig:
+    return SampleConfig(split=args.split, window_days=args.window_days, recent_days=args.recent_days,
+                        context_limit=args.context_limit, validation_quantile=args.validation_quantile,
+                        test_quantile=args.test_quantile, validation_cut=args.validation_cut,
+                        test_cut=args.test_cut)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return COMMANDS[args.command](args)
+    except (ConrecError, ValueError, OSError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+
+
+def _import(args) -> int:
+    config = _sample_config(args)
+    with tqdm(total=IMPORT_STEPS, desc="import", unit="step", file=sys.stderr, disable=None) as bar:
+        def step(name: str) -> None:
+            bar.set_description(name)
+            bar.update(1)
+        report = import_source(args.source, args.workspace, format=args.format, mapping=args.mapping,
+                               movielens=MovieLensConfig(args.negative_max, args.positive_min),
+                               sample_config=config, on_step=step)
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2, default=str))
+        return 0
+    events = report.events
+    print(f"imported {events.events_kept:,} events from {report.source} into {args.workspace}")
+    print(f"  rows read {events.rows_read:,}; exact duplicates dropped {events.duplicates_dropped:,}")
+    for reason, count in events.non_interest_dropped.items():
+        print(f"  negatives dropped for non-interest reason '{reason}': {count:,}")
+    if report.items:
+        print(f"  items {report.items.items_kept:,} ({report.items.items_without_text:,} without text); "
+              f"vectors: {report.items.vectors or 'none'}")
+    if report.id_only_items_added:
+        print(f"  id-only items added for events with unknown items: {report.id_only_items_added:,}")
+    print("  samples: " + ", ".join(f"{k} {v:,}" for k, v in sorted(report.samples.items())))
+    return 0
+
+
+def _info(args) -> int:
+    with open_workspace(args.workspace) as con:
+        summary = summarize(con)
+    data = summary.to_dict()
+    if args.json:
+        print(json.dumps(data, indent=2))
+        return 0
+    width = max(len(key) for key in data)
+    for key, value in data.items():
+        if isinstance(value, float):
+            value = f"{value:.4f}"
+        print(f"{key.replace('_', ' '):<{width}}  {value}")
+    return 0
+
+
+def _samples(args) -> int:
+    counts = rebuild_samples(args.workspace, _sample_config(args))
+    if args.json:
+        print(json.dumps(counts))
+    else:
+        print("samples: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))
+    return 0
+
+
+def _synthesize(args) -> int:
+    config = WorldConfig(seed=args.seed, users=args.users, items=args.items, shops=args.shops, days=args.days)
+    path = write_world(generate_world(config), args.out)
+    print(f"wrote the synthetic world to {args.out}; import it with:\n"
+          f"  python -m conrec_core import {path} --mapping {args.out / 'mapping.json'} --workspace WS.duckdb")
+    return 0
+
+
+COMMANDS = {"import": _import, "info": _info, "samples": _samples, "synthesize": _synthesize}

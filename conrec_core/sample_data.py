@@ -1,0 +1,78 @@
+"""The datasets shipped in sample_data/, and their workspaces, built on first use."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from .importer import import_source
+from .synthetic import EVENTS_FILE, MAPPING_FILE
+from .workspace import connect, read_meta, write_meta
+from .errors import WorkspaceError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+SAMPLE_DATA = REPO_ROOT / "sample_data"
+WORKSPACES_ENV = "CONREC_WORKSPACES"  # where workspaces live; defaults to <repo>/workspaces
+
+
+@dataclass(frozen=True)
+class SampleDataset:
+    name: str
+    title: str
+    folder: Path
+    source: Path  # what `import` reads
+    mapping: Path | None  # column mapping for table sources
+    description: str
+
+
+SAMPLES = {
+    "synthetic-shop": SampleDataset(
+        name="synthetic-shop", title="Synthetic shop (e-commerce, 'not interested' with reasons)",
+        folder=SAMPLE_DATA / "synthetic-shop", source=SAMPLE_DATA / "synthetic-shop" / EVENTS_FILE,
+        mapping=SAMPLE_DATA / "synthetic-shop" / MAPPING_FILE,
+        description="1,000 users, 3,000 items, six weeks of feed impressions with exposure bias; "
+                    "ground-truth dislike profiles in true_dislikes."),
+    "movielens-small": SampleDataset(
+        name="movielens-small", title="MovieLens ml-latest-small (ratings <= 2 are dislikes)",
+        folder=SAMPLE_DATA / "movielens-small", source=SAMPLE_DATA / "movielens-small", mapping=None,
+        description="610 users, 9,742 movies, 100,836 ratings (GroupLens; see its README for the licence)."),
+}
+DEFAULT_SAMPLE = "synthetic-shop"
+
+
+def workspaces_dir() -> Path:
+    return Path(os.environ.get(WORKSPACES_ENV) or REPO_ROOT / "workspaces")
+
+
+def sample_workspace(name: str, directory: Path | None = None) -> Path:
+    """Path of the sample's workspace, importing it first when missing or built from other source files."""
+    if name not in SAMPLES:
+        raise WorkspaceError(f"unknown sample dataset {name!r}; known: {', '.join(SAMPLES)}")
+    sample = SAMPLES[name]
+    path = (directory or workspaces_dir()) / f"{name}.duckdb"
+    fingerprint = source_fingerprint(sample.folder)
+    if path.is_file():
+        try:
+            con = connect(path)
+            built_from = read_meta(con, "source_fingerprint")
+            con.close()
+            if built_from == fingerprint:
+                return path
+        except WorkspaceError:
+            pass  # an old or broken workspace: build it again
+    import_source(sample.source, path, mapping=sample.mapping)
+    con = connect(path, read_only=False)
+    write_meta(con, "source_fingerprint", fingerprint)
+    con.close()
+    return path
+
+
+def source_fingerprint(folder: Path) -> str:
+    """Hash of every file's name, size and content in the folder: a changed sample rebuilds its workspace."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        digest.update(path.relative_to(folder).as_posix().encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()

@@ -1,0 +1,116 @@
+"""Figures that describe a workspace: the numbers the Home page and `info` show."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+
+import duckdb
+import pandas as pd
+
+from .workspace import has_table, read_meta
+
+
+@dataclass
+class WorkspaceSummary:
+    users: int
+    items: int
+    events: int
+    negatives: int
+    positives: int
+    neutral: int
+    negative_share: float  # negatives / events
+    first_event: datetime | None
+    last_event: datetime | None
+    users_with_negatives: int
+    items_without_text: int
+    item_vectors: dict[str, int] = field(default_factory=dict)  # vector name -> items that have it
+    samples: dict[str, int] = field(default_factory=dict)  # split -> samples
+    future_window_share: dict[str, float] = field(default_factory=dict)  # split -> share of samples whose
+    # future window holds a negative besides the anchor itself
+    long_tail_user_share: float | None = None  # share of samples whose user is long-tail
+    long_tail_item_share: float | None = None  # share of items that are long-tail
+    true_dislike_users: int = 0  # users with a ground-truth dislike profile (synthetic data)
+
+    def to_dict(self) -> dict:
+        data = asdict(self)
+        for key in ("first_event", "last_event"):
+            data[key] = data[key].isoformat() if data[key] else None
+        return data
+
+
+def summarize(con: duckdb.DuckDBPyConnection) -> WorkspaceSummary:
+    row = con.execute("""
+        SELECT count(DISTINCT user_id), count(*), count(*) FILTER (WHERE kind = 'negative'),
+               count(*) FILTER (WHERE kind = 'positive'), count(*) FILTER (WHERE kind = 'neutral'),
+               min(ts), max(ts), count(DISTINCT user_id) FILTER (WHERE kind = 'negative')
+        FROM events""").fetchall()[0]
+    users, events, negatives, positives, neutral, first, last, users_with_negatives = row
+    items, without_text = con.execute(
+        "SELECT count(*), count(*) FILTER (WHERE title IS NULL AND text IS NULL) FROM items").fetchall()[0]
+    summary = WorkspaceSummary(
+        users=users, items=items, events=events, negatives=negatives, positives=positives, neutral=neutral,
+        negative_share=negatives / events if events else 0.0, first_event=first, last_event=last,
+        users_with_negatives=users_with_negatives, items_without_text=without_text,
+        item_vectors=dict(con.execute("SELECT name, count(*) FROM item_vectors GROUP BY name ORDER BY name")
+                          .fetchall()))
+    if has_table(con, "samples"):
+        for split, count, share in con.execute("""
+                SELECT split, count(*), avg(CASE WHEN len(future_negatives) > 1 THEN 1.0 ELSE 0.0 END)
+                FROM samples GROUP BY split""").fetchall():
+            summary.samples[split] = count
+            summary.future_window_share[split] = share
+        summary.long_tail_user_share = con.execute(
+            "SELECT avg(CASE WHEN long_tail_user THEN 1.0 ELSE 0.0 END) FROM samples").fetchall()[0][0]
+        summary.long_tail_item_share = con.execute(
+            "SELECT avg(CASE WHEN long_tail_item THEN 1.0 ELSE 0.0 END) FROM item_stats").fetchall()[0][0]
+    if has_table(con, "true_dislikes"):
+        summary.true_dislike_users = con.execute(
+            "SELECT count(DISTINCT user_id) FROM true_dislikes").fetchall()[0][0]
+    return summary
+
+
+def negatives_per_day(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """day, negatives, events: every calendar day between the first and last event, zeros included."""
+    return con.execute("""
+        WITH days AS (
+            SELECT unnest(generate_series(date_trunc('day', min(ts)), date_trunc('day', max(ts)),
+                                          INTERVAL 1 DAY)) AS day FROM events),
+        counts AS (
+            SELECT date_trunc('day', ts) AS day, count(*) FILTER (WHERE kind = 'negative') AS negatives,
+                   count(*) AS events
+            FROM events GROUP BY 1)
+        SELECT d.day, coalesce(c.negatives, 0) AS negatives, coalesce(c.events, 0) AS events
+        FROM days d LEFT JOIN counts c USING (day) ORDER BY d.day""").df()
+
+
+def negatives_per_user(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """user_id, negatives, events: one row per user, users without negatives included."""
+    return con.execute("""
+        SELECT user_id, count(*) FILTER (WHERE kind = 'negative') AS negatives, count(*) AS events
+        FROM events GROUP BY user_id ORDER BY negatives DESC, user_id""").df()
+
+
+def split_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """Per split: samples, users, mean context and future sizes, future-window coverage, long-tail users."""
+    if not has_table(con, "samples"):
+        return pd.DataFrame()
+    return con.execute("""
+        SELECT split, count(*) AS samples, count(DISTINCT user_id) AS users,
+               avg(context_negative_count) AS mean_context_negatives,
+               avg(len(future_negatives)) AS mean_future_negatives,
+               avg(CASE WHEN len(future_negatives) > 1 THEN 1.0 ELSE 0.0 END) AS share_more_future_negatives,
+               avg(CASE WHEN long_tail_user THEN 1.0 ELSE 0.0 END) AS share_long_tail_users
+        FROM samples GROUP BY split
+        ORDER BY CASE split WHEN 'train' THEN 0 WHEN 'validation' THEN 1 ELSE 2 END""").df()
+
+
+def negative_reasons(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
+    """reason, negatives: the reasons kept on negative events (empty when the source has none)."""
+    return con.execute("""
+        SELECT coalesce(reason, '(none)') AS reason, count(*) AS negatives FROM events
+        WHERE kind = 'negative' GROUP BY 1 ORDER BY negatives DESC""").df()
+
+
+def import_report(con: duckdb.DuckDBPyConnection) -> dict | None:
+    return read_meta(con, "import_report")
