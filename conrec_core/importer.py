@@ -70,7 +70,7 @@ def import_source(source: Path | str, workspace: Path | str, *, format: str = "a
             raise DataError("no events left to import (every row was dropped as a duplicate or for its reason)",
                             file=str(source))
         on_step("checking item references")
-        report.id_only_items_added = _resolve_items(con, str(source), unknown_items, has_item_file=items is not None)
+        report.id_only_items_added = _resolve_items(con, events.file, unknown_items, has_item_file=items is not None)
         on_step("writing the workspace")
         _write_tables(con)
         if format == "table" and mapping.true_dislikes is not None:

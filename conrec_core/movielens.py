@@ -124,7 +124,7 @@ def _stage_100k_movies(con, directory: Path) -> ItemCounts:
     con.execute("""
         CREATE OR REPLACE TEMP TABLE ml_items AS
         SELECT _row, movie_id, title, genre_list[1] AS category,
-               NULLIF(array_to_string(genre_list, ', '), '') AS genres
+               CASE WHEN len(genre_list) > 0 THEN 'genres: ' || array_to_string(genre_list, ', ') END AS genres
         FROM ml_items""")
     mapping = ItemMapping(id="movie_id", title="title", text=("genres",), category="category")
     return stage_items(con, "ml_items", ["_row", "movie_id", "title", "category", "genres"], mapping, str(path))

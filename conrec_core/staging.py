@@ -22,6 +22,7 @@ MAX_SECONDS = 1e11  # about the year 5138: a larger "seconds" value is almost su
 class EventCounts:
     """What happened to the rows of an event file on their way into the workspace."""
 
+    file: str = ""  # the event file, as named in messages
     rows_read: int = 0
     duplicates_dropped: int = 0  # exact duplicates of an earlier row (same user, item, time, kind, value, reason)
     non_interest_dropped: dict[str, int] = field(default_factory=dict)  # reason -> negatives dropped
@@ -118,7 +119,7 @@ def stage_events(con: duckdb.DuckDBPyConnection, raw_table: str, columns: list[s
     if mapping.reason and mapping.reason.keep:
         _check_reasons(con, mapping, label)
 
-    counts = EventCounts(rows_read=_scalar(con, "SELECT count(*) FROM parsed_events"))
+    counts = EventCounts(file=label, rows_read=_scalar(con, "SELECT count(*) FROM parsed_events"))
     drop = [r.strip().lower() for r in mapping.reason.drop] if mapping.reason else []
     for reason, count in con.execute(
             "SELECT reason, count(*) FROM parsed_events WHERE kind = 'negative' AND list_contains(?, reason) "
@@ -259,10 +260,11 @@ def _stage_vector(con, raw_table: str, mapping: ItemMapping, name: str, column: 
                {vector_sql} AS vector
         FROM {quote(raw_table)}""")
     bad = con.execute(f"""
-        SELECT {ROW_COLUMN}, CASE WHEN vector IS NULL THEN 'is not a list of numbers'
+        SELECT {ROW_COLUMN}, CASE WHEN not_numbers THEN 'is not a list of numbers'
                                   ELSE 'contains NaN or infinity' END
-        FROM parsed_vectors WHERE NOT missing AND (vector IS NULL OR len(vector) = 0
-              OR len(list_filter(vector, lambda x: isnan(x) OR isinf(x))) > 0)
+        FROM (SELECT *, vector IS NULL OR len(vector) = 0 OR list_count(vector) < len(vector) AS not_numbers
+              FROM parsed_vectors)
+        WHERE NOT missing AND (not_numbers OR len(list_filter(vector, lambda x: isnan(x) OR isinf(x))) > 0)
         ORDER BY {ROW_COLUMN} LIMIT 1""").fetchall()
     if bad:
         raise DataError(f"the {name} vector {bad[0][1]}", file=label, column=column, row=bad[0][0])

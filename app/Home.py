@@ -1,0 +1,21 @@
+"""conrec app entry point: `streamlit run app/Home.py`."""
+
+import os
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # run from a checkout without installing the package
+    sys.path.insert(0, str(ROOT))
+os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may be downloaded at run time
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+import streamlit as st  # noqa: E402
+
+st.set_page_config(page_title="conrec", page_icon="🚫", layout="wide")
+
+PAGES = ROOT / "pages"
+navigation = st.navigation([
+    st.Page(PAGES / "overview.py", title="Workspace overview", icon="📊", default=True),
+])
+navigation.run()

@@ -1,0 +1,71 @@
+"""The sidebar choice of workspace shared by every page, and cached reads of it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from conrec_core import sample_data, stats
+from conrec_core.errors import ConrecError
+from conrec_core.workspace import open_workspace
+
+SESSION_KEY = "workspace_choice"
+
+
+@st.cache_resource(show_spinner="Importing the sample dataset (first run only)…")
+def _sample_path(name: str) -> str:
+    return str(sample_data.sample_workspace(name))
+
+
+def _choices() -> dict[str, str]:
+    """Label -> sample name or workspace path; samples first, then other workspaces in the folder."""
+    choices = {sample.title: f"sample:{name}" for name, sample in sample_data.SAMPLES.items()}
+    folder = sample_data.workspaces_dir()
+    sample_files = {f"{name}.duckdb" for name in sample_data.SAMPLES}
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.duckdb")):
+            if path.name not in sample_files:
+                choices[f"Workspace: {path.stem}"] = str(path)
+    return choices
+
+
+def pick_workspace() -> Path:
+    """Show the picker in the sidebar and return the chosen workspace, importing a sample on first use."""
+    choices = _choices()
+    labels = list(choices)
+    default = labels.index(sample_data.SAMPLES[sample_data.DEFAULT_SAMPLE].title)
+    label = st.sidebar.selectbox("Dataset", labels, index=default, key=SESSION_KEY)
+    choice = choices[label]
+    st.sidebar.caption(f"Other logs: `python -m conrec_core import SOURCE --workspace "
+                       f"{sample_data.workspaces_dir()}/NAME.duckdb` adds them here.")
+    if choice.startswith("sample:"):
+        name = choice.removeprefix("sample:")
+        st.sidebar.caption(sample_data.SAMPLES[name].description)
+        try:
+            return Path(_sample_path(name))
+        except ConrecError as error:
+            st.error(f"The sample dataset could not be imported: {error}")
+            st.stop()
+    return Path(choice)
+
+
+def _version(path: Path) -> float:
+    return path.stat().st_mtime
+
+
+@st.cache_data(show_spinner=False)
+def _overview(path: str, version: float) -> dict:
+    with open_workspace(path) as con:
+        return {"summary": stats.summarize(con), "per_day": stats.negatives_per_day(con),
+                "per_user": stats.negatives_per_user(con), "splits": stats.split_table(con),
+                "reasons": stats.negative_reasons(con), "report": stats.import_report(con)}
+
+
+def workspace_overview(path: Path) -> dict:
+    """Summary, daily and per-user counts, split table, reasons and import report, cached per file version."""
+    try:
+        return _overview(str(path), _version(path))
+    except (ConrecError, OSError) as error:
+        st.error(str(error))
+        st.stop()

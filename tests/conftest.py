@@ -1,0 +1,49 @@
+import os
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@pytest.fixture(scope="session")
+def workspaces(tmp_path_factory) -> Path:
+    """A workspace folder for the session, so tests never write into the checkout."""
+    folder = tmp_path_factory.mktemp("workspaces")
+    os.environ["CONREC_WORKSPACES"] = str(folder)
+    return folder
+
+
+@pytest.fixture
+def ml_latest(tmp_path) -> Path:
+    """A tiny MovieLens folder in the ml-latest layout: 2 users, 4 movies, tags for one."""
+    folder = tmp_path / "ml-latest"
+    write(folder / "movies.csv", 'movieId,title,genres\n1,Toy Story (1995),Adventure|Animation\n'
+          '2,"Heat, The (1995)",Action|Crime\n3,Nothing (2000),(no genres listed)\n4,Café (2001),Drama\n')
+    write(folder / "ratings.csv", "userId,movieId,rating,timestamp\n1,1,1.0,1000\n1,2,4.5,2000\n"
+          "1,3,3.0,3000\n2,4,2.0,1500\n2,1,5.0,2500\n")
+    write(folder / "tags.csv", "userId,movieId,tag,timestamp\n1,1,Pixar,1000\n2,1,pixar,1001\n2,1,fun,1002\n")
+    return folder
+
+
+@pytest.fixture
+def ml_100k(tmp_path) -> Path:
+    """A tiny MovieLens folder in the ml-100k layout: tab-separated u.data, latin-1 pipe-separated u.item."""
+    folder = tmp_path / "ml-100k"
+    flags = ["0"] * 19
+    comedy, drama = flags.copy(), flags.copy()
+    comedy[5] = "1"
+    drama[8], drama[14] = "1", "1"
+    write(folder / "u.item", f"1|Amélie (2001)|01-Jan-2001||http://x|{'|'.join(comedy)}\n"
+          f'2|"Quoted" Story (1995)|01-Jan-1995||http://y|{"|".join(drama)}\n', encoding="latin-1")
+    write(folder / "u.data", "196\t1\t1\t881250949\n196\t2\t5\t881250950\n22\t2\t2\t881250951\n")
+    return folder

@@ -1,0 +1,62 @@
+"""The app, driven through Streamlit's AppTest on the shipped sample datasets."""
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conrec_core import stats
+from conrec_core.sample_data import SAMPLES, sample_workspace
+from conrec_core.workspace import open_workspace
+
+from conftest import REPO
+
+HOME = str(REPO / "app" / "Home.py")
+
+
+def run_home(**session) -> AppTest:
+    app = AppTest.from_file(HOME, default_timeout=120)
+    for key, value in session.items():
+        app.session_state[key] = value
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app
+
+
+def metrics(app: AppTest) -> dict[str, str]:
+    return {m.label: m.value for m in app.metric}
+
+
+def expected_metrics(name: str, directory) -> dict[str, str]:
+    with open_workspace(sample_workspace(name, directory)) as con:
+        summary = stats.summarize(con)
+    return {"Users": f"{summary.users:,}", "Items": f"{summary.items:,}", "Events": f"{summary.events:,}",
+            "Negative share": f"{summary.negative_share:.1%}", "Negatives": f"{summary.negatives:,}"}
+
+
+def test_home_opens_on_the_synthetic_shop(workspaces):
+    app = run_home()
+    assert app.sidebar.selectbox[0].value == SAMPLES["synthetic-shop"].title
+    assert metrics(app) == expected_metrics("synthetic-shop", workspaces)
+    assert [s.value for s in app.subheader] == ["Negatives per day", "Negatives per user", "Samples",
+                                                "Why users said no"]
+    table = app.dataframe[0].value
+    assert list(table.split) == ["train", "validation", "test"] and table.samples.gt(0).all()
+
+
+def test_home_switches_to_movielens(workspaces):
+    app = run_home()
+    app.sidebar.selectbox[0].select(SAMPLES["movielens-small"].title).run()
+    assert not app.exception
+    assert metrics(app) == expected_metrics("movielens-small", workspaces)
+    assert metrics(app)["Users"] == "610"
+    assert "Why users said no" not in [s.value for s in app.subheader]  # ratings carry no reasons
+
+
+def test_home_lists_other_workspaces_and_reports_broken_ones(workspaces):
+    (workspaces / "broken.duckdb").write_bytes(b"not a database")
+    try:
+        app = run_home()
+        app.sidebar.selectbox[0].select("Workspace: broken").run()
+        assert not app.exception
+        assert "not a DuckDB file" in app.error[0].value
+    finally:
+        (workspaces / "broken.duckdb").unlink()

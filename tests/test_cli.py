@@ -1,0 +1,67 @@
+import json
+import subprocess
+import sys
+
+import pytest
+
+from conftest import REPO, write
+
+
+def cli(*args, check=True) -> subprocess.CompletedProcess:
+    result = subprocess.run([sys.executable, "-m", "conrec_core", *map(str, args)], cwd=REPO,
+                            capture_output=True, text=True, timeout=300)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def test_import_then_info_json(ml_latest, tmp_path):
+    workspace = tmp_path / "ws.duckdb"
+    out = cli("import", ml_latest, "--workspace", workspace).stdout
+    assert "imported 5 events" in out
+    info = json.loads(cli("info", "--workspace", workspace, "--json").stdout)
+    assert {k: info[k] for k in ("users", "items", "events", "negatives", "positives")} == {
+        "users": 2, "items": 4, "events": 5, "negatives": 2, "positives": 2}
+    assert info["first_event"] == "1970-01-01T00:16:40" and info["last_event"] == "1970-01-01T00:50:00"
+    assert "samples" in cli("info", "--workspace", workspace).stdout
+
+
+def test_import_json_report_and_sample_rebuild(ml_latest, tmp_path):
+    workspace = tmp_path / "ws.duckdb"
+    report = json.loads(cli("import", ml_latest, "--workspace", workspace, "--json",
+                            "--negative-max", "3").stdout)
+    assert report["events"]["events_kept"] == 5 and report["format"] == "movielens"
+    counts = json.loads(cli("samples", "--workspace", workspace, "--split", "global", "--json").stdout)
+    assert sum(counts.values()) == 3  # ratings 1.0, 3.0 and 2.0 are negatives with --negative-max 3
+
+
+@pytest.mark.parametrize("args, message", [
+    (["import", "missing-folder", "--workspace", "{tmp}/ws.duckdb"], "missing-folder: file or folder not found"),
+    (["info", "--workspace", "{tmp}/none.duckdb"], "no workspace here"),
+    (["import", "{tmp}/e.csv", "--workspace", "{tmp}/ws.duckdb"], "needs a column mapping"),
+    (["import", "{tmp}/e.csv", "--mapping", "{tmp}/m.json", "--workspace", "{tmp}/ws.duckdb"],
+     "e.csv, column 'k', row 2: unknown value 'meh'"),
+    (["samples", "--workspace", "{tmp}/none.duckdb", "--window-days", "-1"], "must be positive"),
+])
+def test_errors_are_one_line_without_traceback(tmp_path, args, message):
+    write(tmp_path / "e.csv", "u,i,t,k\n1,2,3,neg\n1,3,4,meh\n")
+    (tmp_path / "m.json").write_text(json.dumps({"events": {"user": "u", "item": "i", "time": "t",
+                                                            "kind": {"column": "k", "negative": ["neg"]}}}))
+    result = cli(*[a.replace("{tmp}", str(tmp_path)) for a in args], check=False)
+    assert result.returncode == 2
+    assert message in result.stderr and "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: ")
+
+
+def test_help_documents_the_commands():
+    text = cli("--help").stdout
+    for command in ("import", "info", "samples", "synthesize"):
+        assert command in text
+    assert "--mapping" in cli("import", "--help").stdout
+
+
+def test_synthesize_writes_an_importable_world(tmp_path):
+    cli("synthesize", "--out", tmp_path / "world", "--users", 30, "--items", 200, "--days", 14)
+    out = cli("import", tmp_path / "world" / "events.parquet", "--mapping", tmp_path / "world" / "mapping.json",
+              "--workspace", tmp_path / "ws.duckdb").stdout
+    assert "negatives dropped for non-interest reason" in out
