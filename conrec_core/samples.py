@@ -1,8 +1,9 @@
 """Samples (user, anchor) with context, next negative and future windows, built in SQL (method §2).
 
-Every per-sample list is a slice of one per-user list ordered by (ts, event_id); the slice bounds are
-counts of events before a time, found with ASOF joins. That keeps the work linear in the number of events
-and samples instead of joining every sample to every event of its user.
+Every per-sample list is a run of consecutive positions in the user's negative (or positive) sequence
+ordered by (ts, event_id). The run's bounds are counts of events before a time, found with ASOF joins;
+the runs are then expanded position by position and joined back to the events. The work is the size of
+the output, never samples x history (a heavy user with thousands of events would make that quadratic).
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def build_samples(con: duckdb.DuckDBPyConnection, config: SampleConfig = SampleC
         _anchors(con, config)
         _insert_samples(con, config)
         _item_stats(con, config)
-        for table in ("neg", "pos", "user_negatives", "user_positives", "anchors"):
+        for table in ("neg", "pos", "anchors", "bounds", "negative_slices", "positive_slices"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
         write_meta(con, "sample_config", config.to_dict())
         con.execute("COMMIT")
@@ -79,20 +80,18 @@ def _user_cuts(con, config: SampleConfig) -> None:
 
 
 def _ordered_events(con) -> None:
+    # position = 1-based place in the user's sequence of this kind, ordered by (ts, event_id);
     # upto = number of the user's events of this kind with ts <= this ts (ties counted together), so an
     # ASOF match on "latest event before X" gives the count of events before X.
     for table, kind in (("neg", "negative"), ("pos", "positive")):
         con.execute(f"""
             CREATE TEMP TABLE {table} AS
             SELECT user_id, item_id, ts, event_id,
+                   row_number() OVER (PARTITION BY user_id ORDER BY ts, event_id) AS position,
                    rank() OVER (PARTITION BY user_id ORDER BY ts) - 1 AS before,
                    count(*) OVER (PARTITION BY user_id ORDER BY ts
                                   RANGE BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS upto
             FROM events WHERE kind = '{kind}'""")
-    con.execute("CREATE TEMP TABLE user_negatives AS SELECT user_id, list(item_id ORDER BY ts, event_id) AS items "
-                "FROM neg GROUP BY user_id")
-    con.execute("CREATE TEMP TABLE user_positives AS SELECT user_id, list(item_id ORDER BY ts, event_id) AS items "
-                "FROM pos GROUP BY user_id")
 
 
 def _anchors(con, config: SampleConfig) -> None:
@@ -121,31 +120,50 @@ def _count_before(alias: str, events: str, time_column: str) -> str:
 
 
 def _insert_samples(con, config: SampleConfig) -> None:
+    # Slice bounds as positions in the user's negative / positive sequence (1-based, inclusive).
     limit = config.context_limit
     con.execute(f"""
-        INSERT INTO samples
-        SELECT row_number() OVER (ORDER BY a.user_id, a.anchor_ts, a.anchor_event_id) AS sample_id,
-               a.user_id, a.split, a.anchor_ts, a.anchor_event_id, a.next_negative,
-               list_slice(un.items, greatest(a.negatives_before - {limit}, coalesce(recent.upto, 0)) + 1,
-                          a.negatives_before) AS recent_negatives,
-               list_slice(un.items, greatest(a.negatives_before - {limit}, 0) + 1,
-                          a.negatives_before) AS context_negatives,
-               coalesce(list_slice(up.items, greatest(coalesce(pos_t.upto, 0) - {limit}, 0) + 1,
-                                   coalesce(pos_t.upto, 0)), []) AS context_positives,
-               a.negatives_before, coalesce(pos_t.upto, 0),
-               a.window_end,
-               list_slice(un.items, a.negatives_before + 1, neg_end.upto) AS future_negatives,
-               coalesce(list_slice(up.items, coalesce(pos_t.upto, 0) + 1, coalesce(pos_end.upto, 0)), [])
-                   AS future_positives,
-               a.negatives_before < ? AS long_tail_user
+        CREATE TEMP TABLE bounds AS
+        SELECT row_number() OVER (ORDER BY a.user_id, a.anchor_ts, a.anchor_event_id) AS sample_id, a.*,
+               coalesce(recent.upto, 0) AS recent_before, neg_end.upto AS negatives_until_end,
+               coalesce(pos_t.upto, 0) AS positives_before, coalesce(pos_end.upto, 0) AS positives_until_end
         FROM anchors a
-        JOIN user_negatives un USING (user_id)
-        LEFT JOIN user_positives up USING (user_id)
         {_count_before("recent", "neg", "recent_start")}
         {_count_before("neg_end", "neg", "window_end")}
         {_count_before("pos_t", "pos", "anchor_ts")}
-        {_count_before("pos_end", "pos", "window_end")}
-        ORDER BY sample_id""", [config.long_tail_user_negatives])
+        {_count_before("pos_end", "pos", "window_end")}""")
+    # One row per (sample, list, position): the work is the size of the output, never sample x history.
+    for table, source, parts in (
+            ("negative_slices", "neg", {"context": ("greatest(negatives_before - {limit}, 0) + 1", "negatives_before"),
+                                        "future": ("negatives_before + 1", "negatives_until_end")}),
+            ("positive_slices", "pos", {"context": ("greatest(positives_before - {limit}, 0) + 1", "positives_before"),
+                                        "future": ("positives_before + 1", "positives_until_end")})):
+        selects = " UNION ALL ".join(
+            f"SELECT sample_id, user_id, '{part}' AS part, unnest(range({lo.format(limit=limit)}, {hi} + 1)) AS position "
+            f"FROM bounds" for part, (lo, hi) in parts.items())
+        con.execute(f"""
+            CREATE TEMP TABLE {table} AS
+            SELECT s.sample_id, s.part, list(e.item_id ORDER BY s.position) AS items
+            FROM ({selects}) s JOIN {source} e USING (user_id, position)
+            GROUP BY s.sample_id, s.part""")
+    con.execute(f"""
+        INSERT INTO samples
+        SELECT b.sample_id, b.user_id, b.split, b.anchor_ts, b.anchor_event_id, b.next_negative,
+               list_slice(coalesce(nc.items, []),
+                          len(coalesce(nc.items, [])) - least(b.negatives_before - b.recent_before, {limit}) + 1,
+                          len(coalesce(nc.items, []))) AS recent_negatives,
+               coalesce(nc.items, []) AS context_negatives,
+               coalesce(pc.items, []) AS context_positives,
+               b.negatives_before, b.positives_before, b.window_end,
+               nf.items AS future_negatives,
+               coalesce(pf.items, []) AS future_positives,
+               b.negatives_before < ? AS long_tail_user
+        FROM bounds b
+        LEFT JOIN negative_slices nc ON nc.sample_id = b.sample_id AND nc.part = 'context'
+        JOIN negative_slices nf ON nf.sample_id = b.sample_id AND nf.part = 'future'
+        LEFT JOIN positive_slices pc ON pc.sample_id = b.sample_id AND pc.part = 'context'
+        LEFT JOIN positive_slices pf ON pf.sample_id = b.sample_id AND pf.part = 'future'
+        ORDER BY b.sample_id""", [config.long_tail_user_negatives])
 
 
 def _item_stats(con, config: SampleConfig) -> None:
