@@ -140,10 +140,18 @@ def _info(args) -> int:
         return 0
     width = max(len(key) for key in data)
     for key, value in data.items():
-        if isinstance(value, float):
-            value = f"{value:.4f}"
-        print(f"{key.replace('_', ' '):<{width}}  {value}")
+        print(f"{key.replace('_', ' '):<{width}}  {_plain(value)}")
     return 0
+
+
+def _plain(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {_plain(v)}" for k, v in value.items()) or "none"
+    return "none" if value is None else str(value)
 
 
 def _samples(args) -> int:

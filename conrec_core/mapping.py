@@ -98,6 +98,8 @@ def load_mapping(path: Path | str) -> ImportMapping:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DataError("mapping file not found", file=label) from None
+    except IsADirectoryError:
+        raise DataError("is a folder; give the mapping JSON file", file=label) from None
     except (UnicodeDecodeError, json.JSONDecodeError) as error:
         raise DataError(f"not valid JSON: {error}", file=label) from None
     return parse_mapping(raw, base_dir=path.resolve().parent, label=label)

@@ -15,7 +15,7 @@ import duckdb
 
 from .errors import DataError
 from .mapping import EventMapping, ItemMapping, KindRule
-from .staging import EventCounts, ItemCounts, stage_events, stage_items
+from .staging import EventCounts, ItemCounts, require_columns, stage_events, stage_items
 from .tabular import CsvOptions, read_table
 
 ML100K_GENRES = ("unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
@@ -64,18 +64,11 @@ def _stage_latest_ratings(con, directory: Path, kind: KindRule) -> EventCounts:
 
 def _stage_latest_movies(con, directory: Path) -> ItemCounts:
     path = directory / "movies.csv"
-    columns = read_table(con, path, "raw_movies", label=str(path))
-    for needed in ("movieId", "title", "genres"):
-        if needed not in columns:
-            raise DataError(f"missing column '{needed}'; the file has: {', '.join(columns)}",
-                            file=str(path), column=needed)
+    require_columns(read_table(con, path, "raw_movies", label=str(path)), ["movieId", "title", "genres"], str(path))
     tags_path = directory / "tags.csv"
     if tags_path.is_file():
-        tag_columns = read_table(con, tags_path, "raw_tags", label=str(tags_path))
-        for needed in ("movieId", "tag"):
-            if needed not in tag_columns:
-                raise DataError(f"missing column '{needed}'; the file has: {', '.join(tag_columns)}",
-                                file=str(tags_path), column=needed)
+        require_columns(read_table(con, tags_path, "raw_tags", label=str(tags_path)), ["movieId", "tag"],
+                        str(tags_path))
         tags_sql = f"""
             SELECT movie, string_agg(tag_text, ', ' ORDER BY uses DESC, tag_text) AS tags FROM (
                 SELECT movie, tag_text, count(*) AS uses FROM (

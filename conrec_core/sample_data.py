@@ -62,7 +62,7 @@ def sample_workspace(name: str, directory: Path | None = None) -> Path:
             if built_from == fingerprint:
                 return path
         except WorkspaceError:
-            pass  # an old or broken workspace: build it again
+            path.unlink()  # our own cache file, old or broken: build it again
     import_source(sample.source, path, mapping=sample.mapping)
     con = connect(path, read_only=False)
     write_meta(con, "source_fingerprint", fingerprint)

@@ -167,7 +167,7 @@ def _time_problem(raw: str | None, unit: str) -> str:
         number = float(raw)
     except ValueError:
         number = None
-    if unit == "s" and number is not None and abs(number) >= MAX_SECONDS:
+    if unit == "s" and number is not None and MAX_SECONDS <= abs(number) < MAX_SECONDS * 1000:
         message += " (it looks like milliseconds: set \"time_unit\": \"ms\")"
     elif unit != "iso" and number is None and any(ch in raw for ch in "-:/"):
         message += " (it looks like a date: set \"time_unit\": \"iso\")"

@@ -17,6 +17,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+from tqdm import tqdm
 
 from .synthetic_config import WorldConfig
 
@@ -164,7 +165,7 @@ def _simulate(config: WorldConfig, rng, catalogue: _Catalogue, users: _Users) ->
     n_items = len(catalogue.category)
     log_popularity = np.log1p(catalogue.popularity)
     records: list[tuple] = []
-    for u, user_id in enumerate(users.ids):
+    for u, user_id in enumerate(tqdm(users.ids, desc="simulating users", unit="user", disable=None)):
         # What the user dislikes about each item, and by which facet most strongly.
         facet_scores = np.stack([users.disliked_category[u][catalogue.category]] + [
             users.disliked_attribute[f][u][catalogue.attribute[f]] for f in ATTRIBUTES])

@@ -17,6 +17,7 @@ import duckdb
 from .errors import WorkspaceError
 
 SCHEMA_VERSION = 1
+DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
 
 SCHEMA = """
 CREATE TABLE items (
@@ -49,6 +50,9 @@ def connect(path: Path | str, *, read_only: bool = True) -> duckdb.DuckDBPyConne
     if not path.is_file():
         raise WorkspaceError(f"{path}: no workspace here; create one with "
                              f"`python -m conrec_core import SOURCE --workspace {path}`")
+    with open(path, "rb") as handle:
+        if handle.read(12)[8:12] != DUCKDB_MAGIC:
+            raise WorkspaceError(f"{path}: not a DuckDB file, so not a conrec workspace")
     try:
         con = duckdb.connect(str(path), read_only=read_only)
     except duckdb.IOException as error:
@@ -85,6 +89,8 @@ def new_workspace(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
     if path.exists() and not path.is_file():
         raise WorkspaceError(f"{path}: exists and is not a file")
     path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        _check_replaceable(path)  # fail before the work, and again before the swap
     staging = path.with_name(f".{path.name}.building-{os.getpid()}")
     _remove_database(staging)
     con = duckdb.connect(str(staging))
@@ -96,7 +102,7 @@ def new_workspace(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
         con.execute("CHECKPOINT")
         con.close()
         if path.exists():
-            _check_not_in_use(path)
+            _check_replaceable(path)
         os.replace(staging, path)
     except BaseException:
         con.close()
@@ -104,15 +110,23 @@ def new_workspace(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
         raise
 
 
-def _check_not_in_use(path: Path) -> None:
+def _check_replaceable(path: Path) -> None:
+    """Refuse to overwrite anything but a conrec workspace that no other process has open."""
+    with open(path, "rb") as handle:
+        if handle.read(12)[8:12] != DUCKDB_MAGIC:
+            raise WorkspaceError(f"{path}: exists and is not a conrec workspace; refusing to overwrite it")
     try:
-        duckdb.connect(str(path)).close()  # also folds a leftover write-ahead log into the old file
+        con = duckdb.connect(str(path))  # also folds a leftover write-ahead log into the old file
     except duckdb.IOException as error:
         if "lock" in str(error).lower():
             raise WorkspaceError(f"{path}: the workspace is in use by another conrec process; "
                                  "close it and try again") from None
-    except duckdb.Error:
-        pass  # not a DuckDB file: replacing it is what the user asked for
+        raise WorkspaceError(f"{path}: cannot open the existing file ({str(error).splitlines()[0]})") from None
+    try:
+        if not _has_table(con, "meta"):
+            raise WorkspaceError(f"{path}: a DuckDB database but not a conrec workspace; refusing to overwrite it")
+    finally:
+        con.close()
 
 
 def _remove_database(path: Path) -> None:

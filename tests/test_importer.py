@@ -221,3 +221,42 @@ def test_failed_import_leaves_the_existing_workspace_as_it_was(tmp_path, ml_late
     assert hashlib.sha256(workspace.read_bytes()).hexdigest() == before
     assert table(workspace, "SELECT count(*) FROM events") == [(5,)]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ml-latest", "ws.duckdb"]
+
+
+def test_import_never_overwrites_a_file_that_is_not_a_workspace(tmp_path, ml_latest):
+    precious = write(tmp_path / "notes.csv", "a,b\n1,2\n")
+    with pytest.raises(ConrecError, match="is not a conrec workspace; refusing to overwrite it"):
+        import_source(ml_latest, precious)
+    assert precious.read_text() == "a,b\n1,2\n"
+    other = tmp_path / "other.duckdb"
+    import duckdb
+    duckdb.connect(str(other)).execute("CREATE TABLE mine AS SELECT 1 AS x").close()
+    with pytest.raises(ConrecError, match="a DuckDB database but not a conrec workspace"):
+        import_source(ml_latest, other)
+    assert duckdb.connect(str(other), read_only=True).execute("SELECT x FROM mine").fetchall() == [(1,)]
+
+
+def test_import_refuses_a_workspace_another_process_holds(tmp_path, ml_latest):
+    import subprocess
+    import sys
+    workspace = tmp_path / "ws.duckdb"
+    import_source(ml_latest, workspace)
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; c = duckdb.connect(sys.argv[1]); "
+                               "print('ready', flush=True); time.sleep(60)", str(workspace)],
+                              stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "ready"
+        with pytest.raises(ConrecError, match="in use by another conrec process"):
+            import_source(ml_latest, workspace)
+    finally:
+        holder.kill()
+        holder.wait()
+    assert table(workspace, "SELECT count(*) FROM events") == [(5,)]
+
+
+def test_movielens_folder_with_a_broken_movies_file(ml_latest, tmp_path):
+    write(ml_latest / "movies.csv", "movieId,name,genres\n1,Toy Story,Comedy\n")
+    with pytest.raises(DataError, match=r"movies\.csv, column 'title': missing column 'title'"):
+        import_source(ml_latest, tmp_path / "ws.duckdb")
+    with pytest.raises(DataError, match="not a MovieLens folder"):
+        import_source(tmp_path, tmp_path / "ws.duckdb", format="movielens")
