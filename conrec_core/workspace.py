@@ -9,6 +9,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
+import time
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -44,7 +46,7 @@ CREATE TABLE meta (key VARCHAR PRIMARY KEY, value JSON NOT NULL);
 """
 
 
-def connect(path: Path | str, *, read_only: bool = True) -> duckdb.DuckDBPyConnection:
+def connect(path: Path | str, *, read_only: bool = True, lock_timeout: float = 15.0) -> duckdb.DuckDBPyConnection:
     """Open an existing workspace; a clear WorkspaceError when it is missing, locked or not a workspace."""
     path = Path(path)
     if not path.is_file():
@@ -53,14 +55,19 @@ def connect(path: Path | str, *, read_only: bool = True) -> duckdb.DuckDBPyConne
     with open(path, "rb") as handle:
         if handle.read(12)[8:12] != DUCKDB_MAGIC:
             raise WorkspaceError(f"{path}: not a DuckDB file, so not a conrec workspace")
-    try:
-        con = duckdb.connect(str(path), read_only=read_only)
-    except duckdb.IOException as error:
-        if "lock" in str(error).lower():
-            raise WorkspaceError(f"{path}: the workspace is in use by another conrec process") from None
-        raise WorkspaceError(f"{path}: not a DuckDB file ({str(error).splitlines()[0]})") from None
-    except duckdb.Error as error:
-        raise WorkspaceError(f"{path}: cannot open ({str(error).splitlines()[0]})") from None
+    deadline = time.monotonic() + lock_timeout
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise WorkspaceError(f"{path}: cannot open ({str(error).splitlines()[0]})") from None
+            if time.monotonic() > deadline:  # writers hold the lock for seconds at most: wait for them
+                raise WorkspaceError(f"{path}: the workspace is in use by another conrec process") from None
+            time.sleep(0.2)
+        except duckdb.Error as error:
+            raise WorkspaceError(f"{path}: cannot open ({str(error).splitlines()[0]})") from None
     con.execute("SET TimeZone = 'UTC'")
     if not _has_table(con, "meta"):
         con.close()
@@ -74,8 +81,9 @@ def connect(path: Path | str, *, read_only: bool = True) -> duckdb.DuckDBPyConne
 
 
 @contextlib.contextmanager
-def open_workspace(path: Path | str, *, read_only: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
-    con = connect(path, read_only=read_only)
+def open_workspace(path: Path | str, *, read_only: bool = True, lock_timeout: float = 15.0
+                   ) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect(path, read_only=read_only, lock_timeout=lock_timeout)
     try:
         yield con
     finally:
@@ -108,6 +116,23 @@ def new_workspace(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
         _remove_database(staging)
         raise
+
+
+def artifacts_dir(workspace: Path | str) -> Path:
+    """Folder beside the workspace file for what does not belong in tables: weights, job records."""
+    workspace = Path(workspace)
+    return workspace.with_name(workspace.stem + ".files")
+
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def check_name(name: str, what: str) -> str:
+    """A user-chosen name that becomes part of a file path: letters, digits, _ . - only, no leading dot."""
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name) or ".." in name:
+        raise WorkspaceError(f"{what} name {name!r} is not allowed: use 1-64 letters, digits, '_', '.' or '-', "
+                             "starting with a letter or digit")
+    return name
 
 
 def _check_replaceable(path: Path) -> None:

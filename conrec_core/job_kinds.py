@@ -1,0 +1,29 @@
+"""The functions jobs run: fn(workspace, params, progress) -> JSON-able result."""
+
+from __future__ import annotations
+
+import time
+
+from .codebook_config import CodebookConfig
+
+
+def codebook(workspace: str, params: dict, progress) -> dict:
+    from .codebook import build_codebook  # torch and friends load in the worker only
+
+    config = CodebookConfig.from_dict(params.get("config", {}))
+    result = build_codebook(workspace, params.get("name", "default"), config,
+                            compute_map=params.get("compute_map", True), on_progress=progress)
+    return {"name": result.name, "fingerprint": result.fingerprint, "report": result.report.to_dict(),
+            "parts": result.parts}
+
+
+def sleep(workspace: str, params: dict, progress) -> dict:
+    """A job that only waits and reports progress: what the runner's own tests drive."""
+    steps = int(params.get("steps", 10))
+    for step in range(steps):
+        progress(step / steps, f"step {step + 1} of {steps}")
+        time.sleep(float(params.get("seconds", 0.1)))
+    if params.get("fail"):
+        raise ValueError("asked to fail")
+    progress(1.0, "finished")
+    return {"steps": steps}
