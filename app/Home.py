@@ -17,5 +17,7 @@ st.set_page_config(page_title="conrec", page_icon="🚫", layout="wide")
 PAGES = ROOT / "pages"
 navigation = st.navigation([
     st.Page(PAGES / "overview.py", title="Workspace overview", icon="📊", default=True),
+    st.Page(PAGES / "codebook_trainer.py", title="Codebook trainer", icon="🧮"),
+    st.Page(PAGES / "codebook_explorer.py", title="Codebook explorer", icon="🗺️"),
 ])
 navigation.run()

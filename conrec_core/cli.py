@@ -10,6 +10,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from .codebook_config import CodebookConfig
+from .encoder_config import COLLABORATIVE_MODES, EncoderConfig
 from .errors import ConrecError
 from .importer import FORMATS, IMPORT_STEPS, import_source, rebuild_samples
 from .movielens import MovieLensConfig
@@ -61,6 +63,28 @@ def build_parser() -> argparse.ArgumentParser:
     samples.add_argument("--workspace", type=Path, required=True)
     _add_sample_options(samples)
     samples.add_argument("--json", action="store_true")
+
+    codebook = commands.add_parser("codebook", help="train the RQ-VAE codebook and assign semantic IDs",
+                                   description="Encode items, train the RQ-VAE, assign collision-free SIDs, "
+                                               "compute the item map and print the quality report.")
+    codebook.add_argument("--workspace", type=Path, required=True)
+    codebook.add_argument("--name", default="default", help="codebook name (default %(default)s)")
+    cb_defaults, enc_defaults = CodebookConfig(), EncoderConfig()
+    for option, type_, value, text in (
+            ("levels", int, cb_defaults.levels, "residual levels"),
+            ("codebook-size", int, cb_defaults.codebook_size, "codes per level"),
+            ("latent-dim", int, cb_defaults.latent_dim, "quantised latent size"),
+            ("epochs", int, cb_defaults.epochs, "passes over the catalogue"),
+            ("batch-size", int, cb_defaults.batch_size, "items per step"),
+            ("learning-rate", float, cb_defaults.learning_rate, "AdamW learning rate"),
+            ("seed", int, cb_defaults.seed, "random seed"),
+            ("image-weight", float, enc_defaults.image_weight, "weight of the image vector"),
+            ("collaborative-weight", float, enc_defaults.collaborative_weight, "weight of co-occurrence vectors")):
+        codebook.add_argument(f"--{option}", type=type_, default=value, help=f"{text} (default %(default)s)")
+    codebook.add_argument("--collaborative", choices=COLLABORATIVE_MODES, default=enc_defaults.collaborative,
+                          help="co-occurrence vectors: auto = when some items have no text (default)")
+    codebook.add_argument("--no-map", action="store_true", help="skip the 2-D item map (UMAP)")
+    codebook.add_argument("--json", action="store_true", help="print the quality report as JSON")
 
     synth = commands.add_parser("synthesize", help="write the synthetic e-commerce world as importable files")
     synth.add_argument("--out", type=Path, required=True, help="folder for events, items, profiles, mapping")
@@ -163,6 +187,38 @@ def _samples(args) -> int:
     return 0
 
 
+def _codebook(args) -> int:
+    from .codebook import build_codebook  # torch loads only for this command
+
+    encoder = EncoderConfig(image_weight=args.image_weight, collaborative_weight=args.collaborative_weight,
+                            collaborative=args.collaborative)
+    config = CodebookConfig(levels=args.levels, codebook_size=args.codebook_size, latent_dim=args.latent_dim,
+                            epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                            seed=args.seed, encoder=encoder)
+    with tqdm(total=100, desc="codebook", unit="%", file=sys.stderr, disable=None,
+              bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}") as bar:
+        def progress(fraction: float, message: str) -> None:
+            bar.set_description(message[:60])
+            bar.update(int(fraction * 100) - bar.n)
+        result = build_codebook(args.workspace, args.name, config, compute_map=not args.no_map,
+                                on_progress=progress)
+    report = result.report.to_dict()
+    if args.json:
+        print(json.dumps({"name": result.name, "fingerprint": result.fingerprint, "parts": result.parts,
+                          "report": report}, indent=2))
+        return 0
+    print(f"codebook {result.name!r} for {report['items']:,} items ({', '.join(result.parts)}), "
+          f"fingerprint {result.fingerprint[:12]}")
+    print(f"  reconstruction cosine: mean {report['reconstruction_cosine_mean']:.3f}, "
+          f"10th percentile {report['reconstruction_cosine_p10']:.3f}")
+    for level, (used, perplexity) in enumerate(zip(report["utilisation"], report["perplexity"])):
+        print(f"  level {level + 1}: {used:.0%} of {config.codebook_size} codes used, perplexity {perplexity:.1f}")
+    print(f"  items needing a 4th token: {report['fourth_token_share']:.2%} "
+          f"(largest group {report['largest_collision_group']})")
+    print(f"  final loss {report['loss_curve'][-1]['loss']:.4f} after {config.epochs} epochs, {report['seconds']} s")
+    return 0
+
+
 def _synthesize(args) -> int:
     config = WorldConfig(seed=args.seed, users=args.users, items=args.items, shops=args.shops, days=args.days)
     path = write_world(generate_world(config), args.out)
@@ -171,4 +227,5 @@ def _synthesize(args) -> int:
     return 0
 
 
-COMMANDS = {"import": _import, "info": _info, "samples": _samples, "synthesize": _synthesize}
+COMMANDS = {"import": _import, "info": _info, "samples": _samples, "codebook": _codebook,
+            "synthesize": _synthesize}

@@ -55,6 +55,7 @@ def build_codebook(workspace: Path | str, name: str = "default", config: Codeboo
         map_xy = map_coordinates(trained.latents, seed=config.seed)
     progress("saving")(0.0, "")
     vectors = sid_vectors_for_codes(trained.model, trained.codes)
-    stamp = save_codebook(workspace, name, trained.model, config, sids, vectors, report.to_dict(), map_xy)
+    stamp = save_codebook(workspace, name, trained.model, config, sids, vectors, trained.reconstruction_cosine,
+                          report.to_dict(), map_xy)
     on_progress(1.0, "done")
     return CodebookResult(name=name, fingerprint=stamp, report=report, parts=features.coverage)

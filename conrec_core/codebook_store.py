@@ -33,6 +33,7 @@ CREATE TABLE IF NOT EXISTS item_sids (
     codes INTEGER[] NOT NULL,   -- level codes, then the collision rank when the item needed one
     sid VARCHAR NOT NULL,       -- <a_12><b_7><c_201>[<d_0>]
     vector FLOAT[] NOT NULL,    -- SID -> vector: the sum of the chosen codewords
+    reconstruction_cosine FLOAT NOT NULL,  -- cosine of the decoded SID to the item's input vector
     PRIMARY KEY (codebook, item_id), UNIQUE (codebook, sid));
 CREATE TABLE IF NOT EXISTS item_map (
     codebook VARCHAR NOT NULL, item_id VARCHAR NOT NULL, x FLOAT NOT NULL, y FLOAT NOT NULL,
@@ -74,7 +75,8 @@ def fingerprint(weights_file: Path, item_ids: list[str], sids: list[str]) -> str
 
 
 def save_codebook(workspace: Path | str, name: str, model: RQVAE, config: CodebookConfig, sids: SemanticIds,
-                  vectors: np.ndarray, report: dict, map_xy: np.ndarray | None) -> str:
+                  vectors: np.ndarray, reconstruction_cosine: np.ndarray, report: dict,
+                  map_xy: np.ndarray | None) -> str:
     """Write weights and config, then the SIDs, vectors and map into the workspace; return the fingerprint."""
     directory = codebook_dir(workspace, name)
     directory.mkdir(parents=True, exist_ok=True)
@@ -94,10 +96,11 @@ def save_codebook(workspace: Path | str, name: str, model: RQVAE, config: Codebo
                      json.dumps(config.to_dict()), json.dumps(report)])
         frame = {"codebook": [name] * len(sids.item_ids), "item_id": sids.item_ids,
                  "codes": [list(c) for c in sids.codes], "sid": sids.sids,
-                 "vector": [v.tolist() for v in vectors.astype(np.float32)]}
+                 "vector": [v.tolist() for v in vectors.astype(np.float32)],
+                 "reconstruction_cosine": reconstruction_cosine.astype(np.float32)}
         rows = pd.DataFrame(frame)  # noqa: F841 (read by DuckDB)
         con.execute("INSERT INTO item_sids SELECT codebook, item_id, CAST(codes AS INTEGER[]), sid, "
-                    "CAST(vector AS FLOAT[]) FROM rows")
+                    "CAST(vector AS FLOAT[]), reconstruction_cosine FROM rows")
         if map_xy is not None:
             points = pd.DataFrame({"codebook": name, "item_id": sids.item_ids, "x": map_xy[:, 0],  # noqa: F841
                                    "y": map_xy[:, 1]})

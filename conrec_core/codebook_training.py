@@ -19,13 +19,15 @@ Progress = Callable[[float, str], None]
 @dataclass
 class QualityReport:
     items: int
-    reconstruction_cosine_mean: float  # target >= 0.9 (method §3)
+    reconstruction_cosine_mean: float  # decoded from the SID by the code decoder; target >= 0.9 (method §3)
     reconstruction_cosine_p10: float
+    sum_decoder_cosine_mean: float  # the RQ-VAE's own decoder on the summed codewords, for comparison
     utilisation: list[float]  # per level: share of the codebook that some item uses
     perplexity: list[float]  # per level: exp(entropy of code use); codebook_size means perfectly even
     fourth_token_share: float  # share of items whose level codes collide and need the <d_k> token
     largest_collision_group: int
     loss_curve: list[dict] = field(default_factory=list)  # per epoch: loss, reconstruction, commitment
+    code_decoder_curve: list[dict] = field(default_factory=list)  # step, loss (1 - cosine)
     seconds: float = 0.0
 
     def to_dict(self) -> dict:
@@ -38,9 +40,17 @@ class TrainedRQVAE:
     latents: np.ndarray  # (items, latent_dim) continuous encoder outputs
     codes: np.ndarray  # (items, levels)
     distances: np.ndarray  # (items,) distance of each latent to its quantised vector
-    reconstruction_cosine: np.ndarray  # (items,)
+    reconstruction_cosine: np.ndarray  # (items,) from the code decoder
+    sum_decoder_cosine: np.ndarray  # (items,) from the RQ-VAE decoder
     loss_curve: list[dict]
+    code_decoder_curve: list[dict]
     seconds: float
+
+
+def reconstruction_error(reconstruction: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
+    if kind == "cosine":  # item vectors are unit length: only the direction carries meaning
+        return (1 - F.cosine_similarity(reconstruction, target, dim=1)).mean()
+    return (reconstruction - target).pow(2).sum(dim=1).mean()
 
 
 def train_rqvae(vectors: np.ndarray, config: CodebookConfig, on_progress: Progress = lambda f, m: None
@@ -53,14 +63,15 @@ def train_rqvae(vectors: np.ndarray, config: CodebookConfig, on_progress: Progre
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
     curve = []
+    joint_share = 0.5 if config.code_decoder_steps else 1.0  # of this step's progress; the code decoder gets the rest
     model.train()
     for epoch in range(config.epochs):
         order = torch.randperm(len(data), generator=generator)
         totals = np.zeros(3)
         for start in range(0, len(data), config.batch_size):
             batch = data[order[start:start + config.batch_size]]
-            reconstruction, _, commitment = model(batch)
-            reconstruction_loss = (reconstruction - batch).pow(2).sum(dim=1).mean()
+            reconstruction, _, commitment = model(batch, quantize=epoch >= config.warmup_epochs)
+            reconstruction_loss = reconstruction_error(reconstruction, batch, config.reconstruction_loss)
             loss = reconstruction_loss + commitment
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -70,16 +81,53 @@ def train_rqvae(vectors: np.ndarray, config: CodebookConfig, on_progress: Progre
         loss, reconstruction_loss, commitment = totals / len(data)
         curve.append({"epoch": epoch + 1, "loss": loss, "reconstruction": reconstruction_loss,
                       "commitment": commitment})
-        on_progress((epoch + 1) / config.epochs, f"epoch {epoch + 1}/{config.epochs}: loss {loss:.4f}")
+        on_progress(joint_share * (epoch + 1) / config.epochs, f"epoch {epoch + 1}/{config.epochs}: loss {loss:.4f}")
     model.eval()
     with torch.no_grad():
         latents, codes = model.encode(data)
         quantized = model.code_vectors(codes)
-        cosine = F.cosine_similarity(model.decoder(quantized), data, dim=1)
+        sum_cosine = F.cosine_similarity(model.decoder(quantized), data, dim=1)
         distances = (latents - quantized).norm(dim=1)
+    decoder_curve = fit_code_decoder(model, data, codes, config,
+                                     lambda f, m: on_progress(joint_share + (1 - joint_share) * f, m))
+    with torch.no_grad():
+        cosine = F.cosine_similarity(model.decode_codes(codes), data, dim=1)
     return TrainedRQVAE(model=model, latents=latents.numpy(), codes=codes.numpy(), distances=distances.numpy(),
-                        reconstruction_cosine=cosine.numpy(), loss_curve=curve,
+                        reconstruction_cosine=cosine.numpy(), sum_decoder_cosine=sum_cosine.numpy(),
+                        loss_curve=curve, code_decoder_curve=decoder_curve,
                         seconds=time.perf_counter() - started)
+
+
+def fit_code_decoder(model: RQVAE, data: torch.Tensor, codes: torch.Tensor, config: CodebookConfig,
+                     on_progress: Progress) -> list[dict]:
+    """Fit the code decoder on the frozen codebook: from each item's codes back to its vector."""
+    curve: list[dict] = []
+    if config.code_decoder_steps == 0:
+        return curve
+    generator = torch.Generator().manual_seed(config.seed + 1)
+    codewords = model.level_codewords(codes)
+    model.code_mean.copy_(codewords.mean(dim=0))
+    model.code_std.copy_(codewords.std(dim=0).clamp_min(1e-6))
+    optimizer = torch.optim.AdamW(model.code_decoder.parameters(), lr=config.learning_rate)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.code_decoder_steps)
+    model.code_decoder.train()
+    report_every = max(1, config.code_decoder_steps // 20)
+    running = 0.0
+    for step in range(1, config.code_decoder_steps + 1):
+        batch = torch.randint(0, len(data), (config.code_decoder_batch_size,), generator=generator)
+        loss = reconstruction_error(model.decode_codewords(codewords[batch]), data[batch], "cosine")
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        running += loss.item()
+        if step % report_every == 0:
+            curve.append({"step": step, "loss": running / report_every})
+            on_progress(step / config.code_decoder_steps,
+                        f"code decoder step {step}/{config.code_decoder_steps}: loss {running / report_every:.4f}")
+            running = 0.0
+    model.code_decoder.eval()
+    return curve
 
 
 def quality_report(trained: TrainedRQVAE, config: CodebookConfig, full_codes: list[tuple[int, ...]]
@@ -95,7 +143,9 @@ def quality_report(trained: TrainedRQVAE, config: CodebookConfig, full_codes: li
         items=len(trained.codes),
         reconstruction_cosine_mean=float(trained.reconstruction_cosine.mean()),
         reconstruction_cosine_p10=float(np.quantile(trained.reconstruction_cosine, 0.1)),
+        sum_decoder_cosine_mean=float(trained.sum_decoder_cosine.mean()),
         utilisation=utilisation, perplexity=perplexity,
         fourth_token_share=sum(len(c) > config.levels for c in full_codes) / len(full_codes),
         largest_collision_group=int(group_sizes.max()), loss_curve=trained.loss_curve,
+        code_decoder_curve=trained.code_decoder_curve,
         seconds=round(trained.seconds, 2))

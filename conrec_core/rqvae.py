@@ -1,7 +1,12 @@
-"""RQ-VAE: an MLP encoder, residual vector quantisation, an MLP decoder (method §3).
+"""RQ-VAE: an MLP encoder, residual vector quantisation, an MLP decoder (method §3), and a code decoder.
 
 The quantiser is vector-quantize-pytorch's ResidualVQ (EMA codebooks, k-means initialisation, dead-code
 restart, commitment loss). Reading order: MLP, then the model.
+
+The RQ-VAE's decoder reads the sum of the chosen codewords, in which the last level is a small nudge, so
+items that share their first levels decode almost alike (measured on MovieLens: reconstruction cosine 0.82
+at 3 x 256 codes however long it trains). The code decoder reads each level's codeword side by side and is
+fitted after the codebook is frozen: what it reconstructs is what the SID itself says about the item.
 """
 
 from __future__ import annotations
@@ -32,10 +37,23 @@ class RQVAE(nn.Module):
             decay=config.ema_decay, kmeans_init=True, kmeans_iters=config.kmeans_iters,
             threshold_ema_dead_code=config.dead_code_threshold, commitment_weight=config.commitment_weight)
         self.decoder = mlp([config.latent_dim, *reversed(config.hidden_dims), input_dim])
+        with torch.random.fork_rng():  # its size must not shift the random stream the RQ-VAE trains with
+            self.code_decoder = mlp([config.levels * config.latent_dim, *config.code_decoder_dims, input_dim])
+        # per-feature standardisation of the code decoder's input (levels differ in scale); set by the fit
+        self.register_buffer("code_mean", torch.zeros(config.levels * config.latent_dim))
+        self.register_buffer("code_std", torch.ones(config.levels * config.latent_dim))
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Reconstruction, codes (batch, levels) and the commitment loss summed over levels."""
-        quantized, codes, commitment = self.quantizer(self.encoder(x))
+    def forward(self, x: torch.Tensor, quantize: bool = True
+                ) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """Reconstruction, codes (batch, levels) and the commitment loss summed over levels.
+
+        quantize=False skips the quantiser (plain autoencoder): the warm-up that gives k-means
+        initialisation meaningful latents instead of those of a random encoder.
+        """
+        latent = self.encoder(x)
+        if not quantize:
+            return self.decoder(latent), None, latent.new_zeros(())
+        quantized, codes, commitment = self.quantizer(latent)
         return self.decoder(quantized), codes, commitment.sum()
 
     @torch.no_grad()
@@ -51,5 +69,15 @@ class RQVAE(nn.Module):
         return self.quantizer.get_output_from_indices(codes)
 
     @torch.no_grad()
+    def level_codewords(self, codes: torch.Tensor) -> torch.Tensor:
+        """(batch, levels * latent_dim): each level's chosen codeword, side by side."""
+        per_level = self.quantizer.get_codes_from_indices(codes)  # (levels, batch, latent_dim)
+        return per_level.permute(1, 0, 2).reshape(codes.shape[0], -1)
+
+    def decode_codewords(self, codewords: torch.Tensor) -> torch.Tensor:
+        return self.code_decoder((codewords - self.code_mean) / self.code_std)
+
+    @torch.no_grad()
     def decode_codes(self, codes: torch.Tensor) -> torch.Tensor:
-        return self.decoder(self.code_vectors(codes))
+        """The item vector as the SID alone describes it."""
+        return self.decode_codewords(self.level_codewords(codes))

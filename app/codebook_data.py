@@ -1,0 +1,55 @@
+"""Cached reads of codebooks for the pages (cache keys include the workspace file's version)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import streamlit as st
+
+from conrec_core.codebook_store import list_codebooks
+from conrec_core.codebook_views import codebook_items
+from conrec_core.item_index import ItemIndex
+
+
+def _version(path: Path) -> float:
+    return path.stat().st_mtime
+
+
+@st.cache_data(show_spinner=False)
+def _codebooks(path: str, version: float) -> list[dict]:
+    return list_codebooks(path)
+
+
+def codebooks(path: Path) -> list[dict]:
+    return _codebooks(str(path), _version(path))
+
+
+@st.cache_data(show_spinner="Loading the codebook…")
+def _items(path: str, name: str, version: float) -> pd.DataFrame:
+    return codebook_items(path, name)
+
+
+def items(path: Path, name: str) -> pd.DataFrame:
+    return _items(str(path), name, _version(path))
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _index(path: str, name: str, version: float) -> ItemIndex:
+    frame = _items(path, name, version)
+    return ItemIndex(list(frame.item_id), np.stack(frame.vector.to_numpy()))
+
+
+def index(path: Path, name: str) -> ItemIndex:
+    return _index(str(path), name, _version(path))
+
+
+def pick_codebook(path: Path) -> dict | None:
+    """Sidebar choice among the workspace's codebooks, newest first; None when it has none."""
+    available = codebooks(path)
+    if not available:
+        return None
+    names = [c["name"] for c in available]
+    name = st.sidebar.selectbox("Codebook", names, key="codebook_choice")
+    return available[names.index(name)]

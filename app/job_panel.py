@@ -1,0 +1,42 @@
+"""The status of a workspace's background job of one kind, polled once a second without rerunning the page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from conrec_core.jobs import JobRegistry
+
+SEEN_KEY = "job_status_seen"
+
+
+@st.fragment(run_every=1.0)
+def job_panel(workspace: Path, kind: str, title: str) -> None:
+    registry = JobRegistry(workspace)
+    job = registry.latest(kind)
+    if job is None:
+        st.caption(f"No {title} has run on this workspace yet.")
+        return
+    job = registry.enforce_cancel(job.id)
+    seen = st.session_state.setdefault(SEEN_KEY, {})
+    was_active = seen.get(job.id, "done") in ("queued", "running", "cancelling")
+    seen[job.id] = job.status
+    if job.active:
+        label = "Stopping…" if job.status == "cancelling" else f"{title}: {job.message or job.status}"
+        st.progress(job.progress, text=label)
+        st.button("Cancel", key=f"cancel-{job.id}", disabled=job.status == "cancelling",
+                  on_click=registry.cancel, args=(job.id,))
+        return
+    if job.status == "failed":
+        st.error(f"The last {title} failed: {job.error}")
+        log = registry.log_path(job.id)
+        if log.is_file() and log.stat().st_size:
+            with st.expander("Job log"):
+                st.code(log.read_text()[-5000:])
+    elif job.status == "cancelled":
+        st.warning(f"The last {title} was cancelled.")
+    else:
+        st.success(f"The last {title} finished at {job.finished_at} (UTC).")
+    if was_active:
+        st.rerun(scope="app")  # the job just ended: redraw the whole page with its results

@@ -1,0 +1,91 @@
+"""Codebook trainer: settings, a background training job with live progress, then the quality report."""
+
+import plotly.express as px
+import plotly.graph_objects as go
+import streamlit as st
+
+from app import codebook_data
+from app.job_panel import job_panel
+from app.workspace_picker import pick_workspace
+from conrec_core.codebook_config import CodebookConfig
+from conrec_core.encoder_config import COLLABORATIVE_MODES, EncoderConfig
+from conrec_core.errors import ConrecError
+from conrec_core.jobs import JobRegistry
+from conrec_core.workspace import check_name
+
+st.title("Codebook trainer")
+st.caption("Items become short hierarchical semantic IDs: an RQ-VAE quantises each item's vector (text, image, "
+           "co-occurrence) into one code per level. Training runs in the background: switching pages or "
+           "closing the tab does not stop it.")
+
+workspace = pick_workspace()
+defaults, encoder_defaults = CodebookConfig(), EncoderConfig()
+
+with st.form("codebook_settings"):
+    left, middle, right = st.columns(3)
+    name = left.text_input("Name", value="default", help="letters, digits, '_', '.', '-'")
+    levels = left.number_input("Levels", 1, 8, defaults.levels)
+    codebook_size = left.select_slider("Codes per level", [64, 128, 256, 512, 1024, 2048, 4096, 8192],
+                                       value=defaults.codebook_size)
+    epochs = middle.number_input("Epochs", 1, 5000, defaults.epochs)
+    batch_size = middle.number_input("Batch size", 16, 65536, defaults.batch_size)
+    learning_rate = middle.number_input("Learning rate", 1e-5, 1e-1, defaults.learning_rate, format="%.4f")
+    latent_dim = right.number_input("Latent size", 2, 512, defaults.latent_dim)
+    image_weight = right.number_input("Image vector weight", 0.0, 10.0, encoder_defaults.image_weight)
+    collaborative = right.selectbox("Co-occurrence vectors", COLLABORATIVE_MODES,
+                                    help="auto: only when some items have no text")
+    seed = right.number_input("Seed", 0, 2**31 - 1, defaults.seed)
+    submitted = st.form_submit_button("Train codebook", type="primary")
+
+if submitted:
+    try:
+        config = CodebookConfig(levels=int(levels), codebook_size=int(codebook_size), latent_dim=int(latent_dim),
+                                epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
+                                seed=int(seed), encoder=EncoderConfig(image_weight=float(image_weight),
+                                                                      collaborative=collaborative))
+        job = JobRegistry(workspace).submit("codebook", {"name": check_name(name, "codebook"),
+                                                         "config": config.to_dict()})
+        st.toast(f"Training job {job.id} is {job.status}.")
+    except (ConrecError, ValueError) as error:
+        st.error(str(error))
+
+job_panel(workspace, "codebook", "codebook training")
+
+chosen = codebook_data.pick_codebook(workspace)
+if chosen is None:
+    st.info("This workspace has no codebook yet: train one above (a few minutes on the sample data).")
+    st.stop()
+
+report = chosen["report"]
+st.subheader(f"Quality of codebook “{chosen['name']}”")
+cols = st.columns(4)
+cols[0].metric("Reconstruction cosine", f"{report['reconstruction_cosine_mean']:.3f}",
+               help="mean cosine between an item's vector and its vector decoded from the SID; target 0.9")
+cols[1].metric("10th percentile", f"{report['reconstruction_cosine_p10']:.3f}")
+cols[2].metric("Items needing a 4th token", f"{report['fourth_token_share']:.1%}",
+               help=f"largest group sharing all level codes: {report['largest_collision_group']}")
+cols[3].metric("Items", f"{report['items']:,}")
+st.caption(f"Fingerprint {chosen['fingerprint'][:16]} · trained {chosen['created_at']:%Y-%m-%d %H:%M} UTC "
+           f"in {report['seconds']} s")
+
+left, right = st.columns(2)
+with left:
+    levels_axis = [f"level {i + 1}" for i in range(len(report["utilisation"]))]
+    chart = go.Figure([go.Bar(x=levels_axis, y=report["utilisation"], name="codes used",
+                              text=[f"{u:.0%}" for u in report["utilisation"]], textposition="auto")])
+    chart.update_layout(title="Codebook utilisation per level", yaxis_tickformat=".0%", yaxis_range=[0, 1],
+                        height=300, margin=dict(l=0, r=0, t=40, b=0))
+    st.plotly_chart(chart, width="stretch")
+    st.caption("Perplexity per level (the number of equally used codes it amounts to): "
+               + ", ".join(f"{p:.0f}" for p in report["perplexity"]))
+with right:
+    items = codebook_data.items(workspace, chosen["name"])
+    chart = px.histogram(items, x="reconstruction_cosine", nbins=50, title="Reconstruction cosine per item")
+    chart.add_vline(x=0.9, line_dash="dash", annotation_text="target")
+    chart.update_layout(height=300, margin=dict(l=0, r=0, t=40, b=0), yaxis_title="items")
+    st.plotly_chart(chart, width="stretch")
+
+curve = report["loss_curve"]
+chart = px.line(curve, x="epoch", y=["loss", "reconstruction", "commitment"], title="Training loss", log_y=True)
+chart.update_layout(height=300, margin=dict(l=0, r=0, t=40, b=0), legend_title_text="")
+st.plotly_chart(chart, width="stretch")
