@@ -16,8 +16,8 @@ st.set_page_config(page_title="conrec", page_icon="🚫", layout="wide")
 
 PAGES = ROOT / "pages"
 navigation = st.navigation([
-    st.Page(PAGES / "overview.py", title="Workspace overview", icon="📊", default=True),
-    st.Page(PAGES / "codebook_trainer.py", title="Codebook trainer", icon="🧮"),
-    st.Page(PAGES / "codebook_explorer.py", title="Codebook explorer", icon="🗺️"),
+    st.Page(PAGES / "overview.py", title="Workspace overview", icon=":material/monitoring:", default=True),
+    st.Page(PAGES / "codebook_trainer.py", title="Codebook trainer", icon=":material/model_training:"),
+    st.Page(PAGES / "codebook_explorer.py", title="Codebook explorer", icon=":material/scatter_plot:"),
 ])
 navigation.run()

@@ -79,8 +79,9 @@ def train_rqvae(vectors: np.ndarray, config: CodebookConfig, on_progress: Progre
             totals += np.array([loss.item(), reconstruction_loss.item(), commitment.item()]) * len(batch)
         scheduler.step()
         loss, reconstruction_loss, commitment = totals / len(data)
+        quantized = epoch >= config.warmup_epochs
         curve.append({"epoch": epoch + 1, "loss": loss, "reconstruction": reconstruction_loss,
-                      "commitment": commitment})
+                      "commitment": commitment if quantized else None})
         on_progress(joint_share * (epoch + 1) / config.epochs, f"epoch {epoch + 1}/{config.epochs}: loss {loss:.4f}")
     model.eval()
     with torch.no_grad():

@@ -30,7 +30,7 @@ else:
     chart = px.scatter(shown, x="x", y="y", color="colour", render_mode="webgl", custom_data=["item_id"],
                        hover_name="title", hover_data={"sid": True, "category": True, "x": False, "y": False,
                                                        "colour": False})
-    chart.update_traces(marker=dict(size=4, opacity=0.75))
+    chart.update_traces(marker=dict(size=5, opacity=0.8))
     chart.update_layout(height=560, showlegend=colour_column == "category" or items[colour_column].nunique() <= 20,
                         margin=dict(l=0, r=0, t=10, b=0), dragmode="lasso", xaxis_visible=False,
                         yaxis_visible=False)
@@ -48,9 +48,11 @@ else:
 
 st.subheader("SID hierarchy")
 depth = st.slider("Levels shown", 1, min(levels, 3), min(levels, 2),
-                  help="a level of 256 codes under each of 256 codes is a lot of slices: start with two")
+                  help="click a tile to zoom into its prefix; with 256 codes per level, deeper is denser")
 counts = hierarchy_counts(items, depth)
-chart = px.sunburst(counts, path=[f"{letter}_token" for letter in letters[:depth]], values="items")
+chart = px.treemap(counts, path=[px.Constant("all items")] + [f"{letter}_token" for letter in letters[:depth]],
+                   values="items")
+chart.update_traces(root_color="lightgrey", hovertemplate="%{id}<br>%{value} items<extra></extra>")
 chart.update_layout(height=520, margin=dict(l=0, r=0, t=10, b=0))
 st.plotly_chart(chart, width="stretch")
 

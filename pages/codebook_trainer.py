@@ -23,24 +23,29 @@ defaults, encoder_defaults = CodebookConfig(), EncoderConfig()
 
 with st.form("codebook_settings"):
     left, middle, right = st.columns(3)
-    name = left.text_input("Name", value="default", help="letters, digits, '_', '.', '-'")
-    levels = left.number_input("Levels", 1, 8, defaults.levels)
+    name = left.text_input("Name", value="default", help="letters, digits, '_', '.', '-'", key="cb_name")
+    levels = left.number_input("Levels", 1, 8, defaults.levels, key="cb_levels")
     codebook_size = left.select_slider("Codes per level", [64, 128, 256, 512, 1024, 2048, 4096, 8192],
-                                       value=defaults.codebook_size)
-    epochs = middle.number_input("Epochs", 1, 5000, defaults.epochs)
-    batch_size = middle.number_input("Batch size", 16, 65536, defaults.batch_size)
-    learning_rate = middle.number_input("Learning rate", 1e-5, 1e-1, defaults.learning_rate, format="%.4f")
-    latent_dim = right.number_input("Latent size", 2, 512, defaults.latent_dim)
-    image_weight = right.number_input("Image vector weight", 0.0, 10.0, encoder_defaults.image_weight)
+                                       value=defaults.codebook_size, key="cb_size")
+    epochs = middle.number_input("Epochs", 2, 5000, defaults.epochs, key="cb_epochs")
+    batch_size = middle.number_input("Batch size", 16, 65536, defaults.batch_size, key="cb_batch")
+    learning_rate = middle.number_input("Learning rate", 1e-5, 1e-1, defaults.learning_rate, format="%.4f",
+                                        key="cb_lr")
+    decoder_steps = middle.number_input("Code decoder steps", 0, 100000, defaults.code_decoder_steps,
+                                        key="cb_decoder_steps", help="fitted after the codebook is frozen")
+    latent_dim = right.number_input("Latent size", 2, 512, defaults.latent_dim, key="cb_latent")
+    image_weight = right.number_input("Image vector weight", 0.0, 10.0, encoder_defaults.image_weight, key="cb_image")
     collaborative = right.selectbox("Co-occurrence vectors", COLLABORATIVE_MODES,
-                                    help="auto: only when some items have no text")
-    seed = right.number_input("Seed", 0, 2**31 - 1, defaults.seed)
+                                    help="auto: only when some items have no text", key="cb_collaborative")
+    seed = right.number_input("Seed", 0, 2**31 - 1, defaults.seed, key="cb_seed")
     submitted = st.form_submit_button("Train codebook", type="primary")
 
 if submitted:
     try:
         config = CodebookConfig(levels=int(levels), codebook_size=int(codebook_size), latent_dim=int(latent_dim),
-                                epochs=int(epochs), batch_size=int(batch_size), learning_rate=float(learning_rate),
+                                epochs=int(epochs), warmup_epochs=min(defaults.warmup_epochs, int(epochs) // 2),
+                                batch_size=int(batch_size), learning_rate=float(learning_rate),
+                                code_decoder_steps=int(decoder_steps),
                                 seed=int(seed), encoder=EncoderConfig(image_weight=float(image_weight),
                                                                       collaborative=collaborative))
         job = JobRegistry(workspace).submit("codebook", {"name": check_name(name, "codebook"),
@@ -85,7 +90,18 @@ with right:
     chart.update_layout(height=300, margin=dict(l=0, r=0, t=40, b=0), yaxis_title="items")
     st.plotly_chart(chart, width="stretch")
 
-curve = report["loss_curve"]
-chart = px.line(curve, x="epoch", y=["loss", "reconstruction", "commitment"], title="Training loss", log_y=True)
-chart.update_layout(height=300, margin=dict(l=0, r=0, t=40, b=0), legend_title_text="")
-st.plotly_chart(chart, width="stretch")
+left, right = st.columns(2)
+with left:
+    curve = report["loss_curve"]
+    chart = px.line(curve, x="epoch", y=["loss", "reconstruction", "commitment"], log_y=True,
+                    title="RQ-VAE training loss (the first epochs warm up the autoencoder alone)")
+    chart.update_layout(height=320, margin=dict(l=0, r=0, t=40, b=0), legend_title_text="", yaxis_title="")
+    st.plotly_chart(chart, width="stretch")
+with right:
+    if report.get("code_decoder_curve"):
+        chart = px.line(report["code_decoder_curve"], x="step", y="loss", log_y=True,
+                        title="Code decoder fit (1 - cosine)")
+        chart.update_layout(height=320, margin=dict(l=0, r=0, t=40, b=0), yaxis_title="")
+        st.plotly_chart(chart, width="stretch")
+        st.caption(f"The RQ-VAE's own decoder, reading the summed codewords, reaches cosine "
+                   f"{report['sum_decoder_cosine_mean']:.3f}; the code decoder reads each level's codeword.")

@@ -47,3 +47,29 @@ def ml_100k(tmp_path) -> Path:
           f'2|"Quoted" Story (1995)|01-Jan-1995||http://y|{"|".join(drama)}\n', encoding="latin-1")
     write(folder / "u.data", "196\t1\t1\t881250949\n196\t2\t5\t881250950\n22\t2\t2\t881250951\n")
     return folder
+
+
+@pytest.fixture(scope="session")
+def sample_codebooks(workspaces) -> dict:
+    """Both sample workspaces with the default codebook (real training, map included): name -> (path, result)."""
+    from conrec_core.codebook import build_codebook
+    from conrec_core.sample_data import sample_workspace
+
+    built = {}
+    for name in ("synthetic-shop", "movielens-small"):
+        path = sample_workspace(name, workspaces)
+        built[name] = (path, build_codebook(path))
+    return built
+
+
+@pytest.fixture(scope="session")
+def small_world(tmp_path_factory) -> Path:
+    """A small synthetic workspace (200 items) for quick codebook runs."""
+    from conrec_core.importer import import_source
+    from conrec_core.synthetic import generate_world, write_world
+    from conrec_core.synthetic_config import WorldConfig
+
+    folder = tmp_path_factory.mktemp("small-world")
+    events = write_world(generate_world(WorldConfig(users=60, items=200, shops=20, days=21)), folder)
+    import_source(events, folder / "ws.duckdb", mapping=folder / "mapping.json")
+    return folder / "ws.duckdb"

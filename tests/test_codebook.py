@@ -1,0 +1,138 @@
+"""Codebooks trained for real: on both sample datasets (quality targets) and on a small world (fast checks)."""
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+
+from conrec_core.codebook import build_codebook
+from conrec_core.codebook_config import CodebookConfig
+from conrec_core.codebook_store import CodebookMismatch, load_codebook, require_fingerprint
+from conrec_core.codebook_views import codebook_items, fourth_token_items, hierarchy_counts, search_items
+from conrec_core.encoder_config import EncoderConfig
+from conrec_core.importer import import_source
+from conrec_core.item_index import ItemIndex
+from conrec_core.sids import parse_sid
+from conrec_core.workspace import open_workspace
+
+from conftest import write
+
+QUICK = CodebookConfig(epochs=8, warmup_epochs=3, batch_size=64, code_decoder_steps=100, codebook_size=64)
+
+
+@pytest.mark.parametrize("name", ["synthetic-shop", "movielens-small"])
+def test_sample_codebooks_meet_the_quality_targets(sample_codebooks, name):
+    path, result = sample_codebooks[name]
+    report = result.report
+    assert report.reconstruction_cosine_mean >= 0.9
+    assert report.reconstruction_cosine_p10 > 0.8
+    assert all(used > 0.5 for used in report.utilisation)  # dead-code restarts keep the codebooks in use
+    assert all(1 < p <= 256 for p in report.perplexity)
+    assert report.fourth_token_share < 0.1 and report.largest_collision_group >= 1
+    assert len(report.loss_curve) == CodebookConfig().epochs and report.code_decoder_curve
+    assert report.loss_curve[-1]["loss"] < report.loss_curve[CodebookConfig().warmup_epochs]["loss"]
+    expected_parts = {"text", "image"} if name == "synthetic-shop" else {"text"}
+    assert set(result.parts) == expected_parts
+
+
+@pytest.mark.parametrize("name", ["synthetic-shop", "movielens-small"])
+def test_sids_are_one_to_one_and_round_trip(sample_codebooks, name):
+    path, _ = sample_codebooks[name]
+    codebook = load_codebook(path)
+    with open_workspace(path) as con:
+        items = [i for (i,) in con.execute("SELECT item_id FROM items ORDER BY item_id").fetchall()]
+        distinct = con.execute("SELECT count(DISTINCT sid), count(*) FROM item_sids WHERE codebook = 'default'"
+                               ).fetchall()[0]
+    assert codebook.sids.item_ids == items and distinct == (len(items), len(items))
+    for item in items[::97]:
+        sid = codebook.sids.sid(item)
+        assert codebook.sids.item(sid) == item
+        assert parse_sid(sid) == codebook.sids.codes[codebook.sids.item_to_row[item]]
+    assert all(len(c) in (3, 4) for c in codebook.sids.codes)
+
+
+def test_sid_vectors_are_the_sum_of_codewords(sample_codebooks):
+    path, _ = sample_codebooks["synthetic-shop"]
+    codebook = load_codebook(path)
+    model = codebook.load_model()  # from safetensors
+    codes = torch.from_numpy(codebook.sids.level_codes())
+    per_level = model.quantizer.get_codes_from_indices(codes)  # (levels, items, dim)
+    assert np.allclose(per_level.sum(dim=0).numpy(), codebook.vectors, atol=1e-5)
+    items = codebook_items(path, "default")
+    decoded = model.decode_codes(codes)
+    from conrec_core.item_encoder import encode_items
+    features = encode_items(path)
+    cosine = torch.nn.functional.cosine_similarity(decoded, torch.from_numpy(features.vectors), dim=1).numpy()
+    assert np.allclose(cosine, items.reconstruction_cosine.to_numpy(), atol=1e-4)
+
+
+def test_same_seed_same_codebook_other_seed_other_codebook(small_world, tmp_path):
+    copies = [tmp_path / f"ws{i}.duckdb" for i in range(3)]
+    for copy in copies:
+        shutil.copy(small_world, copy)
+    first = build_codebook(copies[0], config=QUICK, compute_map=False)
+    second = build_codebook(copies[1], config=QUICK, compute_map=False)
+    assert first.fingerprint == second.fingerprint
+    assert load_codebook(copies[0]).sids.sids == load_codebook(copies[1]).sids.sids
+    other = build_codebook(copies[2], config=CodebookConfig(**{**QUICK.to_dict(), "seed": 1,
+                                                              "encoder": EncoderConfig()}), compute_map=False)
+    assert other.fingerprint != first.fingerprint
+
+
+def test_later_stages_refuse_a_codebook_that_does_not_match(small_world, tmp_path):
+    path = tmp_path / "ws.duckdb"
+    shutil.copy(small_world, path)
+    first = build_codebook(path, config=QUICK, compute_map=False)
+    codebook = load_codebook(path)
+    require_fingerprint(codebook, first.fingerprint, "checkpoint X")  # matching: no error
+    build_codebook(path, name="other", config=CodebookConfig(**{**QUICK.to_dict(), "seed": 3,
+                                                                "encoder": EncoderConfig()}), compute_map=False)
+    with pytest.raises(CodebookMismatch, match=r"checkpoint X was made with codebook fingerprint [0-9a-f]{12}, "
+                                               r"but codebook 'other' is [0-9a-f]{12}"):
+        require_fingerprint(load_codebook(path, "other"), first.fingerprint, "checkpoint X")
+    # weights swapped on disk: the workspace's record no longer matches the files
+    other_dir = load_codebook(path, "other").directory
+    shutil.copy(other_dir / "model.safetensors", codebook.directory / "model.safetensors")
+    with pytest.raises(CodebookMismatch, match="are not the ones the workspace's SIDs came from"):
+        load_codebook(path)
+
+
+def test_codebook_of_an_id_only_log_uses_collaborative_vectors(tmp_path):
+    rows = [f"u{u},i{(u * 7 + k * 3) % 40},{1000 + k},{'neg' if k % 4 == 0 else 'pos'}"
+            for u in range(30) for k in range(12)]
+    events = write(tmp_path / "e.csv", "u,i,t,k\n" + "\n".join(rows) + "\n")
+    (tmp_path / "m.json").write_text('{"events": {"user": "u", "item": "i", "time": "t", '
+                                     '"kind": {"column": "k", "negative": ["neg"], "positive": ["pos"]}}}')
+    import_source(events, tmp_path / "ws.duckdb", mapping=tmp_path / "m.json")
+    result = build_codebook(tmp_path / "ws.duckdb", config=QUICK, compute_map=False)
+    assert result.parts == {"collaborative": 40}
+    assert len(set(load_codebook(tmp_path / "ws.duckdb").sids.sids)) == 40
+
+
+def test_a_large_codebook_size_trains(small_world, tmp_path):
+    path = tmp_path / "ws.duckdb"
+    shutil.copy(small_world, path)
+    config = CodebookConfig(**{**QUICK.to_dict(), "codebook_size": 8192, "encoder": EncoderConfig()})
+    result = build_codebook(path, config=config, compute_map=False)
+    assert len(result.report.utilisation) == 3 and result.report.items == 200
+
+
+def test_views_hierarchy_search_collisions_and_neighbours(sample_codebooks):
+    path, _ = sample_codebooks["synthetic-shop"]
+    items = codebook_items(path, "default")
+    assert {"a", "b", "c", "x", "y", "collision_rank"} <= set(items.columns)
+    assert items[["x", "y"]].notna().all().all()
+    counts = hierarchy_counts(items, depth=2)
+    assert counts["items"].sum() == len(items) and counts.a_token.str.match(r"<a_\d+>").all()
+    dresses = search_items(items, "dress")
+    assert len(dresses) and dresses.title.str.lower().str.contains("dress").all()
+    prefix = items.sid.iloc[0][: items.sid.iloc[0].index(">") + 1]
+    assert (search_items(items, prefix).sid.str.startswith(prefix)).all()
+    shared = fourth_token_items(items)
+    assert len(shared) == items.collision_rank.notna().sum()
+    assert (shared.groupby("prefix").size() >= 2).all()
+    index = ItemIndex(list(items.item_id), np.stack(items.vector.to_numpy()))
+    neighbours = index.nearest(items.item_id.iloc[0], k=5)
+    assert len(neighbours) == 5 and items.item_id.iloc[0] not in [n for n, _ in neighbours]
+    assert [s for _, s in neighbours] == sorted([s for _, s in neighbours], reverse=True)

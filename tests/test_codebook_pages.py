@@ -1,0 +1,95 @@
+"""The codebook pages through Streamlit's AppTest, on real workspaces and real training jobs."""
+
+import shutil
+
+from streamlit.testing.v1 import AppTest
+
+from conrec_core.codebook_store import list_codebooks
+from conrec_core.jobs import JobRegistry
+
+from conftest import REPO
+
+TRAINER = str(REPO / "pages" / "codebook_trainer.py")
+EXPLORER = str(REPO / "pages" / "codebook_explorer.py")
+
+
+def page(path: str, workspace_label: str | None = None) -> AppTest:
+    app = AppTest.from_file(path, default_timeout=120)
+    if workspace_label:
+        app.session_state["workspace_choice"] = workspace_label
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app
+
+
+def test_trainer_starts_one_job_survives_reruns_and_shows_the_report(workspaces, small_world):
+    workspace = workspaces / "tiny-shop.duckdb"
+    shutil.copy(small_world, workspace)
+    try:
+        app = page(TRAINER, "Workspace: tiny-shop")
+        assert "no codebook yet" in app.info[0].value
+        app.number_input(key="cb_epochs").set_value(6)
+        app.number_input(key="cb_batch").set_value(64)
+        app.number_input(key="cb_decoder_steps").set_value(50)
+        app.select_slider(key="cb_size").set_value(64)
+        app.text_input(key="cb_name").set_value("from-the-app")
+        app.button[0].click().run()
+        assert not app.exception and not app.error
+        registry = JobRegistry(workspace)
+        [job] = registry.list()
+        app.run()  # a rerun (any click) neither kills nor duplicates the job
+        assert [j.id for j in registry.list()] == [job.id]
+        finished = registry.wait(job.id, timeout=300)
+        assert finished.status == "done", finished.error
+        app.run()
+        [codebook] = list_codebooks(workspace)
+        assert codebook["name"] == "from-the-app"
+        metrics = {m.label: m.value for m in app.metric}
+        assert metrics["Reconstruction cosine"] == f"{codebook['report']['reconstruction_cosine_mean']:.3f}"
+        assert metrics["Items"] == "200"
+        assert any("last codebook training finished" in s.value for s in app.success)
+    finally:
+        workspace.unlink()
+        shutil.rmtree(workspaces / "tiny-shop.files", ignore_errors=True)
+
+
+def test_trainer_rejects_a_bad_name(workspaces, small_world):
+    workspace = workspaces / "tiny-names.duckdb"
+    shutil.copy(small_world, workspace)
+    try:
+        app = page(TRAINER, "Workspace: tiny-names")
+        app.text_input(key="cb_name").set_value("../escape")
+        app.button[0].click().run()
+        assert "is not allowed" in app.error[0].value
+        assert JobRegistry(workspace).list() == []
+    finally:
+        workspace.unlink()
+
+
+def test_explorer_drives_map_hierarchy_search_neighbours_and_collisions(sample_codebooks):
+    app = page(EXPLORER)
+    assert [s.value for s in app.subheader] == ["Item map", "SID hierarchy", "Find items", "Nearest items",
+                                                "Items that needed a 4th token"]
+    app.radio[0].set_value("category").run()
+    app.slider[0].set_value(3).run()
+    app.text_input(key="item_search").set_value("dress").run()
+    found = app.dataframe[0].value
+    assert len(found) and found.title.str.lower().str.contains("dress").all()
+    item = found.item_id.iloc[0]
+    app.selectbox[-1].set_value(item).run()
+    assert not app.exception
+    neighbours = app.dataframe[1].value
+    assert len(neighbours) == 10 and item not in neighbours.index
+    assert neighbours.cosine.is_monotonic_decreasing
+    shared = app.dataframe[2].value
+    assert (shared.groupby("prefix").size() >= 2).all()
+
+
+def test_explorer_without_a_codebook_says_what_to_do(workspaces, small_world):
+    workspace = workspaces / "tiny-empty.duckdb"
+    shutil.copy(small_world, workspace)
+    try:
+        app = page(EXPLORER, "Workspace: tiny-empty")
+        assert "no codebook yet" in app.info[0].value
+    finally:
+        workspace.unlink()

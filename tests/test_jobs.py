@@ -1,0 +1,69 @@
+"""The background job runner, with real worker processes."""
+
+import os
+import signal
+import time
+
+import pytest
+
+from conrec_core.errors import ConrecError
+from conrec_core.jobs import JobRegistry
+
+
+@pytest.fixture
+def registry(tmp_path):
+    return JobRegistry(tmp_path / "ws.duckdb")
+
+
+def test_a_job_runs_in_the_background_and_reports_progress(registry):
+    job = registry.submit("sleep", {"steps": 20, "seconds": 0.1})
+    assert job.active
+    deadline = time.monotonic() + 30
+    while registry.get(job.id).progress == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
+    running = registry.get(job.id)
+    assert running.status == "running" and 0 < running.progress < 1 and running.message.startswith("step")
+    done = registry.wait(job.id, timeout=60)
+    assert (done.status, done.progress, done.result) == ("done", 1.0, {"steps": 20})
+    assert done.started_at and done.finished_at
+
+
+def test_submitting_again_returns_the_running_job(registry):
+    first = registry.submit("sleep", {"steps": 30, "seconds": 0.1})
+    again = registry.submit("sleep", {"steps": 1})
+    assert again.id == first.id and len(registry.list()) == 1
+    registry.cancel(first.id)
+    registry.wait(first.id, timeout=30)
+
+
+def test_cancel_stops_the_job(registry):
+    job = registry.submit("sleep", {"steps": 200, "seconds": 0.05})
+    time.sleep(1.0)
+    assert registry.cancel(job.id).status == "cancelling"
+    stopped = registry.wait(job.id, timeout=30)
+    assert stopped.status == "cancelled" and stopped.progress < 1
+    assert registry.submit("sleep", {"steps": 1}).id != job.id  # a new job may start now
+
+
+def test_a_failing_job_records_its_error(registry):
+    job = registry.wait(registry.submit("sleep", {"steps": 1, "fail": True}).id, timeout=30)
+    assert job.status == "failed" and job.error == "asked to fail"
+
+
+def test_a_killed_worker_is_reported_as_failed(registry):
+    job = registry.submit("sleep", {"steps": 500, "seconds": 0.05})
+    pid = int(registry.path(job.id).with_suffix(".pid").read_text())
+    time.sleep(0.5)
+    os.kill(pid, signal.SIGKILL)
+    deadline = time.monotonic() + 10
+    while registry.get(job.id).active and time.monotonic() < deadline:
+        time.sleep(0.1)
+    failed = registry.get(job.id)
+    assert failed.status == "failed" and "stopped unexpectedly" in failed.error
+
+
+def test_unknown_kinds_and_ids_are_refused(registry):
+    with pytest.raises(ConrecError, match="unknown job kind"):
+        registry.submit("mine-bitcoin", {})
+    with pytest.raises(ConrecError, match="not a job id"):
+        registry.get("../../etc/passwd")
