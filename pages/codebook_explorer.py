@@ -65,7 +65,8 @@ if query:
 
 st.subheader("Nearest items")
 labels = dict(zip(items.item_id, items.title + "  " + items.sid))
-item = st.selectbox("Item", list(labels), format_func=labels.get, index=None, placeholder="Type to search…")
+item = st.selectbox("Item", list(labels), format_func=labels.get, index=None, placeholder="Type to search…",
+                    key="nearest_item")
 if item:
     neighbours = codebook_data.index(workspace, chosen["name"]).nearest(item, k=10)
     near = items.set_index("item_id").loc[[n for n, _ in neighbours], ["title", "category", "sid"]]

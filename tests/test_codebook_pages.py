@@ -76,7 +76,7 @@ def test_explorer_drives_map_hierarchy_search_neighbours_and_collisions(sample_c
     found = app.dataframe[0].value
     assert len(found) and found.title.str.lower().str.contains("dress").all()
     item = found.item_id.iloc[0]
-    app.selectbox[-1].set_value(item).run()
+    app.selectbox(key="nearest_item").set_value(item).run()
     assert not app.exception
     neighbours = app.dataframe[1].value
     assert len(neighbours) == 10 and item not in neighbours.index
