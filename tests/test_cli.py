@@ -65,3 +65,11 @@ def test_synthesize_writes_an_importable_world(tmp_path):
     out = cli("import", tmp_path / "world" / "events.parquet", "--mapping", tmp_path / "world" / "mapping.json",
               "--workspace", tmp_path / "ws.duckdb").stdout
     assert "negatives dropped for non-interest reason" in out
+
+
+def test_the_package_exports_its_api_lazily():
+    import conrec_core
+    for name in conrec_core.__all__:
+        assert getattr(conrec_core, name) is not None
+    with pytest.raises(AttributeError):
+        conrec_core.not_a_thing
