@@ -69,7 +69,7 @@ def connect(path: Path | str, *, read_only: bool = True, lock_timeout: float = 1
         except duckdb.Error as error:
             raise WorkspaceError(f"{path}: cannot open ({str(error).splitlines()[0]})") from None
     con.execute("SET TimeZone = 'UTC'")
-    if not _has_table(con, "meta"):
+    if not has_table(con, "meta"):
         con.close()
         raise WorkspaceError(f"{path}: a DuckDB file, but not a conrec workspace")
     version = read_meta(con, "schema_version")
@@ -148,7 +148,7 @@ def _check_replaceable(path: Path) -> None:
                                  "close it and try again") from None
         raise WorkspaceError(f"{path}: cannot open the existing file ({str(error).splitlines()[0]})") from None
     try:
-        if not _has_table(con, "meta"):
+        if not has_table(con, "meta"):
             raise WorkspaceError(f"{path}: a DuckDB database but not a conrec workspace; refusing to overwrite it")
     finally:
         con.close()
@@ -159,13 +159,9 @@ def _remove_database(path: Path) -> None:
         candidate.unlink(missing_ok=True)
 
 
-def _has_table(con, name: str) -> bool:
+def has_table(con, name: str) -> bool:
     return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
                             [name]).fetchall()[0][0])
-
-
-def has_table(con, name: str) -> bool:
-    return _has_table(con, name)
 
 
 def write_meta(con, key: str, value: Any) -> None:
