@@ -45,6 +45,17 @@ def index(path: Path, name: str) -> ItemIndex:
     return _index(str(path), name, _version(path))
 
 
+@st.cache_data(show_spinner=False)
+def _labels(path: str, name: str, version: float) -> dict[str, str]:
+    frame = _items(path, name, version)
+    return dict(zip(frame.item_id, frame.title + "  " + frame.sid))
+
+
+def item_labels(path: Path, name: str) -> dict[str, str]:
+    """item_id -> "title  SID", for item pickers."""
+    return _labels(str(path), name, _version(path))
+
+
 def pick_codebook(path: Path) -> dict | None:
     """Sidebar choice among the workspace's codebooks, newest first; None when it has none."""
     available = codebooks(path)

@@ -43,9 +43,9 @@ def main() -> None:
     cold = time.perf_counter() - started
     rows = [("first run (caches cold)", cold),
             ("rerun", timed(lambda: app.run())),
-            ("colour by category", timed(lambda: app.radio[0].set_value("category").run())),
-            ("colour by level 2", timed(lambda: app.radio[0].set_value("SID level 2").run())),
-            ("hierarchy 3 levels", timed(lambda: app.slider[0].set_value(3).run())),
+            ("colour by category", timed(lambda: app.radio(key="map_colour").set_value("category").run())),
+            ("colour by level 2", timed(lambda: app.radio(key="map_colour").set_value("SID level 2").run())),
+            ("hierarchy 3 levels", timed(lambda: app.slider(key="hierarchy_depth").set_value(3).run())),
             ("search 'love'", timed(lambda: app.text_input(key="item_search").set_value("love").run()))]
     frame = app.dataframe[0].value
     if len(frame):

@@ -1,11 +1,17 @@
-"""Codebook explorer: the item map, the SID hierarchy, search, nearest items and collisions."""
+"""Codebook explorer: the item map, the SID hierarchy, search, nearest items and collisions.
+
+Each section is a fragment: using one reruns that section only, not the map of every item.
+"""
 
 import plotly.express as px
+import plotly.graph_objects as go
 import streamlit as st
 
 from app import codebook_data
 from app.workspace_picker import pick_workspace
 from conrec_core.codebook_views import fourth_token_items, hierarchy_counts, search_items
+
+TABLE_COLUMNS = ["item_id", "title", "category", "sid", "reconstruction_cosine"]
 
 st.title("Codebook explorer")
 workspace = pick_workspace()
@@ -13,69 +19,97 @@ chosen = codebook_data.pick_codebook(workspace)
 if chosen is None:
     st.info("This workspace has no codebook yet: train one on the Codebook trainer page.")
     st.stop()
-items = codebook_data.items(workspace, chosen["name"])
+name = chosen["name"]
 levels = len(chosen["report"]["utilisation"])
 letters = [chr(ord("a") + level) for level in range(levels)]
-table_columns = ["item_id", "title", "category", "sid", "reconstruction_cosine"]
 
-st.subheader("Item map")
-colour_options = [f"SID level {level + 1}" for level in range(levels)] + ["category"]
-colour = st.radio("Colour by", colour_options, horizontal=True)
-colour_column = "category" if colour == "category" else letters[int(colour.split()[-1]) - 1]
-if items.x.isna().all():
-    st.info("This codebook was trained without a map (--no-map).")
-    selected = items.iloc[:0]
-else:
-    shown = items.assign(colour=items[colour_column].astype(str))
-    chart = px.scatter(shown, x="x", y="y", color="colour", render_mode="webgl", custom_data=["item_id"],
-                       hover_name="title", hover_data={"sid": True, "category": True, "x": False, "y": False,
-                                                       "colour": False})
-    chart.update_traces(marker=dict(size=5, opacity=0.8))
-    chart.update_layout(height=560, showlegend=colour_column == "category" or items[colour_column].nunique() <= 20,
-                        margin=dict(l=0, r=0, t=10, b=0), dragmode="lasso", xaxis_visible=False,
-                        yaxis_visible=False)
-    event = st.plotly_chart(chart, width="stretch", on_select="rerun", selection_mode=("box", "lasso"),
-                            key="item_map")
+
+def map_figure(items, colour_column: str) -> go.Figure:
+    hover = items.title + "<br>" + items.sid + "<br>" + items.category
+    if colour_column == "category":  # a few named groups: one trace each, with a legend
+        figure = px.scatter(items, x="x", y="y", color="category", render_mode="webgl", custom_data=["item_id"],
+                            hover_name="title", hover_data={"sid": True, "x": False, "y": False})
+    else:  # 256 codes: one trace coloured by code number (a legend of 256 entries helps nobody)
+        figure = go.Figure(go.Scattergl(
+            x=items.x, y=items.y, mode="markers", customdata=items[["item_id"]].to_numpy(), text=hover,
+            hovertemplate="%{text}<extra></extra>",
+            marker=dict(color=items[colour_column], colorscale="Turbo", showscale=True,
+                        colorbar=dict(title=f"<{colour_column}_·>"))))
+    figure.update_traces(marker_size=5, marker_opacity=0.8)
+    figure.update_layout(height=560, margin=dict(l=0, r=0, t=10, b=0), dragmode="lasso",
+                         xaxis_visible=False, yaxis_visible=False)
+    return figure
+
+
+@st.fragment
+def item_map() -> None:
+    st.subheader("Item map")
+    items = codebook_data.items(workspace, name)
+    if items.x.isna().all():
+        st.info("This codebook was trained without a map (--no-map).")
+        return
+    options = [f"SID level {level + 1}" for level in range(levels)] + ["category"]
+    colour = st.radio("Colour by", options, horizontal=True, key="map_colour")
+    colour_column = "category" if colour == "category" else letters[int(colour.split()[-1]) - 1]
+    event = st.plotly_chart(map_figure(items, colour_column), width="stretch", on_select="rerun",
+                            selection_mode=("box", "lasso"), key="item_map")
     picked = {point["customdata"][0] for point in event.selection.points} if event and event.selection else set()
     selected = items[items.item_id.isin(picked)]
-if len(selected):
-    st.write(f"**{len(selected):,} items selected**")
-    st.dataframe(selected[table_columns], hide_index=True, width="stretch")
-    st.download_button("Download the selection (CSV)", selected[table_columns].to_csv(index=False),
-                       file_name=f"{chosen['name']}-selection.csv", mime="text/csv")
-else:
-    st.caption("Draw a box or a lasso on the map to list and download the items inside it.")
+    if len(selected):
+        st.write(f"**{len(selected):,} items selected**")
+        st.dataframe(selected[TABLE_COLUMNS], hide_index=True, width="stretch")
+        st.download_button("Download the selection (CSV)", selected[TABLE_COLUMNS].to_csv(index=False),
+                           file_name=f"{name}-selection.csv", mime="text/csv")
+    else:
+        st.caption("Draw a box or a lasso on the map to list and download the items inside it.")
 
-st.subheader("SID hierarchy")
-depth = st.slider("Levels shown", 1, min(levels, 3), min(levels, 2),
-                  help="click a tile to zoom into its prefix; with 256 codes per level, deeper is denser")
-counts = hierarchy_counts(items, depth)
-chart = px.treemap(counts, path=[px.Constant("all items")] + [f"{letter}_token" for letter in letters[:depth]],
-                   values="items")
-chart.update_traces(root_color="lightgrey", hovertemplate="%{id}<br>%{value} items<extra></extra>")
-chart.update_layout(height=520, margin=dict(l=0, r=0, t=10, b=0))
-st.plotly_chart(chart, width="stretch")
 
-st.subheader("Find items")
-query = st.text_input("Title contains, or SID prefix such as <a_12><b_7>", key="item_search")
-found = search_items(items, query)
-if query:
-    st.write(f"{len(found):,} items" + (" (first 200)" if len(found) == 200 else ""))
-    st.dataframe(found[table_columns], hide_index=True, width="stretch")
+@st.fragment
+def hierarchy() -> None:
+    st.subheader("SID hierarchy")
+    depth = st.slider("Levels shown", 1, min(levels, 3), min(levels, 2), key="hierarchy_depth",
+                      help="click a tile to zoom into its prefix; with 256 codes per level, deeper is denser")
+    counts = hierarchy_counts(codebook_data.items(workspace, name), depth)
+    chart = px.treemap(counts, path=[px.Constant("all items")] + [f"{letter}_token" for letter in letters[:depth]],
+                       values="items")
+    chart.update_traces(root_color="lightgrey", hovertemplate="%{id}<br>%{value} items<extra></extra>")
+    chart.update_layout(height=520, margin=dict(l=0, r=0, t=10, b=0))
+    st.plotly_chart(chart, width="stretch")
 
-st.subheader("Nearest items")
-labels = dict(zip(items.item_id, items.title + "  " + items.sid))
-item = st.selectbox("Item", list(labels), format_func=labels.get, index=None, placeholder="Type to search…",
-                    key="nearest_item")
-if item:
-    neighbours = codebook_data.index(workspace, chosen["name"]).nearest(item, k=10)
-    near = items.set_index("item_id").loc[[n for n, _ in neighbours], ["title", "category", "sid"]]
-    near.insert(0, "cosine", [round(score, 3) for _, score in neighbours])
-    st.dataframe(near, width="stretch")
-    st.caption("Similarity of SID vectors (the sum of the chosen codewords): what rewards and filters use.")
+
+@st.fragment
+def find_items() -> None:
+    st.subheader("Find items")
+    query = st.text_input("Title contains, or SID prefix such as <a_12><b_7>", key="item_search")
+    if query:
+        found = search_items(codebook_data.items(workspace, name), query)
+        st.write(f"{len(found):,} items" + (" (first 200)" if len(found) == 200 else ""))
+        st.dataframe(found[TABLE_COLUMNS], hide_index=True, width="stretch")
+
+
+@st.fragment
+def nearest_items() -> None:
+    st.subheader("Nearest items")
+    items = codebook_data.items(workspace, name)
+    labels = codebook_data.item_labels(workspace, name)
+    item = st.selectbox("Item", list(labels), format_func=labels.get, index=None, placeholder="Type to search…",
+                        key="nearest_item")
+    if item:
+        neighbours = codebook_data.index(workspace, name).nearest(item, k=10)
+        near = items.set_index("item_id").loc[[n for n, _ in neighbours], ["title", "category", "sid"]]
+        near.insert(0, "cosine", [round(score, 3) for _, score in neighbours])
+        st.dataframe(near, width="stretch")
+        st.caption("Similarity of SID vectors (the sum of the chosen codewords): what rewards and filters use.")
+
+
+item_map()
+hierarchy()
+find_items()
+nearest_items()
 
 st.subheader("Items that needed a 4th token")
-shared = fourth_token_items(items)
-st.caption(f"{len(shared):,} items ({len(shared) / len(items):.1%}) share all {levels} level codes with "
+all_items = codebook_data.items(workspace, name)
+shared = fourth_token_items(all_items)
+st.caption(f"{len(shared):,} items ({len(shared) / len(all_items):.1%}) share all {levels} level codes with "
            "another item; the 4th token ranks them, closest to the shared codeword first.")
 st.dataframe(shared[["prefix", "collision_rank", "sid", "title", "category"]], hide_index=True, width="stretch")

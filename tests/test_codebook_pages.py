@@ -70,8 +70,9 @@ def test_explorer_drives_map_hierarchy_search_neighbours_and_collisions(sample_c
     app = page(EXPLORER)
     assert [s.value for s in app.subheader] == ["Item map", "SID hierarchy", "Find items", "Nearest items",
                                                 "Items that needed a 4th token"]
-    app.radio[0].set_value("category").run()
-    app.slider[0].set_value(3).run()
+    app.radio(key="map_colour").set_value("category").run()
+    app.radio(key="map_colour").set_value("SID level 2").run()
+    app.slider(key="hierarchy_depth").set_value(3).run()
     app.text_input(key="item_search").set_value("dress").run()
     found = app.dataframe[0].value
     assert len(found) and found.title.str.lower().str.contains("dress").all()
