@@ -67,10 +67,11 @@ def train_rqvae(vectors: np.ndarray, config: CodebookConfig, on_progress: Progre
     model.train()
     for epoch in range(config.epochs):
         order = torch.randperm(len(data), generator=generator)
+        after_warmup = epoch >= config.warmup_epochs
         totals = np.zeros(3)
         for start in range(0, len(data), config.batch_size):
             batch = data[order[start:start + config.batch_size]]
-            reconstruction, _, commitment = model(batch, quantize=epoch >= config.warmup_epochs)
+            reconstruction, _, commitment = model(batch, quantize=after_warmup)
             reconstruction_loss = reconstruction_error(reconstruction, batch, config.reconstruction_loss)
             loss = reconstruction_loss + commitment
             optimizer.zero_grad(set_to_none=True)
@@ -79,9 +80,8 @@ def train_rqvae(vectors: np.ndarray, config: CodebookConfig, on_progress: Progre
             totals += np.array([loss.item(), reconstruction_loss.item(), commitment.item()]) * len(batch)
         scheduler.step()
         loss, reconstruction_loss, commitment = totals / len(data)
-        quantized = epoch >= config.warmup_epochs
         curve.append({"epoch": epoch + 1, "loss": loss, "reconstruction": reconstruction_loss,
-                      "commitment": commitment if quantized else None})
+                      "commitment": commitment if after_warmup else None})
         on_progress(joint_share * (epoch + 1) / config.epochs, f"epoch {epoch + 1}/{config.epochs}: loss {loss:.4f}")
     model.eval()
     with torch.no_grad():
