@@ -40,6 +40,10 @@ def test_home_opens_on_the_synthetic_shop(workspaces):
                                                 "Why users said no"]
     table = app.dataframe[0].value
     assert list(table.split) == ["train", "validation", "test"] and table.samples.gt(0).all()
+    with open_workspace(sample_workspace("synthetic-shop", workspaces)) as con:
+        per_user = stats.negatives_per_user(con)
+    median, without = per_user.negatives.median(), int((per_user.negatives == 0).sum())
+    assert f"Median {median:g} negatives per user; {without:,} users have none." in [c.value for c in app.caption]
 
 
 def test_home_switches_to_movielens(workspaces):

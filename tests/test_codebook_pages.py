@@ -1,5 +1,6 @@
 """The codebook pages through Streamlit's AppTest, on real workspaces and real training jobs."""
 
+import contextlib
 import shutil
 
 from streamlit.testing.v1 import AppTest
@@ -22,10 +23,20 @@ def page(path: str, workspace_label: str | None = None) -> AppTest:
     return app
 
 
-def test_trainer_starts_one_job_survives_reruns_and_shows_the_report(workspaces, small_world):
-    workspace = workspaces / "tiny-shop.duckdb"
+@contextlib.contextmanager
+def listed_workspace(workspaces, small_world, stem: str):
+    """A copy of the small world in the app's workspace folder (so the sidebar lists it), removed after."""
+    workspace = workspaces / f"{stem}.duckdb"
     shutil.copy(small_world, workspace)
     try:
+        yield workspace
+    finally:
+        workspace.unlink()
+        shutil.rmtree(workspaces / f"{stem}.files", ignore_errors=True)
+
+
+def test_trainer_starts_one_job_survives_reruns_and_shows_the_report(workspaces, small_world):
+    with listed_workspace(workspaces, small_world, "tiny-shop") as workspace:
         app = page(TRAINER, "Workspace: tiny-shop")
         assert "no codebook yet" in app.info[0].value
         app.number_input(key="cb_epochs").set_value(6)
@@ -48,22 +59,15 @@ def test_trainer_starts_one_job_survives_reruns_and_shows_the_report(workspaces,
         assert metrics["Reconstruction cosine"] == f"{codebook['report']['reconstruction_cosine_mean']:.3f}"
         assert metrics["Items"] == "200"
         assert any("last codebook training finished" in s.value for s in app.success)
-    finally:
-        workspace.unlink()
-        shutil.rmtree(workspaces / "tiny-shop.files", ignore_errors=True)
 
 
 def test_trainer_rejects_a_bad_name(workspaces, small_world):
-    workspace = workspaces / "tiny-names.duckdb"
-    shutil.copy(small_world, workspace)
-    try:
+    with listed_workspace(workspaces, small_world, "tiny-names") as workspace:
         app = page(TRAINER, "Workspace: tiny-names")
         app.text_input(key="cb_name").set_value("../escape")
         app.button[0].click().run()
         assert "is not allowed" in app.error[0].value
         assert JobRegistry(workspace).list() == []
-    finally:
-        workspace.unlink()
 
 
 def test_explorer_drives_map_hierarchy_search_neighbours_and_collisions(sample_codebooks):
@@ -87,10 +91,6 @@ def test_explorer_drives_map_hierarchy_search_neighbours_and_collisions(sample_c
 
 
 def test_explorer_without_a_codebook_says_what_to_do(workspaces, small_world):
-    workspace = workspaces / "tiny-empty.duckdb"
-    shutil.copy(small_world, workspace)
-    try:
+    with listed_workspace(workspaces, small_world, "tiny-empty"):
         app = page(EXPLORER, "Workspace: tiny-empty")
         assert "no codebook yet" in app.info[0].value
-    finally:
-        workspace.unlink()
