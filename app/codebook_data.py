@@ -12,9 +12,7 @@ from conrec_core.codebook_store import list_codebooks
 from conrec_core.codebook_views import codebook_items
 from conrec_core.item_index import ItemIndex
 
-
-def _version(path: Path) -> float:
-    return path.stat().st_mtime
+from .workspace_picker import workspace_version
 
 
 @st.cache_data(show_spinner=False)
@@ -23,7 +21,7 @@ def _codebooks(path: str, version: float) -> list[dict]:
 
 
 def codebooks(path: Path) -> list[dict]:
-    return _codebooks(str(path), _version(path))
+    return _codebooks(str(path), workspace_version(path))
 
 
 @st.cache_data(show_spinner="Loading the codebook…")
@@ -32,7 +30,7 @@ def _items(path: str, name: str, version: float) -> pd.DataFrame:
 
 
 def items(path: Path, name: str) -> pd.DataFrame:
-    return _items(str(path), name, _version(path))
+    return _items(str(path), name, workspace_version(path))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -42,7 +40,7 @@ def _index(path: str, name: str, version: float) -> ItemIndex:
 
 
 def index(path: Path, name: str) -> ItemIndex:
-    return _index(str(path), name, _version(path))
+    return _index(str(path), name, workspace_version(path))
 
 
 @st.cache_data(show_spinner=False)
@@ -53,7 +51,7 @@ def _labels(path: str, name: str, version: float) -> dict[str, str]:
 
 def item_labels(path: Path, name: str) -> dict[str, str]:
     """item_id -> "title  SID", for item pickers."""
-    return _labels(str(path), name, _version(path))
+    return _labels(str(path), name, workspace_version(path))
 
 
 def pick_codebook(path: Path) -> dict | None:

@@ -50,7 +50,8 @@ def pick_workspace() -> Path:
     return Path(choice)
 
 
-def _version(path: Path) -> float:
+def workspace_version(path: Path) -> float:
+    """Part of every cache key: a workspace written since (import, samples, codebook) reads afresh."""
     return path.stat().st_mtime
 
 
@@ -65,7 +66,7 @@ def _overview(path: str, version: float) -> dict:
 def workspace_overview(path: Path) -> dict:
     """Summary, daily and per-user counts, split table, reasons and import report, cached per file version."""
     try:
-        return _overview(str(path), _version(path))
+        return _overview(str(path), workspace_version(path))
     except (ConrecError, OSError) as error:
         st.error(str(error))
         st.stop()

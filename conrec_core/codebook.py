@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from .codebook_config import CodebookConfig
-from .codebook_store import save_codebook, sid_vectors_for_codes
+from .codebook_store import save_codebook
 from .codebook_training import QualityReport, quality_report, train_rqvae
 from .item_encoder import encode_items
 from .item_map import map_coordinates
@@ -48,14 +48,14 @@ def build_codebook(workspace: Path | str, name: str = "default", config: Codeboo
     progress("assigning SIDs")(0.0, "")
     full_codes = resolve_collisions(features.item_ids, trained.codes, trained.distances)
     sids = SemanticIds(item_ids=features.item_ids, codes=full_codes, levels=config.levels)
-    report = quality_report(trained, config, full_codes)
+    report = quality_report(trained, config, sids)
     map_xy = None
     if compute_map:
         progress("computing the item map")(0.0, "UMAP")
         map_xy = map_coordinates(trained.latents, seed=config.seed)
     progress("saving")(0.0, "")
-    vectors = sid_vectors_for_codes(trained.model, trained.codes)
-    stamp = save_codebook(workspace, name, trained.model, config, sids, vectors, trained.reconstruction_cosine,
+    stamp = save_codebook(workspace, name, trained.model, config, sids, trained.sid_vectors,
+                          trained.reconstruction_cosine,
                           report.to_dict(), map_xy)
     on_progress(1.0, "done")
     return CodebookResult(name=name, fingerprint=stamp, report=report, parts=features.coverage)

@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 from safetensors.torch import load_file, save_file
 
 from .codebook_config import CodebookConfig
@@ -98,13 +97,13 @@ def save_codebook(workspace: Path | str, name: str, model: RQVAE, config: Codebo
                  "codes": [list(c) for c in sids.codes], "sid": sids.sids,
                  "vector": [v.tolist() for v in vectors.astype(np.float32)],
                  "reconstruction_cosine": reconstruction_cosine.astype(np.float32)}
-        rows = pd.DataFrame(frame)  # noqa: F841 (read by DuckDB)
+        con.register("new_sids", pd.DataFrame(frame))
         con.execute("INSERT INTO item_sids SELECT codebook, item_id, CAST(codes AS INTEGER[]), sid, "
-                    "CAST(vector AS FLOAT[]), reconstruction_cosine FROM rows")
+                    "CAST(vector AS FLOAT[]), reconstruction_cosine FROM new_sids")
         if map_xy is not None:
-            points = pd.DataFrame({"codebook": name, "item_id": sids.item_ids, "x": map_xy[:, 0],  # noqa: F841
-                                   "y": map_xy[:, 1]})
-            con.execute("INSERT INTO item_map SELECT codebook, item_id, x, y FROM points")
+            con.register("new_points", pd.DataFrame({"codebook": name, "item_id": sids.item_ids,
+                                                     "x": map_xy[:, 0], "y": map_xy[:, 1]}))
+            con.execute("INSERT INTO item_map SELECT codebook, item_id, x, y FROM new_points")
         con.execute("COMMIT")
     return stamp
 
@@ -156,6 +155,3 @@ def require_fingerprint(codebook: Codebook, expected: str, what: str) -> None:
                                f"{codebook.name!r} is {codebook.fingerprint[:12]}: SIDs would mean other items. "
                                "Use the matching codebook, or redo this stage on the current one.")
 
-
-def sid_vectors_for_codes(model: RQVAE, codes: np.ndarray) -> np.ndarray:
-    return model.code_vectors(torch.from_numpy(codes.astype(np.int64))).numpy()

@@ -12,6 +12,7 @@ import torch.nn.functional as F
 
 from .codebook_config import CodebookConfig
 from .rqvae import RQVAE
+from .sids import SemanticIds
 
 Progress = Callable[[float, str], None]
 
@@ -39,6 +40,7 @@ class TrainedRQVAE:
     model: RQVAE
     latents: np.ndarray  # (items, latent_dim) continuous encoder outputs
     codes: np.ndarray  # (items, levels)
+    sid_vectors: np.ndarray  # (items, latent_dim) quantised latents: the sum of each item's codewords
     distances: np.ndarray  # (items,) distance of each latent to its quantised vector
     reconstruction_cosine: np.ndarray  # (items,) from the code decoder
     sum_decoder_cosine: np.ndarray  # (items,) from the RQ-VAE decoder
@@ -93,7 +95,8 @@ def train_rqvae(vectors: np.ndarray, config: CodebookConfig, on_progress: Progre
                                      lambda f, m: on_progress(joint_share + (1 - joint_share) * f, m))
     with torch.no_grad():
         cosine = F.cosine_similarity(model.decode_codes(codes), data, dim=1)
-    return TrainedRQVAE(model=model, latents=latents.numpy(), codes=codes.numpy(), distances=distances.numpy(),
+    return TrainedRQVAE(model=model, latents=latents.numpy(), codes=codes.numpy(), sid_vectors=quantized.numpy(),
+                        distances=distances.numpy(),
                         reconstruction_cosine=cosine.numpy(), sum_decoder_cosine=sum_cosine.numpy(),
                         loss_curve=curve, code_decoder_curve=decoder_curve,
                         seconds=time.perf_counter() - started)
@@ -131,8 +134,7 @@ def fit_code_decoder(model: RQVAE, data: torch.Tensor, codes: torch.Tensor, conf
     return curve
 
 
-def quality_report(trained: TrainedRQVAE, config: CodebookConfig, full_codes: list[tuple[int, ...]]
-                   ) -> QualityReport:
+def quality_report(trained: TrainedRQVAE, config: CodebookConfig, sids: SemanticIds) -> QualityReport:
     utilisation, perplexity = [], []
     for level in range(config.levels):
         counts = np.bincount(trained.codes[:, level], minlength=config.codebook_size)
@@ -146,7 +148,7 @@ def quality_report(trained: TrainedRQVAE, config: CodebookConfig, full_codes: li
         reconstruction_cosine_p10=float(np.quantile(trained.reconstruction_cosine, 0.1)),
         sum_decoder_cosine_mean=float(trained.sum_decoder_cosine.mean()),
         utilisation=utilisation, perplexity=perplexity,
-        fourth_token_share=sum(len(c) > config.levels for c in full_codes) / len(full_codes),
+        fourth_token_share=sids.fourth_token_share,
         largest_collision_group=int(group_sizes.max()), loss_curve=trained.loss_curve,
         code_decoder_curve=trained.code_decoder_curve,
         seconds=round(trained.seconds, 2))

@@ -95,9 +95,10 @@ def embed_texts(texts: list[str], config: EncoderConfig,
 def store_text_embeddings(con: duckdb.DuckDBPyConnection, new: dict[str, np.ndarray]) -> None:
     con.execute(EMBEDDING_CACHE_SCHEMA)
     if new:
-        frame = pd.DataFrame({"text_hash": list(new), "vector": [v.tolist() for v in new.values()]})  # noqa: F841
+        con.register("new_embeddings", pd.DataFrame({"text_hash": list(new),
+                                                     "vector": [v.tolist() for v in new.values()]}))
         con.execute("INSERT OR REPLACE INTO text_embedding_cache SELECT text_hash, CAST(vector AS FLOAT[384]) "
-                    "FROM frame")
+                    "FROM new_embeddings")
 
 
 def side_vectors(con: duckdb.DuckDBPyConnection, item_ids: list[str], name: str) -> np.ndarray | None:

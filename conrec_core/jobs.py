@@ -72,6 +72,13 @@ class JobRegistry:
     def log_path(self, job_id: str) -> Path:
         return self.path(job_id).with_suffix(".log")
 
+    def _flag(self, job_id: str) -> Path:
+        """Exists once a cancel was requested; written by the app, read by the worker."""
+        return self.path(job_id).with_suffix(".cancel")
+
+    def _pid_file(self, job_id: str) -> Path:
+        return self.path(job_id).with_suffix(".pid")
+
     def write(self, job: Job) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         target = self.path(job.id)
@@ -133,14 +140,14 @@ class JobRegistry:
                     cwd=str(Path(__file__).resolve().parents[1]))
             # The worker writes its own record from now on; the pid goes to a side file so the two
             # processes never write the same file at once.
-            self.path(job.id).with_suffix(".pid").write_text(str(process.pid))
+            self._pid_file(job.id).write_text(str(process.pid))
             return self.get(job.id)
 
     def _pid(self, job: Job) -> int | None:
         if job.pid is not None:
             return job.pid
         with contextlib.suppress(FileNotFoundError, ValueError):
-            return int(self.path(job.id).with_suffix(".pid").read_text())
+            return int(self._pid_file(job.id).read_text())
         return None
 
     def cancel(self, job_id: str) -> Job:
@@ -148,7 +155,7 @@ class JobRegistry:
         job = self.get(job_id)
         if not job.active:
             return job
-        self.path(job_id).with_suffix(".cancel").touch()
+        self._flag(job_id).touch()
         if job.status != "cancelling":
             job.status = "cancelling"
             self.write(job)
@@ -157,7 +164,7 @@ class JobRegistry:
     def enforce_cancel(self, job_id: str, grace: float = CANCEL_GRACE_SECONDS) -> Job:
         """Terminate a job whose cancel was requested more than `grace` seconds ago and is still running."""
         job = self.get(job_id)
-        flag = self.path(job_id).with_suffix(".cancel")
+        flag = self._flag(job_id)
         pid = self._pid(job)
         if job.active and flag.exists() and time.time() - flag.stat().st_mtime > grace and pid:
             with contextlib.suppress(ProcessLookupError, PermissionError):
@@ -167,7 +174,7 @@ class JobRegistry:
         return job
 
     def cancel_requested(self, job_id: str) -> bool:
-        return self.path(job_id).with_suffix(".cancel").exists()
+        return self._flag(job_id).exists()
 
     def wait(self, job_id: str, timeout: float = 600.0, poll: float = 0.2) -> Job:
         deadline = time.monotonic() + timeout

@@ -71,7 +71,7 @@ def sample_workspace(name: str, directory: Path | None = None) -> Path:
 
 
 def source_fingerprint(folder: Path) -> str:
-    """Hash of every file's name, size and content in the folder: a changed sample rebuilds its workspace."""
+    """Hash of every file's name and content in the folder: a changed sample rebuilds its workspace."""
     digest = hashlib.sha256()
     for path in sorted(p for p in folder.rglob("*") if p.is_file()):
         digest.update(path.relative_to(folder).as_posix().encode())

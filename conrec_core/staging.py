@@ -275,7 +275,7 @@ def _stage_vector(con, raw_table: str, mapping: ItemMapping, name: str, column: 
     if len(dims) > 1:
         raise DataError(f"the {name} vector has {dims[1][0]} numbers here but {dims[0][0]} on most rows",
                         file=label, column=column, row=dims[1][1])
-    con.execute(f"""
+    con.execute("""
         INSERT INTO staged_item_vectors
         SELECT item_id, ?, any_value(vector) FROM parsed_vectors WHERE NOT missing GROUP BY item_id""", [name])
     con.execute("DROP TABLE parsed_vectors")

@@ -234,7 +234,8 @@ def write_world(world: World, directory: Path | str) -> Path:
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     con = duckdb.connect()
-    items, events = world.items, world.events  # noqa: F841 (read by DuckDB's replacement scan)
+    con.register("items", world.items)
+    con.register("events", world.events)
     con.execute("COPY (SELECT * REPLACE (CAST(image_vector AS FLOAT[]) AS image_vector) FROM items) TO ? "
                 "(FORMAT parquet, COMPRESSION zstd)", [str(directory / ITEMS_FILE)])
     con.execute("COPY (SELECT * FROM events ORDER BY ts, user_id) TO ? (FORMAT parquet, COMPRESSION zstd)",

@@ -52,9 +52,8 @@ def connect(path: Path | str, *, read_only: bool = True, lock_timeout: float = 1
     if not path.is_file():
         raise WorkspaceError(f"{path}: no workspace here; create one with "
                              f"`python -m conrec_core import SOURCE --workspace {path}`")
-    with open(path, "rb") as handle:
-        if handle.read(12)[8:12] != DUCKDB_MAGIC:
-            raise WorkspaceError(f"{path}: not a DuckDB file, so not a conrec workspace")
+    if not _is_duckdb_file(path):
+        raise WorkspaceError(f"{path}: not a DuckDB file, so not a conrec workspace")
     deadline = time.monotonic() + lock_timeout
     while True:
         try:
@@ -135,11 +134,15 @@ def check_name(name: str, what: str) -> str:
     return name
 
 
+def _is_duckdb_file(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(12)[8:12] == DUCKDB_MAGIC
+
+
 def _check_replaceable(path: Path) -> None:
     """Refuse to overwrite anything but a conrec workspace that no other process has open."""
-    with open(path, "rb") as handle:
-        if handle.read(12)[8:12] != DUCKDB_MAGIC:
-            raise WorkspaceError(f"{path}: exists and is not a conrec workspace; refusing to overwrite it")
+    if not _is_duckdb_file(path):
+        raise WorkspaceError(f"{path}: exists and is not a conrec workspace; refusing to overwrite it")
     try:
         con = duckdb.connect(str(path))  # also folds a leftover write-ahead log into the old file
     except duckdb.IOException as error:

@@ -1,6 +1,5 @@
 """The app, driven through Streamlit's AppTest on the shipped sample datasets."""
 
-import pytest
 from streamlit.testing.v1 import AppTest
 
 from conrec_core import stats

@@ -34,6 +34,7 @@ def test_summary_counts(con):
     assert summary.samples == {"train": 2, "test": 1}
     assert summary.future_window_share == {"train": 0.0, "test": 0.0}
     assert summary.long_tail_user_share == pytest.approx(1.0)
+    assert summary.long_tail_item_share == pytest.approx(1.0)  # no item has 5 training negatives
     assert summary.to_dict()["first_event"] == "1970-01-01T00:00:00"
 
 
