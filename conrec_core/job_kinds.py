@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 
 from .codebook_config import CodebookConfig
+from .decoding_config import DecodingConfig
+from .lm_config import BackboneConfig, SFTConfig
 
 
 def codebook(workspace: str, params: dict, progress) -> dict:
@@ -15,6 +17,24 @@ def codebook(workspace: str, params: dict, progress) -> dict:
                             compute_map=params.get("compute_map", True), on_progress=progress)
     return {"name": result.name, "fingerprint": result.fingerprint, "report": result.report.to_dict(),
             "parts": result.parts}
+
+
+def sft(workspace: str, params: dict, progress) -> dict:
+    from .sft import train_sft
+
+    result = train_sft(workspace, params.get("name", "sft"), BackboneConfig.from_dict(params.get("backbone", {})),
+                       SFTConfig.from_dict(params.get("config", {})), params.get("codebook", "default"),
+                       resume=params.get("resume", True), on_progress=progress)
+    return {"checkpoint": result.folder.name, "step": result.step, "summary": result.summary}
+
+
+def predict(workspace: str, params: dict, progress) -> dict:
+    from .predict import predict as run_predictions
+
+    run = run_predictions(workspace, params["checkpoint"], split=params.get("split", "test"),
+                          users=params.get("users"), config=DecodingConfig(**params.get("decoding", {})),
+                          load_in_4bit=params.get("load_in_4bit", False), on_progress=progress)
+    return run.to_dict()
 
 
 def sleep(workspace: str, params: dict, progress) -> dict:

@@ -27,7 +27,7 @@ from .workspace import artifacts_dir
 ACTIVE = ("queued", "running", "cancelling")
 FINISHED = ("done", "failed", "cancelled")
 # kind -> "module:function"; the function is called as fn(workspace, params, progress) -> result dict
-JOB_KINDS = {"codebook": "conrec_core.job_kinds:codebook", "sleep": "conrec_core.job_kinds:sleep"}
+JOB_KINDS = {kind: f"conrec_core.job_kinds:{kind}" for kind in ("codebook", "sft", "predict", "sleep")}
 CANCEL_GRACE_SECONDS = 10.0  # after this, a job that ignores its cancel flag is terminated
 
 

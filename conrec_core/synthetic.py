@@ -1,7 +1,7 @@
 """A seeded synthetic e-commerce world with explicit "not interested" feedback and exposure bias.
 
 Each user has latent likes (categories) and a latent dislike profile (categories and visual attributes),
-kept as ground truth. A recommender shows feed pages ranked by popularity and learned affinity; when a user
+kept as ground truth; a share of items puts most users off whatever their taste (column `off_putting`). A recommender shows feed pages ranked by popularity and learned affinity; when a user
 presses "not interested" it stops showing what was rejected (the item, its category, its shop or items that
 look alike, by the reason given). That suppression is the exposure bias of method §1: the next negative
 depends on what the platform still shows, not only on taste. Some presses are noise (a random irritation)
@@ -69,7 +69,7 @@ MAPPING = {
 
 @dataclass
 class World:
-    items: pd.DataFrame  # item_id, title, description, category, shop, price, image_vector
+    items: pd.DataFrame  # item_id, title, description, category, shop, price, image_vector, off_putting
     events: pd.DataFrame  # user_id, item_id, ts (s), action, reason
     true_dislikes: pd.DataFrame  # user_id, facet, value, weight
 
@@ -98,6 +98,11 @@ class _Catalogue:
         self.popularity = rng.zipf(1.6, size=n).clip(max=200).astype(float)
         base_price = rng.uniform(8, 120, size=len(names))
         self.price = np.round(base_price[self.category] * rng.lognormal(0, 0.4, size=n), 2)
+        # Drawn from a generator of its own, so the rest of the world is the same with or without it.
+        looks = np.random.default_rng([config.seed, 1])
+        chosen = looks.random(n) < config.off_putting_share
+        self.off_putting = np.where(chosen, looks.uniform(*config.off_putting_weight, size=n), 0.0)
+        self.cheap_look = looks.normal(size=config.image_dim)
         self.image = self._image_vectors(config, rng)
         self.image_similar = (self.image @ self.image.T) >= SIMILAR_IMAGE
 
@@ -106,6 +111,7 @@ class _Catalogue:
         parts = [(1.0, rng.normal(size=(len(self.category_names), dim))[self.category])]
         for weight, facet in ((0.8, "color"), (0.6, "style"), (0.4, "material")):
             parts.append((weight, rng.normal(size=(len(ATTRIBUTES[facet]), dim))[self.attribute[facet]]))
+        parts.append((1.0, self.off_putting[:, None] * self.cheap_look[None, :]))  # the look shows in the photo
         vectors = sum(w * p / np.sqrt(dim) for w, p in parts) + 0.25 * rng.normal(size=(n, dim)) / np.sqrt(dim)
         return (vectors / np.linalg.norm(vectors, axis=1, keepdims=True)).astype(np.float32)
 
@@ -123,6 +129,7 @@ class _Catalogue:
                 "shop": shop,
                 "price": float(self.price[i]),
                 "image_vector": self.image[i].tolist(),
+                "off_putting": float(self.off_putting[i]),  # ground truth, not mapped on import
             })
         return pd.DataFrame(rows)
 
@@ -168,9 +175,9 @@ def _simulate(config: WorldConfig, rng, catalogue: _Catalogue, users: _Users) ->
     for u, user_id in enumerate(tqdm(users.ids, desc="simulating users", unit="user", disable=None)):
         # What the user dislikes about each item, and by which facet most strongly.
         facet_scores = np.stack([users.disliked_category[u][catalogue.category]] + [
-            users.disliked_attribute[f][u][catalogue.attribute[f]] for f in ATTRIBUTES])
+            users.disliked_attribute[f][u][catalogue.attribute[f]] for f in ATTRIBUTES] + [catalogue.off_putting])
         dislike = facet_scores.sum(axis=0)
-        strongest_facet = facet_scores.argmax(axis=0)  # 0 = category, 1.. = colour, style, material
+        strongest_facet = facet_scores.argmax(axis=0)  # 0 = category, 1.. = colour, style, material, look
         like = users.likes[u][catalogue.category]
         affinity = np.zeros(len(catalogue.category_names))  # what the recommender has learned from clicks
         suppressed = np.zeros(n_items, dtype=bool)

@@ -73,3 +73,31 @@ def small_world(tmp_path_factory) -> Path:
     events = write_world(generate_world(WorldConfig(users=60, items=200, shops=20, days=21)), folder)
     import_source(events, folder / "ws.duckdb", mapping=folder / "mapping.json")
     return folder / "ws.duckdb"
+
+
+@pytest.fixture(scope="session")
+def lm_world(small_world, tmp_path_factory) -> Path:
+    """A copy of the small world with a small codebook (16 codes per level, so some items need a 4th token)."""
+    import shutil
+
+    from conrec_core.codebook import build_codebook
+    from conrec_core.codebook_config import CodebookConfig
+
+    path = tmp_path_factory.mktemp("lm-world") / "ws.duckdb"
+    shutil.copy(small_world, path)
+    build_codebook(path, config=CodebookConfig(codebook_size=16, epochs=8, warmup_epochs=3, batch_size=64,
+                                               code_decoder_steps=50), compute_map=False)
+    return path
+
+
+TINY_STEPS = 60
+
+
+@pytest.fixture(scope="session")
+def tiny_checkpoint(lm_world):
+    """The tiny backbone after a short real SFT run on the small world: (workspace, SFTResult)."""
+    from conrec_core.lm_config import SFTConfig
+    from conrec_core.sft import train_sft
+
+    config = SFTConfig(steps=TINY_STEPS, eval_every=30, checkpoint_every=30, eval_examples=20)
+    return lm_world, train_sft(lm_world, "tiny", config=config)

@@ -42,6 +42,9 @@ def test_import_json_report_and_sample_rebuild(ml_latest, tmp_path):
     (["import", "{tmp}/e.csv", "--mapping", "{tmp}/m.json", "--workspace", "{tmp}/ws.duckdb"],
      "e.csv, column 'k', row 2: unknown value 'meh'"),
     (["samples", "--workspace", "{tmp}/none.duckdb", "--window-days", "-1"], "must be positive"),
+    (["sft", "--workspace", "{tmp}/none.duckdb"], "no workspace here"),
+    (["sft", "--workspace", "{tmp}/none.duckdb", "--backbone", "{tmp}"], "no workspace here"),
+    (["predict", "--workspace", "{tmp}/none.duckdb", "--checkpoint", "../x"], "is not allowed"),
 ])
 def test_errors_are_one_line_without_traceback(tmp_path, args, message):
     write(tmp_path / "e.csv", "u,i,t,k\n1,2,3,neg\n1,3,4,meh\n")
@@ -55,7 +58,7 @@ def test_errors_are_one_line_without_traceback(tmp_path, args, message):
 
 def test_help_documents_the_commands():
     text = cli("--help").stdout
-    for command in ("import", "info", "samples", "synthesize"):
+    for command in ("import", "info", "samples", "codebook", "sft", "predict", "synthesize"):
         assert command in text
     assert "--mapping" in cli("import", "--help").stdout
 
@@ -73,3 +76,23 @@ def test_the_package_exports_its_api_lazily():
         assert getattr(conrec_core, name) is not None
     with pytest.raises(AttributeError):
         conrec_core.not_a_thing
+
+
+def test_sft_then_predict_from_the_command_line(lm_world, tmp_path):
+    import shutil
+
+    from conrec_core.workspace import artifacts_dir
+
+    workspace = tmp_path / "ws.duckdb"
+    shutil.copy(lm_world, workspace)
+    shutil.copytree(artifacts_dir(lm_world) / "codebooks", artifacts_dir(workspace) / "codebooks")
+    out = cli("sft", "--workspace", workspace, "--name", "cli", "--steps", 6, "--eval-every", 3,
+              "--checkpoint-every", 3).stdout
+    assert "checkpoint 'cli' after 6 steps" in out and "alignment accuracy" in out
+    missing = cli("predict", "--workspace", workspace, "--checkpoint", "nope", check=False)
+    assert missing.returncode == 2 and "not a conrec checkpoint" in missing.stderr
+    users = json.loads(cli("predict", "--workspace", workspace, "--checkpoint", "cli", "--top-k", 5,
+                           "--beams", 5, "--json").stdout)
+    assert users["invalid"] == 0 and users["k"] == 5 and users["samples"] > 0
+    out = cli("predict", "--workspace", workspace, "--checkpoint", "cli", "--split", "validation").stdout
+    assert "invalid outputs 0" in out and "FHR@20" in out

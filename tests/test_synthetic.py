@@ -51,14 +51,18 @@ def test_every_user_has_a_ground_truth_profile(world):
 
 
 def _matches_profile(world) -> pd.Series:
-    """For each event: does the item carry a facet of the user's true dislike profile?"""
+    """For each event: does the item carry a facet of the user's true dislike profile, or put everyone off?"""
     items = world.items.set_index("item_id")
     facets = {"category": items.category}
     for facet in ATTRIBUTES:  # attribute values are words of the title
         facets[facet] = items.title
     profile = world.true_dislikes.groupby("user_id")
     lookup = {u: list(zip(g.facet, g.value)) for u, g in profile}
+    off_putting = items.off_putting
+
     def hit(row):
+        if off_putting[row.item_id] > 0:
+            return True
         for facet, value in lookup.get(row.user_id, []):
             text = facets[facet][row.item_id]
             if (facet == "category" and text == value) or (facet != "category" and f" {value} " in f" {text} "):

@@ -1,0 +1,64 @@
+"""Cached reads behind the checkpoints page: the checkpoint table, curves, loaded models."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from conrec_core.codebook_store import list_codebooks
+from conrec_core.lm_checkpoints import CheckpointInfo, list_checkpoints, read_metrics  # noqa: F401 (re-exported)
+
+
+def fingerprint_status(info: CheckpointInfo, codebooks: dict[str, str]) -> str:
+    current = codebooks.get(info.training.get("codebook", ""))
+    if current is None:
+        return "codebook missing"
+    return "matches" if current == info.fingerprint else "codebook retrained: mismatch"
+
+
+def checkpoint_table(workspace: Path) -> tuple[list[CheckpointInfo], pd.DataFrame]:
+    infos = list_checkpoints(workspace)
+    codebooks = {c["name"]: c["fingerprint"] for c in list_codebooks(workspace)}
+    rows = []
+    for info in infos:
+        training = info.training
+        summary = training.get("summary", {})
+        validation = summary.get("validation", {})
+        rows.append({
+            "checkpoint": info.name, "stage": info.stage, "backbone": training["backbone"]["name"],
+            "mode": training.get("mode"), "steps": training.get("step"),
+            "finished": training.get("finished", False),
+            "parameters": training.get("parameters"), "trainable": training.get("trainable_parameters"),
+            "alignment accuracy (validation)": validation.get("alignment_accuracy"),
+            "alignment accuracy (test)": summary.get("test_alignment_accuracy"),
+            "next-negative loss (validation)": validation.get("loss", {}).get("next_negative"),
+            "codebook": training.get("codebook"), "fingerprint": info.fingerprint[:12],
+            "fingerprint status": fingerprint_status(info, codebooks),
+        })
+    return infos, pd.DataFrame(rows)
+
+
+def curves(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(training loss per step and task, held-out figures per evaluation)."""
+    records = read_metrics(folder)
+    steps = [{"step": r["step"], "task": task, "loss": loss}
+             for r in records for task, loss in {"all": r["loss"], **r.get("task_loss", {})}.items()]
+    evaluations = [{"step": r["step"], "figure": f"validation loss: {task}", "value": value}
+                   for r in records if "validation" in r for task, value in r["validation"]["loss"].items()]
+    evaluations += [{"step": r["step"], "figure": "alignment accuracy", "value": r["validation"]["alignment_accuracy"]}
+                    for r in records if r.get("validation", {}).get("alignment_accuracy") is not None]
+    return pd.DataFrame(steps), pd.DataFrame(evaluations)
+
+
+@st.cache_resource(max_entries=2, show_spinner="Loading the checkpoint…")
+def loaded_model(folder: str, load_in_4bit: bool, version: float) -> dict:
+    """The model in memory, and what it costs; `version` (the folder's mtime) reloads a retrained checkpoint."""
+    from conrec_core.backbones import guard_4bit
+    from conrec_core.lm_checkpoints import load_checkpoint
+
+    backbone, training = load_checkpoint(Path(folder), load_in_4bit=load_in_4bit)
+    layers_4bit = guard_4bit(backbone.model) if load_in_4bit else 0
+    return {"backbone": backbone, "memory_bytes": backbone.memory_bytes(), "layers_4bit": layers_4bit,
+            "parameters": sum(p.numel() for p in backbone.model.parameters()), "device": str(backbone.device)}

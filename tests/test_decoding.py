@@ -1,0 +1,77 @@
+"""Constrained beam search on a trained tiny checkpoint: only valid, distinct, unseen SIDs."""
+
+import pytest
+import torch
+from transformers import GenerationConfig
+
+from conrec_core.codebook_store import load_codebook
+from conrec_core.decoding import DecodingConfig, decode
+from conrec_core.lm_checkpoints import load_checkpoint
+from conrec_core.lm_config import SFTConfig
+from conrec_core.predict import item_trie, predict, read_predictions, read_samples, sid_token_sequences
+from conrec_core.prompts import next_negative_prompt
+
+
+@pytest.fixture(scope="module")
+def loaded(tiny_checkpoint):
+    workspace, result = tiny_checkpoint
+    codebook = load_codebook(workspace)
+    backbone, _ = load_checkpoint(result.folder, codebook=codebook)
+    trie, rows = item_trie(codebook, backbone.tokenizer, len(backbone.tokenizer))
+    samples = read_samples(workspace, "test", None).head(6)
+    prompts = [next_negative_prompt(codebook, list(n), SFTConfig()) for n in samples["context_negatives"]]
+    return workspace, codebook, backbone, trie, rows, samples, prompts
+
+
+def test_twenty_valid_distinct_sids_per_prompt_and_no_seen_item(loaded):
+    _, codebook, backbone, trie, rows, samples, prompts = loaded
+    seen = [sorted({codebook.sids.item_to_row[i] for i in list(n) + list(p)})
+            for n, p in zip(samples["context_negatives"], samples["context_positives"])]
+    assert any(seen)
+    results = decode(backbone.model, backbone.tokenizer, trie, rows, prompts, DecodingConfig(batch_size=4), seen)
+    assert len(results) == len(prompts)
+    for result, excluded in zip(results, seen):
+        assert result.invalid == 0
+        assert len(result.rows) == 20 == len(set(result.rows))
+        assert not set(result.rows) & set(excluded)
+        assert result.scores == sorted(result.scores, reverse=True)
+    # every SID length in the catalogue can come out (3 tokens, and 4 for collisions)
+    assert {len(s) for s in sid_token_sequences(codebook, backbone.tokenizer)} == {3, 4}
+
+
+def test_the_model_generation_config_is_never_inherited(loaded):
+    _, _, backbone, trie, rows, _, prompts = loaded
+    before = decode(backbone.model, backbone.tokenizer, trie, rows, prompts[:3], DecodingConfig())
+    saved = backbone.model.generation_config
+    backbone.model.generation_config = GenerationConfig(repetition_penalty=50.0, no_repeat_ngram_size=1,
+                                                        num_beams=2, length_penalty=5.0, do_sample=True)
+    try:
+        after = decode(backbone.model, backbone.tokenizer, trie, rows, prompts[:3], DecodingConfig())
+    finally:
+        backbone.model.generation_config = saved
+    assert [r.rows for r in before] == [r.rows for r in after]
+
+
+def test_same_top20_as_transformers_prefix_allowed_tokens_fn(loaded):
+    from benchmarks.bench_decoding import reference_decode
+
+    _, codebook, backbone, trie, rows, _, prompts = loaded
+    config = DecodingConfig(batch_size=3)
+    ours = decode(backbone.model, backbone.tokenizer, trie, rows, prompts[:3], config)
+    theirs = reference_decode(backbone.model, backbone.tokenizer, sid_token_sequences(codebook, backbone.tokenizer),
+                              rows, prompts[:3], config, trie.max_depth)
+    assert [r.rows for r in ours] == theirs
+
+
+def test_predict_writes_ranked_predictions_for_chosen_users(tiny_checkpoint):
+    workspace, _ = tiny_checkpoint
+    users = read_samples(workspace, "test", None)["user_id"].unique()[:3].tolist()
+    run = predict(workspace, "tiny", users=users)
+    stored = read_predictions(workspace, "tiny")
+    assert set(stored["user_id"]) == set(users) and run.samples == stored["sample_id"].nunique()
+    assert run.invalid == 0 and 0 <= run.hr <= run.fhr <= 1
+    assert stored.groupby("sample_id")["rank"].apply(list).map(lambda r: r == list(range(1, 21))).all()
+    codebook = load_codebook(workspace)
+    assert (stored["sid"] == stored["item_id"].map(codebook.sids.sid)).all()
+    again = predict(workspace, "tiny", users=users)  # a rerun replaces, never duplicates
+    assert len(read_predictions(workspace, "tiny")) == len(stored) and again.hr == run.hr

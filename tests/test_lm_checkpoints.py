@@ -1,0 +1,66 @@
+"""Loading checkpoints: safetensors only, the codebook must match, and 4-bit agrees with full precision."""
+
+import shutil
+
+import pytest
+import torch
+
+from conrec_core.backbones import guard_4bit
+from conrec_core.codebook_store import CodebookMismatch, load_codebook
+from conrec_core.errors import ConrecError
+from conrec_core.lm_checkpoints import list_checkpoints, load_checkpoint
+
+
+def logits(backbone, text: str) -> torch.Tensor:
+    encoded = backbone.tokenizer([text], return_tensors="pt", add_special_tokens=False)
+    with torch.no_grad():
+        return backbone.model(**encoded).logits[0].float()
+
+
+def cosine(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float(torch.nn.functional.cosine_similarity(a.flatten(), b.flatten(), dim=0))
+
+
+def test_pickled_weights_are_refused(tiny_checkpoint, tmp_path):
+    _, result = tiny_checkpoint
+    copy = tmp_path / "copy"
+    shutil.copytree(result.folder, copy)
+    (copy / "pytorch_model.bin").write_bytes(b"not even a pickle")
+    with pytest.raises(ConrecError, match="pickled weights"):
+        load_checkpoint(copy)
+
+
+def test_a_checkpoint_for_another_codebook_is_refused(tiny_checkpoint):
+    workspace, result = tiny_checkpoint
+    codebook = load_codebook(workspace)
+    codebook.fingerprint = "0" * 64  # as if the codebook had been trained again
+    with pytest.raises(CodebookMismatch, match="SIDs would mean other items"):
+        load_checkpoint(result.folder, codebook=codebook)
+
+
+def test_checkpoints_are_listed_with_their_stage_and_fingerprint(tiny_checkpoint):
+    workspace, result = tiny_checkpoint
+    listed = {c.name: c for c in list_checkpoints(workspace)}
+    assert listed["tiny"].stage == "sft" and listed["tiny"].fingerprint == load_codebook(workspace).fingerprint
+
+
+def test_4bit_load_agrees_with_full_precision_and_survives_a_save(tiny_checkpoint, tmp_path):
+    pytest.importorskip("bitsandbytes")
+    workspace, result = tiny_checkpoint
+    prompt = "Dislikes so far: . Next dislike"
+    full, _ = load_checkpoint(result.folder)
+    quantised, _ = load_checkpoint(result.folder, load_in_4bit=True)
+    import bitsandbytes as bnb
+
+    layers = [m for m in quantised.model.modules() if isinstance(m, bnb.nn.Linear4bit)]
+    assert layers and all(m.support_avx512bf16_for_cpu is False for m in layers)
+    assert quantised.memory_bytes() < full.memory_bytes()
+    reference = logits(full, prompt)
+    before = logits(quantised, prompt)
+    assert cosine(before, reference) >= 0.95
+    quantised.model.eval()
+    quantised.model.save_pretrained(tmp_path / "saved")  # state_dict() after an eval forward
+    after = logits(quantised, prompt)
+    assert cosine(after, before) > 0.999
+    assert cosine(after, reference) >= 0.95
+    assert guard_4bit(quantised.model) == len(layers)
