@@ -25,6 +25,10 @@ _EXPORTS = {
     "require_fingerprint": "codebook_store", "CodebookMismatch": "codebook_store",
     "SemanticIds": "sids", "format_sid": "sids", "parse_sid": "sids",
     "ItemIndex": "item_index", "JobRegistry": "jobs",
+    "BackboneConfig": "lm_config", "SFTConfig": "lm_config", "new_backbone": "backbones",
+    "train_sft": "sft", "load_checkpoint": "lm_checkpoints", "list_checkpoints": "lm_checkpoints",
+    "DecodingConfig": "decoding_config", "decode": "decoding", "SidTrie": "sid_trie",
+    "hit_rate": "metrics", "future_hit_rate": "metrics",
 }
 __all__ = sorted(_EXPORTS)
 
