@@ -130,5 +130,6 @@ def read_predictions(workspace, checkpoint: str) -> pd.DataFrame:
     with open_workspace(workspace) as con:
         if not has_table(con, "predictions"):
             return pd.DataFrame()
-        return con.execute("SELECT * FROM predictions WHERE checkpoint = ? ORDER BY sample_id, rank",
-                           [checkpoint]).df()
+        return con.execute("""
+            SELECT p.*, i.title FROM predictions p LEFT JOIN items i USING (item_id)
+            WHERE p.checkpoint = ? ORDER BY p.sample_id, p.rank""", [checkpoint]).df()

@@ -141,5 +141,6 @@ if predictions.empty:
 else:
     user = st.selectbox("Show the predictions for user", sorted(predictions["user_id"].unique()),
                         key="predictions_user")
-    st.dataframe(predictions[predictions["user_id"] == user][["anchor_ts", "rank", "sid", "item_id", "score"]],
+    st.dataframe(predictions[predictions["user_id"] == user][["anchor_ts", "rank", "sid", "item_id", "title",
+                                                                         "score"]],
                  hide_index=True, width="stretch")

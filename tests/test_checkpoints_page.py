@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from conrec_core.jobs import JobRegistry
 from conrec_core.predict import read_predictions
-from conrec_core.workspace import artifacts_dir
+from conrec_core.workspace import artifacts_dir, open_workspace
 
 from conftest import REPO
 
@@ -21,6 +21,8 @@ def listed_lm_world(workspaces, tiny_checkpoint):
     workspace = workspaces / "tiny-lm.duckdb"
     shutil.copy(source, workspace)
     shutil.copytree(artifacts_dir(source), artifacts_dir(workspace), ignore=shutil.ignore_patterns("jobs"))
+    with open_workspace(workspace, read_only=False) as con:  # other tests may have predicted on the source
+        con.execute("DROP TABLE IF EXISTS predictions")
     yield workspace
     workspace.unlink()
     shutil.rmtree(artifacts_dir(workspace), ignore_errors=True)
