@@ -91,8 +91,7 @@ def load_pretrained(source: Path, *, gguf_file: str | None, load_in_4bit: bool, 
     options: dict = {"local_files_only": True, "dtype": torch.float32}
     if gguf_file:
         options["gguf_file"] = gguf_file
-    else:
-        refuse_pickles(source)
+    else:  # callers have refused pickles already (base_source, load_checkpoint)
         options["use_safetensors"] = True
     if load_in_4bit:
         options["quantization_config"] = quantization_config(device)

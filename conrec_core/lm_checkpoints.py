@@ -21,8 +21,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from .backbones import Backbone, base_source, guard_4bit, load_pretrained, load_tokenizer, refuse_pickles, \
-    default_device
+from .backbones import Backbone, base_source, default_device, load_pretrained, load_tokenizer, refuse_pickles
 from .codebook_store import Codebook, require_fingerprint
 from .errors import ConrecError
 from .lm_config import BackboneConfig
@@ -158,8 +157,6 @@ def load_checkpoint(folder: Path, *, codebook: Codebook | None = None, load_in_4
         if not (folder / "model.safetensors").is_file():
             raise ConrecError(f"{folder} has no model.safetensors")
         model = load_pretrained(folder, gguf_file=None, load_in_4bit=load_in_4bit, device=device)
-    if load_in_4bit:
-        guard_4bit(model)
     if not trainable:
         model.eval()
     loaded = BackboneConfig.from_dict({**training["backbone"], "load_in_4bit": load_in_4bit})

@@ -30,6 +30,7 @@ from .sid_vocab import sid_token_ids, sid_tokens
 
 Progress = Callable[[float, str], None]
 IGNORE = -100
+PRETRAINED_MAX_LENGTH = 512  # tokens per example for pretrained backbones: 20 SIDs plus a title fit easily
 
 
 @dataclass
@@ -189,11 +190,10 @@ def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneCo
     optimizer = torch.optim.AdamW(trainable, lr=peak, weight_decay=config.weight_decay)
     if resumed:
         start_step = load_training_state(folder, optimizer)
-    max_length = backbone_config.max_positions if backbone_config.from_scratch else 512
+    max_length = backbone_config.max_positions if backbone_config.from_scratch else PRETRAINED_MAX_LENGTH
     encoded = {task: encode(tokenizer, items, max_length) for task, items in examples.items()}
     held_out = _held_out(data, codebook, config)
-    held_out_encoded = {task: encode(tokenizer, items, max_length) for task, items in held_out.items()
-                        if task != "alignment_candidates"}
+    held_out_encoded = {task: encode(tokenizer, items, max_length) for task, items in held_out.items()}
     training = {
         "name": name, "stage": "sft", "mode": "full" if full else "lora",
         "backbone": backbone_config.to_dict(), "sft": config.to_dict(), "codebook": codebook_name,
