@@ -7,8 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from conrec_core.codebook_store import list_codebooks
-from conrec_core.lm_checkpoints import CheckpointInfo, list_checkpoints, read_metrics  # noqa: F401 (re-exported)
+from conrec_core.lm_checkpoints import CheckpointInfo, list_checkpoints, read_metrics
 
 
 def fingerprint_status(info: CheckpointInfo, codebooks: dict[str, str]) -> str:
@@ -18,9 +17,9 @@ def fingerprint_status(info: CheckpointInfo, codebooks: dict[str, str]) -> str:
     return "matches" if current == info.fingerprint else "codebook retrained: mismatch"
 
 
-def checkpoint_table(workspace: Path) -> tuple[list[CheckpointInfo], pd.DataFrame]:
+def checkpoint_table(workspace: Path, codebooks: dict[str, str]) -> tuple[list[CheckpointInfo], pd.DataFrame]:
+    """Checkpoints and their table; `codebooks` maps the workspace's codebook names to fingerprints."""
     infos = list_checkpoints(workspace)
-    codebooks = {c["name"]: c["fingerprint"] for c in list_codebooks(workspace)}
     rows = []
     for info in infos:
         training = info.training

@@ -18,7 +18,8 @@ from .lm_config import SFTConfig
 from .metrics import future_hit_rate, hit_rate, mean
 from .prompts import next_negative_prompt
 from .sid_trie import SidTrie
-from .sids import TOKEN_PATTERN
+from .sid_vocab import sid_token_ids
+from .sids import sid_token_list
 from .workspace import has_table, open_workspace
 
 PREDICTIONS_TABLE = """
@@ -32,13 +33,7 @@ CREATE TABLE IF NOT EXISTS predictions (
 
 def sid_token_sequences(codebook: Codebook, tokenizer) -> list[list[int]]:
     """Token ids of every item's SID, in SemanticIds row order."""
-    sequences = []
-    for sid in codebook.sids.sids:
-        tokens = [f"<{letter}_{code}>" for letter, code in TOKEN_PATTERN.findall(sid)]
-        sequences.append(tokenizer.convert_tokens_to_ids(tokens))
-    if any(i is None or i == tokenizer.unk_token_id for seq in sequences for i in seq):
-        raise ConrecError("the checkpoint's tokenizer lacks tokens of this codebook's SIDs")
-    return sequences
+    return [sid_token_ids(tokenizer, sid_token_list(codes)) for codes in codebook.sids.codes]
 
 
 def item_trie(codebook: Codebook, tokenizer, vocab_size: int) -> tuple[SidTrie, dict[tuple[int, ...], int]]:

@@ -9,17 +9,18 @@ from __future__ import annotations
 from tokenizers import Tokenizer, decoders, models, pre_tokenizers, trainers
 from transformers import PreTrainedTokenizerFast
 
-from .sids import LEVEL_LETTERS, SemanticIds
+from .errors import ConrecError
+from .sids import SemanticIds, sid_token
 
 PAD, EOS, UNK = "<|pad|>", "<|endoftext|>", "<|unk|>"
 
 
 def sid_tokens(sids: SemanticIds, codebook_size: int) -> list[str]:
     """Every token a SID of this codebook can use: all codes of every level, and the collision ranks in use."""
-    tokens = [f"<{LEVEL_LETTERS[level]}_{code}>" for level in range(sids.levels) for code in range(codebook_size)]
+    tokens = [sid_token(level, code) for level in range(sids.levels) for code in range(codebook_size)]
     ranks = [codes[sids.levels] for codes in sids.codes if len(codes) > sids.levels]
     if ranks:
-        tokens += [f"<{LEVEL_LETTERS[sids.levels]}_{rank}>" for rank in range(max(ranks) + 1)]
+        tokens += [sid_token(sids.levels, rank) for rank in range(max(ranks) + 1)]
     return tokens
 
 
@@ -47,5 +48,5 @@ def add_sid_tokens(tokenizer, sid_token_list: list[str]) -> int:
 def sid_token_ids(tokenizer, sid_token_list: list[str]) -> list[int]:
     ids = tokenizer.convert_tokens_to_ids(sid_token_list)
     if any(i is None or i == tokenizer.unk_token_id for i in ids):
-        raise ValueError("the tokenizer is missing SID tokens; was it built for another codebook?")
+        raise ConrecError("the tokenizer is missing SID tokens; was it built for another codebook?")
     return ids

@@ -20,8 +20,17 @@ def level_letter(level: int) -> str:
     return LEVEL_LETTERS[level]
 
 
+def sid_token(level: int, code: int) -> str:
+    return f"<{LEVEL_LETTERS[level]}_{int(code)}>"
+
+
+def sid_token_list(codes: tuple[int, ...] | list[int]) -> list[str]:
+    """The tokens of one SID, one per level (and the collision rank)."""
+    return [sid_token(level, code) for level, code in enumerate(codes)]
+
+
 def format_sid(codes: tuple[int, ...] | list[int]) -> str:
-    return "".join(f"<{LEVEL_LETTERS[level]}_{int(code)}>" for level, code in enumerate(codes))
+    return "".join(sid_token_list(codes))
 
 
 def parse_sid(sid: str) -> tuple[int, ...]:

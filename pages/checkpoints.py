@@ -21,12 +21,14 @@ st.caption("The SID language model reads a user's recent dislikes and writes the
 
 workspace = pick_workspace()
 registry = JobRegistry(workspace)
-codebooks = [c["name"] for c in list_codebooks(workspace)]
+fingerprints = {c["name"]: c["fingerprint"] for c in list_codebooks(workspace)}
+codebooks = list(fingerprints)
 if not codebooks:
     st.info("This workspace has no codebook yet: train one on the Codebook trainer page first.")
     st.stop()
 
-with st.expander("Train a checkpoint (SFT)", expanded=not checkpoint_data.list_checkpoints(workspace)):
+infos, table = checkpoint_data.checkpoint_table(workspace, fingerprints)
+with st.expander("Train a checkpoint (SFT)", expanded=not infos):
     defaults = SFTConfig()
     with st.form("sft_settings"):
         left, middle, right = st.columns(3)
@@ -51,7 +53,6 @@ with st.expander("Train a checkpoint (SFT)", expanded=not checkpoint_data.list_c
             st.error(str(error))
     job_panel(workspace, "sft", "SFT training")
 
-infos, table = checkpoint_data.checkpoint_table(workspace)
 if not infos:
     st.info("No checkpoints yet: train one above, or run "
             f"`python -m conrec_core sft --workspace {workspace}`.")
@@ -65,7 +66,7 @@ st.dataframe(table, hide_index=True, width="stretch", column_config={
 names = [info.name for info in infos]
 chosen_name = st.selectbox("Checkpoint", names, key="checkpoint_choice")
 info = infos[names.index(chosen_name)]
-status = checkpoint_data.fingerprint_status(info, {c["name"]: c["fingerprint"] for c in list_codebooks(workspace)})
+status = checkpoint_data.fingerprint_status(info, fingerprints)
 
 steps_frame, evaluations = checkpoint_data.curves(info.folder)
 left, right = st.columns(2)
