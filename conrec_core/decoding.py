@@ -33,6 +33,8 @@ class TrieMask(LogitsProcessor):
             beams, edges = beams[keep], edges[keep]
         allowed = torch.zeros_like(scores, dtype=torch.bool)
         allowed[beams, self.trie.edge_tokens[edges]] = True
+        # a finished sequence (past its EOS) still gets a step when sampling: let it repeat EOS, not NaN
+        allowed[~allowed.any(-1), self.trie.eos_token_id] = True
         return scores.masked_fill(~allowed, float("-inf"))
 
 
@@ -100,3 +102,56 @@ def decode(model, tokenizer, trie: SidTrie, token_rows: dict[tuple[int, ...], in
     finally:
         tokenizer.padding_side = padding_side
     return results
+
+
+def sampling_config(tokenizer, group_size: int, temperature: float, max_new_tokens: int) -> GenerationConfig:
+    """Plain ancestral sampling of `group_size` completions per prompt (GRPO rollouts); nothing inherited."""
+    return GenerationConfig(
+        do_sample=True, num_beams=1, num_return_sequences=group_size, max_new_tokens=max_new_tokens,
+        min_new_tokens=0, temperature=temperature, top_k=0, top_p=1.0, min_p=None, typical_p=1.0,
+        repetition_penalty=1.0, no_repeat_ngram_size=0, bad_words_ids=None, forced_bos_token_id=None,
+        forced_eos_token_id=None, suppress_tokens=None, begin_suppress_tokens=None, renormalize_logits=False,
+        remove_invalid_values=False, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.eos_token_id, use_cache=True, return_dict_in_generate=True)
+
+
+@dataclass
+class Rollouts:
+    prompt_ids: torch.Tensor  # (sequences, prompt length), left-padded, each prompt repeated group_size times
+    prompt_mask: torch.Tensor  # attention mask of the prompt part
+    completions: torch.Tensor  # (sequences, steps) sampled tokens, pad after EOS
+    remaining: torch.Tensor  # (prompts, trie nodes) items each prompt may still produce
+
+
+def sample_completions(model, tokenizer, trie: SidTrie, prompts: list[str], excluded_rows: list[list[int]],
+                       group_size: int, temperature: float = 1.0) -> Rollouts:
+    """`group_size` SIDs per prompt sampled under the trie mask, never an item the prompt's user has seen."""
+    device = next(model.parameters()).device
+    trie = trie.to(device)
+    padding_side, tokenizer.padding_side = tokenizer.padding_side, "left"
+    try:
+        encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+    finally:
+        tokenizer.padding_side = padding_side
+    remaining = trie.remaining(excluded_rows)
+    if int(remaining[:, 0].min()) < 1:
+        raise ValueError("a prompt has no unseen item left to sample")
+    width = encoded["input_ids"].shape[1]
+    mask = TrieMask(trie, width, group_size, remaining)
+    with torch.no_grad():
+        output = model.generate(**encoded, generation_config=sampling_config(tokenizer, group_size, temperature,
+                                                                             trie.max_depth),
+                                logits_processor=LogitsProcessorList([mask]))
+    return Rollouts(encoded["input_ids"].repeat_interleave(group_size, 0),
+                    encoded["attention_mask"].repeat_interleave(group_size, 0),
+                    output.sequences[:, width:], remaining)
+
+
+def completion_rows(completions: torch.Tensor, eos_token_id: int,
+                    token_rows: dict[tuple[int, ...], int]) -> list[int | None]:
+    """The item row each completion names, or None when it is not a valid SID."""
+    rows = []
+    for tokens in completions.tolist():
+        tokens = tokens[:tokens.index(eos_token_id)] if eos_token_id in tokens else tokens
+        rows.append(token_rows.get(tuple(tokens)))
+    return rows

@@ -16,7 +16,7 @@ from .errors import ConrecError
 from .lm_checkpoints import checkpoint_dir, load_checkpoint, read_training
 from .lm_config import SFTConfig
 from .metrics import future_hit_rate, hit_rate, mean
-from .prompts import next_negative_prompt
+from .prompts import stage_prompt
 from .sid_trie import SidTrie
 from .sid_vocab import sid_token_ids
 from .sids import sid_token_list
@@ -72,7 +72,9 @@ def predict(workspace, checkpoint: str, *, split: str = "test", users: list[str]
     vocab = max(len(backbone.tokenizer), backbone.model.get_output_embeddings().weight.shape[0])
     trie, token_rows = item_trie(codebook, backbone.tokenizer, vocab)
     rows_of = codebook.sids.item_to_row
-    prompts = [next_negative_prompt(codebook, list(n), sft) for n in samples["context_negatives"]]
+    kind = training.get("prompt", "negatives")  # GRPO checkpoints answer the prompt of their last stage
+    positive_items = training.get("grpo", {}).get("positive_items", 10)
+    prompts = [stage_prompt(codebook, kind, sample, sft, positive_items) for sample in samples.to_dict("records")]
     excluded = [sorted({rows_of[i] for i in list(n) + list(p) if i in rows_of})
                 for n, p in zip(samples["context_negatives"], samples["context_positives"])]
     done, clock = [0], time.perf_counter()
@@ -98,8 +100,8 @@ def predict(workspace, checkpoint: str, *, split: str = "test", users: list[str]
 
 def read_samples(workspace, split: str, users: list[str] | None) -> pd.DataFrame:
     with open_workspace(workspace) as con:
-        query = ("SELECT sample_id, user_id, anchor_ts, next_negative, context_negatives, context_positives, "
-                 "future_negatives FROM samples WHERE split = ?")
+        query = ("SELECT sample_id, user_id, anchor_ts, next_negative, recent_negatives, context_negatives, "
+                 "context_positives, future_negatives FROM samples WHERE split = ?")
         if users:
             return con.execute(query + " AND list_contains(?, user_id) ORDER BY sample_id",
                                [split, [str(u) for u in users]]).df()

@@ -19,6 +19,7 @@ PROMPTS = {
     "title_to_sid": "The item titled {title} is",
     "alignment": "Candidates: {candidates}. The user rejected",
     "next_negative": "Dislikes so far: {history}. Next dislike",
+    "with_positives": "Likes: {positives}. Dislikes so far: {history}. Next dislike",  # GRPO stage 3
 }
 CANDIDATES = 4  # alignment: one disliked item among three of the same user's positives
 
@@ -55,8 +56,8 @@ def read_task_data(workspace, codebook: Codebook) -> TaskData:
     with open_workspace(workspace) as con:
         items = con.execute("SELECT item_id, title, category FROM items").fetchall()
         frame = con.execute("""
-            SELECT sample_id, user_id, split, anchor_ts, next_negative, context_negatives, context_positives,
-                   future_negatives, future_positives, long_tail_user
+            SELECT sample_id, user_id, split, anchor_ts, next_negative, recent_negatives, context_negatives,
+                   context_positives, future_negatives, future_positives, long_tail_user
             FROM samples ORDER BY sample_id""").df()
         popular = [i for (i,) in con.execute("""
             SELECT item_id FROM events WHERE kind = 'positive' GROUP BY item_id
@@ -141,6 +142,24 @@ def next_negative_examples(data: TaskData, codebook: Codebook, split: str, confi
 
 def next_negative_prompt(codebook: Codebook, context_negatives: list[str], config: SFTConfig) -> str:
     return render("next_negative", history=sid_history(codebook, context_negatives, config.context_items))
+
+
+def stage_prompt(codebook: Codebook, kind: str, sample: dict, config: SFTConfig, positive_items: int = 10) -> str:
+    """The prompt of a GRPO stage (grpo_config.STAGE_PROMPTS) for one sample; SFT checkpoints use "negatives".
+
+    Stage 1 shows only the negatives of the last days (the sample's `recent_negatives`), stage 2 all of
+    them, stage 3 adds the most recent positives, marked apart so the model can tell the two kinds.
+    """
+    if kind == "recent_negatives":
+        return render("next_negative", history=sid_history(codebook, list(sample["recent_negatives"]),
+                                                           config.context_items))
+    if kind == "negatives":
+        return next_negative_prompt(codebook, list(sample["context_negatives"]), config)
+    if kind == "negatives_positives":
+        return render("with_positives",
+                      positives=sid_history(codebook, list(sample["context_positives"]), positive_items),
+                      history=sid_history(codebook, list(sample["context_negatives"]), config.context_items))
+    raise ValueError(f"unknown prompt kind {kind!r}")
 
 
 def training_examples(data: TaskData, codebook: Codebook, config: SFTConfig) -> dict[str, list[Example]]:
