@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -15,10 +16,13 @@ from .decoding_config import DecodingConfig
 from .encoder_config import COLLABORATIVE_MODES, EncoderConfig
 from .errors import ConrecError
 from .importer import FORMATS, IMPORT_STEPS, import_source, rebuild_samples
+from .grpo_config import STAGE_PROMPTS, GRPOConfig
 from .lm_config import TASKS, TINY, BackboneConfig, SFTConfig
+from .rewards import REWARDS
 from .movielens import MovieLensConfig
 from .samples_config import SPLITS, SampleConfig
 from .stats import summarize
+from .swing_config import SwingConfig
 from .synthetic import generate_world, write_world
 from .synthetic_config import WorldConfig
 from .workspace import open_workspace
@@ -30,7 +34,9 @@ EPILOG = """examples:
   python -m conrec_core info --workspace ws/ml.duckdb --json
   python -m conrec_core samples --workspace ws/shop.duckdb --split global --window-days 3
   python -m conrec_core sft --workspace ws/ml.duckdb --name sft --backbone tiny
+  python -m conrec_core grpo --workspace ws/ml.duckdb --checkpoint sft --name grpo
   python -m conrec_core predict --workspace ws/ml.duckdb --checkpoint sft --users 1 7 42
+  accelerate launch --multi_gpu --num_processes 2 -m conrec_core grpo --workspace ws/ml.duckdb --checkpoint sft
 """
 MAPPING_HELP = ("JSON column mapping for --format table: events.user/item/time/time_unit(s|ms|iso), "
                 "events.kind {column, negative:[...], positive:[...], neutral:[...]} or "
@@ -129,6 +135,8 @@ def _add_lm_commands(commands) -> None:
     sft.add_argument("--restart", action="store_true", help="start again even if a saved state exists")
     sft.add_argument("--json", action="store_true", help="print the summary as JSON")
 
+    _add_grpo_commands(commands)
+
     predict = commands.add_parser("predict", help="write a checkpoint's predicted negatives to the workspace",
                                   description="Constrained beam search over valid SIDs for every sample of a "
                                               "split (or of the given users); prints HR@K and FHR@K.")
@@ -142,6 +150,52 @@ def _add_lm_commands(commands) -> None:
     predict.add_argument("--batch-size", type=int, default=decoding.batch_size, help="prompts per batch")
     predict.add_argument("--4bit", dest="load_in_4bit", action="store_true", help="load the checkpoint in NF4")
     predict.add_argument("--json", action="store_true")
+
+
+def _add_grpo_commands(commands) -> None:
+    swing = commands.add_parser("swing", help="Swing item-item similarity on the training negatives",
+                                description="Build (or rebuild) the Swing neighbours GRPO rewards read (method §6).")
+    swing.add_argument("--workspace", type=Path, required=True)
+    swing_defaults = SwingConfig()
+    for option, type_, value, text in (
+            ("activity-power", float, swing_defaults.activity_power, "user weight |I_u|^-p"),
+            ("alpha", float, swing_defaults.alpha, "smoothing in 1/(alpha + |I_u ∩ I_v|)"),
+            ("min-common-users", int, swing_defaults.min_common_users, "users who disliked both items"),
+            ("top-k", int, swing_defaults.top_k, "neighbours stored per item"),
+            ("max-items-per-user", int, swing_defaults.max_items_per_user, "most recent negatives per user"),
+            ("max-users-per-item", int, swing_defaults.max_users_per_item, "most recent dislikers per item")):
+        swing.add_argument(f"--{option}", type=type_, default=value, help=f"{text} (default %(default)s)")
+    swing.add_argument("--json", action="store_true")
+
+    grpo = commands.add_parser("grpo", help="progressive GRPO from an SFT checkpoint",
+                               description="Three stages (recent negatives, all negatives, negatives and "
+                                           "positives) of group policy optimisation with the future-window and "
+                                           "Swing reward; keeps each stage's best checkpoint on validation FHR@K. "
+                                           "Run it under `accelerate launch` for several processes.")
+    grpo.add_argument("--workspace", type=Path, required=True)
+    grpo.add_argument("--checkpoint", required=True,
+                      help="the warm-up SFT checkpoint: its name, or its folder under the workspace's checkpoints")
+    grpo.add_argument("--name", default="grpo", help="name of the GRPO checkpoint (default %(default)s)")
+    defaults = GRPOConfig()
+    for option, type_, value, text in (
+            ("steps-per-stage", int, defaults.steps_per_stage, "policy steps per stage"),
+            ("prompts", int, defaults.prompts_per_step, "prompts per step (per process)"),
+            ("group-size", int, defaults.group_size, "completions sampled per prompt (G)"),
+            ("updates", int, defaults.updates_per_batch, "optimiser steps per sampled batch"),
+            ("learning-rate", float, defaults.learning_rate, "(default: 1e-4 full, 2e-5 LoRA)"),
+            ("beta", float, defaults.betas[0], "KL weight of every stage"),
+            ("gamma", float, defaults.gamma, "weight of the future-positive penalty"),
+            ("eval-every", int, defaults.eval_every, "steps between validation evaluations"),
+            ("eval-samples", int, defaults.eval_samples, "validation samples evaluated"),
+            ("seed", int, defaults.seed, "random seed")):
+        grpo.add_argument(f"--{option}", type=type_, default=value, help=f"{text} (default %(default)s)")
+    grpo.add_argument("--reward", choices=list(REWARDS), default=defaults.reward,
+                      help="default = (c); future_negative (a), future_negative_truncated (b), default_truncated "
+                           "(d), sid_levels (e), next_negative = the biased baseline")
+    grpo.add_argument("--stages", nargs="+", choices=STAGE_PROMPTS, default=list(defaults.stages))
+    grpo.add_argument("--4bit", dest="load_in_4bit", action="store_true",
+                      help="QLoRA: the LoRA checkpoint's base in NF4")
+    grpo.add_argument("--json", action="store_true")
 
 
 def _add_sample_options(parser: argparse.ArgumentParser) -> None:
@@ -319,6 +373,65 @@ def _predict(args) -> int:
     return 0
 
 
+def _swing(args) -> int:
+    from .swing import build_swing
+
+    config = SwingConfig(activity_power=args.activity_power, alpha=args.alpha, min_common_users=args.min_common_users,
+                         top_k=args.top_k, max_items_per_user=args.max_items_per_user,
+                         max_users_per_item=args.max_users_per_item)
+    with open_workspace(args.workspace, read_only=False) as con:
+        counts = build_swing(con, config)
+    if args.json:
+        print(json.dumps(counts))
+    else:
+        print(f"Swing over {counts['negatives']:,} training negatives: {counts['user_pairs']:,} user pairs sharing "
+              f"2+ items; {counts['items_with_neighbours']:,} items have neighbours ({counts['neighbour_rows']:,} rows)")
+    return 0
+
+
+def warmup_name(workspace: Path, checkpoint: str) -> str:
+    """A checkpoint given by name, or by its folder (which must lie in the workspace's checkpoints folder)."""
+    from .lm_checkpoints import checkpoints_dir
+
+    folder = Path(checkpoint).expanduser()
+    if folder.is_dir():
+        if folder.resolve().parent != checkpoints_dir(workspace).resolve():
+            raise ConrecError(f"{folder} is not a checkpoint of {workspace} (those live in "
+                              f"{checkpoints_dir(workspace)})")
+        return folder.name
+    return checkpoint
+
+
+def _grpo(args) -> int:
+    from .grpo import train_grpo
+
+    stages = tuple(args.stages)
+    config = GRPOConfig(stages=stages, steps_per_stage=args.steps_per_stage, prompts_per_step=args.prompts,
+                        group_size=args.group_size, updates_per_batch=args.updates, learning_rate=args.learning_rate,
+                        betas=tuple(args.beta for _ in stages), gamma=args.gamma, reward=args.reward,
+                        eval_every=args.eval_every, eval_samples=args.eval_samples, seed=args.seed)
+    bar, progress = _progress_bar("grpo")
+    main_process = os.environ.get("RANK", "0") == "0"  # under accelerate launch, only rank 0 reports
+    with bar:
+        result = train_grpo(args.workspace, args.name, warmup_name(args.workspace, args.checkpoint), config,
+                            load_in_4bit=args.load_in_4bit, on_progress=progress if main_process else None)
+    summary = result.summary
+    if not main_process:
+        return 0
+    if args.json:
+        print(json.dumps({"checkpoint": str(result.folder), "summary": summary}, indent=2))
+        return 0
+    k = config.eval_k
+    warm, final = summary["warmup_validation"], summary["validation"]
+    print(f"checkpoint {args.name!r} in {result.folder} ({summary['seconds']:.0f} s)")
+    print(f"  validation FHR@{k}: warm-up {warm['fhr']:.4f} -> {final['fhr']:.4f}  "
+          f"(HR@{k} {warm['hr']:.4f} -> {final['hr']:.4f}, {final['samples']:,} samples)")
+    for stage in summary["stages"]:
+        print(f"  stage {stage['stage']} ({stage['prompt']}): best FHR@{k} {stage['best']['fhr']:.4f} at step "
+              f"{stage['best_step']}, regressions {stage['regressions']}, beta {stage['beta_end']:g}")
+    return 0
+
+
 def _synthesize(args) -> int:
     config = WorldConfig(seed=args.seed, users=args.users, items=args.items, shops=args.shops, days=args.days)
     path = write_world(generate_world(config), args.out)
@@ -328,4 +441,4 @@ def _synthesize(args) -> int:
 
 
 COMMANDS = {"import": _import, "info": _info, "samples": _samples, "codebook": _codebook,
-            "sft": _sft, "predict": _predict, "synthesize": _synthesize}
+            "sft": _sft, "swing": _swing, "grpo": _grpo, "predict": _predict, "synthesize": _synthesize}

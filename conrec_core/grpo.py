@@ -83,16 +83,12 @@ class Run:
                         if i in rows_of}) for s in samples]
 
 
-def train_grpo(workspace, name: str, warmup: str, config: GRPOConfig = GRPOConfig(), *,
-               load_in_4bit: bool = False, on_progress: Progress | None = None) -> GRPOResult:
-    """Progressive GRPO from SFT checkpoint `warmup` into checkpoint `name` (and `name`-stage-N per stage)."""
+def prepare_run(workspace, warmup: str, config: GRPOConfig = GRPOConfig(), *, load_in_4bit: bool = False,
+                progress: Progress = lambda fraction, message: None) -> tuple[Run, dict]:
+    """Policy, frozen reference, optimiser and data for GRPO from SFT checkpoint `warmup`."""
     from accelerate import Accelerator
 
-    progress = on_progress or (lambda fraction, message: None)
-    if name == warmup:
-        raise ConrecError("the GRPO checkpoint needs a name of its own: the warm-up model is its frozen reference")
-    warm_folder = checkpoint_dir(workspace, warmup)
-    warm_training = read_training(warm_folder)
+    warm_training = read_training(checkpoint_dir(workspace, warmup))
     codebook = load_codebook(workspace, warm_training.get("codebook", "default"))
     full = warm_training.get("mode") != "lora"
     if load_in_4bit and full:
@@ -101,6 +97,7 @@ def train_grpo(workspace, name: str, warmup: str, config: GRPOConfig = GRPOConfi
     accelerator = Accelerator(cpu=not torch.cuda.is_available())
     device = accelerator.device
     progress(0.0, "loading the warm-up model and its frozen copy")
+    warm_folder = checkpoint_dir(workspace, warmup)
     policy, _ = load_checkpoint(warm_folder, codebook=codebook, load_in_4bit=load_in_4bit, device=device,
                                 trainable=True)
     reference, _ = load_checkpoint(warm_folder, codebook=codebook, load_in_4bit=load_in_4bit, device=device)
@@ -122,6 +119,17 @@ def train_grpo(workspace, name: str, warmup: str, config: GRPOConfig = GRPOConfi
               SFTConfig.from_dict(warm_training.get("sft", {})), config, trie.to(device), token_rows,
               RewardTable.build(codebook, swing_neighbours(workspace, accelerator), config.swing_neighbours),
               data.samples["train"], data.samples["validation"][:config.eval_samples])
+    return run, warm_training
+
+
+def train_grpo(workspace, name: str, warmup: str, config: GRPOConfig = GRPOConfig(), *,
+               load_in_4bit: bool = False, on_progress: Progress | None = None) -> GRPOResult:
+    """Progressive GRPO from SFT checkpoint `warmup` into checkpoint `name` (and `name`-stage-N per stage)."""
+    progress = on_progress or (lambda fraction, message: None)
+    if name == warmup:
+        raise ConrecError("the GRPO checkpoint needs a name of its own: the warm-up model is its frozen reference")
+    run, warm_training = prepare_run(workspace, warmup, config, load_in_4bit=load_in_4bit, progress=progress)
+    accelerator = run.accelerator
     folder = checkpoint_dir(workspace, name)
     if accelerator.is_main_process:
         folder.mkdir(parents=True, exist_ok=True)
@@ -220,6 +228,7 @@ def grpo_step(run: Run, kind: str, stage: int, step: int, beta: float) -> dict:
         ref = sequence_logprobs(run.reference, inputs, rollouts.completions, allowed, steps)
     run.model.train()
     totals: dict[str, float] = {}
+    first_kl = None
     for _ in range(config.updates_per_batch):
         logprobs = sequence_logprobs(run.model, inputs, rollouts.completions, allowed, steps)
         loss, stats = grpo_loss(logprobs, old, ref, advantages, mask, config.clip_epsilon, beta)
@@ -227,11 +236,13 @@ def grpo_step(run: Run, kind: str, stage: int, step: int, beta: float) -> dict:
         accelerator.backward(loss)
         accelerator.clip_grad_norm_(run.trainable, config.grad_clip)
         run.optimizer.step()
+        first_kl = stats["kl"] if first_kl is None else first_kl
         for key, value in {"loss": loss.item(), **stats}.items():
             totals[key] = totals.get(key, 0.0) + value / config.updates_per_batch
     figures = {"reward_mean": rewards_t.mean().item(), "reward_std": rewards_t.std(unbiased=False).item(),
                "group_reward_std": rewards_t.std(dim=1, unbiased=False).mean().item(),
-               "invalid_rate": sum(r is None for r in rows) / len(rows), **totals}
+               "invalid_rate": sum(r is None for r in rows) / len(rows), **totals,
+               "kl": first_kl}  # KL of the policy that sampled this batch; clip figures average the updates
     gathered = accelerator.reduce(torch.tensor(list(figures.values()), device=accelerator.device), "mean")
     return {key: round(float(value), 6) for key, value in zip(figures, gathered.tolist())}
 

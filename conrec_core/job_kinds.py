@@ -6,6 +6,7 @@ import time
 
 from .codebook_config import CodebookConfig
 from .decoding_config import DecodingConfig
+from .grpo_config import GRPOConfig
 from .lm_config import BackboneConfig, SFTConfig
 
 
@@ -26,6 +27,15 @@ def sft(workspace: str, params: dict, progress) -> dict:
                        SFTConfig.from_dict(params.get("config", {})), params.get("codebook", "default"),
                        resume=params.get("resume", True), on_progress=progress)
     return {"checkpoint": result.folder.name, "step": result.step, "summary": result.summary}
+
+
+def grpo(workspace: str, params: dict, progress) -> dict:
+    from .grpo import train_grpo
+
+    result = train_grpo(workspace, params.get("name", "grpo"), params["warmup"],
+                        GRPOConfig.from_dict(params.get("config", {})),
+                        load_in_4bit=params.get("load_in_4bit", False), on_progress=progress)
+    return {"checkpoint": result.folder.name, "summary": result.summary}
 
 
 def predict(workspace: str, params: dict, progress) -> dict:

@@ -27,7 +27,7 @@ from .workspace import artifacts_dir
 ACTIVE = ("queued", "running", "cancelling")
 FINISHED = ("done", "failed", "cancelled")
 # kind -> "module:function"; the function is called as fn(workspace, params, progress) -> result dict
-JOB_KINDS = {kind: f"conrec_core.job_kinds:{kind}" for kind in ("codebook", "sft", "predict", "sleep")}
+JOB_KINDS = {kind: f"conrec_core.job_kinds:{kind}" for kind in ("codebook", "sft", "grpo", "predict", "sleep")}
 CANCEL_GRACE_SECONDS = 10.0  # after this, a job that ignores its cancel flag is terminated
 
 

@@ -1,0 +1,113 @@
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from conrec_core.cli import main
+from conrec_core.grpo import grpo_step, prepare_run, snapshot, train_grpo
+from conrec_core.grpo_config import GRPOConfig
+from conrec_core.lm_checkpoints import checkpoint_dir, list_checkpoints, load_checkpoint, read_metrics
+from conrec_core.predict import predict
+from conrec_core.workspace import open_workspace
+
+from conftest import REPO
+
+SMALL = dict(steps_per_stage=2, prompts_per_step=4, group_size=4, eval_every=1, eval_samples=12)
+
+
+def changed(before: dict, after: dict) -> float:
+    return max(float((after[name] - before[name]).abs().max()) for name in before)
+
+
+def test_grpo_steps_move_the_policy_from_a_zero_kl_start_and_clip(tiny_checkpoint):
+    workspace, _ = tiny_checkpoint
+    run, _ = prepare_run(workspace, "tiny", GRPOConfig(prompts_per_step=6, group_size=6, updates_per_batch=4,
+                                                       learning_rate=3e-3))
+    start = snapshot(run)
+    first = grpo_step(run, "negatives", 0, 1, beta=0.04)
+    assert first["kl"] == pytest.approx(0.0, abs=1e-7)  # the sampling policy is the reference at step 1
+    assert first["invalid_rate"] == 0.0 and first["group_reward_std"] > 0
+    assert changed(start, snapshot(run)) > 0
+    later = [grpo_step(run, "negatives", 0, step, beta=0.04) for step in range(2, 5)]
+    assert later[-1]["kl"] > 0
+    # with four updates per batch at a high rate the ratio leaves [0.8, 1.2] and the clipped term takes over
+    assert max(s["ratio_outside"] for s in [first] + later) > 0
+    assert max(s["clip_fraction"] for s in [first] + later) > 0
+    # the reference stays frozen
+    assert all(not p.requires_grad for p in run.reference.parameters())
+
+
+def test_progressive_grpo_runs_three_stages_and_saves_the_best_of_each(tiny_checkpoint):
+    workspace, _ = tiny_checkpoint
+    result = train_grpo(workspace, "grpo-small", "tiny", GRPOConfig(**SMALL))
+    summary = result.summary
+    assert [s["prompt"] for s in summary["stages"]] == ["recent_negatives", "negatives", "negatives_positives"]
+    for stage in summary["stages"]:  # the best includes the stage's start, so no stage ends worse
+        assert stage["best"]["fhr"] >= (stage["start"] or summary["warmup_validation"])["fhr"] or stage["start"] is None
+    records = read_metrics(result.folder)
+    steps = [r for r in records if "reward_mean" in r]
+    assert len(steps) == 6 and {r["stage"] for r in steps} == {1, 2, 3}
+    assert all(r["invalid_rate"] == 0 for r in steps)
+    assert {"reward_std", "kl", "clip_fraction", "beta"} <= set(steps[0])
+    evaluations = [r for r in records if "validation" in r]
+    assert evaluations[0]["event"] == "warm-up" and len(evaluations) == 1 + 3 * 3
+    names = {info.name: info for info in list_checkpoints(workspace)}
+    assert {"grpo-small", "grpo-small-stage-1", "grpo-small-stage-2", "grpo-small-stage-3"} <= set(names)
+    assert names["grpo-small"].training["prompt"] == "negatives_positives"
+    assert names["grpo-small-stage-1"].training["prompt"] == "recent_negatives"
+    # the saved model is the last stage's best, and predictions use its prompt (with positives)
+    run = predict(workspace, "grpo-small", split="validation")
+    assert run.invalid == 0 and run.samples > 0
+    assert run.fhr == pytest.approx(summary["validation"]["fhr"]) or summary["validation"]["samples"] < run.samples
+    with open_workspace(workspace) as con:
+        assert con.execute("SELECT count(*) FROM swing_neighbours").fetchall()[0][0] > 0  # built on first use
+
+
+def test_a_regressing_stage_goes_back_to_its_best_and_raises_beta(tiny_checkpoint, tmp_path):
+    workspace, _ = tiny_checkpoint
+    # a learning rate this large wrecks the policy within a step, so validation FHR must fall
+    config = GRPOConfig(**{**SMALL, "stages": ("negatives",), "betas": (0.04,), "steps_per_stage": 2,
+                           "learning_rate": 0.5, "eval_samples": 40})
+    result = train_grpo(workspace, "grpo-wrecked", "tiny", config)
+    stage = result.summary["stages"][0]
+    if result.summary["warmup_validation"]["fhr"] == 0:
+        pytest.skip("the warm-up model hits nothing on these samples, so nothing can regress")
+    assert stage["regressions"] >= 1 and stage["beta_end"] == pytest.approx(0.04 * 2 ** stage["regressions"])
+    assert stage["best_step"] == 0 and stage["best"]["fhr"] == result.summary["warmup_validation"]["fhr"]
+    warm, _ = load_checkpoint(checkpoint_dir(workspace, "tiny"))
+    final, _ = load_checkpoint(result.folder)
+    for (name, a), b in zip(warm.model.named_parameters(), final.model.parameters()):
+        assert torch.equal(a, b), name  # the wrecked weights were never kept
+
+
+def test_grpo_refuses_its_own_warmup_name_and_4bit_on_a_full_checkpoint(tiny_checkpoint, capsys):
+    workspace, _ = tiny_checkpoint
+    assert main(["grpo", "--workspace", str(workspace), "--checkpoint", "tiny", "--name", "tiny"]) == 2
+    assert main(["grpo", "--workspace", str(workspace), "--checkpoint", "tiny", "--4bit"]) == 2
+    assert main(["grpo", "--workspace", str(workspace), "--checkpoint", "/etc"]) == 2
+    errors = capsys.readouterr().err
+    assert "name of its own" in errors and "LoRA" in errors and "not a checkpoint of" in errors
+
+
+def test_two_processes_under_accelerate_launch(tiny_checkpoint, tmp_path):
+    workspace, _ = tiny_checkpoint
+    copy = tmp_path / "ws.duckdb"
+    shutil.copy(workspace, copy)
+    shutil.copytree(workspace.with_suffix(".files"), tmp_path / "ws.files")
+    environment = {**os.environ, "PYTHONPATH": str(REPO), "OMP_NUM_THREADS": "1"}
+    command = [sys.executable, "-m", "accelerate.commands.launch", "--multi_gpu", "--num_processes", "2",
+               "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no",
+               "-m", "conrec_core", "grpo", "--workspace", str(copy), "--checkpoint", "tiny", "--name", "dist",
+               "--steps-per-stage", "2", "--prompts", "3", "--group-size", "4", "--eval-every", "2",
+               "--eval-samples", "10", "--stages", "negatives", "--json"]
+    done = subprocess.run(command, env=environment, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    training = json.loads((tmp_path / "ws.files" / "checkpoints" / "dist" / "training.json").read_text())
+    assert training["processes"] == 2 and training["finished"]
+    assert training["summary"]["validation"]["samples"] == 10  # split between the processes, summed back
+    steps = [r for r in read_metrics(tmp_path / "ws.files" / "checkpoints" / "dist") if "reward_mean" in r]
+    assert len(steps) == 2  # one record per step, from the main process only
