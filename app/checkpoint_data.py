@@ -32,7 +32,9 @@ def checkpoint_table(workspace: Path, codebooks: dict[str, str]) -> tuple[list[C
             "parameters": training.get("parameters"), "trainable": training.get("trainable_parameters"),
             "alignment accuracy (validation)": validation.get("alignment_accuracy"),
             "alignment accuracy (test)": summary.get("test_alignment_accuracy"),
-            "next-negative loss (validation)": validation.get("loss", {}).get("next_negative"),
+            "next-negative loss (validation)": (validation.get("loss") or {}).get("next_negative"),
+            "FHR@20 (validation)": validation.get("fhr"),
+            "warm-up": training.get("warmup"),
             "codebook": training.get("codebook"), "fingerprint": info.fingerprint[:12],
             "fingerprint status": fingerprint_status(info, codebooks),
         })
@@ -48,6 +50,22 @@ def curves(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
                    for r in records if "validation" in r for task, value in r["validation"]["loss"].items()]
     evaluations += [{"step": r["step"], "figure": "alignment accuracy", "value": r["validation"]["alignment_accuracy"]}
                     for r in records if r.get("validation", {}).get("alignment_accuracy") is not None]
+    return pd.DataFrame(steps), pd.DataFrame(evaluations)
+
+
+GRPO_FIGURES = {"reward_mean": "reward (mean)", "reward_std": "reward (std)", "kl": "KL to the warm-up model",
+                "clip_fraction": "clipped share of tokens", "invalid_rate": "invalid SIDs"}
+
+
+def grpo_curves(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """(per-step figures in long form, with the stage; validation FHR@K and HR@K per evaluation)."""
+    records = read_metrics(folder)
+    steps = [{"step": r["step"], "stage": f"stage {r['stage']}: {r['prompt']}", "figure": label, "value": r[key]}
+             for r in records if "reward_mean" in r for key, label in GRPO_FIGURES.items() if key in r]
+    evaluations = [{"step": r["step"], "stage": "warm-up" if r["stage"] == 0 else f"stage {r['stage']}: {r['prompt']}",
+                    "event": r["event"], f"FHR@{r['validation']['k']}": r["validation"]["fhr"],
+                    f"HR@{r['validation']['k']}": r["validation"]["hr"]}
+                   for r in records if "validation" in r and "event" in r]
     return pd.DataFrame(steps), pd.DataFrame(evaluations)
 
 

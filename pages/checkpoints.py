@@ -10,8 +10,10 @@ from conrec_core.codebook_store import list_codebooks
 from conrec_core.decoding_config import DecodingConfig
 from conrec_core.errors import ConrecError
 from conrec_core.jobs import JobRegistry
+from conrec_core.grpo_config import GRPOConfig
 from conrec_core.lm_config import SMOLLM2, TINY, BackboneConfig, SFTConfig
 from conrec_core.predict import read_predictions, read_samples
+from conrec_core.rewards import REWARDS
 from conrec_core.workspace import check_name
 
 st.title("Language-model checkpoints")
@@ -53,6 +55,33 @@ with st.expander("Train a checkpoint (SFT)", expanded=not infos):
             st.error(str(error))
     job_panel(workspace, "sft", "SFT training")
 
+sft_names = [i.name for i in infos if i.stage == "sft"]
+if sft_names:
+    with st.expander("Progressive GRPO from an SFT checkpoint"):
+        grpo_defaults = GRPOConfig()
+        with st.form("grpo_settings"):
+            left, middle, right = st.columns(3)
+            warmup = left.selectbox("Warm-up SFT checkpoint", sft_names, key="grpo_warmup")
+            grpo_name = left.text_input("GRPO checkpoint name", value="grpo", key="grpo_name")
+            steps_per_stage = middle.number_input("Steps per stage", 1, 100_000, grpo_defaults.steps_per_stage,
+                                                  key="grpo_steps")
+            reward = middle.selectbox("Reward", list(REWARDS), key="grpo_reward",
+                                      help="default: closeness to future negatives and their Swing neighbours "
+                                           "minus γ × closeness to future positives (method §5)")
+            beta = right.number_input("β (KL weight)", 0.0, 10.0, grpo_defaults.betas[0], format="%.3f",
+                                      key="grpo_beta")
+            grpo_submitted = st.form_submit_button("Train with GRPO", type="primary")
+        if grpo_submitted:
+            try:
+                config = GRPOConfig(steps_per_stage=int(steps_per_stage), reward=reward,
+                                    betas=tuple(float(beta) for _ in grpo_defaults.stages))
+                job = registry.submit("grpo", {"name": check_name(grpo_name, "checkpoint"), "warmup": warmup,
+                                               "config": config.to_dict()})
+                st.toast(f"GRPO job {job.id} is {job.status}.")
+            except (ConrecError, ValueError) as error:
+                st.error(str(error))
+        job_panel(workspace, "grpo", "GRPO training")
+
 if not infos:
     st.info("No checkpoints yet: train one above, or run "
             f"`python -m conrec_core sft --workspace {workspace}`.")
@@ -61,23 +90,45 @@ if not infos:
 st.dataframe(table, hide_index=True, width="stretch", column_config={
     "alignment accuracy (validation)": st.column_config.NumberColumn(format="%.3f"),
     "alignment accuracy (test)": st.column_config.NumberColumn(format="%.3f", help="chance is 0.25"),
-    "next-negative loss (validation)": st.column_config.NumberColumn(format="%.3f")})
+    "next-negative loss (validation)": st.column_config.NumberColumn(format="%.3f"),
+    "FHR@20 (validation)": st.column_config.NumberColumn(format="%.3f", help="GRPO: the last stage's best")})
 
 names = [info.name for info in infos]
 chosen_name = st.selectbox("Checkpoint", names, key="checkpoint_choice")
 info = infos[names.index(chosen_name)]
 status = checkpoint_data.fingerprint_status(info, fingerprints)
 
-steps_frame, evaluations = checkpoint_data.curves(info.folder)
+if info.stage == "grpo":
+    grpo_steps, grpo_evaluations = checkpoint_data.grpo_curves(info.folder)
+    if not grpo_steps.empty:
+        smoothed = grpo_steps.assign(value=grpo_steps.groupby(["figure", "stage"])["value"].transform(
+            lambda s: s.rolling(10, min_periods=1).mean()))
+        chart = px.line(smoothed, x="step", y="value", color="stage", facet_col="figure", facet_col_wrap=3,
+                        title="GRPO per step (10-step mean), by stage")
+        chart.update_yaxes(matches=None, title_text="")
+        chart.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
+        chart.update_layout(height=460, margin=dict(l=0, r=0, t=60, b=0), legend_title_text="")
+        st.plotly_chart(chart, width="stretch")
+    if not grpo_evaluations.empty:
+        metric = next(c for c in grpo_evaluations.columns if c.startswith("FHR@"))
+        chart = px.line(grpo_evaluations, x="step", y=metric, color="stage", markers=True, hover_data=["event"],
+                        title=f"Validation {metric} per stage (each stage keeps its best)")
+        warm = grpo_evaluations[grpo_evaluations["stage"] == "warm-up"][metric]
+        if not warm.empty:
+            chart.add_hline(y=float(warm.iloc[0]), line_dash="dot", annotation_text="warm-up SFT model")
+        chart.update_layout(height=340, margin=dict(l=0, r=0, t=40, b=0), legend_title_text="")
+        st.plotly_chart(chart, width="stretch")
+
+steps_frame, evaluations = checkpoint_data.curves(info.folder) if info.stage == "sft" else (None, None)
 left, right = st.columns(2)
-if not steps_frame.empty:
+if steps_frame is not None and not steps_frame.empty:
     smoothed = steps_frame.assign(loss=steps_frame.groupby("task")["loss"].transform(
         lambda s: s.rolling(25, min_periods=1).mean()))
     chart = px.line(smoothed, x="step", y="loss", color="task", log_y=True,
                     title="Training loss per task (25-step mean)")
     chart.update_layout(height=320, margin=dict(l=0, r=0, t=40, b=0), legend_title_text="")
     left.plotly_chart(chart, width="stretch")
-if not evaluations.empty:
+if evaluations is not None and not evaluations.empty:
     chart = px.line(evaluations, x="step", y="value", color="figure", markers=True,
                     title="Held-out figures (validation samples)")
     chart.add_hline(y=0.25, line_dash="dot", annotation_text="alignment chance")

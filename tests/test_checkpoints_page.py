@@ -71,6 +71,27 @@ def test_the_page_lists_loads_and_predicts(listed_lm_world):
     assert app.dataframe[-1].value["rank"].tolist()[:5] == [1, 2, 3, 4, 5]
 
 
+def test_the_page_trains_grpo_and_shows_its_curves_per_stage(listed_lm_world):
+    app = run_page()
+    app.selectbox(key="grpo_warmup").set_value("tiny")
+    app.text_input(key="grpo_name").set_value("grpo-page")
+    app.number_input(key="grpo_steps").set_value(2)
+    [b for b in app.get("form_submit_button") if b.label == "Train with GRPO"][0].click().run()
+    assert not app.exception and not app.error
+    registry = JobRegistry(listed_lm_world)
+    finished = registry.wait(registry.latest("grpo").id, timeout=600)
+    assert finished.status == "done", finished.error
+    app.run()
+    row = app.dataframe[0].value.set_index("checkpoint").loc["grpo-page"]
+    assert row["stage"] == "grpo" and row["warm-up"] == "tiny"
+    assert row["FHR@20 (validation)"] == finished.result["summary"]["validation"]["fhr"]
+    app.selectbox(key="checkpoint_choice").set_value("grpo-page").run()
+    assert not app.exception
+    charts = app.get("plotly_chart")
+    assert len(charts) == 2  # per-step figures by stage, validation FHR per stage
+    assert "by stage" in charts[0].proto.spec and "Validation FHR@20" in charts[1].proto.spec
+
+
 def test_a_workspace_without_checkpoints_offers_training(workspaces, lm_world):
     workspace = workspaces / "tiny-nock.duckdb"
     shutil.copy(lm_world, workspace)
