@@ -182,7 +182,7 @@ def _add_grpo_commands(commands) -> None:
             ("prompts", int, defaults.prompts_per_step, "prompts per step (per process)"),
             ("group-size", int, defaults.group_size, "completions sampled per prompt (G)"),
             ("updates", int, defaults.updates_per_batch, "optimiser steps per sampled batch"),
-            ("learning-rate", float, defaults.learning_rate, "(default: 1e-4 full, 2e-5 LoRA)"),
+            ("learning-rate", float, defaults.learning_rate, "AdamW learning rate"),
             ("beta", float, defaults.betas[0], "KL weight of every stage"),
             ("gamma", float, defaults.gamma, "weight of the future-positive penalty"),
             ("eval-every", int, defaults.eval_every, "steps between validation evaluations"),

@@ -107,7 +107,7 @@ def prepare_run(workspace, warmup: str, config: GRPOConfig = GRPOConfig(), *, lo
         for parameter in policy.model.parameters():
             parameter.requires_grad_(True)
     trainable = [p for p in policy.model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(trainable, lr=config.lr_for(full), weight_decay=config.weight_decay)
+    optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
     model, optimizer = accelerator.prepare(policy.model, optimizer)
     progress(0.0, "reading samples and Swing neighbours")
     data = read_task_data(workspace, codebook)
