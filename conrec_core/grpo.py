@@ -35,7 +35,7 @@ from .lm_checkpoints import METRICS_FILE, append_metrics, checkpoint_dir, load_c
     save_weights
 from .lm_config import SFTConfig
 from .metrics import future_hit_rate, hit_rate
-from .predict import item_trie
+from .predict import item_trie, seen_rows
 from .prompts import read_task_data, stage_prompt
 from .reward_targets import RewardTable
 from .rewards import REWARDS
@@ -78,9 +78,7 @@ class Run:
         return [stage_prompt(self.codebook, kind, s, self.sft, self.config.positive_items) for s in samples]
 
     def seen_rows(self, samples: list[dict]) -> list[list[int]]:
-        rows_of = self.codebook.sids.item_to_row
-        return [sorted({rows_of[i] for i in list(s["context_negatives"]) + list(s["context_positives"])
-                        if i in rows_of}) for s in samples]
+        return [seen_rows(self.codebook, s["context_negatives"], s["context_positives"]) for s in samples]
 
 
 def prepare_run(workspace, warmup: str, config: GRPOConfig = GRPOConfig(), *, load_in_4bit: bool = False,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Callable
 
 import pandas as pd
@@ -41,6 +40,12 @@ def item_trie(codebook: Codebook, tokenizer, vocab_size: int) -> tuple[SidTrie, 
     return SidTrie.build(sequences, vocab_size, tokenizer.eos_token_id), sid_token_rows(sequences)
 
 
+def seen_rows(codebook: Codebook, context_negatives, context_positives) -> list[int]:
+    """Rows of the items in a sample's context: candidates exclude them (method §2), for every method."""
+    rows_of = codebook.sids.item_to_row
+    return sorted({rows_of[i] for i in list(context_negatives) + list(context_positives) if i in rows_of})
+
+
 @dataclass
 class PredictionRun:
     checkpoint: str
@@ -71,12 +76,10 @@ def predict(workspace, checkpoint: str, *, split: str = "test", users: list[str]
     sft = SFTConfig.from_dict(training.get("sft", {}))
     vocab = max(len(backbone.tokenizer), backbone.model.get_output_embeddings().weight.shape[0])
     trie, token_rows = item_trie(codebook, backbone.tokenizer, vocab)
-    rows_of = codebook.sids.item_to_row
     kind = training.get("prompt", "negatives")  # GRPO checkpoints answer the prompt of their last stage
     positive_items = training.get("grpo", {}).get("positive_items", 10)
     prompts = [stage_prompt(codebook, kind, sample, sft, positive_items) for sample in samples.to_dict("records")]
-    excluded = [sorted({rows_of[i] for i in list(n) + list(p) if i in rows_of})
-                for n, p in zip(samples["context_negatives"], samples["context_positives"])]
+    excluded = [seen_rows(codebook, n, p) for n, p in zip(samples["context_negatives"], samples["context_positives"])]
     done, clock = [0], time.perf_counter()
 
     def batch_done(count: int) -> None:
