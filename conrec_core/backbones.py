@@ -8,10 +8,13 @@ model's tokenizer is learnt from the workspace's own titles.
 from __future__ import annotations
 
 import importlib.metadata
+import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from safetensors.torch import save_model
 from transformers import AutoModelForCausalLM, AutoTokenizer, Qwen3Config, Qwen3ForCausalLM
 
 from .errors import ConrecError
@@ -86,8 +89,33 @@ def guard_4bit(model: torch.nn.Module) -> int:
     return len(layers)
 
 
+def gguf_as_safetensors(source: Path, gguf_file: str) -> Path:
+    """A safetensors copy of a GGUF model, made once in the cache (CONREC_CACHE, default ~/.cache/conrec).
+
+    transformers will not quantise while it reads a GGUF file, so NF4 loading goes through this copy.
+    """
+    gguf = Path(source) / gguf_file
+    cache = Path(os.environ.get("CONREC_CACHE", Path.home() / ".cache" / "conrec")).expanduser()
+    folder = cache / f"gguf-{gguf.stem}-{gguf.stat().st_size}"
+    if not (folder / "config.json").is_file():
+        model = AutoModelForCausalLM.from_pretrained(str(source), gguf_file=gguf_file, local_files_only=True,
+                                                     dtype=torch.float32)
+        staging = folder.with_name(folder.name + f".tmp{os.getpid()}")
+        staging.mkdir(parents=True, exist_ok=True)
+        # save_pretrained refuses models read from GGUF (they count as quantised); the weights are plain
+        # float32 after reading, so the tensors and the config are written directly
+        save_model(model, str(staging / "model.safetensors"))
+        config = model.config.to_dict()
+        config.pop("quantization_config", None)
+        (staging / "config.json").write_text(json.dumps(config, indent=2))
+        staging.replace(folder)
+    return folder
+
+
 def load_pretrained(source: Path, *, gguf_file: str | None, load_in_4bit: bool, device: torch.device):
     """A causal LM from a local folder (safetensors) or a GGUF file, optionally quantised to NF4."""
+    if gguf_file and load_in_4bit:
+        source, gguf_file = gguf_as_safetensors(source, gguf_file), None
     options: dict = {"local_files_only": True, "dtype": torch.float32}
     if gguf_file:
         options["gguf_file"] = gguf_file

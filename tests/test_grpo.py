@@ -111,3 +111,26 @@ def test_two_processes_under_accelerate_launch(tiny_checkpoint, tmp_path):
     assert training["summary"]["validation"]["samples"] == 10  # split between the processes, summed back
     steps = [r for r in read_metrics(tmp_path / "ws.files" / "checkpoints" / "dist") if "reward_mean" in r]
     assert len(steps) == 2  # one record per step, from the main process only
+
+
+@pytest.mark.slow
+def test_qlora_grpo_on_a_smollm2_lora_checkpoint(lm_world, tmp_path):
+    """The pretrained path: LoRA SFT on SmolLM2, then GRPO on its adapters over an NF4 base (QLoRA)."""
+    from conrec_core.lm_config import BackboneConfig, SFTConfig
+    from conrec_core.sft import train_sft
+
+    workspace = tmp_path / "ws.duckdb"
+    shutil.copy(lm_world, workspace)
+    shutil.copytree(lm_world.with_suffix(".files") / "codebooks", tmp_path / "ws.files" / "codebooks")
+    train_sft(workspace, "smol", BackboneConfig(name="smollm2"),
+              SFTConfig(steps=3, batch_size=4, eval_every=3, checkpoint_every=3, eval_examples=4))
+    config = GRPOConfig(stages=("negatives",), betas=(0.04,), steps_per_stage=1, prompts_per_step=2,
+                        group_size=4, eval_every=1, eval_samples=4, learning_rate=1e-3)
+    run, _ = prepare_run(workspace, "smol", config, load_in_4bit=True)
+    start = snapshot(run)
+    assert all("lora" in name or "trainable_tokens" in name for name in start)  # only adapters train
+    stats = grpo_step(run, "negatives", 0, 1, beta=0.04)
+    assert stats["invalid_rate"] == 0 and stats["kl"] == pytest.approx(0.0, abs=1e-5)
+    assert changed(start, snapshot(run)) > 0
+    result = train_grpo(workspace, "smol-grpo", "smol", config, load_in_4bit=True)
+    assert (result.folder / "adapter_model.safetensors").is_file() and result.summary["validation"]["samples"] == 4
