@@ -97,3 +97,19 @@ def test_swing_needs_samples(tmp_path):
         pass
     with open_workspace(tmp_path / "ws.duckdb", read_only=False) as con, pytest.raises(ConrecError):
         build_swing(con)
+
+
+def test_swing_command_line(small_world, tmp_path, capsys):
+    import json
+
+    from conrec_core.cli import main
+
+    path = tmp_path / "ws.duckdb"
+    shutil.copy(small_world, path)
+    assert main(["swing", "--workspace", str(path), "--top-k", "3", "--json"]) == 0
+    counts = json.loads(capsys.readouterr().out)
+    with open_workspace(path) as con:
+        assert con.execute("SELECT count(*), max(rank) FROM swing_neighbours").fetchall()[0] == (
+            counts["neighbour_rows"], 3)
+    assert main(["swing", "--workspace", str(path), "--min-common-users", "1"]) == 2
+    assert "min_common_users must be at least 2" in capsys.readouterr().err
