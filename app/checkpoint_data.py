@@ -69,6 +69,15 @@ def grpo_curves(folder: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     return pd.DataFrame(steps), pd.DataFrame(evaluations)
 
 
+def stage_colours(evaluations: pd.DataFrame) -> dict[str, str]:
+    """One colour per stage label, the same in every GRPO chart; the warm-up model in grey."""
+    import plotly.express as px
+
+    stages = [s for s in dict.fromkeys(evaluations.get("stage", [])) if s != "warm-up"]
+    palette = px.colors.qualitative.Safe
+    return {"warm-up": "#888888", **{s: palette[i % len(palette)] for i, s in enumerate(stages)}}
+
+
 @st.cache_resource(max_entries=2, show_spinner="Loading the checkpoint…")
 def loaded_model(folder: str, load_in_4bit: bool, version: float) -> dict:
     """The model in memory, and what it costs; `version` (the folder's mtime) reloads a retrained checkpoint."""

@@ -100,11 +100,12 @@ status = checkpoint_data.fingerprint_status(info, fingerprints)
 
 if info.stage == "grpo":
     grpo_steps, grpo_evaluations = checkpoint_data.grpo_curves(info.folder)
+    stage_colours = checkpoint_data.stage_colours(grpo_evaluations)
     if not grpo_steps.empty:
         smoothed = grpo_steps.assign(value=grpo_steps.groupby(["figure", "stage"])["value"].transform(
             lambda s: s.rolling(10, min_periods=1).mean()))
         chart = px.line(smoothed, x="step", y="value", color="stage", facet_col="figure", facet_col_wrap=3,
-                        title="GRPO per step (10-step mean), by stage")
+                        color_discrete_map=stage_colours, title="GRPO per step (10-step mean), by stage")
         chart.update_yaxes(matches=None, title_text="")
         chart.for_each_annotation(lambda a: a.update(text=a.text.split("=")[-1]))
         chart.update_layout(height=460, margin=dict(l=0, r=0, t=60, b=0), legend_title_text="")
@@ -112,7 +113,7 @@ if info.stage == "grpo":
     if not grpo_evaluations.empty:
         metric = next(c for c in grpo_evaluations.columns if c.startswith("FHR@"))
         chart = px.line(grpo_evaluations, x="step", y=metric, color="stage", markers=True, hover_data=["event"],
-                        title=f"Validation {metric} per stage (each stage keeps its best)")
+                        color_discrete_map=stage_colours, title=f"Validation {metric} per stage (each stage keeps its best)")
         warm = grpo_evaluations[grpo_evaluations["stage"] == "warm-up"][metric]
         if not warm.empty:
             chart.add_hline(y=float(warm.iloc[0]), line_dash="dot", annotation_text="warm-up SFT model")
