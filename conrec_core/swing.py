@@ -129,6 +129,15 @@ def read_neighbours(con, top_k: int | None = None) -> dict[str, list[str]]:
     return dict(rows)
 
 
+def read_neighbours_with_scores(con) -> dict[str, list[tuple[str, float]]]:
+    """item -> [(neighbour, Swing score)], most similar first (empty when Swing was never built)."""
+    if not has_table(con, "swing_neighbours"):
+        return {}
+    rows = con.execute("SELECT item_id, list(neighbour_id ORDER BY rank), list(score ORDER BY rank) "
+                       "FROM swing_neighbours GROUP BY item_id").fetchall()
+    return {item: list(zip(near, scores)) for item, near, scores in rows}
+
+
 def swing_table(con, item_id: str) -> pd.DataFrame:
     """One item's neighbours with titles, for pages and reports."""
     return con.execute("""SELECT s.rank, s.neighbour_id, i.title, s.score, s.common_users

@@ -1,0 +1,51 @@
+import doctest
+import shutil
+
+import pytest
+
+from conrec_core import baselines
+from conrec_core.baselines import rank_baseline
+from conrec_core.predict import read_samples
+from conrec_core.swing import build_swing
+from conrec_core.workspace import open_workspace
+
+
+def test_docstring_examples_hold():
+    result = doctest.testmod(baselines)
+    assert result.attempted >= 2 and result.failed == 0
+
+
+@pytest.fixture
+def swing_world(small_world, tmp_path):
+    path = tmp_path / "ws.duckdb"
+    shutil.copy(small_world, path)
+    with open_workspace(path, read_only=False) as con:
+        build_swing(con)
+    return path
+
+
+def test_baselines_rank_unseen_items_from_the_training_part(swing_world):
+    samples = read_samples(swing_world, "test", None)
+    with open_workspace(swing_world) as con:
+        counts = dict(con.execute("SELECT item_id, train_negatives FROM item_stats").fetchall())
+        neighbours = dict(con.execute("SELECT item_id, list(neighbour_id) FROM swing_neighbours GROUP BY item_id"
+                                      ).fetchall())
+    for method in ("most_disliked", "swing_cf"):
+        rankings = rank_baseline(swing_world, method, samples, k=10)
+        assert len(rankings) == len(samples)
+        for ranked, negatives, positives in zip(rankings, samples["context_negatives"], samples["context_positives"]):
+            assert len(ranked) == len(set(ranked)) == 10
+            assert not set(ranked) & (set(negatives) | set(positives))
+    popular = rank_baseline(swing_world, "most_disliked", samples, k=10)[0]
+    assert [counts[i] for i in popular] == sorted((counts[i] for i in popular), reverse=True)
+    # Swing CF puts a neighbour of the user's own negatives first whenever one is unseen
+    cf = rank_baseline(swing_world, "swing_cf", samples, k=10)
+    for ranked, negatives, positives in zip(cf, samples["context_negatives"], samples["context_positives"]):
+        reachable = {n for i in negatives for n in neighbours.get(i, [])} - set(negatives) - set(positives)
+        if reachable:
+            assert ranked[0] in reachable
+
+
+def test_an_unknown_baseline_is_refused(swing_world):
+    with pytest.raises(ValueError, match="unknown baseline"):
+        rank_baseline(swing_world, "oracle", read_samples(swing_world, "test", None))
