@@ -28,12 +28,12 @@ def most_disliked(popular: list[str], context: set[str], k: int) -> list[str]:
     >>> most_disliked(["a", "b", "c", "d"], {"b"}, 2)
     ['a', 'c']
     """
-    ranked = []
+    ranked: list[str] = []
     for item in popular:
+        if len(ranked) >= k:
+            break
         if item not in context:
             ranked.append(item)
-            if len(ranked) == k:
-                break
     return ranked
 
 
