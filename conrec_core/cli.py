@@ -11,6 +11,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
+from .baselines import BASELINES
 from .codebook_config import CodebookConfig
 from .decoding_config import DecodingConfig
 from .encoder_config import COLLABORATIVE_MODES, EncoderConfig
@@ -25,7 +26,7 @@ from .stats import summarize
 from .swing_config import SwingConfig
 from .synthetic import generate_world, write_world
 from .synthetic_config import WorldConfig
-from .workspace import open_workspace
+from .workspace import has_table, open_workspace
 
 DESCRIPTION = "conrec: learn what users dislike from explicit negative feedback."
 EPILOG = """examples:
@@ -136,6 +137,19 @@ def _add_lm_commands(commands) -> None:
     sft.add_argument("--json", action="store_true", help="print the summary as JSON")
 
     _add_grpo_commands(commands)
+
+    evaluate = commands.add_parser("evaluate", help="per-sample metrics of checkpoints and baselines, with intervals",
+                                   description="Score the stored predictions of checkpoints and the baselines on a "
+                                               "split; keeps every metric per sample in the workspace and prints "
+                                               "means with 95%% bootstrap intervals and a paired test of FHR "
+                                               "against the best baseline.")
+    evaluate.add_argument("--workspace", type=Path, required=True)
+    evaluate.add_argument("--split", choices=("validation", "test"), default="test")
+    evaluate.add_argument("--checkpoints", nargs="*", default=None,
+                          help="checkpoints whose predictions to score (default: every one with predictions)")
+    evaluate.add_argument("--baselines", nargs="*", choices=BASELINES, default=list(BASELINES))
+    evaluate.add_argument("--k", type=int, default=20, help="cut-off K of the baselines (default %(default)s)")
+    evaluate.add_argument("--json", action="store_true")
 
     predict = commands.add_parser("predict", help="write a checkpoint's predicted negatives to the workspace",
                                   description="Constrained beam search over valid SIDs for every sample of a "
@@ -389,6 +403,39 @@ def _swing(args) -> int:
     return 0
 
 
+def _evaluate(args) -> int:
+    from .evaluation import evaluate_baseline, evaluate_predictions, read_sample_metrics, summarise
+    from .swing import build_swing
+
+    with open_workspace(args.workspace) as con:
+        predicted = [c for (c,) in con.execute("SELECT DISTINCT checkpoint FROM predictions ORDER BY 1").fetchall()] \
+            if has_table(con, "predictions") else []
+        swing_built = has_table(con, "swing_neighbours")
+    if "swing_cf" in args.baselines and not swing_built:
+        with open_workspace(args.workspace, read_only=False) as con:
+            build_swing(con)
+    methods = list(args.baselines)
+    for baseline in args.baselines:
+        evaluate_baseline(args.workspace, baseline, args.split, args.k)
+    for checkpoint in (predicted if args.checkpoints is None else args.checkpoints):
+        evaluate_predictions(args.workspace, checkpoint, args.split)
+        methods.append(checkpoint)
+    metrics = read_sample_metrics(args.workspace, args.split)
+    table = summarise(metrics[metrics["method"].isin(methods)], tuple(args.baselines))
+    if args.json:
+        print(table.to_json(orient="records", indent=2))
+        return 0
+    print(f"{args.split} split, means with 95% bootstrap intervals")
+    for row in table.to_dict("records"):
+        figures = "  ".join(f"{name.upper()}@{row['k']} {row[name]:.4f} [{row[name + '_low']:.4f}, "
+                            f"{row[name + '_high']:.4f}]" for name in ("fhr", "hr", "luf", "lif", "ndcg")
+                            if row[name] is not None)
+        test = row.get("fhr_p_value")
+        versus = f"  vs {row['best_baseline']}: p = {test:.3f}" if isinstance(test, float) and test == test else ""
+        print(f"  {row['method']:<20} n={row['samples']:<5} {figures}{versus}")
+    return 0
+
+
 def warmup_name(workspace: Path, checkpoint: str) -> str:
     """A checkpoint given by name, or by its folder (which must lie in the workspace's checkpoints folder)."""
     from .lm_checkpoints import checkpoints_dir
@@ -441,4 +488,4 @@ def _synthesize(args) -> int:
 
 
 COMMANDS = {"import": _import, "info": _info, "samples": _samples, "codebook": _codebook,
-            "sft": _sft, "swing": _swing, "grpo": _grpo, "predict": _predict, "synthesize": _synthesize}
+            "sft": _sft, "swing": _swing, "grpo": _grpo, "predict": _predict, "evaluate": _evaluate, "synthesize": _synthesize}

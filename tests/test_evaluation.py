@@ -1,0 +1,49 @@
+import json
+
+import pytest
+
+from conrec_core.cli import main
+from conrec_core.evaluation import evaluate_baseline, read_sample_metrics, summarise
+from conrec_core.predict import predict, read_predictions
+from conrec_core.workspace import open_workspace
+
+
+def test_evaluate_scores_a_checkpoint_and_the_baselines_per_sample(tiny_checkpoint, capsys):
+    workspace, _ = tiny_checkpoint
+    run = predict(workspace, "tiny", split="test")
+    assert main(["evaluate", "--workspace", str(workspace), "--checkpoints", "tiny", "--json"]) == 0
+    table = {row["method"]: row for row in json.loads(capsys.readouterr().out)}
+    assert set(table) == {"tiny", "most_disliked", "swing_cf"}
+    assert table["tiny"]["fhr"] == pytest.approx(run.fhr) and table["tiny"]["hr"] == pytest.approx(run.hr)
+    assert table["tiny"]["samples"] == run.samples
+    for row in table.values():
+        assert row["fhr_low"] <= row["fhr"] <= row["fhr_high"]
+    best = table["tiny"]["best_baseline"]
+    assert table[best]["fhr"] == max(table["most_disliked"]["fhr"], table["swing_cf"]["fhr"])
+    assert 0 < table["tiny"]["fhr_p_value"] <= 1
+    # per-sample rows recomputed by hand from the stored predictions
+    metrics = read_sample_metrics(workspace, "test")
+    mine = metrics[metrics["method"] == "tiny"].set_index("sample_id")
+    predictions = read_predictions(workspace, "tiny")
+    with open_workspace(workspace) as con:
+        futures = dict(con.execute("SELECT sample_id, future_negatives FROM samples WHERE split = 'test'").fetchall())
+    for sample_id, group in predictions.groupby("sample_id"):
+        hit = bool(set(group["item_id"]) & set(futures[sample_id]))
+        assert mine.loc[sample_id, "fhr"] == float(hit)
+    # LUF is FHR over long-tail users only
+    luf = mine[mine["long_tail_user"]]["fhr"].mean()
+    assert table["tiny"]["luf"] == pytest.approx(luf) if mine["long_tail_user"].any() else table["tiny"]["luf"] is None
+
+
+def test_summary_of_a_baseline_alone_has_no_test(tiny_checkpoint):
+    workspace, _ = tiny_checkpoint
+    metrics = evaluate_baseline(workspace, "most_disliked", "validation", k=5)
+    assert metrics["k"].max() == 5 and (metrics["hr"] <= metrics["fhr"]).all()  # the next negative is in the window
+    table = summarise(metrics.assign(method="most_disliked"), ("most_disliked",))
+    assert table["fhr_p_value"].isna().all()
+
+
+def test_evaluate_refuses_a_checkpoint_without_predictions(tiny_checkpoint, capsys):
+    workspace, _ = tiny_checkpoint
+    assert main(["evaluate", "--workspace", str(workspace), "--checkpoints", "nothing-here", "--baselines"]) == 2
+    assert "run predict first" in capsys.readouterr().err
