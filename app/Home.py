@@ -20,5 +20,6 @@ navigation = st.navigation([
     st.Page(PAGES / "codebook_trainer.py", title="Codebook trainer", icon=":material/model_training:"),
     st.Page(PAGES / "codebook_explorer.py", title="Codebook explorer", icon=":material/scatter_plot:"),
     st.Page(PAGES / "checkpoints.py", title="Checkpoints", icon=":material/neurology:"),
+    st.Page(PAGES / "user_inspector.py", title="User inspector", icon=":material/person_search:"),
 ])
 navigation.run()

@@ -90,6 +90,28 @@ def lm_world(small_world, tmp_path_factory) -> Path:
     return path
 
 
+def listed_copy(source: Path, workspaces: Path, name: str) -> Path:
+    """A copy of a workspace and its artifacts (jobs left out) where the app's sidebar lists it."""
+    import shutil
+
+    from conrec_core.workspace import artifacts_dir
+
+    workspace = workspaces / f"{name}.duckdb"
+    shutil.copy(source, workspace)
+    shutil.copytree(artifacts_dir(source), artifacts_dir(workspace), ignore=shutil.ignore_patterns("jobs"),
+                    dirs_exist_ok=True)
+    return workspace
+
+
+def remove_listed(workspace: Path) -> None:
+    import shutil
+
+    from conrec_core.workspace import artifacts_dir
+
+    workspace.unlink(missing_ok=True)
+    shutil.rmtree(artifacts_dir(workspace), ignore_errors=True)
+
+
 TINY_STEPS = 60
 
 

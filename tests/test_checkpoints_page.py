@@ -9,7 +9,7 @@ from conrec_core.jobs import JobRegistry
 from conrec_core.predict import read_predictions
 from conrec_core.workspace import artifacts_dir, open_workspace
 
-from conftest import REPO
+from conftest import REPO, listed_copy, remove_listed
 
 PAGE = str(REPO / "pages" / "checkpoints.py")
 
@@ -18,14 +18,11 @@ PAGE = str(REPO / "pages" / "checkpoints.py")
 def listed_lm_world(workspaces, tiny_checkpoint):
     """The small world with its codebook and tiny checkpoint, copied where the sidebar lists it."""
     source, _ = tiny_checkpoint
-    workspace = workspaces / "tiny-lm.duckdb"
-    shutil.copy(source, workspace)
-    shutil.copytree(artifacts_dir(source), artifacts_dir(workspace), ignore=shutil.ignore_patterns("jobs"))
+    workspace = listed_copy(source, workspaces, "tiny-lm")
     with open_workspace(workspace, read_only=False) as con:  # other tests may have predicted on the source
         con.execute("DROP TABLE IF EXISTS predictions")
     yield workspace
-    workspace.unlink()
-    shutil.rmtree(artifacts_dir(workspace), ignore_errors=True)
+    remove_listed(workspace)
 
 
 def run_page() -> AppTest:

@@ -1,0 +1,25 @@
+"""Cached reads behind the user inspector."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from conrec_core.workspace import has_table, open_workspace
+
+from .workspace_picker import workspace_version
+
+
+@st.cache_data(show_spinner=False)
+def _predicted(path: str, version: float) -> pd.DataFrame:
+    with open_workspace(path) as con:
+        if not has_table(con, "predictions"):
+            return pd.DataFrame(columns=["checkpoint", "user_id"])
+        return con.execute("SELECT DISTINCT checkpoint, user_id FROM predictions ORDER BY checkpoint, user_id").df()
+
+
+def predicted_users(path: Path) -> pd.DataFrame:
+    """(checkpoint, user_id) pairs that have stored predictions."""
+    return _predicted(str(path), workspace_version(path))
