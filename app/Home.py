@@ -21,5 +21,6 @@ navigation = st.navigation([
     st.Page(PAGES / "codebook_explorer.py", title="Codebook explorer", icon=":material/scatter_plot:"),
     st.Page(PAGES / "checkpoints.py", title="Checkpoints", icon=":material/neurology:"),
     st.Page(PAGES / "user_inspector.py", title="User inspector", icon=":material/person_search:"),
+    st.Page(PAGES / "long_tail_review.py", title="Long-tail review", icon=":material/filter_alt:"),
 ])
 navigation.run()

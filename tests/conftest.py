@@ -123,3 +123,17 @@ def tiny_checkpoint(lm_world):
 
     config = SFTConfig(steps=TINY_STEPS, eval_every=30, checkpoint_every=30, eval_examples=20)
     return lm_world, train_sft(lm_world, "tiny", config=config)
+
+
+@pytest.fixture(scope="session")
+def evaluated_world(workspaces, tiny_checkpoint):
+    """A listed copy of the small world with the tiny checkpoint's test predictions and every method scored."""
+    from conrec_core.cli import main
+    from conrec_core.predict import predict
+
+    source, _ = tiny_checkpoint
+    workspace = listed_copy(source, workspaces, "tiny-evaluated")
+    predict(workspace, "tiny", split="test")
+    assert main(["evaluate", "--workspace", str(workspace), "--checkpoints", "tiny"]) == 0
+    yield workspace
+    remove_listed(workspace)

@@ -3,8 +3,6 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conrec_core.cli import main
-from conrec_core.predict import predict
 from conrec_core.user_view import ranked_users, user_view
 from conrec_core.workspace import open_workspace
 
@@ -13,20 +11,10 @@ from conftest import REPO, listed_copy, remove_listed
 PAGE = str(REPO / "pages" / "user_inspector.py")
 
 
-@pytest.fixture(scope="module")
-def inspected_world(workspaces, tiny_checkpoint):
-    source, _ = tiny_checkpoint
-    workspace = listed_copy(source, workspaces, "tiny-inspect")
-    predict(workspace, "tiny", split="test")
-    assert main(["evaluate", "--workspace", str(workspace), "--checkpoints", "tiny"]) == 0
-    yield workspace
-    remove_listed(workspace)
-
-
-def test_user_view_marks_exact_and_prefix_hits(inspected_world):
-    best, worst = ranked_users(inspected_world, "tiny")
+def test_user_view_marks_exact_and_prefix_hits(evaluated_world):
+    best, worst = ranked_users(evaluated_world, "tiny")
     user = best["user_id"][0]
-    view = user_view(inspected_world, user, "tiny")
+    view = user_view(evaluated_world, user, "tiny")
     assert set(view.history["kind"]) <= {"negative", "positive"} and len(view.samples) == 1
     futures = set(view.future["item_id"])
     assert (view.predictions["exact_hit"] == view.predictions["item_id"].isin(futures)).all()
@@ -35,21 +23,21 @@ def test_user_view_marks_exact_and_prefix_hits(inspected_world):
     assert set(view.metrics["method"]) == {"tiny", "most_disliked", "swing_cf"}
     assert best["fhr"].iloc[0] >= worst["fhr"].iloc[0]
     with pytest.raises(ValueError):
-        ranked_users(inspected_world, "tiny", metric="1; DROP TABLE samples")
+        ranked_users(evaluated_world, "tiny", metric="1; DROP TABLE samples")
 
 
-def test_the_inspector_page_walks_through_a_user(inspected_world):
+def test_the_inspector_page_walks_through_a_user(evaluated_world):
     app = AppTest.from_file(PAGE, default_timeout=120)
-    app.session_state["workspace_choice"] = "Workspace: tiny-inspect"
+    app.session_state["workspace_choice"] = "Workspace: tiny-evaluated"
     app.run()
     assert not app.exception, [e.message for e in app.exception]
     assert app.selectbox(key="inspector_checkpoint").value == "tiny"
     app.radio(key="inspector_source").set_value("best FHR").run()
     user = app.selectbox(key="inspector_user").value
-    best, _ = ranked_users(inspected_world, "tiny")
+    best, _ = ranked_users(evaluated_world, "tiny")
     assert user == best["user_id"][0]
     metrics = {m.label: m.value for m in app.metric}
-    view = user_view(inspected_world, user, "tiny")
+    view = user_view(evaluated_world, user, "tiny")
     assert int(metrics["Exact hits"]) == int(view.predictions["exact_hit"].sum()) >= 1
     assert int(metrics["Future negatives"]) == len(view.future)
     tables = [d.value for d in app.dataframe]

@@ -1,0 +1,80 @@
+"""Long-tail review: how every method does on the slices where dislikes are hardest to predict; export a slice."""
+
+import re
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from app.workspace_picker import pick_workspace
+from conrec_core.baselines import BASELINES
+from conrec_core.errors import ConrecError
+from conrec_core.evaluation import LABELS, METRICS
+from conrec_core.lm_checkpoints import list_checkpoints
+from conrec_core.slices import EXPORT_FORMATS, FILTER_METRICS, SLICES, evaluated_samples, export_slice, slice_table, \
+    take_slice
+
+st.title("Long-tail review")
+st.caption("Metrics per slice with 95% bootstrap intervals, every scored method side by side; p is a paired test of "
+           "FHR against the best baseline on the same samples.")
+workspace = pick_workspace()
+split = st.radio("Split", ["test", "validation"], horizontal=True, key="review_split")
+frame = evaluated_samples(workspace, split)
+if frame.empty:
+    st.info("Nothing scored on this split yet: run `python -m conrec_core evaluate --workspace "
+            f"{workspace} --split {split}` (after predictions), or the pipeline.")
+    st.stop()
+
+left, right = st.columns([1, 2])
+slice_name = left.selectbox("Slice", list(SLICES), key="review_slice", help="\n".join(f"{k}: {v}" for k, v in SLICES.items()))
+methods = right.multiselect("Methods", sorted(frame["method"].unique()), default=sorted(frame["method"].unique()),
+                            key="review_methods")
+metric_filter = None
+if st.checkbox("Filter on a metric", key="review_filter_on"):
+    a, b = st.columns([1, 2])
+    metric = a.selectbox("Metric", FILTER_METRICS, key="review_filter_metric")
+    low, high = b.slider("Keep samples with the value in", 0.0, 1.0, (0.0, 0.0), 0.05, key="review_filter_range")
+    metric_filter = (metric, low, high)
+
+rows = take_slice(frame[frame["method"].isin(methods)], slice_name, metric_filter)
+st.write(f"**{rows['sample_id'].nunique():,} samples** of {frame['sample_id'].nunique():,} in this slice "
+         f"({SLICES[slice_name]}).")
+table = slice_table(rows, BASELINES)
+if table.empty:
+    st.info("No samples in this slice.")
+    st.stop()
+
+display = table[["method", "samples"]].copy()
+for metric in METRICS:
+    display[LABELS[metric]] = [None if v is None or v != v else f"{v:.3f} [{lo:.3f}, {hi:.3f}]"
+                               for v, lo, hi in zip(table[metric], table[f"{metric}_low"], table[f"{metric}_high"])]
+if "fhr_p_value" in table:
+    display["p (FHR vs best baseline)"] = table["fhr_p_value"].round(4)
+st.dataframe(display, hide_index=True, width="stretch")
+
+chart = go.Figure(go.Bar(x=table["method"], y=table["fhr"],
+                         error_y=dict(type="data", symmetric=False, array=table["fhr_high"] - table["fhr"],
+                                      arrayminus=table["fhr"] - table["fhr_low"]),
+                         marker_color=["#7f7f7f" if m in BASELINES else "#d62728" for m in table["method"]]))
+chart.update_layout(height=340, margin=dict(l=0, r=0, t=40, b=0), title=f"FHR@{int(table['k'].max())} on "
+                    f"{slice_name} (grey: baselines)", yaxis_title="FHR")
+st.plotly_chart(chart, width="stretch")
+
+st.subheader("Export this slice")
+with st.form("review_export"):
+    default_name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{split}-{slice_name}").strip("-")
+    a, b = st.columns([2, 1])
+    name = a.text_input("Export name", value=default_name, key="review_export_name")
+    fmt = b.radio("Format", EXPORT_FORMATS, horizontal=True, key="review_export_format")
+    exported = st.form_submit_button("Export", type="primary")
+if exported:
+    checkpoints = {info.name: {"fingerprint": info.fingerprint, "stage": info.stage, "warmup": info.training.get("warmup")}
+                   for info in list_checkpoints(workspace) if info.name in set(methods)}
+    manifest = {"split": split, "slice": slice_name, "slice_definition": SLICES[slice_name],
+                "filter": dict(zip(("metric", "low", "high"), metric_filter)) if metric_filter else None,
+                "methods": methods, "checkpoints": checkpoints, "metrics": table.to_dict("records")}
+    try:
+        data_path, manifest_path = export_slice(workspace, name, rows, fmt, manifest)
+    except ConrecError as error:
+        st.error(str(error))
+    else:
+        st.success(f"Wrote {len(rows):,} rows to `{data_path}` and the manifest to `{manifest_path}`.")

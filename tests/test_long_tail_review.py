@@ -1,0 +1,66 @@
+"""Slices, their tables and exports, and the long-tail review page through AppTest."""
+
+import json
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conrec_core.errors import ConrecError
+from conrec_core.slices import evaluated_samples, export_slice, exports_dir, slice_table, take_slice
+
+from conftest import REPO
+
+PAGE = str(REPO / "pages" / "long_tail_review.py")
+
+
+def test_slices_select_the_right_samples(evaluated_world):
+    frame = evaluated_samples(evaluated_world, "test")
+    assert set(frame["method"]) == {"tiny", "most_disliked", "swing_cf"}
+    tail = take_slice(frame, "long-tail users")
+    assert tail["long_tail_user"].all() and (tail["context_negative_count"] < 3).all()
+    assert len(tail) == int(frame["long_tail_user"].sum())
+    assert take_slice(frame, "long-tail items")["lif"].notna().all()
+    assert (take_slice(frame, "no negative history")["context_negative_count"] == 0).all()
+    missed = take_slice(frame, "all samples", ("fhr", 0.0, 0.0))
+    assert (missed["fhr"] == 0).all() and len(missed) == int((frame["fhr"] == 0).sum())
+    table = slice_table(tail, ("most_disliked", "swing_cf")).set_index("method")
+    mine = tail[tail["method"] == "tiny"]
+    assert table.loc["tiny", "fhr"] == pytest.approx(mine["fhr"].mean())
+    with pytest.raises(ValueError):
+        take_slice(frame, "everyone")
+
+
+def test_export_writes_inside_the_export_folder_with_a_manifest(evaluated_world):
+    rows = evaluated_samples(evaluated_world, "test")
+    data, manifest = export_slice(evaluated_world, "all-test", rows, "csv", {"slice": "all samples"})
+    assert data.parent == exports_dir(evaluated_world) and len(pd.read_csv(data)) == len(rows)
+    written = json.loads(manifest.read_text())
+    assert written["rows"] == len(rows) and written["thresholds"]["long_tail_user_negatives"] == 3
+    for bad in ("../escape", "/etc/passwd", ".hidden", "a/b"):
+        with pytest.raises(ConrecError):
+            export_slice(evaluated_world, bad, rows, "csv", {})
+    with pytest.raises(ConrecError):
+        export_slice(evaluated_world, "fine", rows, "xlsx", {})
+
+
+def test_the_review_page_shows_slices_and_exports(evaluated_world):
+    app = AppTest.from_file(PAGE, default_timeout=120)
+    app.session_state["workspace_choice"] = "Workspace: tiny-evaluated"
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    table = app.dataframe[0].value
+    assert set(table["method"]) == {"tiny", "most_disliked", "swing_cf"}
+    app.selectbox(key="review_slice").set_value("long-tail users").run()
+    assert not app.exception
+    app.checkbox(key="review_filter_on").check().run()
+    app.text_input(key="review_export_name").set_value("../../outside")
+    [b for b in app.get("form_submit_button") if b.label == "Export"][0].click().run()
+    assert "is not allowed" in app.error[0].value
+    app.text_input(key="review_export_name").set_value("tail-misses")
+    app.radio(key="review_export_format").set_value("parquet")
+    [b for b in app.get("form_submit_button") if b.label == "Export"][0].click().run()
+    assert not app.error and "Wrote" in app.success[0].value
+    manifest = json.loads((exports_dir(evaluated_world) / "tail-misses.manifest.json").read_text())
+    assert manifest["slice"] == "long-tail users" and manifest["filter"]["metric"] == "hr"
+    assert "tiny" in manifest["checkpoints"]
