@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import sys
 from datetime import datetime
 from pathlib import Path
@@ -37,6 +38,7 @@ EPILOG = """examples:
   python -m conrec_core sft --workspace ws/ml.duckdb --name sft --backbone tiny
   python -m conrec_core grpo --workspace ws/ml.duckdb --checkpoint sft --name grpo
   python -m conrec_core predict --workspace ws/ml.duckdb --checkpoint sft --users 1 7 42
+  python -m conrec_core pipeline --workspace ws/shop.duckdb --out reports/shop
   accelerate launch --multi_gpu --num_processes 2 -m conrec_core grpo --workspace ws/ml.duckdb --checkpoint sft
 """
 MAPPING_HELP = ("JSON column mapping for --format table: events.user/item/time/time_unit(s|ms|iso), "
@@ -138,6 +140,14 @@ def _add_lm_commands(commands) -> None:
 
     _add_grpo_commands(commands)
 
+    pipeline = commands.add_parser("pipeline", help="codebook → SFT → GRPO → predictions → baselines → report",
+                                   description="Everything from an imported workspace to a report: DIR/report.json, "
+                                               "DIR/report.md with PNG plots and DIR/sample_metrics.parquet.")
+    pipeline.add_argument("--workspace", type=Path, required=True)
+    pipeline.add_argument("--out", type=Path, required=True, help="folder for the report")
+    pipeline.add_argument("--quick", action="store_true", help="minutes-scale settings (for tests and a first look)")
+    pipeline.add_argument("--seed", type=int, default=0, help="seed of the SFT and GRPO runs (default %(default)s)")
+
     evaluate = commands.add_parser("evaluate", help="per-sample metrics of checkpoints and baselines, with intervals",
                                    description="Score the stored predictions of checkpoints and the baselines on a "
                                                "split; keeps every metric per sample in the workspace and prints "
@@ -238,7 +248,9 @@ def _sample_config(args) -> SampleConfig:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
+    args.argv = argv  # the report records the command that made it
     try:
         return COMMANDS[args.command](args)
     except (ConrecError, ValueError, OSError) as error:
@@ -403,6 +415,20 @@ def _swing(args) -> int:
     return 0
 
 
+def _pipeline(args) -> int:
+    from .pipeline import run_pipeline
+    from .pipeline_config import PipelineConfig
+
+    config = PipelineConfig.quick(args.seed) if args.quick else PipelineConfig(seed=args.seed)
+    command = "python -m conrec_core " + shlex.join(args.argv)
+    bar, progress = _progress_bar("pipeline")
+    with bar:
+        result = run_pipeline(args.workspace, args.out, config, on_progress=progress, command=command)
+    print(f"report: {result.out / 'report.md'} (methods: {', '.join(result.methods)})")
+    print("  " + ", ".join(f"{stage} {value:.0f} s" for stage, value in result.seconds.items()))
+    return 0
+
+
 def _evaluate(args) -> int:
     from .evaluation import evaluate_baseline, evaluate_predictions, read_sample_metrics, summarise
     from .swing import build_swing
@@ -488,4 +514,5 @@ def _synthesize(args) -> int:
 
 
 COMMANDS = {"import": _import, "info": _info, "samples": _samples, "codebook": _codebook,
-            "sft": _sft, "swing": _swing, "grpo": _grpo, "predict": _predict, "evaluate": _evaluate, "synthesize": _synthesize}
+            "sft": _sft, "swing": _swing, "grpo": _grpo, "predict": _predict, "evaluate": _evaluate,
+            "pipeline": _pipeline, "synthesize": _synthesize}

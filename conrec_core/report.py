@@ -1,0 +1,130 @@
+"""The pipeline's report: `report.json` (every figure with its interval), `report.md` with PNG plots, and the
+per-sample table every figure is computed from."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from .evaluation import LABELS, METRICS
+from .lm_checkpoints import checkpoint_dir, read_metrics
+from .workspace import open_workspace, read_meta
+
+ROLES = {"most_disliked": "baseline: most-disliked items", "swing_cf": "baseline: Swing item-CF on negatives"}
+
+
+def method_roles(names: dict[str, str]) -> dict[str, str]:
+    return {**ROLES, names["sft"]: "SID model after SFT (translation + alignment + next negative)",
+            names["grpo"]: "full method: SFT + progressive GRPO (future-window + Swing reward)"}
+
+
+def write_report(workspace, out: Path, config, summary: pd.DataFrame, metrics: pd.DataFrame, names: dict[str, str],
+                 seconds: dict[str, float], command: str | None = None) -> dict:
+    roles = method_roles(names)
+    with open_workspace(workspace) as con:
+        source = read_meta(con, "source", None)
+    methods = []
+    for row in summary.to_dict("records"):
+        entry = {"method": row["method"], "role": roles.get(row["method"], ""), "samples": row["samples"],
+                 "k": row["k"]}
+        for metric in METRICS:
+            entry[metric] = None if row[metric] is None else {
+                "value": row[metric], "low": row[f"{metric}_low"], "high": row[f"{metric}_high"]}
+        entry["fhr_p_value_vs_best_baseline"] = row.get("fhr_p_value")
+        methods.append(entry)
+    report = {"workspace": str(Path(workspace).name), "source": source, "split": config.split,
+              "best_baseline": summary["best_baseline"].iloc[0] if "best_baseline" in summary else None,
+              "methods": methods, "seconds": {k: round(v, 1) for k, v in seconds.items()},
+              "command": command, "config": asdict(config),
+              "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    (out / "report.json").write_text(json.dumps(report, indent=2, default=_plain))
+    metrics.to_parquet(out / "sample_metrics.parquet", index=False)
+    plots = [metric_plot(summary, out / "metrics.png"),
+             grpo_plot(checkpoint_dir(workspace, names["grpo"]), out / "grpo_validation.png")]
+    (out / "report.md").write_text(markdown(report, [p for p in plots if p]))
+    return report
+
+
+def _plain(value):
+    if hasattr(value, "item"):
+        return value.item()
+    return str(value)
+
+
+def metric_plot(summary: pd.DataFrame, path: Path) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(1, len(METRICS), figsize=(3.2 * len(METRICS), 3.4), sharey=False)
+    for axis, metric in zip(axes, METRICS):
+        frame = summary.dropna(subset=[metric])
+        values = frame[metric].astype(float)
+        errors = [values - frame[f"{metric}_low"].astype(float), frame[f"{metric}_high"].astype(float) - values]
+        colours = ["#7f7f7f" if m in ROLES else "#d62728" for m in frame["method"]]
+        axis.bar(range(len(frame)), values, yerr=errors, color=colours, capsize=3)
+        axis.set_xticks(range(len(frame)), frame["method"], rotation=60, ha="right", fontsize=7)
+        axis.set_title(f"{LABELS[metric]}@{int(summary['k'].max())}")
+    figure.suptitle("Per method, 95% bootstrap intervals (grey: baselines)")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path.name
+
+
+def grpo_plot(folder: Path, path: Path) -> str | None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    evaluations = [r for r in read_metrics(folder) if "validation" in r and "event" in r]
+    if not evaluations:
+        return None
+    figure, axis = plt.subplots(figsize=(7, 3.4))
+    warm = [r for r in evaluations if r["stage"] == 0]
+    for stage in sorted({r["stage"] for r in evaluations} - {0}):
+        points = [r for r in evaluations if r["stage"] == stage]
+        axis.plot([r["step"] for r in points], [r["validation"]["fhr"] for r in points], marker="o",
+                  label=f"stage {stage}: {points[0]['prompt']}")
+    if warm:
+        axis.axhline(warm[0]["validation"]["fhr"], color="grey", linestyle=":", label="warm-up SFT model")
+    axis.set_xlabel("GRPO step")
+    axis.set_ylabel(f"validation FHR@{evaluations[0]['validation']['k']}")
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path.name
+
+
+def markdown(report: dict, plots: list[str]) -> str:
+    k = report["methods"][0]["k"] if report["methods"] else 20
+    lines = [f"# conrec report: {report['workspace']}", "",
+             f"Split: **{report['split']}**. Means over samples with 95% bootstrap intervals; p is a paired "
+             f"sign-flip test of FHR@{k} against the best baseline ({report['best_baseline']}) on the same samples.",
+             ""]
+    if report.get("command"):
+        lines += ["Made with:", "", f"    {report['command']}", ""]
+    header = ["method", "what", "samples"] + [f"{LABELS[m]}@{k}" for m in METRICS] + ["p (FHR)"]
+    lines += ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for method in report["methods"]:
+        cells = [method["method"], method["role"], str(method["samples"])]
+        for metric in METRICS:
+            figure = method[metric]
+            cells.append("–" if figure is None else f"{figure['value']:.4f} [{figure['low']:.4f}, {figure['high']:.4f}]")
+        p = method["fhr_p_value_vs_best_baseline"]
+        cells.append("–" if p is None or p != p else f"{p:.3f}")
+        lines.append("| " + " | ".join(cells) + " |")
+    lines += ["", "LUF: FHR over samples of long-tail users (fewer than 3 negatives before the anchor). LIF: FHR "
+              "counting only long-tail future negatives (items with fewer than 5 training negatives), over the "
+              "samples that have one.", ""]
+    lines += [f"![{plot}]({plot})" for plot in plots]
+    seconds = ", ".join(f"{stage} {value:.0f} s" for stage, value in report["seconds"].items())
+    lines += ["", f"Time per stage: {seconds}. Per-sample metrics: `sample_metrics.parquet`.", ""]
+    return "\n".join(lines)

@@ -1,0 +1,42 @@
+"""The one-command pipeline in quick mode, on a copy of the small synthetic world without a codebook."""
+
+import json
+import shutil
+
+import pandas as pd
+
+from conrec_core.cli import main
+from conrec_core.lm_checkpoints import list_checkpoints
+
+
+def test_quick_pipeline_writes_a_full_report(small_world, tmp_path, capsys):
+    workspace = tmp_path / "ws.duckdb"
+    shutil.copy(small_world, workspace)
+    out = tmp_path / "report"
+    assert main(["pipeline", "--workspace", str(workspace), "--out", str(out), "--quick", "--seed", "3"]) == 0
+    assert "report:" in capsys.readouterr().out
+    report = json.loads((out / "report.json").read_text())
+    methods = {m["method"]: m for m in report["methods"]}
+    assert set(methods) == {"most_disliked", "swing_cf", "pipeline-sft-s3", "pipeline-grpo-s3"}
+    assert report["command"].startswith("python -m conrec_core pipeline --workspace")
+    assert report["config"]["sft"]["seed"] == 3 and report["config"]["grpo"]["seed"] == 3
+    per_sample = pd.read_parquet(out / "sample_metrics.parquet")
+    for name, method in methods.items():  # every reported figure is the mean of the per-sample table
+        rows = per_sample[per_sample["method"] == name]
+        assert method["samples"] == len(rows)
+        assert method["fhr"]["value"] == rows["fhr"].mean()
+        assert method["fhr"]["low"] <= method["fhr"]["value"] <= method["fhr"]["high"]
+    markdown = (out / "report.md").read_text()
+    assert "| pipeline-grpo-s3 |" in markdown and "![metrics.png](metrics.png)" in markdown
+    assert (out / "metrics.png").stat().st_size > 10_000 and (out / "grpo_validation.png").is_file()
+    assert {"pipeline-sft-s3", "pipeline-grpo-s3"} <= {c.name for c in list_checkpoints(workspace)}
+
+
+def test_pipeline_refuses_a_workspace_without_samples(tmp_path, capsys):
+    from conrec_core.workspace import new_workspace
+
+    with new_workspace(tmp_path / "empty.duckdb"):
+        pass
+    assert main(["pipeline", "--workspace", str(tmp_path / "empty.duckdb"), "--out", str(tmp_path / "r"),
+                 "--quick"]) == 2
+    assert "needs training, validation and test samples" in capsys.readouterr().err
