@@ -431,6 +431,7 @@ def _pipeline(args) -> int:
 
 def _evaluate(args) -> int:
     from .evaluation import evaluate_baseline, evaluate_predictions, read_sample_metrics, summarise
+    from .intervals import format_p
     from .swing import build_swing
 
     with open_workspace(args.workspace) as con:
@@ -457,7 +458,7 @@ def _evaluate(args) -> int:
                             f"{row[name + '_high']:.4f}]" for name in ("fhr", "hr", "luf", "lif", "ndcg")
                             if row[name] is not None)
         test = row.get("fhr_p_value")
-        versus = f"  vs {row['best_baseline']}: p = {test:.3f}" if isinstance(test, float) and test == test else ""
+        versus = f"  vs {row['best_baseline']}: p {format_p(test)}" if isinstance(test, float) and test == test else ""
         print(f"  {row['method']:<20} n={row['samples']:<5} {figures}{versus}")
     return 0
 

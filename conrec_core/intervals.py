@@ -58,3 +58,12 @@ def paired_test(method, baseline, *, draws: int = BOOTSTRAP_DRAWS, seed: int = 0
     flipped = np.abs((signs * differences).mean(1))
     p_value = (1 + int((flipped >= observed - 1e-12).sum())) / (draws + 1)
     return {"difference": float(differences.mean()), "p_value": min(1.0, p_value), "samples": len(differences)}
+
+
+def format_p(p_value: float) -> str:
+    """A p-value for tables: three decimals, or below the test's resolution.
+
+    >>> format_p(0.0004998), format_p(0.04321)
+    ('< 0.001', '= 0.043')
+    """
+    return "< 0.001" if p_value < 0.001 else f"= {p_value:.3f}"

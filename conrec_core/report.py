@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from .evaluation import LABELS, METRICS
+from .intervals import format_p
 from .lm_checkpoints import checkpoint_dir, read_metrics
 from .workspace import open_workspace, read_meta
 
@@ -119,7 +120,7 @@ def markdown(report: dict, plots: list[str]) -> str:
             figure = method[metric]
             cells.append("–" if figure is None else f"{figure['value']:.4f} [{figure['low']:.4f}, {figure['high']:.4f}]")
         p = method["fhr_p_value_vs_best_baseline"]
-        cells.append("–" if p is None or p != p else f"{p:.3f}")
+        cells.append("–" if p is None or p != p else format_p(p).replace("= ", ""))
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "LUF: FHR over samples of long-tail users (fewer than 3 negatives before the anchor). LIF: FHR "
               "counting only long-tail future negatives (items with fewer than 5 training negatives), over the "
