@@ -9,6 +9,7 @@ from app.workspace_picker import pick_workspace
 from conrec_core.baselines import BASELINES
 from conrec_core.errors import ConrecError
 from conrec_core.evaluation import LABELS, METRICS
+from conrec_core.intervals import format_p
 from conrec_core.lm_checkpoints import list_checkpoints
 from conrec_core.slices import EXPORT_FORMATS, FILTER_METRICS, SLICES, evaluated_samples, export_slice, slice_table, \
     take_slice
@@ -48,7 +49,8 @@ for metric in METRICS:
     display[LABELS[metric]] = [None if v is None or v != v else f"{v:.3f} [{lo:.3f}, {hi:.3f}]"
                                for v, lo, hi in zip(table[metric], table[f"{metric}_low"], table[f"{metric}_high"])]
 if "fhr_p_value" in table:
-    display["p (FHR vs best baseline)"] = table["fhr_p_value"].round(4)
+    display[f"p (FHR vs {table['best_baseline'].iloc[0]})"] = [
+        "" if p != p else format_p(p) for p in table["fhr_p_value"]]
 st.dataframe(display, hide_index=True, width="stretch")
 
 chart = go.Figure(go.Bar(x=table["method"], y=table["fhr"],

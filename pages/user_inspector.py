@@ -28,7 +28,7 @@ checkpoint = left.selectbox("Predictions of", sorted(pairs["checkpoint"].unique(
 users = sorted(pairs.loc[pairs["checkpoint"] == checkpoint, "user_id"])
 best, worst = ranked_users(workspace, checkpoint)
 source = middle.radio("Choose from", ["all users", "best FHR", "worst FHR"], horizontal=True, key="inspector_source",
-                      disabled=best.empty, help="best and worst need `evaluate` (or the pipeline) to have scored "
+                      index=0 if best.empty else 1, disabled=best.empty, help="best and worst need `evaluate` (or the pipeline) to have scored "
                                                 "this checkpoint")
 options = {"all users": users, "best FHR": best.get("user_id", []), "worst FHR": worst.get("user_id", [])}[source]
 options = [u for u in options if u in set(users)] or users

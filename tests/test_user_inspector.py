@@ -32,7 +32,7 @@ def test_the_inspector_page_walks_through_a_user(evaluated_world):
     app.run()
     assert not app.exception, [e.message for e in app.exception]
     assert app.selectbox(key="inspector_checkpoint").value == "tiny"
-    app.radio(key="inspector_source").set_value("best FHR").run()
+    assert app.radio(key="inspector_source").value == "best FHR"  # scored: opens on a user with hits
     user = app.selectbox(key="inspector_user").value
     best, _ = ranked_users(evaluated_world, "tiny")
     assert user == best["user_id"][0]
