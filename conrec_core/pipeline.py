@@ -12,6 +12,7 @@ from .codebook_store import list_codebooks
 from .errors import ConrecError
 from .evaluation import evaluate_baseline, evaluate_predictions, read_sample_metrics, summarise
 from .pipeline_config import PipelineConfig
+from .probes import filter_simulation, forgetting_rate
 from .report import write_report
 from .workspace import has_table, open_workspace
 
@@ -85,7 +86,11 @@ def run_pipeline(workspace, out, config: PipelineConfig = PipelineConfig(), *,
     metrics = read_sample_metrics(workspace, config.split)
     metrics = metrics[metrics["method"].isin(methods)]
     summary = summarise(metrics, config.baselines)
+    progress(starts["evaluate"][0] + starts["evaluate"][1] / 2, "evaluate: filter simulation and forgetting")
+    probes = {"filter_simulation": filter_simulation(workspace, grpo_name, config.split),
+              "forgetting": forgetting_rate(workspace, grpo_name, sft_name, config.split)}
     seconds["evaluate"] = time.perf_counter() - clock
-    write_report(workspace, out, config, summary, metrics, {"sft": sft_name, "grpo": grpo_name}, seconds, command)
+    write_report(workspace, out, config, summary, metrics, {"sft": sft_name, "grpo": grpo_name}, seconds, command,
+                 probes)
     progress(1.0, f"report written to {out}")
     return PipelineResult(out, methods, seconds)

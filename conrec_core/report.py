@@ -24,7 +24,7 @@ def method_roles(names: dict[str, str]) -> dict[str, str]:
 
 
 def write_report(workspace, out: Path, config, summary: pd.DataFrame, metrics: pd.DataFrame, names: dict[str, str],
-                 seconds: dict[str, float], command: str | None = None) -> dict:
+                 seconds: dict[str, float], command: str | None = None, probes: dict | None = None) -> dict:
     roles = method_roles(names)
     with open_workspace(workspace) as con:
         source = read_meta(con, "source", None)
@@ -41,11 +41,14 @@ def write_report(workspace, out: Path, config, summary: pd.DataFrame, metrics: p
               "best_baseline": summary["best_baseline"].iloc[0] if "best_baseline" in summary else None,
               "methods": methods, "seconds": {k: round(v, 1) for k, v in seconds.items()},
               "command": command, "config": asdict(config),
+              "filter_simulation": probes["filter_simulation"].to_dict("records") if probes else None,
+              "filter_checkpoint": names["grpo"], "forgetting": probes["forgetting"] if probes else None,
               "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     (out / "report.json").write_text(json.dumps(report, indent=2, default=_plain))
     metrics.to_parquet(out / "sample_metrics.parquet", index=False)
     plots = [metric_plot(summary, out / "metrics.png"),
-             grpo_plot(checkpoint_dir(workspace, names["grpo"]), out / "grpo_validation.png")]
+             grpo_plot(checkpoint_dir(workspace, names["grpo"]), out / "grpo_validation.png"),
+             filter_plot(probes["filter_simulation"], out / "filter.png") if probes else None]
     (out / "report.md").write_text(markdown(report, [p for p in plots if p]))
     return report
 
@@ -104,6 +107,26 @@ def grpo_plot(folder: Path, path: Path) -> str | None:
     return path.name
 
 
+def filter_plot(table: pd.DataFrame, path: Path) -> str:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axis = plt.subplots(figsize=(6, 3.4))
+    for column, label, colour in (("negatives_caught", "future negatives caught", "#d62728"),
+                                  ("positives_filtered", "future positives wrongly filtered", "#2ca02c"),
+                                  ("filter_rate", "all window items filtered", "#7f7f7f")):
+        axis.plot(table["theta"], table[column], marker="o", label=label, color=colour)
+    axis.set_xlabel("θ (cosine to the predicted-dislike set)")
+    axis.set_ylabel("share")
+    axis.legend(fontsize=7)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path.name
+
+
 def markdown(report: dict, plots: list[str]) -> str:
     k = report["methods"][0]["k"] if report["methods"] else 20
     lines = [f"# conrec report: {report['workspace']}", "",
@@ -125,6 +148,18 @@ def markdown(report: dict, plots: list[str]) -> str:
     lines += ["", "LUF: FHR over samples of long-tail users (fewer than 3 negatives before the anchor). LIF: FHR "
               "counting only long-tail future negatives (items with fewer than 5 training negatives), over the "
               "samples that have one.", ""]
+    forgetting = report.get("forgetting")
+    if forgetting and forgetting["forgetting_rate"] is not None:
+        lines += [f"Forgetting: item-level alignment accuracy (4 candidates, chance 0.25) {forgetting['alignment_before']:.3f} "
+                  f"after SFT, {forgetting['alignment_after']:.3f} after GRPO: "
+                  f"{forgetting['forgetting_rate']:.1%} lost (paper: 13.6% for the full method).", ""]
+    if report.get("filter_simulation"):
+        lines += [f"Filter simulation ({report['filter_checkpoint']}): a candidate met in the future window is "
+                  "dropped when its SID vector is within cosine θ of the predicted-dislike set.", "",
+                  "| θ | filtered | future negatives caught | future positives wrongly filtered |", "|---|---|---|---|"]
+        lines += [f"| {row['theta']:.2f} | {row['filter_rate']:.3f} | {row['negatives_caught']:.3f} | "
+                  f"{row['positives_filtered']:.3f} |" for row in report["filter_simulation"]]
+        lines.append("")
     lines += [f"![{plot}]({plot})" for plot in plots]
     seconds = ", ".join(f"{stage} {value:.0f} s" for stage, value in report["seconds"].items())
     lines += ["", f"Time per stage: {seconds}. Per-sample metrics: `sample_metrics.parquet`.", ""]

@@ -29,6 +29,8 @@ def test_quick_pipeline_writes_a_full_report(small_world, tmp_path, capsys):
     markdown = (out / "report.md").read_text()
     assert "| pipeline-grpo-s3 |" in markdown and "![metrics.png](metrics.png)" in markdown
     assert (out / "metrics.png").stat().st_size > 10_000 and (out / "grpo_validation.png").is_file()
+    assert (out / "filter.png").is_file() and len(report["filter_simulation"]) == 6
+    assert report["forgetting"]["warmup"] == "pipeline-sft-s3" and "Forgetting:" in markdown
     assert {"pipeline-sft-s3", "pipeline-grpo-s3"} <= {c.name for c in list_checkpoints(workspace)}
 
 
