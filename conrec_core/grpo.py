@@ -6,7 +6,8 @@ whole vocabulary), and the stage schedule, best-checkpoint choice on validation 
 would all sit in callbacks reaching into the trainer. The loss itself is `grpo_loss.grpo_loss`.
 
 Each stage starts from the best model of the one before; its best model on validation FHR@K (the start
-included) is kept, so a stage never leaves the model worse on validation. When an evaluation falls more
+included) is kept, so a stage never leaves the model worse on validation; the run's checkpoint is the best
+of the stages. When an evaluation falls more
 than one standard error below the stage's best, the weights go back to that best and β is multiplied
 by `beta_growth` for the rest of the run. Runs on one process or several (`accelerate launch`): each
 process samples its own prompts, DDP averages the gradients, and validation is split between processes.
@@ -141,7 +142,7 @@ def train_grpo(workspace, name: str, warmup: str, config: GRPOConfig = GRPOConfi
     log(run, folder, {"step": 0, "stage": 0, "prompt": WARMUP_PROMPT, "event": "warm-up",
                       "validation": warm_figures})
     total_steps = config.steps_per_stage * len(config.stages)
-    beta_factor, step, stages, clock = 1.0, 0, [], time.perf_counter()
+    beta_factor, step, stages, stage_states, clock = 1.0, 0, [], [], time.perf_counter()
     for index, kind in enumerate(config.stages):
         figures = evaluate(run, kind)
         best = {"figures": figures, "step": step, "state": snapshot(run)}
@@ -176,9 +177,15 @@ def train_grpo(workspace, name: str, warmup: str, config: GRPOConfig = GRPOConfi
         save(run, checkpoint_dir(workspace, f"{name}-stage-{index + 1}"),
              {**record, "name": f"{name}-stage-{index + 1}", "prompt": kind, "step": step, "finished": True,
               "summary": {"validation": best["figures"], "warmup_validation": warm_figures}})
-    summary = {"validation": stages[-1]["best"], "warmup_validation": warm_figures, "stages": stages,
-               "seconds": round(time.perf_counter() - clock, 1)}
-    save(run, folder, {**record, "prompt": config.stages[-1], "step": step, "finished": True, "summary": summary})
+        stage_states.append(best["state"])
+    # the run's own checkpoint is the best stage on validation (ties go to the later stage): a stage whose
+    # prompt suits the data less (positives on MovieLens, say) never replaces a better earlier one
+    chosen = max(range(len(stages)), key=lambda i: (stages[i]["best"]["fhr"], i))
+    restore(run, stage_states[chosen])
+    summary = {"validation": stages[chosen]["best"], "warmup_validation": warm_figures, "stages": stages,
+               "final_stage": chosen + 1, "seconds": round(time.perf_counter() - clock, 1)}
+    save(run, folder, {**record, "prompt": config.stages[chosen], "step": step, "finished": True,
+                       "summary": summary})
     return GRPOResult(folder, summary)
 
 

@@ -91,7 +91,8 @@ st.dataframe(table, hide_index=True, width="stretch", column_config={
     "alignment accuracy (validation)": st.column_config.NumberColumn(format="%.3f"),
     "alignment accuracy (test)": st.column_config.NumberColumn(format="%.3f", help="chance is 0.25"),
     "next-negative loss (validation)": st.column_config.NumberColumn(format="%.3f"),
-    "FHR@20 (validation)": st.column_config.NumberColumn(format="%.3f", help="GRPO: the last stage's best")})
+    "FHR@20 (validation)": st.column_config.NumberColumn(
+        format="%.3f", help="GRPO: its best stage's, on the validation samples it evaluated")})
 
 names = [info.name for info in infos]
 chosen_name = st.selectbox("Checkpoint", names, key="checkpoint_choice")

@@ -57,9 +57,11 @@ def test_progressive_grpo_runs_three_stages_and_saves_the_best_of_each(tiny_chec
     assert evaluations[0]["event"] == "warm-up" and len(evaluations) == 1 + 3 * 3
     names = {info.name: info for info in list_checkpoints(workspace)}
     assert {"grpo-small", "grpo-small-stage-1", "grpo-small-stage-2", "grpo-small-stage-3"} <= set(names)
-    assert names["grpo-small"].training["prompt"] == "negatives_positives"
+    final = summary["stages"][summary["final_stage"] - 1]
+    assert final["best"]["fhr"] == max(stage["best"]["fhr"] for stage in summary["stages"])
+    assert names["grpo-small"].training["prompt"] == final["prompt"]
     assert names["grpo-small-stage-1"].training["prompt"] == "recent_negatives"
-    # the saved model is the last stage's best, and predictions use its prompt (with positives)
+    # the saved model is the best stage's, and predictions use that stage's prompt
     run = predict(workspace, "grpo-small", split="validation")
     assert run.invalid == 0 and run.samples > 0
     assert run.fhr == pytest.approx(summary["validation"]["fhr"]) or summary["validation"]["samples"] < run.samples
