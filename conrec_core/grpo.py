@@ -141,43 +141,16 @@ def train_grpo(workspace, name: str, warmup: str, config: GRPOConfig = GRPOConfi
     warm_figures = evaluate(run, WARMUP_PROMPT)
     log(run, folder, {"step": 0, "stage": 0, "prompt": WARMUP_PROMPT, "event": "warm-up",
                       "validation": warm_figures})
-    total_steps = config.steps_per_stage * len(config.stages)
-    beta_factor, step, stages, stage_states, clock = 1.0, 0, [], [], time.perf_counter()
+    beta_factor, step, stages, stage_states = 1.0, 0, [], []
+    clock = time.perf_counter()
     for index, kind in enumerate(config.stages):
-        figures = evaluate(run, kind)
-        best = {"figures": figures, "step": step, "state": snapshot(run)}
-        log(run, folder, {"step": step, "stage": index + 1, "prompt": kind, "event": "start", "validation": figures})
-        regressions = 0
-        for stage_step in range(1, config.steps_per_stage + 1):
-            step += 1
-            beta = config.betas[index] * beta_factor
-            stats = grpo_step(run, kind, index, step, beta)
-            log(run, folder, {"step": step, "stage": index + 1, "prompt": kind, "beta": beta, **stats,
-                              "seconds": round(time.perf_counter() - clock, 2)})
-            progress(step / total_steps, f"stage {index + 1} step {stage_step}/{config.steps_per_stage} "
-                                         f"reward {stats['reward_mean']:.3f}")
-            if stage_step % config.eval_every and stage_step != config.steps_per_stage:
-                continue
-            figures = evaluate(run, kind)
-            event = "evaluation"
-            if figures["fhr"] > best["figures"]["fhr"]:
-                best = {"figures": figures, "step": step, "state": snapshot(run)}
-                event = "best"
-            elif figures["fhr"] < best["figures"]["fhr"] - standard_error(best["figures"]):
-                restore(run, best["state"])
-                beta_factor *= config.beta_growth
-                regressions += 1
-                event = "regression: back to the best, β raised"
-            log(run, folder, {"step": step, "stage": index + 1, "prompt": kind, "event": event,
-                              "validation": figures, "beta": config.betas[index] * beta_factor})
-        restore(run, best["state"])
-        stages.append({"stage": index + 1, "prompt": kind, "best_step": best["step"], "best": best["figures"],
-                       "start": stages[-1]["best"] if stages else None, "regressions": regressions,
-                       "beta_end": config.betas[index] * beta_factor, "checkpoint": f"{name}-stage-{index + 1}"})
-        save(run, checkpoint_dir(workspace, f"{name}-stage-{index + 1}"),
-             {**record, "name": f"{name}-stage-{index + 1}", "prompt": kind, "step": step, "finished": True,
-              "summary": {"validation": best["figures"], "warmup_validation": warm_figures}})
-        stage_states.append(best["state"])
+        stage, state, step, beta_factor = run_stage(run, folder, index, kind, step, beta_factor, progress, clock)
+        stage["checkpoint"] = f"{name}-stage-{index + 1}"
+        save(run, checkpoint_dir(workspace, stage["checkpoint"]),
+             {**record, "name": stage["checkpoint"], "prompt": kind, "step": step, "finished": True,
+              "summary": {"validation": stage["best"], "warmup_validation": warm_figures}})
+        stages.append(stage)
+        stage_states.append(state)
     # the run's own checkpoint is the best stage on validation (ties go to the later stage): a stage whose
     # prompt suits the data less (positives on MovieLens, say) never replaces a better earlier one
     chosen = max(range(len(stages)), key=lambda i: (stages[i]["best"]["fhr"], i))
@@ -187,6 +160,44 @@ def train_grpo(workspace, name: str, warmup: str, config: GRPOConfig = GRPOConfi
     save(run, folder, {**record, "prompt": config.stages[chosen], "step": step, "finished": True,
                        "summary": summary})
     return GRPOResult(folder, summary)
+
+
+def run_stage(run: Run, folder: Path, index: int, kind: str, step: int, beta_factor: float, progress: Progress,
+              clock: float) -> tuple[dict, dict, int, float]:
+    """One stage: GRPO steps with evaluations; returns its record, its best weights, the step reached and the
+    β factor (raised on every regression)."""
+    config = run.config
+    total_steps = config.steps_per_stage * len(config.stages)
+    start = evaluate(run, kind)
+    best = {"figures": start, "step": step, "state": snapshot(run)}
+    log(run, folder, {"step": step, "stage": index + 1, "prompt": kind, "event": "start", "validation": start})
+    regressions = 0
+    for stage_step in range(1, config.steps_per_stage + 1):
+        step += 1
+        beta = config.betas[index] * beta_factor
+        stats = grpo_step(run, kind, index, step, beta)
+        log(run, folder, {"step": step, "stage": index + 1, "prompt": kind, "beta": beta, **stats,
+                          "seconds": round(time.perf_counter() - clock, 2)})
+        progress(step / total_steps, f"stage {index + 1} step {stage_step}/{config.steps_per_stage} "
+                                     f"reward {stats['reward_mean']:.3f}")
+        if stage_step % config.eval_every and stage_step != config.steps_per_stage:
+            continue
+        figures = evaluate(run, kind)
+        event = "evaluation"
+        if figures["fhr"] > best["figures"]["fhr"]:
+            best = {"figures": figures, "step": step, "state": snapshot(run)}
+            event = "best"
+        elif figures["fhr"] < best["figures"]["fhr"] - standard_error(best["figures"]):
+            restore(run, best["state"])
+            beta_factor *= config.beta_growth
+            regressions += 1
+            event = "regression: back to the best, β raised"
+        log(run, folder, {"step": step, "stage": index + 1, "prompt": kind, "event": event, "validation": figures,
+                          "beta": config.betas[index] * beta_factor})
+    restore(run, best["state"])
+    record = {"stage": index + 1, "prompt": kind, "start": start, "best": best["figures"], "best_step": best["step"],
+              "regressions": regressions, "beta_end": config.betas[index] * beta_factor}
+    return record, best["state"], step, beta_factor
 
 
 def swing_neighbours(workspace, accelerator) -> dict[str, list[str]]:
