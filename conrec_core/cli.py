@@ -430,7 +430,7 @@ def _pipeline(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from .evaluation import evaluate_baseline, evaluate_predictions, read_sample_metrics, summarise
+    from .evaluation import LABELS, METRICS, evaluate_baseline, evaluate_predictions, read_sample_metrics, summarise
     from .intervals import format_p
     from .swing import build_swing
 
@@ -454,9 +454,9 @@ def _evaluate(args) -> int:
         return 0
     print(f"{args.split} split, means with 95% bootstrap intervals")
     for row in table.to_dict("records"):
-        figures = "  ".join(f"{name.upper()}@{row['k']} {row[name]:.4f} [{row[name + '_low']:.4f}, "
-                            f"{row[name + '_high']:.4f}]" for name in ("fhr", "hr", "luf", "lif", "ndcg")
-                            if row[name] is not None)
+        figures = "  ".join(f"{LABELS[name]}@{row['k']} {row[name]:.4f} [{row[name + '_low']:.4f}, "
+                            f"{row[name + '_high']:.4f}]" for name in METRICS
+                            if row[name] is not None and row[name] == row[name])
         test = row.get("fhr_p_value")
         versus = f"  vs {row['best_baseline']}: p {format_p(test)}" if isinstance(test, float) and test == test else ""
         print(f"  {row['method']:<20} n={row['samples']:<5} {figures}{versus}")

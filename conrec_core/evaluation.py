@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 import pandas as pd
 
 from .baselines import rank_baseline
+from .candidates import LineUps, build_line_ups, candidate_accuracy
 from .intervals import bootstrap_interval, paired_test
 from .metrics import future_hit_rate, hit_rate, long_tail_future_hit_rate, ndcg
 from .predict import read_samples
@@ -24,16 +25,17 @@ CREATE TABLE IF NOT EXISTS sample_metrics (
     fhr DOUBLE NOT NULL,         -- any future-window negative in the top K
     ndcg DOUBLE NOT NULL,        -- future negatives as relevant items
     lif DOUBLE,                  -- FHR on long-tail future negatives; NULL when the window has none
+    candidate_accuracy DOUBLE,   -- the next negative picked out of a 20-item line-up; NULL without one
     long_tail_user BOOLEAN NOT NULL,
     created_at TIMESTAMP NOT NULL,
     PRIMARY KEY (method, split, sample_id));
 """
-METRICS = ("hr", "fhr", "luf", "lif", "ndcg")
-LABELS = {"hr": "HR", "fhr": "FHR", "luf": "LUF", "lif": "LIF", "ndcg": "NDCG"}
+METRICS = ("hr", "fhr", "luf", "lif", "ndcg", "candidate_accuracy")
+LABELS = {"hr": "HR", "fhr": "FHR", "luf": "LUF", "lif": "LIF", "ndcg": "NDCG", "candidate_accuracy": "CandAcc"}
 
 
 def sample_metrics(samples: pd.DataFrame, rankings: list[list[str]], long_tail_items: set[str],
-                   k: int) -> pd.DataFrame:
+                   k: int, line_ups: LineUps | None = None) -> pd.DataFrame:
     """One row of metrics per sample; `samples` holds sample_id, user_id, next_negative, future_negatives and
     long_tail_user, `rankings[i]` the method's ranked item ids for sample i."""
     rows = []
@@ -43,6 +45,8 @@ def sample_metrics(samples: pd.DataFrame, rankings: list[list[str]], long_tail_i
                      "hr": hit_rate(ranked, sample.next_negative, k), "fhr": future_hit_rate(ranked, future, k),
                      "ndcg": ndcg(ranked, future, k),
                      "lif": long_tail_future_hit_rate(ranked, future, long_tail_items, k),
+                     "candidate_accuracy": candidate_accuracy(line_ups, sample.sample_id, ranked[:k])
+                     if line_ups else None,
                      "long_tail_user": bool(sample.long_tail_user)})
     return pd.DataFrame(rows)
 
@@ -64,17 +68,19 @@ def store_metrics(workspace, method: str, split: str, metrics: pd.DataFrame) -> 
                            created_at=datetime.now(timezone.utc).replace(tzinfo=None))
     with open_workspace(workspace, read_only=False) as con:
         con.execute(SAMPLE_METRICS_TABLE)
+        # tables written before candidate accuracy existed gain the column
+        con.execute("ALTER TABLE sample_metrics ADD COLUMN IF NOT EXISTS candidate_accuracy DOUBLE")
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM sample_metrics WHERE method = ? AND split = ?", [method, split])
         con.register("new_metrics", frame)
-        con.execute("INSERT INTO sample_metrics SELECT method, split, sample_id, user_id, k, hr, fhr, ndcg, lif, "
-                    "long_tail_user, created_at FROM new_metrics")
+        con.execute("INSERT INTO sample_metrics BY NAME SELECT method, split, sample_id, user_id, k, hr, fhr, ndcg, "
+                    "lif, candidate_accuracy, long_tail_user, created_at FROM new_metrics")
         con.execute("COMMIT")
 
 
 def evaluate_rankings(workspace, method: str, split: str, samples: pd.DataFrame, rankings: list[list[str]],
                       k: int = 20) -> pd.DataFrame:
-    metrics = sample_metrics(samples, rankings, long_tail_items(workspace), k)
+    metrics = sample_metrics(samples, rankings, long_tail_items(workspace), k, build_line_ups(workspace, split))
     store_metrics(workspace, method, split, metrics)
     return metrics
 

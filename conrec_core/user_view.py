@@ -46,7 +46,8 @@ def user_view(workspace, user_id: str, checkpoint: str | None, split: str = "tes
             predictions = con.execute("""SELECT sample_id, rank, item_id, sid, score FROM predictions
                                          WHERE checkpoint = ? AND user_id = ? ORDER BY sample_id, rank""",
                                       [checkpoint, user_id]).df()
-        metrics = con.execute("""SELECT method, sample_id, k, hr, fhr, ndcg, lif, long_tail_user FROM sample_metrics
+        metrics = con.execute("""SELECT method, sample_id, k, hr, fhr, ndcg, lif, candidate_accuracy, long_tail_user
+                                 FROM sample_metrics
                                  WHERE user_id = ? AND split = ? ORDER BY method, sample_id""",
                               [user_id, split]).df() if has_table(con, "sample_metrics") else pd.DataFrame()
     depth = levels[0][0] if levels else 0

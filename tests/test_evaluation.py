@@ -30,6 +30,13 @@ def test_evaluate_scores_a_checkpoint_and_the_baselines_per_sample(tiny_checkpoi
     for sample_id, group in predictions.groupby("sample_id"):
         hit = bool(set(group["item_id"]) & set(futures[sample_id]))
         assert mine.loc[sample_id, "fhr"] == float(hit)
+    # candidate accuracy: one value per sample with a 20-item line-up, in [0, 1]
+    from conrec_core.candidates import build_line_ups
+    line_ups = build_line_ups(workspace, "test")
+    scored = mine["candidate_accuracy"].dropna()
+    assert set(scored.index) <= set(line_ups.line_ups) and scored.between(0, 1).all()
+    for sample_id, (target, others) in list(line_ups.line_ups.items())[:5]:
+        assert len(others) == 19 and target not in others
     # LUF is FHR over long-tail users only
     luf = mine[mine["long_tail_user"]]["fhr"].mean()
     assert table["tiny"]["luf"] == pytest.approx(luf) if mine["long_tail_user"].any() else table["tiny"]["luf"] is None
