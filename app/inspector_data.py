@@ -17,9 +17,10 @@ def _predicted(path: str, version: float) -> pd.DataFrame:
     with open_workspace(path) as con:
         if not has_table(con, "predictions"):
             return pd.DataFrame(columns=["checkpoint", "user_id"])
-        return con.execute("SELECT DISTINCT checkpoint, user_id FROM predictions ORDER BY checkpoint, user_id").df()
+        return con.execute("""SELECT DISTINCT p.checkpoint, p.user_id FROM predictions p JOIN samples s USING (sample_id)
+                              WHERE s.split = 'test' ORDER BY p.checkpoint, p.user_id""").df()
 
 
 def predicted_users(path: Path) -> pd.DataFrame:
-    """(checkpoint, user_id) pairs that have stored predictions."""
+    """(checkpoint, user_id) pairs with stored predictions for test samples (what the inspector shows)."""
     return _predicted(str(path), workspace_version(path))

@@ -133,6 +133,11 @@ def evaluated_world(workspaces, tiny_checkpoint):
 
     source, _ = tiny_checkpoint
     workspace = listed_copy(source, workspaces, "tiny-evaluated")
+    from conrec_core.workspace import open_workspace
+
+    with open_workspace(workspace, read_only=False) as con:  # other tests predict and score on the source
+        con.execute("DROP TABLE IF EXISTS predictions")
+        con.execute("DROP TABLE IF EXISTS sample_metrics")
     predict(workspace, "tiny", split="test")
     assert main(["evaluate", "--workspace", str(workspace), "--checkpoints", "tiny"]) == 0
     yield workspace
