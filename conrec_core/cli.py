@@ -22,6 +22,7 @@ from .grpo_config import STAGE_PROMPTS, GRPOConfig
 from .lm_config import TASKS, TINY, BackboneConfig, SFTConfig
 from .rewards import REWARDS
 from .movielens import MovieLensConfig
+from .sample_data import SAMPLES
 from .samples_config import SPLITS, SampleConfig
 from .stats import summarize
 from .swing_config import SwingConfig
@@ -39,6 +40,7 @@ EPILOG = """examples:
   python -m conrec_core grpo --workspace ws/ml.duckdb --checkpoint sft --name grpo
   python -m conrec_core predict --workspace ws/ml.duckdb --checkpoint sft --users 1 7 42
   python -m conrec_core pipeline --workspace ws/shop.duckdb --out reports/shop
+  python -m conrec_core pipeline --sample synthetic-shop --out reports/synthetic-shop
   accelerate launch --multi_gpu --num_processes 2 -m conrec_core grpo --workspace ws/ml.duckdb --checkpoint sft
 """
 MAPPING_HELP = ("JSON column mapping for --format table: events.user/item/time/time_unit(s|ms|iso), "
@@ -143,7 +145,10 @@ def _add_lm_commands(commands) -> None:
     pipeline = commands.add_parser("pipeline", help="codebook → SFT → GRPO → predictions → baselines → report",
                                    description="Everything from an imported workspace to a report: DIR/report.json, "
                                                "DIR/report.md with PNG plots and DIR/sample_metrics.parquet.")
-    pipeline.add_argument("--workspace", type=Path, required=True)
+    target = pipeline.add_mutually_exclusive_group(required=True)
+    target.add_argument("--workspace", type=Path, help="an imported workspace")
+    target.add_argument("--sample", choices=list(SAMPLES),
+                        help="a shipped sample dataset: the app's own workspace for it (imported when missing)")
     pipeline.add_argument("--out", type=Path, required=True, help="folder for the report")
     pipeline.add_argument("--quick", action="store_true", help="minutes-scale settings (for tests and a first look)")
     pipeline.add_argument("--seed", type=int, default=0, help="seed of the SFT and GRPO runs (default %(default)s)")
@@ -418,12 +423,14 @@ def _swing(args) -> int:
 def _pipeline(args) -> int:
     from .pipeline import run_pipeline
     from .pipeline_config import PipelineConfig
+    from .sample_data import sample_workspace
 
     config = PipelineConfig.quick(args.seed) if args.quick else PipelineConfig(seed=args.seed)
     command = "python -m conrec_core " + shlex.join(args.argv)
+    workspace = args.workspace or sample_workspace(args.sample)
     bar, progress = _progress_bar("pipeline")
     with bar:
-        result = run_pipeline(args.workspace, args.out, config, on_progress=progress, command=command)
+        result = run_pipeline(workspace, args.out, config, on_progress=progress, command=command)
     print(f"report: {result.out / 'report.md'} (methods: {', '.join(result.methods)})")
     print("  " + ", ".join(f"{stage} {value:.0f} s" for stage, value in result.seconds.items()))
     return 0
