@@ -33,9 +33,9 @@ def write_report(workspace, out: Path, config, summary: pd.DataFrame, metrics: p
         entry = {"method": row["method"], "role": roles.get(row["method"], ""), "samples": row["samples"],
                  "k": row["k"]}
         for metric in METRICS:
-            entry[metric] = None if row[metric] is None else {
+            entry[metric] = None if missing(row[metric]) else {
                 "value": row[metric], "low": row[f"{metric}_low"], "high": row[f"{metric}_high"]}
-        entry["fhr_p_value_vs_best_baseline"] = row.get("fhr_p_value")
+        entry["fhr_p_value_vs_best_baseline"] = None if missing(row.get("fhr_p_value")) else row["fhr_p_value"]
         methods.append(entry)
     report = {"workspace": str(Path(workspace).name), "source": source, "split": config.split,
               "best_baseline": summary["best_baseline"].iloc[0] if "best_baseline" in summary else None,
@@ -44,13 +44,18 @@ def write_report(workspace, out: Path, config, summary: pd.DataFrame, metrics: p
               "filter_simulation": probes["filter_simulation"].to_dict("records") if probes else None,
               "filter_checkpoint": names["grpo"], "forgetting": probes["forgetting"] if probes else None,
               "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    (out / "report.json").write_text(json.dumps(report, indent=2, default=_plain))
+    (out / "report.json").write_text(json.dumps(report, indent=2, default=_plain, allow_nan=False))
     metrics.to_parquet(out / "sample_metrics.parquet", index=False)
     plots = [metric_plot(summary, out / "metrics.png"),
              grpo_plot(checkpoint_dir(workspace, names["grpo"]), out / "grpo_validation.png"),
              filter_plot(probes["filter_simulation"], out / "filter.png") if probes else None]
     (out / "report.md").write_text(markdown(report, [p for p in plots if p]))
     return report
+
+
+def missing(value) -> bool:
+    """None or NaN: a metric without a population (no line-ups, no long-tail users) or no test."""
+    return value is None or value != value
 
 
 def _plain(value):
@@ -143,7 +148,7 @@ def markdown(report: dict, plots: list[str]) -> str:
             figure = method[metric]
             cells.append("–" if figure is None else f"{figure['value']:.4f} [{figure['low']:.4f}, {figure['high']:.4f}]")
         p = method["fhr_p_value_vs_best_baseline"]
-        cells.append("–" if p is None or p != p else format_p(p).replace("= ", ""))
+        cells.append("–" if p is None else format_p(p).replace("= ", ""))
         lines.append("| " + " | ".join(cells) + " |")
     lines += ["", "LUF: FHR over samples of long-tail users (fewer than 3 negatives before the anchor). LIF: FHR "
               "counting only long-tail future negatives (items with fewer than 5 training negatives), over the "
