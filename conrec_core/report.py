@@ -157,7 +157,9 @@ def markdown(report: dict, plots: list[str]) -> str:
     if forgetting and forgetting["forgetting_rate"] is not None:
         lines += [f"Forgetting: item-level alignment accuracy (4 candidates, chance 0.25) {forgetting['alignment_before']:.3f} "
                   f"after SFT, {forgetting['alignment_after']:.3f} after GRPO: "
-                  f"{forgetting['forgetting_rate']:.1%} lost (paper: 13.6% for the full method).", ""]
+                  + (f"{forgetting['forgetting_rate']:.1%} lost" if forgetting["forgetting_rate"] >= 0 else
+                     f"nothing lost ({-forgetting['forgetting_rate']:.1%} gained)")
+                  + " (paper: 13.6% lost for the full method).", ""]
     if report.get("filter_simulation"):
         lines += [f"Filter simulation ({report['filter_checkpoint']}): a candidate met in the future window is "
                   "dropped when its SID vector is within cosine θ of the predicted-dislike set.", "",
