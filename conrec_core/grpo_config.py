@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 
+from .config_fields import known_values
 from .rewards import GAMMA, REWARDS
 
 STAGE_PROMPTS = ("recent_negatives", "negatives", "negatives_positives")  # what each stage's prompt shows
@@ -50,11 +51,7 @@ class GRPOConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "GRPOConfig":
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        for key in ("stages", "betas"):
-            if key in values:
-                values[key] = tuple(values[key])
+        values = known_values(cls, data)
         if "stages" in values and "betas" not in values:
             values["betas"] = tuple(cls.betas[0] for _ in values["stages"])
         return cls(**values)

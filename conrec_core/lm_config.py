@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
+
+from .config_fields import known_values
 
 TINY, SMOLLM2 = "tiny", "smollm2"
 TASKS = ("sid_to_title", "title_to_sid", "alignment", "next_negative")
@@ -32,8 +34,7 @@ class BackboneConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "BackboneConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**known_values(cls, data))
 
 
 @dataclass(frozen=True)
@@ -83,11 +84,7 @@ class SFTConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "SFTConfig":
-        known = {f.name for f in fields(cls)}
-        values = {k: v for k, v in data.items() if k in known}
-        for key in ("tasks", "task_weights"):
-            if key in values:
-                values[key] = tuple(values[key])
+        values = known_values(cls, data)
         if "tasks" in values and "task_weights" not in values:
             values["task_weights"] = tuple(1.0 for _ in values["tasks"])
         return cls(**values)

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
+
+from .config_fields import known_values
 
 
 @dataclass(frozen=True)
@@ -27,5 +29,4 @@ class SwingConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> "SwingConfig":
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: v for k, v in data.items() if k in known})
+        return cls(**known_values(cls, data))

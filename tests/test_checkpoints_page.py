@@ -35,6 +35,7 @@ def run_page() -> AppTest:
 
 def test_the_page_lists_loads_and_predicts(listed_lm_world):
     app = run_page()
+    app.selectbox(key="checkpoint_choice").set_value("tiny").run()  # other tests may add checkpoints first
     table = app.dataframe[0].value
     assert "tiny" in set(table.checkpoint)
     row = table.set_index("checkpoint").loc["tiny"]
