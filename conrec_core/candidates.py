@@ -45,8 +45,7 @@ def line_up_score(predicted: np.ndarray, target: np.ndarray, others: np.ndarray)
 
 def build_line_ups(workspace, split: str, codebook: str = "default", seed: int = 0) -> LineUps:
     book = load_codebook(workspace, codebook)
-    vectors = book.vectors.astype(np.float64)
-    unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+    unit = book.unit_vectors()
     rows_of = book.sids.item_to_row
     with open_workspace(workspace) as con:
         rows = con.execute("""

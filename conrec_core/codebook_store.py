@@ -54,6 +54,11 @@ class Codebook:
     report: dict
     directory: Path
 
+    def unit_vectors(self) -> np.ndarray:
+        """SID vectors scaled to unit length (float64), so a dot product is a cosine (rewards, filter, line-ups)."""
+        vectors = self.vectors.astype(np.float64)
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+
     def load_model(self) -> RQVAE:
         """The RQ-VAE itself (only needed to decode or to map new codes to vectors)."""
         meta = json.loads((self.directory / CONFIG_FILE).read_text())

@@ -52,10 +52,7 @@ def sample_metrics(samples: pd.DataFrame, rankings: list[list[str]], long_tail_i
 
 
 def evaluation_samples(workspace, split: str) -> pd.DataFrame:
-    samples = read_samples(workspace, split, None)
-    with open_workspace(workspace) as con:
-        flags = con.execute("SELECT sample_id, long_tail_user FROM samples WHERE split = ?", [split]).df()
-    return samples.merge(flags, on="sample_id")
+    return read_samples(workspace, split, None)
 
 
 def long_tail_items(workspace) -> set[str]:

@@ -104,7 +104,7 @@ def predict(workspace, checkpoint: str, *, split: str = "test", users: list[str]
 def read_samples(workspace, split: str, users: list[str] | None) -> pd.DataFrame:
     with open_workspace(workspace) as con:
         query = ("SELECT sample_id, user_id, anchor_ts, next_negative, recent_negatives, context_negatives, "
-                 "context_positives, future_negatives FROM samples WHERE split = ?")
+                 "context_positives, future_negatives, long_tail_user FROM samples WHERE split = ?")
         if users:
             return con.execute(query + " AND list_contains(?, user_id) ORDER BY sample_id",
                                [split, [str(u) for u in users]]).df()

@@ -20,10 +20,6 @@ from .workspace import open_workspace
 THRESHOLDS = (0.5, 0.6, 0.7, 0.8, 0.9, 0.95)
 
 
-def unit_vectors(vectors: np.ndarray) -> np.ndarray:
-    return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
-
-
 def filter_counts(predicted: np.ndarray, candidates: np.ndarray, thresholds: tuple[float, ...]) -> np.ndarray:
     """(thresholds, candidates) True where a candidate is filtered: max cosine to the predicted set ≥ θ.
 
@@ -40,7 +36,7 @@ def filter_simulation(workspace, checkpoint: str, split: str = "test", codebook:
                       thresholds: tuple[float, ...] = THRESHOLDS) -> pd.DataFrame:
     """Per θ: filter rate, future negatives caught and future positives wrongly filtered (pooled over samples)."""
     book = load_codebook(workspace, codebook)
-    unit, rows_of = unit_vectors(book.vectors.astype(np.float64)), book.sids.item_to_row
+    unit, rows_of = book.unit_vectors(), book.sids.item_to_row
     with open_workspace(workspace) as con:
         predicted = con.execute("""SELECT p.sample_id, list(p.item_id) FROM predictions p
                                    JOIN samples s USING (sample_id) WHERE p.checkpoint = ? AND s.split = ?

@@ -19,8 +19,7 @@ class RewardTable:
 
     @classmethod
     def build(cls, codebook: Codebook, neighbours: dict[str, list[str]], swing_neighbours: int) -> "RewardTable":
-        vectors = codebook.vectors.astype(np.float64)
-        unit = vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        unit = codebook.unit_vectors()
         levels = codebook.config.levels
         return cls(unit, [tuple(c[:levels]) for c in codebook.sids.codes], dict(codebook.sids.item_to_row),
                    {item: list(near[:swing_neighbours]) for item, near in neighbours.items()})

@@ -1,11 +1,11 @@
 """Constrained beam search on a trained tiny checkpoint: only valid, distinct, unseen SIDs."""
 
 import pytest
-import torch
 from transformers import GenerationConfig
 
 from conrec_core.codebook_store import load_codebook
 from conrec_core.decoding import DecodingConfig, decode
+from conrec_core.workspace import open_workspace
 from conrec_core.lm_checkpoints import load_checkpoint
 from conrec_core.lm_config import SFTConfig
 from conrec_core.predict import item_trie, predict, read_predictions, read_samples, sid_token_sequences
@@ -65,6 +65,8 @@ def test_same_top20_as_transformers_prefix_allowed_tokens_fn(loaded):
 
 def test_predict_writes_ranked_predictions_for_chosen_users(tiny_checkpoint):
     workspace, _ = tiny_checkpoint
+    with open_workspace(workspace, read_only=False) as con:  # other tests predict on the small world too
+        con.execute("DROP TABLE IF EXISTS predictions")
     users = read_samples(workspace, "test", None)["user_id"].unique()[:3].tolist()
     run = predict(workspace, "tiny", users=users)
     stored = read_predictions(workspace, "tiny")

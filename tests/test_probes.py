@@ -6,7 +6,7 @@ import pytest
 from conrec_core import probes
 from conrec_core.codebook_store import load_codebook
 from conrec_core.lm_checkpoints import checkpoint_dir, read_training
-from conrec_core.probes import filter_simulation, forgetting_rate, unit_vectors
+from conrec_core.probes import filter_simulation, forgetting_rate
 from conrec_core.workspace import open_workspace
 
 
@@ -20,7 +20,7 @@ def test_filter_simulation_against_a_direct_count(evaluated_world):
     assert table["filter_rate"].between(0, 1).all() and table["candidates"].iloc[0] > 0
     # recount θ = 0.6 sample by sample, straight from the tables
     book = load_codebook(evaluated_world)
-    unit, rows = unit_vectors(book.vectors.astype(float)), book.sids.item_to_row
+    unit, rows = book.unit_vectors(), book.sids.item_to_row
     with open_workspace(evaluated_world) as con:
         predicted = dict(con.execute("SELECT sample_id, list(item_id) FROM predictions WHERE checkpoint = 'tiny' "
                                      "GROUP BY sample_id").fetchall())
