@@ -7,13 +7,16 @@ an item already in the sample's context (method §2), like the SID model's decod
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 
 import pandas as pd
 
+from .sasrec_config import SASRecConfig
 from .swing import read_neighbours_with_scores
 from .workspace import open_workspace
 
-BASELINES = ("most_disliked", "swing_cf")
+BASELINES = ("most_disliked", "swing_cf", "sasrec_negatives", "sasrec_both")
+SASREC_VARIANTS = {"sasrec_negatives": False, "sasrec_both": True}  # name -> reads positives too
 
 
 def training_negative_counts(con) -> list[str]:
@@ -54,10 +57,21 @@ def swing_cf(neighbours: dict[str, list[tuple[str, float]]], context_negatives: 
     return ranked + most_disliked(popular, context | set(ranked), k - len(ranked))
 
 
-def rank_baseline(workspace, method: str, samples: pd.DataFrame, k: int = 20) -> list[list[str]]:
-    """Top-K item ids per sample (rows of `samples`: context_negatives, context_positives) for a baseline."""
+def rank_baseline(workspace, method: str, samples: pd.DataFrame, k: int = 20,
+                  sasrec: SASRecConfig = SASRecConfig(), on_progress=None) -> list[list[str]]:
+    """Top-K item ids per sample (rows of `samples`: user_id, anchor_ts, context_negatives, context_positives)
+    for a baseline; the SASRec ones train first with `sasrec` (its kind of sequence set by the method's name)
+    on the training part, stopped on validation."""
     if method not in BASELINES:
         raise ValueError(f"unknown baseline {method!r}; choose from {', '.join(BASELINES)}")
+    if method in SASREC_VARIANTS:
+        from .predict import read_samples
+        from .sasrec import rank_sasrec, train_sasrec
+
+        config = replace(sasrec, with_positives=SASREC_VARIANTS[method])
+        trained = train_sasrec(workspace, config, validation=read_samples(workspace, "validation", None),
+                               on_progress=on_progress)
+        return rank_sasrec(trained, samples, k)
     with open_workspace(workspace) as con:
         popular = training_negative_counts(con)
         neighbours = read_neighbours_with_scores(con) if method == "swing_cf" else {}

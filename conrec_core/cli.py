@@ -12,7 +12,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .baselines import BASELINES
+from .baselines import BASELINES, SASREC_VARIANTS
 from .codebook_config import CodebookConfig
 from .decoding_config import DecodingConfig
 from .encoder_config import COLLABORATIVE_MODES, EncoderConfig
@@ -23,6 +23,7 @@ from .lm_config import TASKS, TINY, BackboneConfig, SFTConfig
 from .rewards import REWARDS
 from .movielens import MovieLensConfig
 from .sample_data import SAMPLES
+from .sasrec_config import SASRecConfig
 from .samples_config import SPLITS, SampleConfig
 from .stats import summarize
 from .swing_config import SwingConfig
@@ -164,6 +165,8 @@ def _add_lm_commands(commands) -> None:
                           help="checkpoints whose predictions to score (default: every one with predictions)")
     evaluate.add_argument("--baselines", nargs="*", choices=BASELINES, default=list(BASELINES))
     evaluate.add_argument("--k", type=int, default=20, help="cut-off K of the baselines (default %(default)s)")
+    evaluate.add_argument("--sasrec-steps", type=int, default=SASRecConfig().steps,
+                          help="training steps of each SASRec baseline (default %(default)s)")
     evaluate.add_argument("--json", action="store_true")
 
     predict = commands.add_parser("predict", help="write a checkpoint's predicted negatives to the workspace",
@@ -450,7 +453,13 @@ def _evaluate(args) -> int:
             build_swing(con)
     methods = list(args.baselines)
     for baseline in args.baselines:
-        evaluate_baseline(args.workspace, baseline, args.split, args.k)
+        if baseline in SASREC_VARIANTS:
+            bar, progress = _progress_bar(baseline)
+            with bar:
+                evaluate_baseline(args.workspace, baseline, args.split, args.k,
+                                  SASRecConfig(steps=args.sasrec_steps), on_progress=progress)
+        else:
+            evaluate_baseline(args.workspace, baseline, args.split, args.k)
     for checkpoint in (predicted if args.checkpoints is None else args.checkpoints):
         evaluate_predictions(args.workspace, checkpoint, args.split)
         methods.append(checkpoint)

@@ -15,6 +15,7 @@ from .candidates import LineUps, build_line_ups, candidate_accuracy
 from .intervals import bootstrap_interval, paired_test
 from .metrics import future_hit_rate, hit_rate, long_tail_future_hit_rate, ndcg
 from .predict import read_samples
+from .sasrec_config import SASRecConfig
 from .workspace import has_table, open_workspace
 
 SAMPLE_METRICS_TABLE = """
@@ -82,9 +83,11 @@ def evaluate_rankings(workspace, method: str, split: str, samples: pd.DataFrame,
     return metrics
 
 
-def evaluate_baseline(workspace, method: str, split: str = "test", k: int = 20) -> pd.DataFrame:
+def evaluate_baseline(workspace, method: str, split: str = "test", k: int = 20,
+                      sasrec: SASRecConfig = SASRecConfig(), on_progress=None) -> pd.DataFrame:
     samples = evaluation_samples(workspace, split)
-    return evaluate_rankings(workspace, method, split, samples, rank_baseline(workspace, method, samples, k), k)
+    return evaluate_rankings(workspace, method, split, samples,
+                             rank_baseline(workspace, method, samples, k, sasrec, on_progress), k)
 
 
 def evaluate_predictions(workspace, checkpoint: str, split: str = "test") -> pd.DataFrame:

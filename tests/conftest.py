@@ -139,6 +139,6 @@ def evaluated_world(workspaces, tiny_checkpoint):
         con.execute("DROP TABLE IF EXISTS predictions")
         con.execute("DROP TABLE IF EXISTS sample_metrics")
     predict(workspace, "tiny", split="test")
-    assert main(["evaluate", "--workspace", str(workspace), "--checkpoints", "tiny"]) == 0
+    assert main(["evaluate", "--workspace", str(workspace), "--checkpoints", "tiny", "--sasrec-steps", "40"]) == 0
     yield workspace
     remove_listed(workspace)

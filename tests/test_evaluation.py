@@ -11,9 +11,10 @@ from conrec_core.workspace import open_workspace
 def test_evaluate_scores_a_checkpoint_and_the_baselines_per_sample(tiny_checkpoint, capsys):
     workspace, _ = tiny_checkpoint
     run = predict(workspace, "tiny", split="test")
-    assert main(["evaluate", "--workspace", str(workspace), "--checkpoints", "tiny", "--json"]) == 0
+    assert main(["evaluate", "--workspace", str(workspace), "--checkpoints", "tiny", "--json",
+                 "--sasrec-steps", "30"]) == 0
     table = {row["method"]: row for row in json.loads(capsys.readouterr().out)}
-    assert set(table) == {"tiny", "most_disliked", "swing_cf"}
+    assert set(table) == {"tiny", "most_disliked", "swing_cf", "sasrec_negatives", "sasrec_both"}
     assert table["tiny"]["fhr"] == pytest.approx(run.fhr) and table["tiny"]["hr"] == pytest.approx(run.hr)
     assert table["tiny"]["samples"] == run.samples
     for row in table.values():
