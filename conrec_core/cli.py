@@ -143,7 +143,7 @@ def _add_lm_commands(commands) -> None:
 
     _add_grpo_commands(commands)
 
-    pipeline = commands.add_parser("pipeline", help="codebook → SFT → GRPO → predictions → baselines → report",
+    pipeline = commands.add_parser("pipeline", help="codebook → SFT models → GRPO → predictions → baselines → report",
                                    description="Everything from an imported workspace to a report: DIR/report.json, "
                                                "DIR/report.md with PNG plots and DIR/sample_metrics.parquet.")
     target = pipeline.add_mutually_exclusive_group(required=True)
@@ -153,6 +153,8 @@ def _add_lm_commands(commands) -> None:
     pipeline.add_argument("--out", type=Path, required=True, help="folder for the report")
     pipeline.add_argument("--quick", action="store_true", help="minutes-scale settings (for tests and a first look)")
     pipeline.add_argument("--seed", type=int, default=0, help="seed of the SFT and GRPO runs (default %(default)s)")
+    pipeline.add_argument("--ablations", action="store_true",
+                          help="also the paper's Table 2 GRPO rows and Table 4 reward variants (five more GRPO runs)")
 
     evaluate = commands.add_parser("evaluate", help="per-sample metrics of checkpoints and baselines, with intervals",
                                    description="Score the stored predictions of checkpoints and the baselines on a "
@@ -428,7 +430,8 @@ def _pipeline(args) -> int:
     from .pipeline_config import PipelineConfig
     from .sample_data import sample_workspace
 
-    config = PipelineConfig.quick(args.seed) if args.quick else PipelineConfig(seed=args.seed)
+    config = PipelineConfig.quick(args.seed, args.ablations) if args.quick else \
+        PipelineConfig(seed=args.seed, ablations=args.ablations)
     command = "python -m conrec_core " + shlex.join(args.argv)
     workspace = args.workspace or sample_workspace(args.sample)
     bar, progress = _progress_bar("pipeline")

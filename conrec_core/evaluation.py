@@ -16,6 +16,7 @@ from .intervals import bootstrap_interval, paired_test
 from .metrics import future_hit_rate, hit_rate, long_tail_future_hit_rate, ndcg
 from .predict import read_samples
 from .sasrec_config import SASRecConfig
+from .true_dislikes import TrueDislikes, load_true_dislikes
 from .workspace import has_table, open_workspace
 
 SAMPLE_METRICS_TABLE = """
@@ -28,15 +29,19 @@ CREATE TABLE IF NOT EXISTS sample_metrics (
     lif DOUBLE,                  -- FHR on long-tail future negatives; NULL when the window has none
     candidate_accuracy DOUBLE,   -- the next negative picked out of a 20-item line-up; NULL without one
     long_tail_user BOOLEAN NOT NULL,
+    true_dislike_share DOUBLE,   -- share of the top K carrying a facet the user truly dislikes; NULL without
+                                 -- a latent profile (only synthetic worlds have one)
     created_at TIMESTAMP NOT NULL,
     PRIMARY KEY (method, split, sample_id));
 """
 METRICS = ("hr", "fhr", "luf", "lif", "ndcg", "candidate_accuracy")
-LABELS = {"hr": "HR", "fhr": "FHR", "luf": "LUF", "lif": "LIF", "ndcg": "NDCG", "candidate_accuracy": "CandAcc"}
+EXTRA_METRICS = ("true_dislike_share",)  # summarised where the workspace can compute them
+LABELS = {"hr": "HR", "fhr": "FHR", "luf": "LUF", "lif": "LIF", "ndcg": "NDCG", "candidate_accuracy": "CandAcc",
+          "true_dislike_share": "TrueDislike"}
 
 
 def sample_metrics(samples: pd.DataFrame, rankings: list[list[str]], long_tail_items: set[str],
-                   k: int, line_ups: LineUps | None = None) -> pd.DataFrame:
+                   k: int, line_ups: LineUps | None = None, truth: TrueDislikes | None = None) -> pd.DataFrame:
     """One row of metrics per sample; `samples` holds sample_id, user_id, next_negative, future_negatives and
     long_tail_user, `rankings[i]` the method's ranked item ids for sample i."""
     rows = []
@@ -48,7 +53,8 @@ def sample_metrics(samples: pd.DataFrame, rankings: list[list[str]], long_tail_i
                      "lif": long_tail_future_hit_rate(ranked, future, long_tail_items, k),
                      "candidate_accuracy": candidate_accuracy(line_ups, sample.sample_id, ranked[:k])
                      if line_ups else None,
-                     "long_tail_user": bool(sample.long_tail_user)})
+                     "long_tail_user": bool(sample.long_tail_user),
+                     "true_dislike_share": truth.share(sample.user_id, list(ranked[:k])) if truth else None})
     return pd.DataFrame(rows)
 
 
@@ -68,17 +74,19 @@ def store_metrics(workspace, method: str, split: str, metrics: pd.DataFrame) -> 
         con.execute(SAMPLE_METRICS_TABLE)
         # tables written before candidate accuracy existed gain the column
         con.execute("ALTER TABLE sample_metrics ADD COLUMN IF NOT EXISTS candidate_accuracy DOUBLE")
+        con.execute("ALTER TABLE sample_metrics ADD COLUMN IF NOT EXISTS true_dislike_share DOUBLE")
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM sample_metrics WHERE method = ? AND split = ?", [method, split])
         con.register("new_metrics", frame)
         con.execute("INSERT INTO sample_metrics BY NAME SELECT method, split, sample_id, user_id, k, hr, fhr, ndcg, "
-                    "lif, candidate_accuracy, long_tail_user, created_at FROM new_metrics")
+                    "lif, candidate_accuracy, long_tail_user, true_dislike_share, created_at FROM new_metrics")
         con.execute("COMMIT")
 
 
 def evaluate_rankings(workspace, method: str, split: str, samples: pd.DataFrame, rankings: list[list[str]],
                       k: int = 20) -> pd.DataFrame:
-    metrics = sample_metrics(samples, rankings, long_tail_items(workspace), k, build_line_ups(workspace, split))
+    metrics = sample_metrics(samples, rankings, long_tail_items(workspace), k, build_line_ups(workspace, split),
+                             load_true_dislikes(workspace))
     store_metrics(workspace, method, split, metrics)
     return metrics
 
@@ -125,8 +133,9 @@ def summarise(metrics: pd.DataFrame, baselines: tuple[str, ...] = ()) -> pd.Data
     rows = []
     for method, frame in metrics.groupby("method", sort=False):
         row = {"method": method, "samples": len(frame), "k": int(frame["k"].max())}
-        for metric in METRICS:
-            interval = bootstrap_interval(metric_values(frame, metric).tolist())
+        for metric in METRICS + EXTRA_METRICS:
+            values = metric_values(frame, metric).tolist() if metric in frame or metric == "luf" else []
+            interval = bootstrap_interval(values)
             row[metric] = interval.value if interval else None
             row[f"{metric}_low"] = interval.low if interval else None
             row[f"{metric}_high"] = interval.high if interval else None

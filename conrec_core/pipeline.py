@@ -1,10 +1,11 @@
-"""From an imported workspace to a report in one call: codebook, Swing, SFT, GRPO, predictions, baselines,
-per-sample metrics, then `report.json`, `report.md` with plots, and the per-sample table."""
+"""From an imported workspace to a report in one call: codebook, Swing, the SID models (full SFT, comparison
+models, GRPO and its ablations), predictions, baselines, per-sample metrics, then `report.json`, `report.md`
+with plots, and the per-sample table."""
 
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
@@ -14,11 +15,30 @@ from .evaluation import evaluate_baseline, evaluate_predictions, read_sample_met
 from .pipeline_config import PipelineConfig
 from .probes import filter_simulation, forgetting_rate
 from .report import write_report
+from .true_dislikes import load_true_dislikes, reference_shares
 from .workspace import has_table, open_workspace
 
 Progress = Callable[[float, str], None]
-# share of the run each stage takes on the synthetic sample, for one progress bar over all of them
-STAGES = (("codebook", 0.15), ("sft", 0.35), ("grpo", 0.35), ("predict", 0.1), ("evaluate", 0.05))
+
+
+@dataclass(frozen=True)
+class MethodNames:
+    """Checkpoint names of the pipeline's SID models for one seed."""
+    seed: int
+
+    @property
+    def sft(self) -> str:
+        return f"pipeline-sft-s{self.seed}"
+
+    @property
+    def grpo(self) -> str:
+        return f"pipeline-grpo-s{self.seed}"
+
+    def variant(self, variant: str) -> str:
+        return f"pipeline-{variant}-s{self.seed}"
+
+    def reward(self, reward: str) -> str:
+        return f"pipeline-grpo-{reward.replace('_', '-')}-s{self.seed}"
 
 
 @dataclass
@@ -28,14 +48,15 @@ class PipelineResult:
     seconds: dict[str, float]
 
 
+@dataclass
+class Stage:
+    name: str
+    weight: float  # rough share of the run, for one progress bar over all stages
+    run: Callable[[Progress], None]
+
+
 def run_pipeline(workspace, out, config: PipelineConfig = PipelineConfig(), *,
                  on_progress: Progress | None = None, command: str | None = None) -> PipelineResult:
-    from .codebook import build_codebook
-    from .grpo import train_grpo
-    from .predict import predict
-    from .sft import train_sft
-    from .swing import build_swing
-
     progress = on_progress or (lambda fraction, message: None)
     config = config.seeded()
     out = Path(out)
@@ -45,52 +66,90 @@ def run_pipeline(workspace, out, config: PipelineConfig = PipelineConfig(), *,
             if has_table(con, "samples") else {}
     if not counts.get("train") or not counts.get(config.split) or not counts.get("validation"):
         raise ConrecError(f"the workspace needs training, validation and {config.split} samples; it has {counts}")
-    starts, offset = {}, 0.0
-    for stage, share in STAGES:
-        starts[stage] = (offset, share)
-        offset += share
-
-    def stage_progress(stage: str) -> Progress:
-        start, share = starts[stage]
-        return lambda fraction, message: progress(start + share * fraction, f"{stage}: {message}")
-
+    names = MethodNames(config.seed)
+    stages = plan(workspace, config, names)
+    total, done = sum(s.weight for s in stages), 0.0
     seconds: dict[str, float] = {}
-    clock = time.perf_counter()
-    if not any(c["name"] == "default" for c in list_codebooks(workspace)):
-        build_codebook(workspace, "default", config.codebook, compute_map=config.compute_map,
-                       on_progress=stage_progress("codebook"))
-    with open_workspace(workspace, read_only=False) as con:
-        if not has_table(con, "swing_neighbours"):
-            build_swing(con)
-    seconds["codebook"] = time.perf_counter() - clock
-    sft_name, grpo_name = f"pipeline-sft-s{config.seed}", f"pipeline-grpo-s{config.seed}"
-    clock = time.perf_counter()
-    train_sft(workspace, sft_name, config.backbone, config.sft, on_progress=stage_progress("sft"))
-    seconds["sft"] = time.perf_counter() - clock
-    clock = time.perf_counter()
-    train_grpo(workspace, grpo_name, sft_name, config.grpo, on_progress=stage_progress("grpo"))
-    seconds["grpo"] = time.perf_counter() - clock
-    clock = time.perf_counter()
-    for index, checkpoint in enumerate((sft_name, grpo_name)):
-        step = stage_progress("predict")
-        predict(workspace, checkpoint, split=config.split, config=config.decoding,
-                on_progress=lambda fraction, message, i=index: step((i + fraction) / 2, message))
-    seconds["predict"] = time.perf_counter() - clock
-    clock = time.perf_counter()
-    progress(starts["evaluate"][0], "evaluate: baselines and per-sample metrics")
-    for baseline in config.baselines:
-        evaluate_baseline(workspace, baseline, config.split, config.decoding.returns)
-    for checkpoint in (sft_name, grpo_name):
-        evaluate_predictions(workspace, checkpoint, config.split)
-    methods = list(config.baselines) + [sft_name, grpo_name]
+    for stage in stages:
+        start, share = done / total, stage.weight / total
+        clock = time.perf_counter()
+        stage.run(lambda fraction, message, s=stage.name, a=start, b=share: progress(a + b * fraction,
+                                                                                   f"{s}: {message}"))
+        seconds[stage.name] = time.perf_counter() - clock
+        done += stage.weight
+    models = model_names(config, names)
+    methods = list(config.baselines) + models
     metrics = read_sample_metrics(workspace, config.split)
     metrics = metrics[metrics["method"].isin(methods)]
     summary = summarise(metrics, config.baselines)
-    progress(starts["evaluate"][0] + starts["evaluate"][1] / 2, "evaluate: filter simulation and forgetting")
-    probes = {"filter_simulation": filter_simulation(workspace, grpo_name, config.split),
-              "forgetting": forgetting_rate(workspace, grpo_name, sft_name, config.split)}
-    seconds["evaluate"] = time.perf_counter() - clock
-    write_report(workspace, out, config, summary, metrics, {"sft": sft_name, "grpo": grpo_name}, seconds, command,
-                 probes)
+    probes = {"filter_simulation": filter_simulation(workspace, names.grpo, config.split),
+              "forgetting": forgetting_rate(workspace, names.grpo, names.sft, config.split)}
+    truth = load_true_dislikes(workspace)
+    if truth is not None:
+        from .predict import read_samples
+
+        probes["true_dislikes"] = reference_shares(truth, read_samples(workspace, config.split, None))
+    write_report(workspace, out, config, summary, metrics, names, seconds, command, probes)
     progress(1.0, f"report written to {out}")
     return PipelineResult(out, methods, seconds)
+
+
+def model_names(config: PipelineConfig, names: MethodNames) -> list[str]:
+    """The SID models the pipeline trains, in report order."""
+    return ([names.variant(v) for v in config.sft_variants] + [names.sft, names.grpo]
+            + [names.reward(r) for r in config.grpo_rewards()])
+
+
+def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
+    from .codebook import build_codebook
+    from .grpo import train_grpo
+    from .predict import predict
+    from .sft import train_sft
+    from .swing import build_swing
+
+    def codebook(progress: Progress) -> None:
+        if not any(c["name"] == "default" for c in list_codebooks(workspace)):
+            build_codebook(workspace, "default", config.codebook, compute_map=config.compute_map,
+                           on_progress=progress)
+        with open_workspace(workspace, read_only=False) as con:
+            if not has_table(con, "swing_neighbours"):
+                build_swing(con)
+
+    def sft(name: str, sft_config) -> Callable[[Progress], None]:
+        return lambda progress: train_sft(workspace, name, config.backbone, sft_config, on_progress=progress)
+
+    def grpo(name: str, grpo_config) -> Callable[[Progress], None]:
+        return lambda progress: train_grpo(workspace, name, names.sft, grpo_config, on_progress=progress)
+
+    def predict_all(progress: Progress) -> None:
+        models = model_names(config, names)
+        for index, checkpoint in enumerate(models):
+            predict(workspace, checkpoint, split=config.split, config=config.decoding,
+                    on_progress=lambda fraction, message, i=index: progress((i + fraction) / len(models),
+                                                                           f"{checkpoint}: {message}"))
+
+    def baselines(progress: Progress) -> None:
+        for index, baseline in enumerate(config.baselines):
+            evaluate_baseline(workspace, baseline, config.split, config.decoding.returns, config.sasrec,
+                              on_progress=lambda fraction, message, i=index: progress(
+                                  (i + fraction) / len(config.baselines), f"{baseline}: {message}"))
+
+    def models(progress: Progress) -> None:
+        for checkpoint in model_names(config, names):
+            evaluate_predictions(workspace, checkpoint, config.split)
+
+    # weights: seconds on the synthetic sample, roughly
+    sft_weight = config.sft.steps / 10
+    grpo_weight = config.grpo.steps_per_stage * 2
+    stages = [Stage("codebook", 90, codebook), Stage("sft", sft_weight, sft(names.sft, config.sft))]
+    for variant in config.sft_variants:
+        variant_config = config.variant_sft(variant)
+        stages.append(Stage(variant, variant_config.steps / 10, sft(names.variant(variant), variant_config)))
+    stages.append(Stage("grpo", grpo_weight, grpo(names.grpo, config.grpo)))
+    for reward in config.grpo_rewards():
+        stages.append(Stage(f"grpo {reward}", grpo_weight, grpo(names.reward(reward), replace(config.grpo,
+                                                                                               reward=reward))))
+    stages += [Stage("predict", 15 * len(model_names(config, names)), predict_all),
+               Stage("baselines", 20 + 50 * sum(b.startswith("sasrec") for b in config.baselines), baselines),
+               Stage("evaluate", 10, models)]
+    return stages

@@ -6,18 +6,22 @@ import shutil
 import pandas as pd
 
 from conrec_core.cli import main
-from conrec_core.lm_checkpoints import list_checkpoints
+from conrec_core.lm_checkpoints import checkpoint_dir, list_checkpoints
 
 
 def test_quick_pipeline_writes_a_full_report(small_world, tmp_path, capsys):
     workspace = tmp_path / "ws.duckdb"
     shutil.copy(small_world, workspace)
     out = tmp_path / "report"
-    assert main(["pipeline", "--workspace", str(workspace), "--out", str(out), "--quick", "--seed", "3"]) == 0
+    assert main(["pipeline", "--workspace", str(workspace), "--out", str(out), "--quick", "--seed", "3",
+                 "--ablations"]) == 0
     assert "report:" in capsys.readouterr().out
     report = json.loads((out / "report.json").read_text())
     methods = {m["method"]: m for m in report["methods"]}
-    assert set(methods) == {"most_disliked", "swing_cf", "pipeline-sft-s3", "pipeline-grpo-s3"}
+    rewards = ["next-negative", "future-negative", "future-negative-truncated", "default-truncated", "sid-levels"]
+    models = ["pipeline-tiger-s3", "pipeline-lcrec-s3", "pipeline-sft-s3", "pipeline-grpo-s3"]
+    assert set(methods) == {"most_disliked", "swing_cf", "sasrec_negatives", "sasrec_both", *models,
+                            *(f"pipeline-grpo-{r}-s3" for r in rewards)}
     assert report["command"].startswith("python -m conrec_core pipeline --workspace")
     assert report["config"]["sft"]["seed"] == 3 and report["config"]["grpo"]["seed"] == 3
     per_sample = pd.read_parquet(out / "sample_metrics.parquet")
@@ -31,7 +35,22 @@ def test_quick_pipeline_writes_a_full_report(small_world, tmp_path, capsys):
     assert (out / "metrics.png").stat().st_size > 10_000 and (out / "grpo_validation.png").is_file()
     assert (out / "filter.png").is_file() and len(report["filter_simulation"]) == 6
     assert report["forgetting"]["warmup"] == "pipeline-sft-s3" and "Forgetting:" in markdown
-    assert {"pipeline-sft-s3", "pipeline-grpo-s3"} <= {c.name for c in list_checkpoints(workspace)}
+    assert set(models) <= {c.name for c in list_checkpoints(workspace)}
+    # comparison models train their subset of tasks, for their share of the full model's steps
+    tiger = json.loads((checkpoint_dir(workspace, "pipeline-tiger-s3") / "training.json").read_text())
+    assert tuple(tiger["sft"]["tasks"]) == ("next_negative",) and tiger["sft"]["steps"] == 20
+    # the paper's Table 2, one added step per row, and Table 4's six rewards
+    assert [row["method"] for row in report["ablation"]] == ["pipeline-lcrec-s3", "pipeline-sft-s3",
+                                                           "pipeline-grpo-next-negative-s3",
+                                                           "pipeline-grpo-future-negative-s3", "pipeline-grpo-s3"]
+    assert len(report["reward_variants"]) == 6 and "Ablation (the paper's Table 2)" in markdown
+    # the synthetic world knows each user's true dislikes: every method's share of hits on them, against chance
+    truth = report["true_dislikes"]
+    assert 0 < truth["catalogue"] < truth["observed_future_negatives"] <= 1
+    for name, method in methods.items():
+        rows = per_sample[per_sample["method"] == name]
+        assert method["true_dislike_share"]["value"] == rows["true_dislike_share"].mean()
+    assert "True latent dislikes" in markdown
 
 
 def test_pipeline_refuses_a_workspace_without_samples(tmp_path, capsys):
