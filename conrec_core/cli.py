@@ -153,6 +153,9 @@ def _add_lm_commands(commands) -> None:
     pipeline.add_argument("--out", type=Path, required=True, help="folder for the report")
     pipeline.add_argument("--quick", action="store_true", help="minutes-scale settings (for tests and a first look)")
     pipeline.add_argument("--seed", type=int, default=0, help="seed of the SFT and GRPO runs (default %(default)s)")
+    pipeline.add_argument("--ship", action="store_true",
+                          help="with --sample: write the codebook, the SFT and final checkpoints, their predictions "
+                               "and the per-sample metrics to sample_data/outputs/NAME, which the app opens on")
     pipeline.add_argument("--ablations", action="store_true",
                           help="also the paper's Table 2 GRPO rows and Table 4 reward variants (five more GRPO runs)")
 
@@ -430,6 +433,8 @@ def _pipeline(args) -> int:
     from .pipeline_config import PipelineConfig
     from .sample_data import sample_workspace
 
+    if args.ship and not args.sample:
+        raise ConrecError("--ship needs --sample: shipped outputs belong to a sample dataset")
     config = PipelineConfig.quick(args.seed, args.ablations) if args.quick else \
         PipelineConfig(seed=args.seed, ablations=args.ablations)
     command = "python -m conrec_core " + shlex.join(args.argv)
@@ -438,6 +443,9 @@ def _pipeline(args) -> int:
     with bar:
         result = run_pipeline(workspace, args.out, config, on_progress=progress, command=command)
     print(f"report: {result.out / 'report.md'} (methods: {', '.join(result.methods)})")
+    if args.ship:
+        shipped = ship_sample_outputs(args.sample, workspace, result.names, command)
+        print(f"shipped outputs: {shipped}")
     print("  " + ", ".join(f"{stage} {value:.0f} s" for stage, value in result.seconds.items()))
     return 0
 

@@ -28,15 +28,17 @@ CREATE TABLE IF NOT EXISTS sample_metrics (
     ndcg DOUBLE NOT NULL,        -- future negatives as relevant items
     lif DOUBLE,                  -- FHR on long-tail future negatives; NULL when the window has none
     candidate_accuracy DOUBLE,   -- the next negative picked out of a 20-item line-up; NULL without one
+    invalid_rate DOUBLE,         -- share of the K outputs that were not a valid, new item (0 under the constraint)
     long_tail_user BOOLEAN NOT NULL,
     true_dislike_share DOUBLE,   -- share of the top K carrying a facet the user truly dislikes; NULL without
                                  -- a latent profile (only synthetic worlds have one)
     created_at TIMESTAMP NOT NULL,
     PRIMARY KEY (method, split, sample_id));
 """
-METRICS = ("hr", "fhr", "luf", "lif", "ndcg", "candidate_accuracy")
+METRICS = ("hr", "fhr", "luf", "lif", "ndcg", "candidate_accuracy", "invalid_rate")
 EXTRA_METRICS = ("true_dislike_share",)  # summarised where the workspace can compute them
 LABELS = {"hr": "HR", "fhr": "FHR", "luf": "LUF", "lif": "LIF", "ndcg": "NDCG", "candidate_accuracy": "CandAcc",
+          "invalid_rate": "Invalid",
           "true_dislike_share": "TrueDislike"}
 
 
@@ -53,6 +55,7 @@ def sample_metrics(samples: pd.DataFrame, rankings: list[list[str]], long_tail_i
                      "lif": long_tail_future_hit_rate(ranked, future, long_tail_items, k),
                      "candidate_accuracy": candidate_accuracy(line_ups, sample.sample_id, ranked[:k])
                      if line_ups else None,
+                     "invalid_rate": (k - len(ranked[:k])) / k,
                      "long_tail_user": bool(sample.long_tail_user),
                      "true_dislike_share": truth.share(sample.user_id, list(ranked[:k])) if truth else None})
     return pd.DataFrame(rows)
@@ -75,11 +78,13 @@ def store_metrics(workspace, method: str, split: str, metrics: pd.DataFrame) -> 
         # tables written before candidate accuracy existed gain the column
         con.execute("ALTER TABLE sample_metrics ADD COLUMN IF NOT EXISTS candidate_accuracy DOUBLE")
         con.execute("ALTER TABLE sample_metrics ADD COLUMN IF NOT EXISTS true_dislike_share DOUBLE")
+        con.execute("ALTER TABLE sample_metrics ADD COLUMN IF NOT EXISTS invalid_rate DOUBLE")
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM sample_metrics WHERE method = ? AND split = ?", [method, split])
         con.register("new_metrics", frame)
         con.execute("INSERT INTO sample_metrics BY NAME SELECT method, split, sample_id, user_id, k, hr, fhr, ndcg, "
-                    "lif, candidate_accuracy, long_tail_user, true_dislike_share, created_at FROM new_metrics")
+                    "lif, candidate_accuracy, invalid_rate, long_tail_user, true_dislike_share, created_at "
+                    "FROM new_metrics")
         con.execute("COMMIT")
 
 
@@ -98,8 +103,9 @@ def evaluate_baseline(workspace, method: str, split: str = "test", k: int = 20,
                              rank_baseline(workspace, method, samples, k, sasrec, on_progress), k)
 
 
-def evaluate_predictions(workspace, checkpoint: str, split: str = "test") -> pd.DataFrame:
-    """Metrics of a checkpoint's stored predictions for the split's samples (those it predicted)."""
+def evaluate_predictions(workspace, checkpoint: str, split: str = "test", k: int | None = None) -> pd.DataFrame:
+    """Metrics of a checkpoint's stored predictions for the split's samples (those it predicted). `k`: how
+    many SIDs were decoded per sample (default: the most any sample has), so missing ones count as invalid."""
     samples = evaluation_samples(workspace, split)
     with open_workspace(workspace) as con:
         stored = con.execute("""SELECT sample_id, list(item_id ORDER BY rank) AS ranked, max(rank) AS k
@@ -108,7 +114,7 @@ def evaluate_predictions(workspace, checkpoint: str, split: str = "test") -> pd.
     samples = samples.merge(stored, on="sample_id")
     if samples.empty:
         raise ValueError(f"checkpoint {checkpoint!r} has no predictions for {split} samples: run predict first")
-    k = int(samples["k"].max())
+    k = k or int(samples["k"].max())
     return evaluate_rankings(workspace, checkpoint, split, samples, [list(r) for r in samples["ranked"]], k)
 
 

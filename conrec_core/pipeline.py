@@ -46,6 +46,7 @@ class PipelineResult:
     out: Path
     methods: list[str]
     seconds: dict[str, float]
+    names: MethodNames
 
 
 @dataclass
@@ -91,7 +92,7 @@ def run_pipeline(workspace, out, config: PipelineConfig = PipelineConfig(), *,
         probes["true_dislikes"] = reference_shares(truth, read_samples(workspace, config.split, None))
     write_report(workspace, out, config, summary, metrics, names, seconds, command, probes)
     progress(1.0, f"report written to {out}")
-    return PipelineResult(out, methods, seconds)
+    return PipelineResult(out, methods, seconds, names)
 
 
 def model_names(config: PipelineConfig, names: MethodNames) -> list[str]:
@@ -136,7 +137,7 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
 
     def models(progress: Progress) -> None:
         for checkpoint in model_names(config, names):
-            evaluate_predictions(workspace, checkpoint, config.split)
+            evaluate_predictions(workspace, checkpoint, config.split, config.decoding.returns)
 
     # weights: seconds on the synthetic sample, roughly
     sft_weight = config.sft.steps / 10

@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import hashlib
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from .importer import import_source
+from .sample_outputs import MANIFEST, file_digest
 from .synthetic import EVENTS_FILE, MAPPING_FILE
-from .workspace import connect, read_meta, write_meta
+from .workspace import artifacts_dir, connect, open_workspace, read_meta, write_meta
 from .errors import WorkspaceError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 SAMPLE_DATA = REPO_ROOT / "sample_data"
+SAMPLE_OUTPUTS = SAMPLE_DATA / "outputs"
 WORKSPACES_ENV = "CONREC_WORKSPACES"  # where workspaces live; defaults to <repo>/workspaces
 
 
@@ -54,20 +57,36 @@ def sample_workspace(name: str, directory: Path | None = None) -> Path:
     sample = SAMPLES[name]
     path = (directory or workspaces_dir()) / f"{name}.duckdb"
     fingerprint = source_fingerprint(sample.folder)
+    outputs = outputs_dir(name)
+    manifest = outputs / MANIFEST
+    outputs_stamp = file_digest(manifest) if manifest.is_file() else None
     if path.is_file():
         try:
             con = connect(path)
-            built_from = read_meta(con, "source_fingerprint")
+            built_from = read_meta(con, "source_fingerprint"), read_meta(con, "outputs_manifest")
             con.close()
-            if built_from == fingerprint:
+            if built_from == (fingerprint, outputs_stamp):
                 return path
         except WorkspaceError:
             path.unlink()  # our own cache file, old or broken: build it again
+    shutil.rmtree(artifacts_dir(path), ignore_errors=True)  # checkpoints of the old import mean other SIDs
     import_source(sample.source, path, mapping=sample.mapping)
+    from .sample_outputs import restore_outputs
+    from .swing import build_swing
+
+    if restore_outputs(path, outputs, fingerprint) is not None:
+        with open_workspace(path, read_only=False) as con:
+            build_swing(con)
     con = connect(path, read_only=False)
     write_meta(con, "source_fingerprint", fingerprint)
+    write_meta(con, "outputs_manifest", outputs_stamp)
     con.close()
     return path
+
+
+def outputs_dir(name: str) -> Path:
+    """Where the pipeline outputs shipped with sample dataset `name` live."""
+    return SAMPLE_OUTPUTS / name
 
 
 def source_fingerprint(folder: Path) -> str:
@@ -77,3 +96,16 @@ def source_fingerprint(folder: Path) -> str:
         digest.update(path.relative_to(folder).as_posix().encode())
         digest.update(path.read_bytes())
     return digest.hexdigest()
+
+
+def ship_sample_outputs(name: str, path: Path, names, command: str) -> Path:
+    """Ship the pipeline's outputs (`names`: its MethodNames) from the sample's workspace at `path` beside the
+    sample; the workspace is marked as holding them, so the app does not import the sample again."""
+    from .sample_outputs import ship_outputs
+
+    out = outputs_dir(name)
+    ship_outputs(path, out, name, source_fingerprint(SAMPLES[name].folder), [names.sft, names.grpo], command)
+    con = connect(path, read_only=False)
+    write_meta(con, "outputs_manifest", file_digest(out / MANIFEST))
+    con.close()
+    return out

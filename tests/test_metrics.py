@@ -48,3 +48,22 @@ def test_paired_test_sees_a_consistent_small_gain_and_not_noise():
     assert paired_test(swapped, shuffled)["p_value"] == 1.0
     with pytest.raises(ValueError):
         paired_test([1.0], [1.0, 0.0])
+
+
+def test_per_sample_rows_on_hand_computed_samples():
+    import pandas as pd
+
+    from conrec_core.evaluation import sample_metrics
+    from conrec_core.true_dislikes import TrueDislikes
+
+    samples = pd.DataFrame({"sample_id": [1, 2], "user_id": ["u", "v"], "next_negative": ["a", "x"],
+                            "future_negatives": [["a", "b"], ["x"]], "long_tail_user": [False, True]})
+    truth = TrueDislikes({"u": [("category", "toys")]}, {"a": "toys", "c": "toys", "q": "books"},
+                         {"a": " ", "c": " ", "q": " "})
+    rows = sample_metrics(samples, [["c", "a", "q", "z"], ["q", "y"]], {"b"}, k=4, truth=truth)
+    first, second = rows.to_dict("records")
+    assert (first["hr"], first["fhr"], first["invalid_rate"]) == (1.0, 1.0, 0.0)
+    assert first["lif"] == 0.0 and first["true_dislike_share"] == 0.5  # c and a are toys, q and z are not
+    # two of four decoded outputs were dropped as invalid; user v has no latent profile
+    assert (second["hr"], second["invalid_rate"]) == (0.0, 0.5) and math.isnan(second["lif"])
+    assert math.isnan(second["true_dislike_share"]) and second["long_tail_user"]

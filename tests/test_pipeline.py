@@ -30,6 +30,7 @@ def test_quick_pipeline_writes_a_full_report(small_world, tmp_path, capsys):
         assert method["samples"] == len(rows)
         assert method["fhr"]["value"] == rows["fhr"].mean()
         assert method["fhr"]["low"] <= method["fhr"]["value"] <= method["fhr"]["high"]
+        assert method["invalid_rate"]["value"] == 0.0  # constrained decoding returns K valid, new SIDs
     markdown = (out / "report.md").read_text()
     assert "| pipeline-grpo-s3 |" in markdown and "![metrics.png](metrics.png)" in markdown
     assert (out / "metrics.png").stat().st_size > 10_000 and (out / "grpo_validation.png").is_file()
@@ -51,6 +52,41 @@ def test_quick_pipeline_writes_a_full_report(small_world, tmp_path, capsys):
         rows = per_sample[per_sample["method"] == name]
         assert method["true_dislike_share"]["value"] == rows["true_dislike_share"].mean()
     assert "True latent dislikes" in markdown
+
+
+def test_shipped_outputs_restore_into_a_fresh_import(small_world, tmp_path):
+    """ship_outputs then restore_outputs, on the quick pipeline's workspace: what the app opens with."""
+    from conrec_core.codebook_store import load_codebook
+    from conrec_core.pipeline import run_pipeline
+    from conrec_core.pipeline_config import PipelineConfig
+    from conrec_core.sample_outputs import read_manifest, restore_outputs, ship_outputs
+    from conrec_core.workspace import open_workspace
+
+    workspace = tmp_path / "ws.duckdb"
+    shutil.copy(small_world, workspace)
+    config = PipelineConfig.quick(seed=1)
+    config = PipelineConfig(**{**config.__dict__, "sft_variants": (), "baselines": ("most_disliked",)})
+    result = run_pipeline(workspace, tmp_path / "report", config)
+    out = tmp_path / "outputs"
+    ship_outputs(workspace, out, "small", "data-fingerprint", [result.names.sft, result.names.grpo], "the command")
+    assert read_manifest(out)["checkpoints"] == ["pipeline-sft-s1", "pipeline-grpo-s1"]
+    assert not list(out.rglob("state.safetensors"))  # no optimiser state shipped
+    fresh = tmp_path / "fresh.duckdb"
+    shutil.copy(small_world, fresh)
+    assert restore_outputs(fresh, out, "data-fingerprint") is not None
+    assert load_codebook(fresh).fingerprint == load_codebook(workspace).fingerprint
+    assert {c.name for c in list_checkpoints(fresh)} == {"pipeline-sft-s1", "pipeline-grpo-s1"}
+    for table in ("item_sids", "predictions", "sample_metrics"):
+        query = f"SELECT * EXCLUDE (created_at) FROM {table} ORDER BY ALL" if table != "item_sids" else \
+            "SELECT * FROM item_sids ORDER BY ALL"
+        with open_workspace(workspace) as con:
+            original = con.execute(query).df()
+            if table == "predictions":
+                original = original[original["checkpoint"].isin(["pipeline-sft-s1", "pipeline-grpo-s1"])]
+        with open_workspace(fresh) as con:
+            restored = con.execute(query).df()
+        assert len(restored) == len(original) > 0
+        pd.testing.assert_frame_equal(restored.reset_index(drop=True), original.reset_index(drop=True))
 
 
 def test_pipeline_refuses_a_workspace_without_samples(tmp_path, capsys):
