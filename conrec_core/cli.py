@@ -157,7 +157,8 @@ def _add_lm_commands(commands) -> None:
                           help="with --sample: write the codebook, the SFT and final checkpoints, their predictions "
                                "and the per-sample metrics to sample_data/outputs/NAME, which the app opens on")
     pipeline.add_argument("--ablations", action="store_true",
-                          help="also the paper's Table 2 GRPO rows and Table 4 reward variants (five more GRPO runs)")
+                          help="also the comparison SID models (TIGER-, LC-Rec-style), the paper's Table 2 and its "
+                               "Table 4 reward variants: two more SFT and five more GRPO runs")
 
     evaluate = commands.add_parser("evaluate", help="per-sample metrics of checkpoints and baselines, with intervals",
                                    description="Score the stored predictions of checkpoints and the baselines on a "
@@ -431,12 +432,12 @@ def _swing(args) -> int:
 def _pipeline(args) -> int:
     from .pipeline import run_pipeline
     from .pipeline_config import PipelineConfig
-    from .sample_data import sample_workspace
+    from .sample_data import sample_workspace, ship_sample_outputs
 
     if args.ship and not args.sample:
         raise ConrecError("--ship needs --sample: shipped outputs belong to a sample dataset")
-    config = PipelineConfig.quick(args.seed, args.ablations) if args.quick else \
-        PipelineConfig(seed=args.seed, ablations=args.ablations)
+    config = PipelineConfig.quick(args.seed) if args.quick else PipelineConfig(seed=args.seed)
+    config = config.with_ablations() if args.ablations else config
     command = "python -m conrec_core " + shlex.join(args.argv)
     workspace = args.workspace or sample_workspace(args.sample)
     bar, progress = _progress_bar("pipeline")

@@ -83,6 +83,7 @@ def run_pipeline(workspace, out, config: PipelineConfig = PipelineConfig(), *,
     metrics = read_sample_metrics(workspace, config.split)
     metrics = metrics[metrics["method"].isin(methods)]
     summary = summarise(metrics, config.baselines)
+    summary = summary.sort_values("method", key=lambda names: names.map(methods.index), ignore_index=True)
     probes = {"filter_simulation": filter_simulation(workspace, names.grpo, config.split),
               "forgetting": forgetting_rate(workspace, names.grpo, names.sft, config.split)}
     truth = load_true_dislikes(workspace)

@@ -50,14 +50,15 @@ def ml_100k(tmp_path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def sample_codebooks(workspaces) -> dict:
-    """Both sample workspaces with the default codebook (real training, map included): name -> (path, result)."""
+def sample_codebooks(tmp_path_factory) -> dict:
+    """Both sample datasets with a default codebook trained here (real training, map included): name -> (path,
+    result). They live apart from the app's workspaces, which keep the codebook shipped with the sample."""
     from conrec_core.codebook import build_codebook
     from conrec_core.sample_data import sample_workspace
 
-    built = {}
+    built, folder = {}, tmp_path_factory.mktemp("sample-codebooks")
     for name in ("synthetic-shop", "movielens-small"):
-        path = sample_workspace(name, workspaces)
+        path = sample_workspace(name, folder)
         built[name] = (path, build_codebook(path))
     return built
 

@@ -70,7 +70,8 @@ def test_trainer_rejects_a_bad_name(workspaces, small_world):
         assert JobRegistry(workspace).list() == []
 
 
-def test_explorer_drives_map_hierarchy_search_neighbours_and_collisions(sample_codebooks):
+def test_explorer_drives_map_hierarchy_search_neighbours_and_collisions(workspaces):
+    """On the app's own synthetic-shop workspace, which opens with the codebook shipped beside the sample."""
     app = page(EXPLORER)
     assert [s.value for s in app.subheader] == ["Item map", "SID hierarchy", "Find items", "Nearest items",
                                                 "Items that needed a 4th token"]

@@ -64,8 +64,7 @@ def test_shipped_outputs_restore_into_a_fresh_import(small_world, tmp_path):
 
     workspace = tmp_path / "ws.duckdb"
     shutil.copy(small_world, workspace)
-    config = PipelineConfig.quick(seed=1)
-    config = PipelineConfig(**{**config.__dict__, "sft_variants": (), "baselines": ("most_disliked",)})
+    config = PipelineConfig(**{**PipelineConfig.quick(seed=1).__dict__, "baselines": ("most_disliked",)})
     result = run_pipeline(workspace, tmp_path / "report", config)
     out = tmp_path / "outputs"
     ship_outputs(workspace, out, "small", "data-fingerprint", [result.names.sft, result.names.grpo], "the command")

@@ -82,3 +82,23 @@ def test_shipping_needs_a_sample(tmp_path, capsys):
     assert main(["pipeline", "--workspace", str(tmp_path / "x.duckdb"), "--out", str(tmp_path / "r"),
                  "--ship"]) == 2
     assert "--ship needs --sample" in capsys.readouterr().err
+
+
+def test_pipeline_ship_writes_the_sample_outputs_of_its_run(monkeypatch, tmp_path, capsys):
+    """The --ship wiring: the pipeline's own workspace and checkpoint names go to ship_sample_outputs."""
+    from conrec_core import pipeline, sample_data
+    from conrec_core.cli import main
+    from conrec_core.pipeline import MethodNames, PipelineResult
+
+    calls = {}
+    monkeypatch.setattr(sample_data, "sample_workspace", lambda name: tmp_path / f"{name}.duckdb")
+    monkeypatch.setattr(pipeline, "run_pipeline", lambda workspace, out, config, **kw: PipelineResult(
+        out, ["m"], {"all": 1.0}, MethodNames(config.seed)))
+    monkeypatch.setattr(sample_data, "ship_sample_outputs",
+                        lambda *args: calls.setdefault("ship", args) and tmp_path / "shipped")
+    assert main(["pipeline", "--sample", "synthetic-shop", "--out", str(tmp_path / "r"), "--seed", "4",
+                 "--ship"]) == 0
+    name, workspace, names, command = calls["ship"]
+    assert (name, workspace, names.grpo) == ("synthetic-shop", tmp_path / "synthetic-shop.duckdb",
+                                             "pipeline-grpo-s4")
+    assert command.endswith("--seed 4 --ship") and "shipped outputs:" in capsys.readouterr().out
