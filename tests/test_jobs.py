@@ -38,7 +38,9 @@ def test_submitting_again_returns_the_running_job(registry):
 
 def test_cancel_stops_the_job(registry):
     job = registry.submit("sleep", {"steps": 200, "seconds": 0.05})
-    time.sleep(1.0)
+    deadline = time.monotonic() + 30  # the worker process may take a while to start on a busy machine
+    while registry.get(job.id).progress == 0 and time.monotonic() < deadline:
+        time.sleep(0.1)
     assert registry.cancel(job.id).status == "cancelling"
     stopped = registry.wait(job.id, timeout=30)
     assert stopped.status == "cancelled" and stopped.progress < 1

@@ -6,6 +6,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conrec_core.baselines import BASELINES
 from conrec_core.errors import ConrecError
 from conrec_core.slices import evaluated_samples, export_slice, exports_dir, slice_table, take_slice
 
@@ -16,7 +17,7 @@ PAGE = str(REPO / "pages" / "long_tail_review.py")
 
 def test_slices_select_the_right_samples(evaluated_world):
     frame = evaluated_samples(evaluated_world, "test")
-    assert set(frame["method"]) == {"tiny", "most_disliked", "swing_cf"}
+    assert set(frame["method"]) == {"tiny", *BASELINES}
     tail = take_slice(frame, "long-tail users")
     assert tail["long_tail_user"].all() and (tail["context_negative_count"] < 3).all()
     assert len(tail) == int(frame["long_tail_user"].sum())
@@ -50,7 +51,7 @@ def test_the_review_page_shows_slices_and_exports(evaluated_world):
     app.run()
     assert not app.exception, [e.message for e in app.exception]
     table = app.dataframe[0].value
-    assert set(table["method"]) == {"tiny", "most_disliked", "swing_cf"}
+    assert set(table["method"]) == {"tiny", *BASELINES}
     app.selectbox(key="review_slice").set_value("long-tail users").run()
     assert not app.exception
     app.checkbox(key="review_filter_on").check().run()

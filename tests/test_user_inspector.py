@@ -3,6 +3,7 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
+from conrec_core.baselines import BASELINES
 from conrec_core.user_view import ranked_users, user_view
 from conrec_core.workspace import open_workspace
 
@@ -20,7 +21,7 @@ def test_user_view_marks_exact_and_prefix_hits(evaluated_world):
     assert (view.predictions["exact_hit"] == view.predictions["item_id"].isin(futures)).all()
     assert (view.predictions.loc[view.predictions["exact_hit"], "shared_levels"] == 3).all()  # same item: all levels
     assert view.future["predicted"].sum() == view.predictions["exact_hit"].sum()
-    assert set(view.metrics["method"]) == {"tiny", "most_disliked", "swing_cf"}
+    assert set(view.metrics["method"]) == {"tiny", *BASELINES}
     assert best["fhr"].iloc[0] >= worst["fhr"].iloc[0]
     with pytest.raises(ValueError):
         ranked_users(evaluated_world, "tiny", metric="1; DROP TABLE samples")
