@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from .importer import import_source
 from .sample_outputs import MANIFEST, file_digest
 from .synthetic import EVENTS_FILE, MAPPING_FILE
-from .workspace import artifacts_dir, connect, open_workspace, read_meta, write_meta
+from .workspace import connect, open_workspace, read_meta, write_meta
 from .errors import WorkspaceError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
@@ -69,7 +68,6 @@ def sample_workspace(name: str, directory: Path | None = None) -> Path:
                 return path
         except WorkspaceError:
             path.unlink()  # our own cache file, old or broken: build it again
-    shutil.rmtree(artifacts_dir(path), ignore_errors=True)  # checkpoints of the old import mean other SIDs
     import_source(sample.source, path, mapping=sample.mapping)
     from .sample_outputs import restore_outputs
     from .swing import build_swing
