@@ -35,6 +35,7 @@ CREATE TABLE IF NOT EXISTS sample_metrics (
     created_at TIMESTAMP NOT NULL,
     PRIMARY KEY (method, split, sample_id));
 """
+LATER_COLUMNS = ("candidate_accuracy", "invalid_rate", "true_dislike_share")
 METRICS = ("hr", "fhr", "luf", "lif", "ndcg", "candidate_accuracy", "invalid_rate")
 EXTRA_METRICS = ("true_dislike_share",)  # summarised where the workspace can compute them
 LABELS = {"hr": "HR", "fhr": "FHR", "luf": "LUF", "lif": "LIF", "ndcg": "NDCG", "candidate_accuracy": "CandAcc",
@@ -75,10 +76,8 @@ def store_metrics(workspace, method: str, split: str, metrics: pd.DataFrame) -> 
                            created_at=datetime.now(timezone.utc).replace(tzinfo=None))
     with open_workspace(workspace, read_only=False) as con:
         con.execute(SAMPLE_METRICS_TABLE)
-        # tables written before candidate accuracy existed gain the column
-        con.execute("ALTER TABLE sample_metrics ADD COLUMN IF NOT EXISTS candidate_accuracy DOUBLE")
-        con.execute("ALTER TABLE sample_metrics ADD COLUMN IF NOT EXISTS true_dislike_share DOUBLE")
-        con.execute("ALTER TABLE sample_metrics ADD COLUMN IF NOT EXISTS invalid_rate DOUBLE")
+        for column in LATER_COLUMNS:  # tables written before these metrics existed gain them
+            con.execute(f"ALTER TABLE sample_metrics ADD COLUMN IF NOT EXISTS {column} DOUBLE")
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM sample_metrics WHERE method = ? AND split = ?", [method, split])
         con.register("new_metrics", frame)
