@@ -34,8 +34,8 @@ class PipelineConfig:
     sasrec: SASRecConfig = field(default_factory=SASRecConfig)
     baselines: tuple[str, ...] = BASELINES
     # The comparison SID models (keys of SFT_VARIANTS) and the GRPO ablations (Table 2's GRPO rows, Table 4's
-    # reward variants) add two SFT and five GRPO runs: about 20 minutes on the synthetic sample, so they are
-    # part of the ablation run (`with_ablations`), not of the default one, which stays under 15 minutes.
+    # reward variants) add two SFT and five GRPO runs: about half an hour on the synthetic sample, so they are
+    # part of the ablation run (`with_ablations`), not of the default one (11 minutes there).
     sft_variants: tuple[str, ...] = ()
     ablations: bool = False
     compute_map: bool = True  # the 2-D item map for the explorer and the inspector (about 40 s of UMAP)
