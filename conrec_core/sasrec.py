@@ -103,8 +103,7 @@ class SASRec(nn.Module):
 
     def forward(self, items: torch.Tensor, kinds: torch.Tensor) -> torch.Tensor:
         """Hidden state per position (batch, length, hidden)."""
-        batch, length = items.shape
-        positions = torch.arange(length, device=items.device)
+        positions = torch.arange(items.shape[1], device=items.device)
         hidden = self.item_embedding(items) * self.item_embedding.embedding_dim ** 0.5
         hidden = self.dropout(hidden + self.kind_embedding(kinds) + self.position_embedding(positions))
         return self.norm(self.encoder(hidden, mask=attention_mask(items, self.heads)))
