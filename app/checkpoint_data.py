@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from conrec_core.lm_checkpoints import CheckpointInfo, list_checkpoints, read_metrics
+from conrec_core.lm.checkpoints import CheckpointInfo, list_checkpoints, read_metrics
 
 
 def fingerprint_status(info: CheckpointInfo, codebooks: dict[str, str]) -> str:
@@ -81,8 +81,8 @@ def stage_colours(evaluations: pd.DataFrame) -> dict[str, str]:
 @st.cache_resource(max_entries=2, show_spinner="Loading the checkpoint…")
 def loaded_model(folder: str, load_in_4bit: bool, version: float) -> dict:
     """The model in memory, and what it costs; `version` (the folder's mtime) reloads a retrained checkpoint."""
-    from conrec_core.backbones import guard_4bit
-    from conrec_core.lm_checkpoints import load_checkpoint
+    from conrec_core.lm.backbones import guard_4bit
+    from conrec_core.lm.checkpoints import load_checkpoint
 
     backbone, training = load_checkpoint(Path(folder), load_in_4bit=load_in_4bit)
     layers_4bit = guard_4bit(backbone.model) if load_in_4bit else 0

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from conrec_core.codebook_store import list_codebooks
-from conrec_core.codebook_views import codebook_items
-from conrec_core.item_index import ItemIndex
+from conrec_core.semantic_ids.store import list_codebooks
+from conrec_core.views.codebook import codebook_items
+from conrec_core.semantic_ids.item_index import ItemIndex
 
 from .workspace_picker import workspace_version
 

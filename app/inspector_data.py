@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from conrec_core.workspace import has_table, open_workspace
+from conrec_core.data.workspace import has_table, open_workspace
 
 from .workspace_picker import workspace_version
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from conrec_core.jobs import JobRegistry
+from conrec_core.jobs.registry import JobRegistry
 
 SEEN_KEY = "job_status_seen"
 

@@ -6,9 +6,11 @@ from pathlib import Path
 
 import streamlit as st
 
-from conrec_core import sample_data, stats
+from conrec_core.shipped import sample_data
+
+from conrec_core.data import stats
 from conrec_core.errors import ConrecError
-from conrec_core.workspace import open_workspace
+from conrec_core.data.workspace import open_workspace
 
 SESSION_KEY = "workspace_choice"
 

@@ -21,9 +21,9 @@ import time
 import numpy as np
 import torch
 
-from conrec_core.codebook_config import CodebookConfig
-from conrec_core.codebook_training import train_rqvae
-from conrec_core.rqvae import RQVAE
+from conrec_core.semantic_ids.codebook_config import CodebookConfig
+from conrec_core.semantic_ids.training import train_rqvae
+from conrec_core.semantic_ids.rqvae import RQVAE
 
 
 def generated_vectors(items: int, dim: int = 416, clusters: int = 300, seed: int = 0) -> np.ndarray:

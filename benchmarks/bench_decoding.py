@@ -37,7 +37,7 @@ def python_trie_prefix_fn(sequences: list[list[int]], eos: int, prompt_width: in
 
 
 def reference_decode(model, tokenizer, sequences, token_rows, prompts, config, max_depth) -> list[list[int]]:
-    from conrec_core.decoding import generation_config
+    from conrec_core.lm.decoding import generation_config
 
     padding_side, tokenizer.padding_side = tokenizer.padding_side, "left"
     ranked = []
@@ -69,16 +69,16 @@ def main() -> None:
 
     import torch
 
-    from conrec_core.backbones import new_backbone
-    from conrec_core.codebook import build_codebook
-    from conrec_core.codebook_store import list_codebooks, load_codebook
-    from conrec_core.decoding import DecodingConfig, decode
-    from conrec_core.lm_checkpoints import checkpoint_dir, load_checkpoint
-    from conrec_core.lm_config import BackboneConfig, SFTConfig
-    from conrec_core.predict import item_trie, read_samples, sid_token_sequences
-    from conrec_core.prompts import next_negative_prompt
-    from conrec_core.sample_data import sample_workspace
-    from conrec_core.sid_vocab import sid_tokens
+    from conrec_core.lm.backbones import new_backbone
+    from conrec_core.semantic_ids.codebook import build_codebook
+    from conrec_core.semantic_ids.store import list_codebooks, load_codebook
+    from conrec_core.lm.decoding import DecodingConfig, decode
+    from conrec_core.lm.checkpoints import checkpoint_dir, load_checkpoint
+    from conrec_core.lm.config import BackboneConfig, SFTConfig
+    from conrec_core.lm.predict import item_trie, read_samples, sid_token_sequences
+    from conrec_core.lm.prompts import next_negative_prompt
+    from conrec_core.shipped.sample_data import sample_workspace
+    from conrec_core.lm.vocab import sid_tokens
 
     torch.set_num_threads(max(1, torch.get_num_threads()))
     workspace = args.workspace or sample_workspace("synthetic-shop")

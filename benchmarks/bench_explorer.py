@@ -34,7 +34,7 @@ def main() -> None:
     os.environ["CONREC_WORKSPACES"] = str(args.workspaces)
     from streamlit.testing.v1 import AppTest
 
-    from conrec_core.sample_data import SAMPLES
+    from conrec_core.shipped.sample_data import SAMPLES
 
     app = AppTest.from_file(str(REPO / "pages" / "codebook_explorer.py"), default_timeout=300)
     app.session_state["workspace_choice"] = SAMPLES[args.dataset].title

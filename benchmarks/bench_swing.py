@@ -21,7 +21,7 @@ from pathlib import Path
 
 
 def generate(path: Path, events: int, users: int, items: int) -> None:
-    from conrec_core.workspace import new_workspace
+    from conrec_core.data.workspace import new_workspace
 
     with new_workspace(path) as con:
         con.execute("SELECT setseed(0.42)")
@@ -38,8 +38,8 @@ def generate(path: Path, events: int, users: int, items: int) -> None:
 
 
 def run(path: Path) -> dict:
-    from conrec_core.swing import build_swing
-    from conrec_core.workspace import open_workspace
+    from conrec_core.rl.swing import build_swing
+    from conrec_core.data.workspace import open_workspace
 
     started = time.perf_counter()
     with open_workspace(path, read_only=False) as con:

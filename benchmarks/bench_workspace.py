@@ -42,8 +42,8 @@ def generate(path: Path, events: int, users: int, items: int) -> None:
 
 def stage(name: str, folder: Path) -> dict:
     """Run one stage in this process and return its timing and peak memory."""
-    from conrec_core.importer import import_source, rebuild_samples
-    from conrec_core.samples_config import SampleConfig
+    from conrec_core.data.importer import import_source, rebuild_samples
+    from conrec_core.data.samples_config import SampleConfig
     started = time.perf_counter()
     if name == "import":
         report = import_source(folder / "log.parquet", folder / "ws.duckdb", mapping=folder / "mapping.json",

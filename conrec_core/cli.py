@@ -12,24 +12,24 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from .baselines import BASELINES, SASREC_VARIANTS
-from .codebook_config import CodebookConfig
-from .decoding_config import DecodingConfig
-from .encoder_config import COLLABORATIVE_MODES, EncoderConfig
+from .evaluation.baselines import BASELINES, SASREC_VARIANTS
+from .semantic_ids.codebook_config import CodebookConfig
+from .lm.decoding_config import DecodingConfig
+from .semantic_ids.encoder_config import COLLABORATIVE_MODES, EncoderConfig
 from .errors import ConrecError
-from .importer import FORMATS, IMPORT_STEPS, import_source, rebuild_samples
-from .grpo_config import STAGE_PROMPTS, GRPOConfig
-from .lm_config import TASKS, TINY, BackboneConfig, SFTConfig
-from .rewards import REWARDS
-from .movielens import MovieLensConfig
-from .sample_data import SAMPLES
-from .sasrec_config import SASRecConfig
-from .samples_config import SPLITS, SampleConfig
-from .stats import summarize
-from .swing_config import SwingConfig
-from .synthetic import generate_world, write_world
-from .synthetic_config import WorldConfig
-from .workspace import has_table, open_workspace
+from .data.importer import FORMATS, IMPORT_STEPS, import_source, rebuild_samples
+from .rl.grpo_config import STAGE_PROMPTS, GRPOConfig
+from .lm.config import TASKS, TINY, BackboneConfig, SFTConfig
+from .rl.rewards import REWARDS
+from .data.movielens import MovieLensConfig
+from .shipped.sample_data import SAMPLES
+from .evaluation.sasrec_config import SASRecConfig
+from .data.samples_config import SPLITS, SampleConfig
+from .data.stats import summarize
+from .rl.swing_config import SwingConfig
+from .data.synthetic import generate_world, write_world
+from .data.synthetic_config import WorldConfig
+from .data.workspace import has_table, open_workspace
 
 DESCRIPTION = "conrec: learn what users dislike from explicit negative feedback."
 EPILOG = """examples:
@@ -331,7 +331,7 @@ def _samples(args) -> int:
 
 
 def _codebook(args) -> int:
-    from .codebook import build_codebook  # torch loads only for this command
+    from .semantic_ids.codebook import build_codebook  # torch loads only for this command
 
     encoder = EncoderConfig(image_weight=args.image_weight, collaborative_weight=args.collaborative_weight,
                             collaborative=args.collaborative)
@@ -370,7 +370,7 @@ def _progress_bar(desc: str):
 
 
 def _sft(args) -> int:
-    from .sft import train_sft  # torch loads only for this command
+    from .lm.sft import train_sft  # torch loads only for this command
 
     backbone = BackboneConfig(name=args.backbone, load_in_4bit=args.load_in_4bit)
     weights = SFTConfig().task_weights
@@ -397,7 +397,7 @@ def _sft(args) -> int:
 
 
 def _predict(args) -> int:
-    from .predict import predict
+    from .lm.predict import predict
 
     config = DecodingConfig(beams=args.beams, returns=args.top_k, batch_size=args.batch_size)
     bar, progress = _progress_bar("predict")
@@ -414,7 +414,7 @@ def _predict(args) -> int:
 
 
 def _swing(args) -> int:
-    from .swing import build_swing
+    from .rl.swing import build_swing
 
     config = SwingConfig(activity_power=args.activity_power, alpha=args.alpha, min_common_users=args.min_common_users,
                          top_k=args.top_k, max_items_per_user=args.max_items_per_user,
@@ -430,9 +430,9 @@ def _swing(args) -> int:
 
 
 def _pipeline(args) -> int:
-    from .pipeline import run_pipeline
-    from .pipeline_config import PipelineConfig
-    from .sample_data import sample_workspace, ship_sample_outputs
+    from .evaluation.pipeline import run_pipeline
+    from .evaluation.pipeline_config import PipelineConfig
+    from .shipped.sample_data import sample_workspace, ship_sample_outputs
 
     if args.ship and not args.sample:
         raise ConrecError("--ship needs --sample: shipped outputs belong to a sample dataset")
@@ -452,9 +452,9 @@ def _pipeline(args) -> int:
 
 
 def _evaluate(args) -> int:
-    from .evaluation import LABELS, METRICS, evaluate_baseline, evaluate_predictions, read_sample_metrics, summarise
-    from .intervals import format_p
-    from .swing import build_swing
+    from .evaluation.scoring import LABELS, METRICS, evaluate_baseline, evaluate_predictions, read_sample_metrics, summarise
+    from .evaluation.intervals import format_p
+    from .rl.swing import build_swing
 
     with open_workspace(args.workspace) as con:
         predicted = [c for (c,) in con.execute("SELECT DISTINCT checkpoint FROM predictions ORDER BY 1").fetchall()] \
@@ -493,7 +493,7 @@ def _evaluate(args) -> int:
 
 def warmup_name(workspace: Path, checkpoint: str) -> str:
     """A checkpoint given by name, or by its folder (which must lie in the workspace's checkpoints folder)."""
-    from .lm_checkpoints import checkpoints_dir
+    from .lm.checkpoints import checkpoints_dir
 
     folder = Path(checkpoint).expanduser()
     if folder.is_dir():
@@ -505,7 +505,7 @@ def warmup_name(workspace: Path, checkpoint: str) -> str:
 
 
 def _grpo(args) -> int:
-    from .grpo import train_grpo
+    from .rl.grpo import train_grpo
 
     stages = tuple(args.stages)
     config = GRPOConfig(stages=stages, steps_per_stage=args.steps_per_stage, prompts_per_step=args.prompts,

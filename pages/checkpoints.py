@@ -6,15 +6,15 @@ import streamlit as st
 from app import checkpoint_data
 from app.job_panel import job_panel
 from app.workspace_picker import pick_workspace
-from conrec_core.codebook_store import list_codebooks
-from conrec_core.decoding_config import DecodingConfig
+from conrec_core.semantic_ids.store import list_codebooks
+from conrec_core.lm.decoding_config import DecodingConfig
 from conrec_core.errors import ConrecError
-from conrec_core.jobs import JobRegistry
-from conrec_core.grpo_config import GRPOConfig
-from conrec_core.lm_config import SMOLLM2, TINY, BackboneConfig, SFTConfig
-from conrec_core.predict import read_predictions, read_samples
-from conrec_core.rewards import REWARDS
-from conrec_core.workspace import check_name
+from conrec_core.jobs.registry import JobRegistry
+from conrec_core.rl.grpo_config import GRPOConfig
+from conrec_core.lm.config import SMOLLM2, TINY, BackboneConfig, SFTConfig
+from conrec_core.lm.predict import read_predictions, read_samples
+from conrec_core.rl.rewards import REWARDS
+from conrec_core.data.workspace import check_name
 
 st.title("Language-model checkpoints")
 st.caption("The SID language model reads a user's recent dislikes and writes the semantic IDs of the items they "

@@ -9,7 +9,7 @@ import streamlit as st
 
 from app import codebook_data
 from app.workspace_picker import pick_workspace
-from conrec_core.codebook_views import fourth_token_items, hierarchy_counts, search_items
+from conrec_core.views.codebook import fourth_token_items, hierarchy_counts, search_items
 
 TABLE_COLUMNS = ["item_id", "title", "category", "sid", "reconstruction_cosine"]
 

@@ -7,11 +7,11 @@ import streamlit as st
 from app import codebook_data
 from app.job_panel import job_panel
 from app.workspace_picker import pick_workspace
-from conrec_core.codebook_config import CodebookConfig
-from conrec_core.encoder_config import COLLABORATIVE_MODES, EncoderConfig
+from conrec_core.semantic_ids.codebook_config import CodebookConfig
+from conrec_core.semantic_ids.encoder_config import COLLABORATIVE_MODES, EncoderConfig
 from conrec_core.errors import ConrecError
-from conrec_core.jobs import JobRegistry
-from conrec_core.workspace import check_name
+from conrec_core.jobs.registry import JobRegistry
+from conrec_core.data.workspace import check_name
 
 st.title("Codebook trainer")
 st.caption("Items become short hierarchical semantic IDs: an RQ-VAE quantises each item's vector (text, image, "

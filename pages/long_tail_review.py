@@ -6,12 +6,12 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app.workspace_picker import pick_workspace
-from conrec_core.baselines import BASELINES
+from conrec_core.evaluation.baselines import BASELINES
 from conrec_core.errors import ConrecError
-from conrec_core.evaluation import LABELS, METRICS
-from conrec_core.intervals import format_p
-from conrec_core.lm_checkpoints import list_checkpoints
-from conrec_core.slices import EXPORT_FORMATS, FILTER_METRICS, SLICES, evaluated_samples, export_slice, slice_table, \
+from conrec_core.evaluation.scoring import LABELS, METRICS
+from conrec_core.evaluation.intervals import format_p
+from conrec_core.lm.checkpoints import list_checkpoints
+from conrec_core.evaluation.slices import EXPORT_FORMATS, FILTER_METRICS, SLICES, evaluated_samples, export_slice, slice_table, \
     take_slice
 
 st.title("Long-tail review")

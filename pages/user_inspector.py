@@ -6,9 +6,9 @@ import streamlit as st
 
 from app import codebook_data, inspector_data
 from app.workspace_picker import pick_workspace
-from conrec_core.swing import swing_table
-from conrec_core.user_view import ranked_users, user_view
-from conrec_core.workspace import has_table, open_workspace
+from conrec_core.rl.swing import swing_table
+from conrec_core.views.user import ranked_users, user_view
+from conrec_core.data.workspace import has_table, open_workspace
 
 KIND_COLOURS = {"negative": "#d62728", "positive": "#2ca02c"}
 

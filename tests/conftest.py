@@ -53,8 +53,8 @@ def ml_100k(tmp_path) -> Path:
 def sample_codebooks(tmp_path_factory) -> dict:
     """Both sample datasets with a default codebook trained here (real training, map included): name -> (path,
     result). They live apart from the app's workspaces, which keep the codebook shipped with the sample."""
-    from conrec_core.codebook import build_codebook
-    from conrec_core.sample_data import sample_workspace
+    from conrec_core.semantic_ids.codebook import build_codebook
+    from conrec_core.shipped.sample_data import sample_workspace
 
     built, folder = {}, tmp_path_factory.mktemp("sample-codebooks")
     for name in ("synthetic-shop", "movielens-small"):
@@ -66,9 +66,9 @@ def sample_codebooks(tmp_path_factory) -> dict:
 @pytest.fixture(scope="session")
 def small_world(tmp_path_factory) -> Path:
     """A small synthetic workspace (200 items) for quick codebook runs."""
-    from conrec_core.importer import import_source
-    from conrec_core.synthetic import generate_world, write_world
-    from conrec_core.synthetic_config import WorldConfig
+    from conrec_core.data.importer import import_source
+    from conrec_core.data.synthetic import generate_world, write_world
+    from conrec_core.data.synthetic_config import WorldConfig
 
     folder = tmp_path_factory.mktemp("small-world")
     events = write_world(generate_world(WorldConfig(users=60, items=200, shops=20, days=21)), folder)
@@ -81,8 +81,8 @@ def lm_world(small_world, tmp_path_factory) -> Path:
     """A copy of the small world with a small codebook (16 codes per level, so some items need a 4th token)."""
     import shutil
 
-    from conrec_core.codebook import build_codebook
-    from conrec_core.codebook_config import CodebookConfig
+    from conrec_core.semantic_ids.codebook import build_codebook
+    from conrec_core.semantic_ids.codebook_config import CodebookConfig
 
     path = tmp_path_factory.mktemp("lm-world") / "ws.duckdb"
     shutil.copy(small_world, path)
@@ -95,7 +95,7 @@ def listed_copy(source: Path, workspaces: Path, name: str) -> Path:
     """A copy of a workspace and its artifacts (jobs left out) where the app's sidebar lists it."""
     import shutil
 
-    from conrec_core.workspace import artifacts_dir
+    from conrec_core.data.workspace import artifacts_dir
 
     workspace = workspaces / f"{name}.duckdb"
     shutil.copy(source, workspace)
@@ -107,7 +107,7 @@ def listed_copy(source: Path, workspaces: Path, name: str) -> Path:
 def remove_listed(workspace: Path) -> None:
     import shutil
 
-    from conrec_core.workspace import artifacts_dir
+    from conrec_core.data.workspace import artifacts_dir
 
     workspace.unlink(missing_ok=True)
     shutil.rmtree(artifacts_dir(workspace), ignore_errors=True)
@@ -119,8 +119,8 @@ TINY_STEPS = 60
 @pytest.fixture(scope="session")
 def tiny_checkpoint(lm_world):
     """The tiny backbone after a short real SFT run on the small world: (workspace, SFTResult)."""
-    from conrec_core.lm_config import SFTConfig
-    from conrec_core.sft import train_sft
+    from conrec_core.lm.config import SFTConfig
+    from conrec_core.lm.sft import train_sft
 
     config = SFTConfig(steps=TINY_STEPS, eval_every=30, checkpoint_every=30, eval_examples=20)
     return lm_world, train_sft(lm_world, "tiny", config=config)
@@ -130,11 +130,11 @@ def tiny_checkpoint(lm_world):
 def evaluated_world(workspaces, tiny_checkpoint):
     """A listed copy of the small world with the tiny checkpoint's test predictions and every method scored."""
     from conrec_core.cli import main
-    from conrec_core.predict import predict
+    from conrec_core.lm.predict import predict
 
     source, _ = tiny_checkpoint
     workspace = listed_copy(source, workspaces, "tiny-evaluated")
-    from conrec_core.workspace import open_workspace
+    from conrec_core.data.workspace import open_workspace
 
     with open_workspace(workspace, read_only=False) as con:  # other tests predict and score on the source
         con.execute("DROP TABLE IF EXISTS predictions")

@@ -2,9 +2,9 @@
 
 from streamlit.testing.v1 import AppTest
 
-from conrec_core import stats
-from conrec_core.sample_data import SAMPLES, sample_workspace
-from conrec_core.workspace import open_workspace
+from conrec_core.data import stats
+from conrec_core.shipped.sample_data import SAMPLES, sample_workspace
+from conrec_core.data.workspace import open_workspace
 
 from conftest import REPO
 

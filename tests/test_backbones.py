@@ -3,13 +3,13 @@
 import pytest
 import torch
 
-from conrec_core.backbones import new_backbone, smollm2_gguf
-from conrec_core.codebook_store import load_codebook
-from conrec_core.decoding import DecodingConfig, decode
+from conrec_core.lm.backbones import new_backbone, smollm2_gguf
+from conrec_core.semantic_ids.store import load_codebook
+from conrec_core.lm.decoding import DecodingConfig, decode
 from conrec_core.errors import ConrecError
-from conrec_core.lm_config import BackboneConfig
-from conrec_core.predict import item_trie
-from conrec_core.sid_vocab import sid_tokens
+from conrec_core.lm.config import BackboneConfig
+from conrec_core.lm.predict import item_trie
+from conrec_core.lm.vocab import sid_tokens
 
 
 def test_the_tiny_tokenizer_keeps_every_sid_token_whole(lm_world):

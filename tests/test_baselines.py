@@ -3,11 +3,11 @@ import shutil
 
 import pytest
 
-from conrec_core import baselines
-from conrec_core.baselines import rank_baseline
-from conrec_core.predict import read_samples
-from conrec_core.swing import build_swing
-from conrec_core.workspace import open_workspace
+from conrec_core.evaluation import baselines
+from conrec_core.evaluation.baselines import rank_baseline
+from conrec_core.lm.predict import read_samples
+from conrec_core.rl.swing import build_swing
+from conrec_core.data.workspace import open_workspace
 
 
 def test_docstring_examples_hold():

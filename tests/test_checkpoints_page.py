@@ -5,9 +5,9 @@ import shutil
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conrec_core.jobs import JobRegistry
-from conrec_core.predict import read_predictions
-from conrec_core.workspace import artifacts_dir, open_workspace
+from conrec_core.jobs.registry import JobRegistry
+from conrec_core.lm.predict import read_predictions
+from conrec_core.data.workspace import artifacts_dir, open_workspace
 
 from conftest import REPO, listed_copy, remove_listed
 

@@ -81,7 +81,7 @@ def test_the_package_exports_its_api_lazily():
 def test_sft_then_predict_from_the_command_line(lm_world, tmp_path):
     import shutil
 
-    from conrec_core.workspace import artifacts_dir
+    from conrec_core.data.workspace import artifacts_dir
 
     workspace = tmp_path / "ws.duckdb"
     shutil.copy(lm_world, workspace)

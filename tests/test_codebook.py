@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 import torch
 
-from conrec_core.codebook import build_codebook
-from conrec_core.codebook_config import CodebookConfig
-from conrec_core.codebook_store import CodebookMismatch, load_codebook, require_fingerprint
-from conrec_core.codebook_views import codebook_items, fourth_token_items, hierarchy_counts, search_items
-from conrec_core.encoder_config import EncoderConfig
-from conrec_core.importer import import_source
-from conrec_core.item_index import ItemIndex
-from conrec_core.sids import parse_sid
-from conrec_core.workspace import open_workspace
+from conrec_core.semantic_ids.codebook import build_codebook
+from conrec_core.semantic_ids.codebook_config import CodebookConfig
+from conrec_core.semantic_ids.store import CodebookMismatch, load_codebook, require_fingerprint
+from conrec_core.views.codebook import codebook_items, fourth_token_items, hierarchy_counts, search_items
+from conrec_core.semantic_ids.encoder_config import EncoderConfig
+from conrec_core.data.importer import import_source
+from conrec_core.semantic_ids.item_index import ItemIndex
+from conrec_core.semantic_ids.sids import parse_sid
+from conrec_core.data.workspace import open_workspace
 
 from conftest import write
 
@@ -61,7 +61,7 @@ def test_sid_vectors_are_the_sum_of_codewords(sample_codebooks):
     assert np.allclose(per_level.sum(dim=0).numpy(), codebook.vectors, atol=1e-5)
     items = codebook_items(path, "default")
     decoded = model.decode_codes(codes)
-    from conrec_core.item_encoder import encode_items
+    from conrec_core.semantic_ids.encoder import encode_items
     features = encode_items(path)
     cosine = torch.nn.functional.cosine_similarity(decoded, torch.from_numpy(features.vectors), dim=1).numpy()
     assert np.allclose(cosine, items.reconstruction_cosine.to_numpy(), atol=1e-4)

@@ -5,8 +5,8 @@ import shutil
 
 from streamlit.testing.v1 import AppTest
 
-from conrec_core.codebook_store import list_codebooks
-from conrec_core.jobs import JobRegistry
+from conrec_core.semantic_ids.store import list_codebooks
+from conrec_core.jobs.registry import JobRegistry
 
 from conftest import REPO
 

@@ -3,13 +3,13 @@
 import pytest
 from transformers import GenerationConfig
 
-from conrec_core.codebook_store import load_codebook
-from conrec_core.decoding import DecodingConfig, decode
-from conrec_core.workspace import open_workspace
-from conrec_core.lm_checkpoints import load_checkpoint
-from conrec_core.lm_config import SFTConfig
-from conrec_core.predict import item_trie, predict, read_predictions, read_samples, sid_token_sequences
-from conrec_core.prompts import next_negative_prompt
+from conrec_core.semantic_ids.store import load_codebook
+from conrec_core.lm.decoding import DecodingConfig, decode
+from conrec_core.data.workspace import open_workspace
+from conrec_core.lm.checkpoints import load_checkpoint
+from conrec_core.lm.config import SFTConfig
+from conrec_core.lm.predict import item_trie, predict, read_predictions, read_samples, sid_token_sequences
+from conrec_core.lm.prompts import next_negative_prompt
 
 
 @pytest.fixture(scope="module")

@@ -3,9 +3,9 @@ import json
 import pytest
 
 from conrec_core.cli import main
-from conrec_core.evaluation import evaluate_baseline, read_sample_metrics, summarise
-from conrec_core.predict import predict, read_predictions
-from conrec_core.workspace import open_workspace
+from conrec_core.evaluation.scoring import evaluate_baseline, read_sample_metrics, summarise
+from conrec_core.lm.predict import predict, read_predictions
+from conrec_core.data.workspace import open_workspace
 
 
 def test_evaluate_scores_a_checkpoint_and_the_baselines_per_sample(tiny_checkpoint, capsys):
@@ -32,7 +32,7 @@ def test_evaluate_scores_a_checkpoint_and_the_baselines_per_sample(tiny_checkpoi
         hit = bool(set(group["item_id"]) & set(futures[sample_id]))
         assert mine.loc[sample_id, "fhr"] == float(hit)
     # candidate accuracy: one value per sample with a 20-item line-up, in [0, 1]
-    from conrec_core.candidates import build_line_ups
+    from conrec_core.evaluation.candidates import build_line_ups
     line_ups = build_line_ups(workspace, "test")
     scored = mine["candidate_accuracy"].dropna()
     assert set(scored.index) <= set(line_ups.line_ups) and scored.between(0, 1).all()

@@ -8,11 +8,11 @@ import pytest
 import torch
 
 from conrec_core.cli import main
-from conrec_core.grpo import grpo_step, prepare_run, snapshot, train_grpo
-from conrec_core.grpo_config import GRPOConfig
-from conrec_core.lm_checkpoints import checkpoint_dir, list_checkpoints, load_checkpoint, read_metrics
-from conrec_core.predict import predict
-from conrec_core.workspace import open_workspace
+from conrec_core.rl.grpo import grpo_step, prepare_run, snapshot, train_grpo
+from conrec_core.rl.grpo_config import GRPOConfig
+from conrec_core.lm.checkpoints import checkpoint_dir, list_checkpoints, load_checkpoint, read_metrics
+from conrec_core.lm.predict import predict
+from conrec_core.data.workspace import open_workspace
 
 from conftest import REPO
 
@@ -118,8 +118,8 @@ def test_two_processes_under_accelerate_launch(tiny_checkpoint, tmp_path):
 @pytest.mark.slow
 def test_qlora_grpo_on_a_smollm2_lora_checkpoint(lm_world, tmp_path):
     """The pretrained path: LoRA SFT on SmolLM2, then GRPO on its adapters over an NF4 base (QLoRA)."""
-    from conrec_core.lm_config import BackboneConfig, SFTConfig
-    from conrec_core.sft import train_sft
+    from conrec_core.lm.config import BackboneConfig, SFTConfig
+    from conrec_core.lm.sft import train_sft
 
     workspace = tmp_path / "ws.duckdb"
     shutil.copy(lm_world, workspace)

@@ -3,8 +3,8 @@ import math
 import torch
 import pytest
 
-from conrec_core.grpo_loss import allowed_tokens, constrained_logprobs, decision_mask, group_advantages, grpo_loss
-from conrec_core.sid_trie import SidTrie
+from conrec_core.rl.grpo_loss import allowed_tokens, constrained_logprobs, decision_mask, group_advantages, grpo_loss
+from conrec_core.lm.trie import SidTrie
 
 
 def test_loss_matches_the_formula_on_a_hand_computed_case():

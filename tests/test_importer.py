@@ -5,9 +5,9 @@ from datetime import datetime
 import pytest
 
 from conrec_core.errors import ConrecError, DataError
-from conrec_core.importer import import_source
-from conrec_core.movielens import MovieLensConfig
-from conrec_core.workspace import open_workspace
+from conrec_core.data.importer import import_source
+from conrec_core.data.movielens import MovieLensConfig
+from conrec_core.data.workspace import open_workspace
 
 from conftest import write
 

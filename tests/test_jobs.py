@@ -7,7 +7,7 @@ import time
 import pytest
 
 from conrec_core.errors import ConrecError
-from conrec_core.jobs import JobRegistry
+from conrec_core.jobs.registry import JobRegistry
 
 
 @pytest.fixture

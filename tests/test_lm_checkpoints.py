@@ -5,10 +5,10 @@ import shutil
 import pytest
 import torch
 
-from conrec_core.backbones import guard_4bit
-from conrec_core.codebook_store import CodebookMismatch, load_codebook
+from conrec_core.lm.backbones import guard_4bit
+from conrec_core.semantic_ids.store import CodebookMismatch, load_codebook
 from conrec_core.errors import ConrecError
-from conrec_core.lm_checkpoints import list_checkpoints, load_checkpoint
+from conrec_core.lm.checkpoints import list_checkpoints, load_checkpoint
 
 
 def logits(backbone, text: str) -> torch.Tensor:

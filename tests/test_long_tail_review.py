@@ -6,9 +6,9 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conrec_core.baselines import BASELINES
+from conrec_core.evaluation.baselines import BASELINES
 from conrec_core.errors import ConrecError
-from conrec_core.slices import evaluated_samples, export_slice, exports_dir, slice_table, take_slice
+from conrec_core.evaluation.slices import evaluated_samples, export_slice, exports_dir, slice_table, take_slice
 
 from conftest import REPO
 

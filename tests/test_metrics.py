@@ -3,8 +3,10 @@ import math
 
 import pytest
 
-from conrec_core import intervals, metrics
-from conrec_core.intervals import bootstrap_interval, paired_test
+from conrec_core.evaluation import intervals
+
+from conrec_core.evaluation import metrics
+from conrec_core.evaluation.intervals import bootstrap_interval, paired_test
 from conrec_core.metrics import coverage, future_hit_rate, hit_rate, long_tail_future_hit_rate, mean, ndcg
 
 
@@ -53,8 +55,8 @@ def test_paired_test_sees_a_consistent_small_gain_and_not_noise():
 def test_per_sample_rows_on_hand_computed_samples():
     import pandas as pd
 
-    from conrec_core.evaluation import sample_metrics
-    from conrec_core.true_dislikes import TrueDislikes
+    from conrec_core.evaluation.scoring import sample_metrics
+    from conrec_core.evaluation.true_dislikes import TrueDislikes
 
     samples = pd.DataFrame({"sample_id": [1, 2], "user_id": ["u", "v"], "next_negative": ["a", "x"],
                             "future_negatives": [["a", "b"], ["x"]], "long_tail_user": [False, True]})

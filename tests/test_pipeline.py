@@ -6,7 +6,7 @@ import shutil
 import pandas as pd
 
 from conrec_core.cli import main
-from conrec_core.lm_checkpoints import checkpoint_dir, list_checkpoints
+from conrec_core.lm.checkpoints import checkpoint_dir, list_checkpoints
 
 
 def test_quick_pipeline_writes_a_full_report(small_world, tmp_path, capsys):
@@ -56,11 +56,11 @@ def test_quick_pipeline_writes_a_full_report(small_world, tmp_path, capsys):
 
 def test_shipped_outputs_restore_into_a_fresh_import(small_world, tmp_path):
     """ship_outputs then restore_outputs, on the quick pipeline's workspace: what the app opens with."""
-    from conrec_core.codebook_store import load_codebook
-    from conrec_core.pipeline import run_pipeline
-    from conrec_core.pipeline_config import PipelineConfig
-    from conrec_core.sample_outputs import read_manifest, restore_outputs, ship_outputs
-    from conrec_core.workspace import open_workspace
+    from conrec_core.semantic_ids.store import load_codebook
+    from conrec_core.evaluation.pipeline import run_pipeline
+    from conrec_core.evaluation.pipeline_config import PipelineConfig
+    from conrec_core.shipped.sample_outputs import read_manifest, restore_outputs, ship_outputs
+    from conrec_core.data.workspace import open_workspace
 
     workspace = tmp_path / "ws.duckdb"
     shutil.copy(small_world, workspace)
@@ -89,7 +89,7 @@ def test_shipped_outputs_restore_into_a_fresh_import(small_world, tmp_path):
 
 
 def test_pipeline_refuses_a_workspace_without_samples(tmp_path, capsys):
-    from conrec_core.workspace import new_workspace
+    from conrec_core.data.workspace import new_workspace
 
     with new_workspace(tmp_path / "empty.duckdb"):
         pass

@@ -3,11 +3,11 @@ import doctest
 import numpy as np
 import pytest
 
-from conrec_core import probes
-from conrec_core.codebook_store import load_codebook
-from conrec_core.lm_checkpoints import checkpoint_dir, read_training
-from conrec_core.probes import filter_simulation, forgetting_rate
-from conrec_core.workspace import open_workspace
+from conrec_core.evaluation import probes
+from conrec_core.semantic_ids.store import load_codebook
+from conrec_core.lm.checkpoints import checkpoint_dir, read_training
+from conrec_core.evaluation.probes import filter_simulation, forgetting_rate
+from conrec_core.data.workspace import open_workspace
 
 
 def test_docstring_examples_hold():

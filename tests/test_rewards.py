@@ -3,10 +3,10 @@ import doctest
 import numpy as np
 import pytest
 
-from conrec_core import rewards
-from conrec_core.codebook_store import load_codebook
-from conrec_core.reward_targets import RewardTable
-from conrec_core.rewards import INVALID_REWARD, REWARDS, SampleTargets, SidOutput
+from conrec_core.rl import rewards
+from conrec_core.semantic_ids.store import load_codebook
+from conrec_core.rl.targets import RewardTable
+from conrec_core.rl.rewards import INVALID_REWARD, REWARDS, SampleTargets, SidOutput
 
 
 def test_docstring_examples_hold():

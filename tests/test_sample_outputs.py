@@ -6,13 +6,13 @@ import shutil
 
 import pandas as pd
 
-from conrec_core.codebook_store import fingerprint, load_codebook
-from conrec_core.evaluation import evaluate_predictions, read_sample_metrics
-from conrec_core.lm_checkpoints import list_checkpoints
-from conrec_core.predict import predict, read_predictions
-from conrec_core.sample_data import SAMPLES, outputs_dir, sample_workspace, source_fingerprint
-from conrec_core.sample_outputs import MANIFEST, read_manifest, restore_outputs
-from conrec_core.workspace import open_workspace
+from conrec_core.semantic_ids.store import fingerprint, load_codebook
+from conrec_core.evaluation.scoring import evaluate_predictions, read_sample_metrics
+from conrec_core.lm.checkpoints import list_checkpoints
+from conrec_core.lm.predict import predict, read_predictions
+from conrec_core.shipped.sample_data import SAMPLES, outputs_dir, sample_workspace, source_fingerprint
+from conrec_core.shipped.sample_outputs import MANIFEST, read_manifest, restore_outputs
+from conrec_core.data.workspace import open_workspace
 
 SHIPPED = outputs_dir("synthetic-shop")
 
@@ -86,9 +86,10 @@ def test_shipping_needs_a_sample(tmp_path, capsys):
 
 def test_pipeline_ship_writes_the_sample_outputs_of_its_run(monkeypatch, tmp_path, capsys):
     """The --ship wiring: the pipeline's own workspace and checkpoint names go to ship_sample_outputs."""
-    from conrec_core import pipeline, sample_data
+    from conrec_core.evaluation import pipeline
+    from conrec_core.shipped import sample_data
     from conrec_core.cli import main
-    from conrec_core.pipeline import MethodNames, PipelineResult
+    from conrec_core.evaluation.pipeline import MethodNames, PipelineResult
 
     calls = {}
     monkeypatch.setattr(sample_data, "sample_workspace", lambda name: tmp_path / f"{name}.duckdb")

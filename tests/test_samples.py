@@ -5,9 +5,9 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from conrec_core.importer import import_source, rebuild_samples
-from conrec_core.samples_config import SampleConfig
-from conrec_core.workspace import open_workspace
+from conrec_core.data.importer import import_source, rebuild_samples
+from conrec_core.data.samples_config import SampleConfig
+from conrec_core.data.workspace import open_workspace
 
 from conftest import write
 

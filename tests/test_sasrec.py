@@ -3,13 +3,13 @@ import doctest
 import numpy as np
 import pytest
 
-from conrec_core import sasrec
-from conrec_core.baselines import rank_baseline
-from conrec_core.importer import import_source
+from conrec_core.evaluation import sasrec
+from conrec_core.evaluation.baselines import rank_baseline
+from conrec_core.data.importer import import_source
 from conrec_core.metrics import hit_rate
-from conrec_core.predict import read_samples
-from conrec_core.sasrec import rank_sasrec, train_sasrec
-from conrec_core.sasrec_config import SASRecConfig
+from conrec_core.lm.predict import read_samples
+from conrec_core.evaluation.sasrec import rank_sasrec, train_sasrec
+from conrec_core.evaluation.sasrec_config import SASRecConfig
 from tests.conftest import write
 
 CHAIN = 80  # items c0 -> c1 -> ... : every user dislikes a run of consecutive items along the chain

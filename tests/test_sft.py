@@ -5,14 +5,14 @@ import json
 import pytest
 import torch
 
-from conrec_core.backbones import new_backbone
+from conrec_core.lm.backbones import new_backbone
 from conrec_core.errors import ConrecError
-from conrec_core.lm_checkpoints import checkpoint_dir, load_checkpoint, read_metrics
-from conrec_core.lm_config import TASKS, BackboneConfig, SFTConfig
-from conrec_core.prompts import PROMPTS, read_task_data, template_texts, training_examples
-from conrec_core.codebook_store import load_codebook
-from conrec_core.sft import train_sft
-from conrec_core.sid_vocab import sid_tokens
+from conrec_core.lm.checkpoints import checkpoint_dir, load_checkpoint, read_metrics
+from conrec_core.lm.config import TASKS, BackboneConfig, SFTConfig
+from conrec_core.lm.prompts import PROMPTS, read_task_data, template_texts, training_examples
+from conrec_core.semantic_ids.store import load_codebook
+from conrec_core.lm.sft import train_sft
+from conrec_core.lm.vocab import sid_tokens
 
 from conftest import TINY_STEPS
 

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from conrec_core.sids import SemanticIds, format_sid, parse_sid, resolve_collisions
+from conrec_core.semantic_ids.sids import SemanticIds, format_sid, parse_sid, resolve_collisions
 
 
 def test_format_and_parse():

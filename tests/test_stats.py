@@ -3,9 +3,9 @@ from datetime import datetime
 
 import pytest
 
-from conrec_core import stats
-from conrec_core.importer import import_source
-from conrec_core.workspace import open_workspace
+from conrec_core.data import stats
+from conrec_core.data.importer import import_source
+from conrec_core.data.workspace import open_workspace
 
 from conftest import write
 

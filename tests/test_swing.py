@@ -4,9 +4,9 @@ import shutil
 import pytest
 
 from conrec_core.errors import ConrecError
-from conrec_core.swing import build_swing, read_neighbours, swing_table
-from conrec_core.swing_config import SwingConfig
-from conrec_core.workspace import new_workspace, open_workspace
+from conrec_core.rl.swing import build_swing, read_neighbours, swing_table
+from conrec_core.rl.swing_config import SwingConfig
+from conrec_core.data.workspace import new_workspace, open_workspace
 
 
 def brute_force(user_items: dict[str, set[str]], config: SwingConfig) -> dict[tuple[str, str], float]:

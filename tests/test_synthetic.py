@@ -1,11 +1,11 @@
 import pandas as pd
 import pytest
 
-from conrec_core.importer import import_source
-from conrec_core.sample_data import SAMPLES
-from conrec_core.synthetic import ATTRIBUTES, generate_world, write_world
-from conrec_core.synthetic_config import WorldConfig
-from conrec_core.workspace import open_workspace
+from conrec_core.data.importer import import_source
+from conrec_core.shipped.sample_data import SAMPLES
+from conrec_core.data.synthetic import ATTRIBUTES, generate_world, write_world
+from conrec_core.data.synthetic_config import WorldConfig
+from conrec_core.data.workspace import open_workspace
 
 SMALL = WorldConfig(users=120, items=400, shops=30, days=28)
 

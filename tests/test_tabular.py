@@ -4,7 +4,7 @@ import duckdb
 import pytest
 
 from conrec_core.errors import DataError
-from conrec_core.tabular import CsvOptions, read_table
+from conrec_core.data.tabular import CsvOptions, read_table
 
 from conftest import write
 

@@ -3,9 +3,9 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conrec_core.baselines import BASELINES
-from conrec_core.user_view import ranked_users, user_view
-from conrec_core.workspace import open_workspace
+from conrec_core.evaluation.baselines import BASELINES
+from conrec_core.views.user import ranked_users, user_view
+from conrec_core.data.workspace import open_workspace
 
 from conftest import REPO, listed_copy, remove_listed
 

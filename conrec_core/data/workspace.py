@@ -1,0 +1,176 @@
+"""The workspace: one DuckDB file holding a dataset and everything conrec derives from it.
+
+Writers never touch a workspace in place when they replace its data: `new_workspace` builds a fresh file
+beside it and swaps it in only after everything succeeded, so a failed import leaves the old one as it was.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any, Iterator
+
+import duckdb
+
+from ..errors import WorkspaceError
+
+SCHEMA_VERSION = 1
+DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+
+SCHEMA = """
+CREATE TABLE items (
+    item_id  VARCHAR PRIMARY KEY,
+    title    VARCHAR,            -- NULL for id-only logs
+    text     VARCHAR,            -- other text fields, joined
+    category VARCHAR
+);
+CREATE TABLE item_vectors (      -- optional side vectors (image, collaborative), one row per item and name
+    item_id VARCHAR NOT NULL,
+    name    VARCHAR NOT NULL,
+    vector  FLOAT[] NOT NULL
+);
+CREATE TABLE events (
+    event_id BIGINT NOT NULL,    -- order of (user_id, ts, row in the source file): breaks timestamp ties
+    user_id  VARCHAR NOT NULL,
+    item_id  VARCHAR NOT NULL,
+    ts       TIMESTAMP NOT NULL, -- UTC
+    kind     VARCHAR NOT NULL CHECK (kind IN ('negative', 'positive', 'neutral')),
+    value    DOUBLE,             -- rating or other numeric signal, when the source has one
+    reason   VARCHAR             -- why the user gave negative feedback, when the source says
+);
+CREATE TABLE meta (key VARCHAR PRIMARY KEY, value JSON NOT NULL);
+"""
+
+
+def connect(path: Path | str, *, read_only: bool = True, lock_timeout: float = 15.0) -> duckdb.DuckDBPyConnection:
+    """Open an existing workspace; a clear WorkspaceError when it is missing, locked or not a workspace."""
+    path = Path(path)
+    if not path.is_file():
+        raise WorkspaceError(f"{path}: no workspace here; create one with "
+                             f"`python -m conrec_core import SOURCE --workspace {path}`")
+    if not _is_duckdb_file(path):
+        raise WorkspaceError(f"{path}: not a DuckDB file, so not a conrec workspace")
+    deadline = time.monotonic() + lock_timeout
+    while True:
+        try:
+            con = duckdb.connect(str(path), read_only=read_only)
+            break
+        except duckdb.IOException as error:
+            if "lock" not in str(error).lower():
+                raise WorkspaceError(f"{path}: cannot open ({str(error).splitlines()[0]})") from None
+            if time.monotonic() > deadline:  # writers hold the lock for seconds at most: wait for them
+                raise WorkspaceError(f"{path}: the workspace is in use by another conrec process") from None
+            time.sleep(0.2)
+        except duckdb.Error as error:
+            raise WorkspaceError(f"{path}: cannot open ({str(error).splitlines()[0]})") from None
+    con.execute("SET TimeZone = 'UTC'")
+    if not has_table(con, "meta"):
+        con.close()
+        raise WorkspaceError(f"{path}: a DuckDB file, but not a conrec workspace")
+    version = read_meta(con, "schema_version")
+    if version != SCHEMA_VERSION:
+        con.close()
+        raise WorkspaceError(f"{path}: workspace schema version {version}, this conrec reads {SCHEMA_VERSION}; "
+                             "import the data again")
+    return con
+
+
+@contextlib.contextmanager
+def open_workspace(path: Path | str, *, read_only: bool = True, lock_timeout: float = 15.0
+                   ) -> Iterator[duckdb.DuckDBPyConnection]:
+    con = connect(path, read_only=read_only, lock_timeout=lock_timeout)
+    try:
+        yield con
+    finally:
+        con.close()
+
+
+@contextlib.contextmanager
+def new_workspace(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """Yield a connection to a fresh workspace that replaces `path` only if the block succeeds."""
+    path = Path(path).expanduser().resolve()
+    if path.exists() and not path.is_file():
+        raise WorkspaceError(f"{path}: exists and is not a file")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        _check_replaceable(path)  # fail before the work, and again before the swap
+    staging = path.with_name(f".{path.name}.building-{os.getpid()}")
+    _remove_database(staging)
+    con = duckdb.connect(str(staging))
+    try:
+        con.execute("SET TimeZone = 'UTC'")
+        con.execute(SCHEMA)
+        write_meta(con, "schema_version", SCHEMA_VERSION)
+        yield con
+        con.execute("CHECKPOINT")
+        con.close()
+        if path.exists():
+            _check_replaceable(path)
+        os.replace(staging, path)
+    except BaseException:
+        con.close()
+        _remove_database(staging)
+        raise
+
+
+def artifacts_dir(workspace: Path | str) -> Path:
+    """Folder beside the workspace file for what does not belong in tables: weights, job records."""
+    workspace = Path(workspace)
+    return workspace.with_name(workspace.stem + ".files")
+
+
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+
+
+def check_name(name: str, what: str) -> str:
+    """A user-chosen name that becomes part of a file path: letters, digits, _ . - only, no leading dot."""
+    if not isinstance(name, str) or not NAME_PATTERN.fullmatch(name) or ".." in name:
+        raise WorkspaceError(f"{what} name {name!r} is not allowed: use 1-64 letters, digits, '_', '.' or '-', "
+                             "starting with a letter or digit")
+    return name
+
+
+def _is_duckdb_file(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        return handle.read(12)[8:12] == DUCKDB_MAGIC
+
+
+def _check_replaceable(path: Path) -> None:
+    """Refuse to overwrite anything but a conrec workspace that no other process has open."""
+    if not _is_duckdb_file(path):
+        raise WorkspaceError(f"{path}: exists and is not a conrec workspace; refusing to overwrite it")
+    try:
+        con = duckdb.connect(str(path))  # also folds a leftover write-ahead log into the old file
+    except duckdb.IOException as error:
+        if "lock" in str(error).lower():
+            raise WorkspaceError(f"{path}: the workspace is in use by another conrec process; "
+                                 "close it and try again") from None
+        raise WorkspaceError(f"{path}: cannot open the existing file ({str(error).splitlines()[0]})") from None
+    try:
+        if not has_table(con, "meta"):
+            raise WorkspaceError(f"{path}: a DuckDB database but not a conrec workspace; refusing to overwrite it")
+    finally:
+        con.close()
+
+
+def _remove_database(path: Path) -> None:
+    for candidate in (path, path.with_name(path.name + ".wal")):
+        candidate.unlink(missing_ok=True)
+
+
+def has_table(con, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = ? AND NOT temporary",
+                            [name]).fetchall()[0][0])
+
+
+def write_meta(con, key: str, value: Any) -> None:
+    con.execute("INSERT OR REPLACE INTO meta VALUES (?, ?)", [key, json.dumps(value, default=str)])
+
+
+def read_meta(con, key: str, default: Any = None) -> Any:
+    rows = con.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchall()
+    return json.loads(rows[0][0]) if rows else default

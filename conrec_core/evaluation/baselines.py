@@ -1,0 +1,85 @@
+"""Simple baselines behind the same interface as the model: a ranked list of item ids per sample.
+
+Both learn from the training part only (negatives before each user's validation cut) and never return
+an item already in the sample's context (method §2), like the SID model's decoding.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import replace
+
+import pandas as pd
+
+from .sasrec_config import SASRecConfig
+from ..rl.swing import read_neighbours_with_scores
+from ..data.workspace import open_workspace
+
+BASELINES = ("most_disliked", "swing_cf", "sasrec_negatives", "sasrec_both")
+SASREC_VARIANTS = {"sasrec_negatives": False, "sasrec_both": True}  # name -> reads positives too
+
+
+def training_negative_counts(con) -> list[str]:
+    """Items by negatives in the training part, most disliked first (ties by item id)."""
+    return [item for (item,) in con.execute(
+        "SELECT item_id FROM item_stats WHERE train_negatives > 0 ORDER BY train_negatives DESC, item_id").fetchall()]
+
+
+def most_disliked(popular: list[str], context: set[str], k: int) -> list[str]:
+    """The K most disliked items the user has not seen.
+
+    >>> most_disliked(["a", "b", "c", "d"], {"b"}, 2)
+    ['a', 'c']
+    """
+    ranked: list[str] = []
+    for item in popular:
+        if len(ranked) >= k:
+            break
+        if item not in context:
+            ranked.append(item)
+    return ranked
+
+
+def swing_cf(neighbours: dict[str, list[tuple[str, float]]], context_negatives: list[str], context: set[str],
+             popular: list[str], k: int) -> list[str]:
+    """Item-CF on the negative graph: Σ over the user's negatives of Swing(i, j); popular items fill the rest.
+
+    >>> near = {"a": [("x", 2.0), ("y", 1.0)], "b": [("y", 1.5)]}
+    >>> swing_cf(near, ["a", "b"], {"a", "b"}, ["p", "x"], 3)
+    ['y', 'x', 'p']
+    """
+    scores: dict[str, float] = defaultdict(float)
+    for item in context_negatives:
+        for neighbour, score in neighbours.get(item, []):
+            if neighbour not in context:
+                scores[neighbour] += score
+    ranked = [item for item, _ in sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))][:k]
+    return ranked + most_disliked(popular, context | set(ranked), k - len(ranked))
+
+
+def rank_baseline(workspace, method: str, samples: pd.DataFrame, k: int = 20,
+                  sasrec: SASRecConfig = SASRecConfig(), on_progress=None) -> list[list[str]]:
+    """Top-K item ids per sample (rows of `samples`: user_id, anchor_ts, context_negatives, context_positives)
+    for a baseline; the SASRec ones train first with `sasrec` (its kind of sequence set by the method's name)
+    on the training part, stopped on validation."""
+    if method not in BASELINES:
+        raise ValueError(f"unknown baseline {method!r}; choose from {', '.join(BASELINES)}")
+    if method in SASREC_VARIANTS:
+        from ..lm.predict import read_samples
+        from .sasrec import rank_sasrec, train_sasrec
+
+        config = replace(sasrec, with_positives=SASREC_VARIANTS[method])
+        trained = train_sasrec(workspace, config, validation=read_samples(workspace, "validation", None),
+                               on_progress=on_progress)
+        return rank_sasrec(trained, samples, k)
+    with open_workspace(workspace) as con:
+        popular = training_negative_counts(con)
+        neighbours = read_neighbours_with_scores(con) if method == "swing_cf" else {}
+    rankings = []
+    for negatives, positives in zip(samples["context_negatives"], samples["context_positives"]):
+        context = set(negatives) | set(positives)
+        if method == "most_disliked":
+            rankings.append(most_disliked(popular, context, k))
+        else:
+            rankings.append(swing_cf(neighbours, list(negatives), context, popular, k))
+    return rankings

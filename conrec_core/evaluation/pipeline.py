@@ -1,0 +1,156 @@
+"""From an imported workspace to a report in one call: codebook, Swing, the SID models (full SFT, comparison
+models, GRPO and its ablations), predictions, baselines, per-sample metrics, then `report.json`, `report.md`
+with plots, and the per-sample table."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+from ..semantic_ids.store import list_codebooks
+from ..errors import ConrecError
+from .scoring import (evaluate_baseline, evaluate_predictions, evaluation_samples, read_sample_metrics,
+                         summarise)
+from .pipeline_config import PipelineConfig
+from .probes import filter_simulation, forgetting_rate
+from .report import write_report
+from .true_dislikes import load_true_dislikes, reference_shares
+from ..data.workspace import has_table, open_workspace
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class MethodNames:
+    """Checkpoint names of the pipeline's SID models for one seed."""
+    seed: int
+
+    @property
+    def sft(self) -> str:
+        return f"pipeline-sft-s{self.seed}"
+
+    @property
+    def grpo(self) -> str:
+        return f"pipeline-grpo-s{self.seed}"
+
+    def variant(self, variant: str) -> str:
+        return f"pipeline-{variant}-s{self.seed}"
+
+    def reward(self, reward: str) -> str:
+        return f"pipeline-grpo-{reward.replace('_', '-')}-s{self.seed}"
+
+
+@dataclass
+class PipelineResult:
+    out: Path
+    methods: list[str]
+    seconds: dict[str, float]
+    names: MethodNames
+
+
+@dataclass
+class Stage:
+    name: str
+    weight: float  # rough share of the run, for one progress bar over all stages
+    run: Callable[[Progress], None]
+
+
+def run_pipeline(workspace, out, config: PipelineConfig = PipelineConfig(), *,
+                 on_progress: Progress | None = None, command: str | None = None) -> PipelineResult:
+    progress = on_progress or (lambda fraction, message: None)
+    config = config.seeded()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    with open_workspace(workspace) as con:
+        counts = dict(con.execute("SELECT split, count(*) FROM samples GROUP BY split").fetchall()) \
+            if has_table(con, "samples") else {}
+    if not counts.get("train") or not counts.get(config.split) or not counts.get("validation"):
+        raise ConrecError(f"the workspace needs training, validation and {config.split} samples; it has {counts}")
+    names = MethodNames(config.seed)
+    stages = plan(workspace, config, names)
+    total, done = sum(s.weight for s in stages), 0.0
+    seconds: dict[str, float] = {}
+    for stage in stages:
+        start, share = done / total, stage.weight / total
+        clock = time.perf_counter()
+        stage.run(lambda fraction, message, s=stage.name, a=start, b=share: progress(a + b * fraction,
+                                                                                   f"{s}: {message}"))
+        seconds[stage.name] = time.perf_counter() - clock
+        done += stage.weight
+    models = model_names(config, names)
+    methods = list(config.baselines) + models
+    metrics = read_sample_metrics(workspace, config.split)
+    metrics = metrics[metrics["method"].isin(methods)]
+    summary = summarise(metrics, config.baselines)
+    summary = summary.sort_values("method", key=lambda names: names.map(methods.index), ignore_index=True)
+    probes = {"filter_simulation": filter_simulation(workspace, names.grpo, config.split),
+              "forgetting": forgetting_rate(workspace, names.grpo, names.sft, config.split)}
+    truth = load_true_dislikes(workspace)
+    if truth is not None:
+        probes["true_dislikes"] = reference_shares(truth, evaluation_samples(workspace, config.split))
+    write_report(workspace, out, config, summary, metrics, names, seconds, command, probes)
+    progress(1.0, f"report written to {out}")
+    return PipelineResult(out, methods, seconds, names)
+
+
+def model_names(config: PipelineConfig, names: MethodNames) -> list[str]:
+    """The SID models the pipeline trains, in report order."""
+    return ([names.variant(v) for v in config.sft_variants] + [names.sft, names.grpo]
+            + [names.reward(r) for r in config.grpo_rewards()])
+
+
+def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
+    from ..semantic_ids.codebook import build_codebook
+    from ..rl.grpo import train_grpo
+    from ..lm.predict import predict
+    from ..lm.sft import train_sft
+    from ..rl.swing import build_swing
+
+    def codebook(progress: Progress) -> None:
+        if not any(c["name"] == "default" for c in list_codebooks(workspace)):
+            build_codebook(workspace, "default", config.codebook, compute_map=config.compute_map,
+                           on_progress=progress)
+        with open_workspace(workspace, read_only=False) as con:
+            if not has_table(con, "swing_neighbours"):
+                build_swing(con)
+
+    def sft(name: str, sft_config) -> Callable[[Progress], None]:
+        return lambda progress: train_sft(workspace, name, config.backbone, sft_config, on_progress=progress)
+
+    def grpo(name: str, grpo_config) -> Callable[[Progress], None]:
+        return lambda progress: train_grpo(workspace, name, names.sft, grpo_config, on_progress=progress)
+
+    def predict_all(progress: Progress) -> None:
+        models = model_names(config, names)
+        for index, checkpoint in enumerate(models):
+            predict(workspace, checkpoint, split=config.split, config=config.decoding,
+                    on_progress=lambda fraction, message, i=index: progress((i + fraction) / len(models),
+                                                                           f"{checkpoint}: {message}"))
+
+    def baselines(progress: Progress) -> None:
+        for index, baseline in enumerate(config.baselines):
+            evaluate_baseline(workspace, baseline, config.split, config.decoding.returns, config.sasrec,
+                              on_progress=lambda fraction, message, i=index: progress(
+                                  (i + fraction) / len(config.baselines), f"{baseline}: {message}"))
+
+    def models(progress: Progress) -> None:
+        for checkpoint in model_names(config, names):
+            evaluate_predictions(workspace, checkpoint, config.split, config.decoding.returns)
+
+    # weights: seconds on the synthetic sample, roughly
+    sft_weight = config.sft.steps / 10
+    grpo_weight = config.grpo.steps_per_stage * 2
+    stages = [Stage("codebook", 90, codebook), Stage("sft", sft_weight, sft(names.sft, config.sft))]
+    for variant in config.sft_variants:
+        variant_config = config.variant_sft(variant)
+        stages.append(Stage(variant, variant_config.steps / 10, sft(names.variant(variant), variant_config)))
+    stages.append(Stage("grpo", grpo_weight, grpo(names.grpo, config.grpo)))
+    for reward in config.grpo_rewards():
+        stages.append(Stage(f"grpo {reward}", grpo_weight, grpo(names.reward(reward), replace(config.grpo,
+                                                                                               reward=reward))))
+    stages += [Stage("predict", 15 * len(model_names(config, names)), predict_all),
+               Stage("baselines", 20 + 50 * sum(b.startswith("sasrec") for b in config.baselines), baselines),
+               Stage("evaluate", 10, models)]
+    return stages

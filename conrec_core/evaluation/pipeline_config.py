@@ -1,0 +1,78 @@
+"""Settings of the one-command pipeline: every stage's config, which comparison models and ablations it trains,
+and the quick variant the tests run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+
+from .baselines import BASELINES
+from ..semantic_ids.codebook_config import CodebookConfig
+from ..lm.decoding_config import DecodingConfig
+from ..rl.grpo_config import GRPOConfig
+from ..lm.config import BackboneConfig, SFTConfig
+from .sasrec_config import SASRecConfig
+
+# SID models trained with a subset of the SFT tasks (method §4), as comparison models of the paper:
+# TIGER-style: sequence SFT only; LC-Rec-style: translation + sequence SFT (also Table 2's first row).
+SFT_VARIANTS = {"tiger": ("next_negative",), "lcrec": ("sid_to_title", "title_to_sid", "next_negative")}
+# Table 2 of the paper, after "+ alignment" (the full SFT model): GRPO with the biased next-negative hit reward,
+# then the future-negative reward, then the positive penalty (the default reward, the full method).
+ABLATION_REWARDS = ("next_negative", "future_negative")
+# Table 4's other reward variants (the default reward and the two above complete it)
+REWARD_VARIANTS = ("future_negative_truncated", "default_truncated", "sid_levels")
+
+
+@dataclass(frozen=True)
+class PipelineConfig:
+    seed: int = 0  # seeds the SFT, GRPO and SASRec runs (the codebook keeps its own seed)
+    split: str = "test"  # the split the report scores
+    codebook: CodebookConfig = field(default_factory=CodebookConfig)
+    backbone: BackboneConfig = field(default_factory=BackboneConfig)
+    sft: SFTConfig = field(default_factory=SFTConfig)
+    grpo: GRPOConfig = field(default_factory=GRPOConfig)
+    decoding: DecodingConfig = field(default_factory=DecodingConfig)
+    sasrec: SASRecConfig = field(default_factory=SASRecConfig)
+    baselines: tuple[str, ...] = BASELINES
+    # The comparison SID models (keys of SFT_VARIANTS) and the GRPO ablations (Table 2's GRPO rows, Table 4's
+    # reward variants) add two SFT and five GRPO runs: about half an hour on the synthetic sample, so they are
+    # part of the ablation run (`with_ablations`), not of the default one (11 minutes there).
+    sft_variants: tuple[str, ...] = ()
+    ablations: bool = False
+    compute_map: bool = True  # the 2-D item map for the explorer and the inspector (about 40 s of UMAP)
+
+    def __post_init__(self):
+        unknown = set(self.sft_variants) - set(SFT_VARIANTS)
+        if unknown:
+            raise ValueError(f"unknown SFT variants {sorted(unknown)}; known: {', '.join(SFT_VARIANTS)}")
+
+    def with_ablations(self) -> "PipelineConfig":
+        """The same settings plus every comparison SID model and GRPO ablation."""
+        return replace(self, sft_variants=tuple(SFT_VARIANTS), ablations=True)
+
+    @classmethod
+    def quick(cls, seed: int = 0) -> "PipelineConfig":
+        """Minutes-scale settings for tests: a 16-code codebook, 60 SFT steps, 2 GRPO steps per stage."""
+        return cls(seed=seed, codebook=CodebookConfig(codebook_size=16, epochs=8, warmup_epochs=3, batch_size=64,
+                                                      code_decoder_steps=50),
+                   sft=SFTConfig(steps=60, eval_every=30, checkpoint_every=60, eval_examples=20, seed=seed),
+                   grpo=GRPOConfig(steps_per_stage=2, prompts_per_step=4, group_size=4, eval_every=2,
+                                   eval_samples=20, seed=seed),
+                   sasrec=SASRecConfig(steps=30, eval_every=15, seed=seed), compute_map=False)
+
+    def seeded(self) -> "PipelineConfig":
+        """The same settings with the SFT, GRPO and SASRec seeds set to `seed`."""
+        return replace(self, sft=replace(self.sft, seed=self.seed), grpo=replace(self.grpo, seed=self.seed),
+                       sasrec=replace(self.sasrec, seed=self.seed))
+
+    def variant_sft(self, variant: str) -> SFTConfig:
+        """SFT settings of a comparison model: its tasks keep their weights, and its steps shrink by their share
+        of the full task mix, so each task sees as many examples as in the full model."""
+        tasks = SFT_VARIANTS[variant]
+        weights = dict(zip(self.sft.tasks, self.sft.task_weights))
+        kept = tuple(weights.get(task, 1.0) for task in tasks)
+        steps = max(1, round(self.sft.steps * sum(kept) / sum(weights.values())))
+        return replace(self.sft, tasks=tasks, task_weights=kept, steps=steps)
+
+    def grpo_rewards(self) -> tuple[str, ...]:
+        """Rewards of the extra GRPO runs beside the full method's."""
+        return ABLATION_REWARDS + REWARD_VARIANTS if self.ablations else ()

@@ -1,0 +1,160 @@
+"""Per-sample metrics of any method, kept in the workspace, and their summary with intervals (method §8).
+
+A method is a checkpoint (its predictions) or a baseline. Every metric is stored per sample, so any
+slice (long-tail users, a date range, a filter on another metric) is recomputed from the table.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pandas as pd
+
+from .baselines import rank_baseline
+from .candidates import LineUps, build_line_ups, candidate_accuracy
+from .intervals import bootstrap_interval, paired_test
+from ..metrics import future_hit_rate, hit_rate, long_tail_future_hit_rate, ndcg
+from ..lm.predict import read_samples
+from .sasrec_config import SASRecConfig
+from .true_dislikes import TrueDislikes, load_true_dislikes
+from ..data.workspace import has_table, open_workspace
+
+SAMPLE_METRICS_TABLE = """
+CREATE TABLE IF NOT EXISTS sample_metrics (
+    method VARCHAR NOT NULL, split VARCHAR NOT NULL, sample_id BIGINT NOT NULL, user_id VARCHAR NOT NULL,
+    k INTEGER NOT NULL,
+    hr DOUBLE NOT NULL,          -- next negative in the top K
+    fhr DOUBLE NOT NULL,         -- any future-window negative in the top K
+    ndcg DOUBLE NOT NULL,        -- future negatives as relevant items
+    lif DOUBLE,                  -- FHR on long-tail future negatives; NULL when the window has none
+    candidate_accuracy DOUBLE,   -- the next negative picked out of a 20-item line-up; NULL without one
+    invalid_rate DOUBLE,         -- share of the K outputs that were not a valid, new item (0 under the constraint)
+    long_tail_user BOOLEAN NOT NULL,
+    true_dislike_share DOUBLE,   -- share of the top K carrying a facet the user truly dislikes; NULL without
+                                 -- a latent profile (only synthetic worlds have one)
+    created_at TIMESTAMP NOT NULL,
+    PRIMARY KEY (method, split, sample_id));
+"""
+LATER_COLUMNS = ("candidate_accuracy", "invalid_rate", "true_dislike_share")
+METRICS = ("hr", "fhr", "luf", "lif", "ndcg", "candidate_accuracy", "invalid_rate")
+EXTRA_METRICS = ("true_dislike_share",)  # summarised where the workspace can compute them
+LABELS = {"hr": "HR", "fhr": "FHR", "luf": "LUF", "lif": "LIF", "ndcg": "NDCG", "candidate_accuracy": "CandAcc",
+          "invalid_rate": "Invalid",
+          "true_dislike_share": "TrueDislike"}
+
+
+def sample_metrics(samples: pd.DataFrame, rankings: list[list[str]], long_tail_items: set[str],
+                   k: int, line_ups: LineUps | None = None, truth: TrueDislikes | None = None) -> pd.DataFrame:
+    """One row of metrics per sample; `samples` holds sample_id, user_id, next_negative, future_negatives and
+    long_tail_user, `rankings[i]` the method's ranked item ids for sample i."""
+    rows = []
+    for sample, ranked in zip(samples.itertuples(), rankings):
+        future = list(sample.future_negatives)
+        rows.append({"sample_id": sample.sample_id, "user_id": sample.user_id, "k": k,
+                     "hr": hit_rate(ranked, sample.next_negative, k), "fhr": future_hit_rate(ranked, future, k),
+                     "ndcg": ndcg(ranked, future, k),
+                     "lif": long_tail_future_hit_rate(ranked, future, long_tail_items, k),
+                     "candidate_accuracy": candidate_accuracy(line_ups, sample.sample_id, ranked[:k])
+                     if line_ups else None,
+                     "invalid_rate": (k - len(ranked[:k])) / k,
+                     "long_tail_user": bool(sample.long_tail_user),
+                     "true_dislike_share": truth.share(sample.user_id, list(ranked[:k])) if truth else None})
+    return pd.DataFrame(rows)
+
+
+def evaluation_samples(workspace, split: str) -> pd.DataFrame:
+    return read_samples(workspace, split, None)
+
+
+def long_tail_items(workspace) -> set[str]:
+    with open_workspace(workspace) as con:
+        return {i for (i,) in con.execute("SELECT item_id FROM item_stats WHERE long_tail_item").fetchall()}
+
+
+def store_metrics(workspace, method: str, split: str, metrics: pd.DataFrame) -> None:
+    frame = metrics.assign(method=method, split=split,
+                           created_at=datetime.now(timezone.utc).replace(tzinfo=None))
+    with open_workspace(workspace, read_only=False) as con:
+        con.execute(SAMPLE_METRICS_TABLE)
+        for column in LATER_COLUMNS:  # tables written before these metrics existed gain them
+            con.execute(f"ALTER TABLE sample_metrics ADD COLUMN IF NOT EXISTS {column} DOUBLE")
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM sample_metrics WHERE method = ? AND split = ?", [method, split])
+        con.register("new_metrics", frame)
+        con.execute("INSERT INTO sample_metrics BY NAME SELECT method, split, sample_id, user_id, k, hr, fhr, ndcg, "
+                    "lif, candidate_accuracy, invalid_rate, long_tail_user, true_dislike_share, created_at "
+                    "FROM new_metrics")
+        con.execute("COMMIT")
+
+
+def evaluate_rankings(workspace, method: str, split: str, samples: pd.DataFrame, rankings: list[list[str]],
+                      k: int = 20) -> pd.DataFrame:
+    metrics = sample_metrics(samples, rankings, long_tail_items(workspace), k, build_line_ups(workspace, split),
+                             load_true_dislikes(workspace))
+    store_metrics(workspace, method, split, metrics)
+    return metrics
+
+
+def evaluate_baseline(workspace, method: str, split: str = "test", k: int = 20,
+                      sasrec: SASRecConfig = SASRecConfig(), on_progress=None) -> pd.DataFrame:
+    samples = evaluation_samples(workspace, split)
+    return evaluate_rankings(workspace, method, split, samples,
+                             rank_baseline(workspace, method, samples, k, sasrec, on_progress), k)
+
+
+def evaluate_predictions(workspace, checkpoint: str, split: str = "test", k: int | None = None) -> pd.DataFrame:
+    """Metrics of a checkpoint's stored predictions for the split's samples (those it predicted). `k`: how
+    many SIDs were decoded per sample (default: the most any sample has), so missing ones count as invalid."""
+    samples = evaluation_samples(workspace, split)
+    with open_workspace(workspace) as con:
+        stored = con.execute("""SELECT sample_id, list(item_id ORDER BY rank) AS ranked, max(rank) AS k
+                                FROM predictions WHERE checkpoint = ? GROUP BY sample_id""", [checkpoint]).df() \
+            if has_table(con, "predictions") else pd.DataFrame(columns=["sample_id", "ranked", "k"])
+    samples = samples.merge(stored, on="sample_id")
+    if samples.empty:
+        raise ValueError(f"checkpoint {checkpoint!r} has no predictions for {split} samples: run predict first")
+    k = k or int(samples["k"].max())
+    return evaluate_rankings(workspace, checkpoint, split, samples, [list(r) for r in samples["ranked"]], k)
+
+
+def read_sample_metrics(workspace, split: str = "test") -> pd.DataFrame:
+    with open_workspace(workspace) as con:
+        if not has_table(con, "sample_metrics"):
+            return pd.DataFrame()
+        return con.execute("SELECT * FROM sample_metrics WHERE split = ? ORDER BY method, sample_id", [split]).df()
+
+
+def metric_values(frame: pd.DataFrame, metric: str) -> pd.Series:
+    """Per-sample values of a metric over its population (LUF: long-tail users; LIF: samples with a
+    long-tail future negative)."""
+    if metric == "luf":
+        return frame.loc[frame["long_tail_user"], "fhr"]
+    return frame[metric].dropna()
+
+
+def summarise(metrics: pd.DataFrame, baselines: tuple[str, ...] = ()) -> pd.DataFrame:
+    """Per method and metric: mean with a 95% bootstrap interval; FHR also tested against the best baseline
+    (paired, on the samples both methods scored)."""
+    rows = []
+    for method, frame in metrics.groupby("method", sort=False):
+        row = {"method": method, "samples": len(frame), "k": int(frame["k"].max())}
+        for metric in METRICS + EXTRA_METRICS:
+            values = metric_values(frame, metric).tolist() if metric in frame or metric == "luf" else []
+            interval = bootstrap_interval(values)
+            row[metric] = interval.value if interval else None
+            row[f"{metric}_low"] = interval.low if interval else None
+            row[f"{metric}_high"] = interval.high if interval else None
+        rows.append(row)
+    table = pd.DataFrame(rows)
+    known = [b for b in baselines if b in set(table["method"])] if not table.empty else []
+    if known:
+        best = max(known, key=lambda b: float(table.loc[table["method"] == b, "fhr"].iloc[0]))
+        base = metrics[metrics["method"] == best].set_index("sample_id")["fhr"]
+        tests = {}
+        for method, frame in metrics.groupby("method", sort=False):
+            paired = frame.set_index("sample_id")["fhr"].to_frame("method").join(base.rename("base"), how="inner")
+            if method != best and len(paired):
+                tests[method] = paired_test(paired["method"], paired["base"])["p_value"]
+        table["best_baseline"] = best
+        table["fhr_p_value"] = table["method"].map(tests)
+    return table

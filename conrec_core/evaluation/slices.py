@@ -1,0 +1,98 @@
+"""Slices of the evaluated samples (long-tail users and items, users without negative history, any metric
+filter), their metric tables, and exports of a slice with a manifest."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import ConrecError
+from .scoring import summarise
+from ..data.workspace import artifacts_dir, check_name, has_table, open_workspace, read_meta
+
+SLICES = {
+    "all samples": "every evaluated sample",
+    "long-tail users": "fewer than 3 negatives before the anchor (method §2)",
+    "long-tail items": "samples whose future window holds a long-tail item (LIF's population)",
+    "no negative history": "the anchor negative is the user's first: nothing to read from",
+}
+FILTER_METRICS = ("hr", "fhr", "ndcg")
+EXPORT_FORMATS = ("parquet", "csv")
+
+
+def evaluated_samples(workspace, split: str = "test") -> pd.DataFrame:
+    """Per-sample metrics of every method joined with what slices need from the samples."""
+    with open_workspace(workspace) as con:
+        if not has_table(con, "sample_metrics"):
+            return pd.DataFrame()
+        return con.execute("""
+            SELECT m.*, s.anchor_ts, s.next_negative, s.context_negative_count, s.context_positive_count,
+                   len(s.future_negatives) AS future_negative_count
+            FROM sample_metrics m JOIN samples s USING (sample_id)
+            WHERE m.split = ? ORDER BY m.method, m.sample_id""", [split]).df()
+
+
+def take_slice(frame: pd.DataFrame, name: str, metric_filter: tuple[str, float, float] | None = None
+               ) -> pd.DataFrame:
+    """The rows of a slice; `metric_filter` (metric, low, high) keeps samples whose value lies in [low, high]
+    for the method that scored them."""
+    if name not in SLICES:
+        raise ValueError(f"unknown slice {name!r}; choose from {', '.join(SLICES)}")
+    if name == "long-tail users":
+        frame = frame[frame["long_tail_user"]]
+    elif name == "long-tail items":
+        frame = frame[frame["lif"].notna()]
+    elif name == "no negative history":
+        frame = frame[frame["context_negative_count"] == 0]
+    if metric_filter is not None:
+        metric, low, high = metric_filter
+        if metric not in FILTER_METRICS:
+            raise ValueError(f"filter metric must be one of {', '.join(FILTER_METRICS)}")
+        frame = frame[frame[metric].between(low, high)]
+    return frame
+
+
+def slice_table(frame: pd.DataFrame, baselines: tuple[str, ...]) -> pd.DataFrame:
+    """Metric means with intervals per method for the rows of a slice."""
+    return summarise(frame, baselines) if not frame.empty else pd.DataFrame()
+
+
+def exports_dir(workspace) -> Path:
+    return artifacts_dir(workspace) / "exports"
+
+
+def export_slice(workspace, name: str, rows: pd.DataFrame, fmt: str, manifest: dict) -> tuple[Path, Path]:
+    """Write a slice's rows and a JSON manifest under the workspace's export folder; return both paths.
+
+    The name is checked like any user-given file name, so nothing lands outside the export folder.
+    """
+    check_name(name, "export")
+    if fmt not in EXPORT_FORMATS:
+        raise ConrecError(f"export format must be one of {', '.join(EXPORT_FORMATS)}")
+    if rows.empty:
+        raise ConrecError("the slice is empty: nothing to export")
+    folder = exports_dir(workspace)
+    folder.mkdir(parents=True, exist_ok=True)
+    data_path = folder / f"{name}.{fmt}"
+    manifest_path = folder / f"{name}.manifest.json"
+    for path in (data_path, manifest_path):
+        if path.resolve().parent != folder.resolve():
+            raise ConrecError(f"export name {name!r} would leave the export folder")
+    if fmt == "parquet":
+        rows.to_parquet(data_path, index=False)
+    else:
+        rows.to_csv(data_path, index=False)
+    with open_workspace(workspace) as con:
+        sample_config = read_meta(con, "sample_config", {})
+        source = read_meta(con, "source", None)
+    full = {"dataset": {"workspace": Path(workspace).name, "source": source}, **manifest,
+            "thresholds": {"long_tail_user_negatives": sample_config.get("long_tail_user_negatives"),
+                           "long_tail_item_negatives": sample_config.get("long_tail_item_negatives"),
+                           "window_days": sample_config.get("window_days")},
+            "rows": len(rows), "file": data_path.name,
+            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    manifest_path.write_text(json.dumps(full, indent=2, default=str))
+    return data_path, manifest_path

@@ -1,0 +1,199 @@
+"""Long work outside the app: a job is a background process with a record file the app polls.
+
+A Streamlit script is rerun (and its work killed) on every click, so training never runs inside one.
+`JobRegistry.submit` starts `python -m conrec_core.jobs.worker` in its own session; the worker writes its
+status and progress to `<workspace>.files/jobs/<id>.json`; any page, tab or rerun reads the same record.
+One job of a kind runs per workspace at a time: submitting again returns the running one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+from ..errors import ConrecError
+from ..data.workspace import artifacts_dir
+
+ACTIVE = ("queued", "running", "cancelling")
+FINISHED = ("done", "failed", "cancelled")
+# kind -> "module:function"; the function is called as fn(workspace, params, progress) -> result dict
+JOB_KINDS = {kind: f"conrec_core.jobs.kinds:{kind}" for kind in ("codebook", "sft", "grpo", "predict", "sleep")}
+CANCEL_GRACE_SECONDS = 10.0  # after this, a job that ignores its cancel flag is terminated
+
+
+@dataclass
+class Job:
+    id: str
+    kind: str
+    params: dict
+    status: str = "queued"
+    progress: float = 0.0
+    message: str = ""
+    pid: int | None = None
+    created_at: str = field(default_factory=lambda: _now())
+    started_at: str | None = None
+    finished_at: str | None = None
+    error: str | None = None
+    result: dict | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.status in ACTIVE
+
+
+class JobCancelled(Exception):
+    """Raised inside a job when the user asked it to stop."""
+
+
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class JobRegistry:
+    def __init__(self, workspace: Path | str):
+        self.workspace = Path(workspace).resolve()
+        self.folder = artifacts_dir(self.workspace) / "jobs"
+
+    def path(self, job_id: str) -> Path:
+        if not job_id.isalnum():
+            raise ConrecError(f"not a job id: {job_id!r}")
+        return self.folder / f"{job_id}.json"
+
+    def log_path(self, job_id: str) -> Path:
+        return self.path(job_id).with_suffix(".log")
+
+    def _flag(self, job_id: str) -> Path:
+        """Exists once a cancel was requested; written by the app, read by the worker."""
+        return self.path(job_id).with_suffix(".cancel")
+
+    def _pid_file(self, job_id: str) -> Path:
+        return self.path(job_id).with_suffix(".pid")
+
+    def write(self, job: Job) -> None:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self.path(job.id)
+        temporary = target.with_suffix(f".tmp{os.getpid()}")
+        temporary.write_text(json.dumps(asdict(job), indent=1))
+        os.replace(temporary, target)  # readers see the old record or the new one, never half of one
+
+    def read(self, job_id: str) -> Job:
+        try:
+            return Job(**json.loads(self.path(job_id).read_text()))
+        except FileNotFoundError:
+            raise ConrecError(f"no job {job_id} in {self.folder}") from None
+
+    def get(self, job_id: str) -> Job:
+        """The job's record, marking it failed if its worker died without saying so."""
+        job = self.read(job_id)
+        pid = self._pid(job)
+        if job.active and pid is not None and not _alive(pid):
+            job = self.read(job_id)  # it may have finished between the two reads
+            if job.active:
+                job.status, job.finished_at = "failed", _now()
+                job.error = "the worker process stopped unexpectedly (killed, or out of memory?); see its log"
+                self.write(job)
+        return job
+
+    def list(self) -> list[Job]:
+        if not self.folder.is_dir():
+            return []
+        jobs = [self.get(p.stem) for p in self.folder.glob("*.json")]
+        return sorted(jobs, key=lambda j: j.created_at, reverse=True)
+
+    def active(self, kind: str) -> Job | None:
+        return next((j for j in self.list() if j.kind == kind and j.active), None)
+
+    def latest(self, kind: str) -> Job | None:
+        return next((j for j in self.list() if j.kind == kind), None)
+
+    @contextlib.contextmanager
+    def _lock(self):
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.folder / ".lock", "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            yield
+
+    def submit(self, kind: str, params: dict) -> Job:
+        """Start a job, or return the one of this kind already running for the workspace."""
+        if kind not in JOB_KINDS:
+            raise ConrecError(f"unknown job kind {kind!r}")
+        with self._lock():
+            running = self.active(kind)
+            if running is not None:
+                return running
+            job = Job(id=uuid.uuid4().hex[:12], kind=kind, params=params)
+            self.write(job)
+            with open(self.log_path(job.id), "w") as log:
+                process = subprocess.Popen(
+                    [sys.executable, "-m", "conrec_core.jobs.worker", str(self.workspace), job.id],
+                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
+                    cwd=str(Path(__file__).resolve().parents[2]))
+            # The worker writes its own record from now on; the pid goes to a side file so the two
+            # processes never write the same file at once.
+            self._pid_file(job.id).write_text(str(process.pid))
+            return self.get(job.id)
+
+    def _pid(self, job: Job) -> int | None:
+        if job.pid is not None:
+            return job.pid
+        with contextlib.suppress(FileNotFoundError, ValueError):
+            return int(self._pid_file(job.id).read_text())
+        return None
+
+    def cancel(self, job_id: str) -> Job:
+        """Ask the job to stop at its next progress report; terminate it if it does not within the grace time."""
+        job = self.get(job_id)
+        if not job.active:
+            return job
+        self._flag(job_id).touch()
+        if job.status != "cancelling":
+            job.status = "cancelling"
+            self.write(job)
+        return job
+
+    def enforce_cancel(self, job_id: str, grace: float = CANCEL_GRACE_SECONDS) -> Job:
+        """Terminate a job whose cancel was requested more than `grace` seconds ago and is still running."""
+        job = self.get(job_id)
+        flag = self._flag(job_id)
+        pid = self._pid(job)
+        if job.active and flag.exists() and time.time() - flag.stat().st_mtime > grace and pid:
+            with contextlib.suppress(ProcessLookupError, PermissionError):
+                os.killpg(pid, signal.SIGTERM)
+            job.status, job.finished_at, job.error = "cancelled", _now(), "terminated after ignoring cancel"
+            self.write(job)
+        return job
+
+    def cancel_requested(self, job_id: str) -> bool:
+        return self._flag(job_id).exists()
+
+    def wait(self, job_id: str, timeout: float = 600.0, poll: float = 0.2) -> Job:
+        deadline = time.monotonic() + timeout
+        while True:
+            job = self.get(job_id)
+            if not job.active or time.monotonic() > deadline:
+                return job
+            time.sleep(poll)
+
+
+def _alive(pid: int) -> bool:
+    """True while the process runs; a finished child that nobody reaped (a zombie) counts as dead."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            state = handle.read().rsplit(")", 1)[1].split()[0]
+    except (FileNotFoundError, IndexError):
+        return False
+    if state == "Z":
+        with contextlib.suppress(ChildProcessError):
+            os.waitpid(pid, os.WNOHANG)
+        return False
+    return True

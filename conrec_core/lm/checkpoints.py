@@ -1,0 +1,163 @@
+"""SID language-model checkpoints: one folder each, safetensors only, tied to the codebook they were made with.
+
+    <workspace>.files/checkpoints/<name>/
+        training.json       stage, backbone and training config, codebook name and fingerprint, step, summary
+        metrics.jsonl       one line per step (loss, lr, seconds) and per evaluation
+        config.json + model.safetensors            full training (the tiny model), or
+        adapter_config.json + adapter_model.safetensors   LoRA on a pretrained backbone (SID rows included)
+        tokenizer.json ...  the tokenizer with the SID tokens
+        state.safetensors + state.json             optimiser moments and RNG, for resuming
+
+Checkpoints stay in full precision; 4-bit is a choice made at load time.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+
+from .backbones import Backbone, base_source, default_device, load_pretrained, load_tokenizer, refuse_pickles
+from ..semantic_ids.store import Codebook, require_fingerprint
+from ..errors import ConrecError
+from .config import BackboneConfig
+from ..data.workspace import artifacts_dir, check_name
+
+TRAINING_FILE, METRICS_FILE = "training.json", "metrics.jsonl"
+STATE_FILE, STATE_META = "state.safetensors", "state.json"
+
+
+def checkpoints_dir(workspace) -> Path:
+    return artifacts_dir(workspace) / "checkpoints"
+
+
+def checkpoint_dir(workspace, name: str) -> Path:
+    return checkpoints_dir(workspace) / check_name(name, "checkpoint")
+
+
+@dataclass
+class CheckpointInfo:
+    name: str
+    folder: Path
+    training: dict
+
+    @property
+    def stage(self) -> str:
+        return self.training.get("stage", "?")
+
+    @property
+    def fingerprint(self) -> str:
+        return self.training.get("fingerprint", "")
+
+
+def read_training(folder: Path) -> dict:
+    path = folder / TRAINING_FILE
+    if not path.is_file():
+        raise ConrecError(f"{folder} is not a conrec checkpoint (no {TRAINING_FILE})")
+    return json.loads(path.read_text())
+
+
+def list_checkpoints(workspace) -> list[CheckpointInfo]:
+    folder = checkpoints_dir(workspace)
+    if not folder.is_dir():
+        return []
+    found = []
+    for child in sorted(folder.iterdir()):
+        if (child / TRAINING_FILE).is_file():
+            found.append(CheckpointInfo(child.name, child, read_training(child)))
+    return found
+
+
+def read_metrics(folder: Path) -> list[dict]:
+    path = folder / METRICS_FILE
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def append_metrics(folder: Path, record: dict) -> None:
+    with open(folder / METRICS_FILE, "a") as handle:
+        handle.write(json.dumps(record) + "\n")
+
+
+def keep_metrics(folder: Path, last_step: int) -> None:
+    """Drop metric lines past `last_step`: a resumed run redoes the steps after its last saved state."""
+    kept = [r for r in read_metrics(folder) if r.get("step", 0) <= last_step]
+    path = folder / METRICS_FILE
+    temporary = path.with_suffix(f".tmp{os.getpid()}")
+    temporary.write_text("".join(json.dumps(r) + "\n" for r in kept))
+    os.replace(temporary, path)
+
+
+def write_json(path: Path, data: dict) -> None:
+    temporary = path.with_suffix(f".tmp{os.getpid()}")
+    temporary.write_text(json.dumps(data, indent=2, default=str))
+    os.replace(temporary, path)
+
+
+def save_weights(folder: Path, backbone: Backbone, training: dict) -> None:
+    """Weights, tokenizer and training record; the record is written last, so a half-saved folder is no checkpoint."""
+    folder.mkdir(parents=True, exist_ok=True)
+    backbone.model.save_pretrained(str(folder), safe_serialization=True)
+    backbone.tokenizer.save_pretrained(str(folder))
+    write_json(folder / TRAINING_FILE, training)
+
+
+def save_training_state(folder: Path, optimizer: torch.optim.Optimizer, step: int) -> None:
+    state = optimizer.state_dict()
+    tensors = {f"{index}.{key}": value.detach().cpu().contiguous()
+               for index, values in state["state"].items() for key, value in values.items()
+               if isinstance(value, torch.Tensor)}
+    tensors["rng"] = torch.get_rng_state()
+    save_file(tensors, str(folder / STATE_FILE))
+    write_json(folder / STATE_META, {"step": step, "param_groups": state["param_groups"]})
+
+
+def load_training_state(folder: Path, optimizer: torch.optim.Optimizer) -> int:
+    """Restore the optimiser and RNG; return the step to continue from (0 when there is no state)."""
+    if not (folder / STATE_FILE).is_file() or not (folder / STATE_META).is_file():
+        return 0
+    meta = json.loads((folder / STATE_META).read_text())
+    tensors = load_file(str(folder / STATE_FILE))
+    state: dict[int, dict] = {}
+    for key, value in tensors.items():
+        if key == "rng":
+            continue
+        index, name = key.split(".", 1)
+        state.setdefault(int(index), {})[name] = value
+    optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
+    torch.set_rng_state(tensors["rng"])
+    return int(meta["step"])
+
+
+def load_checkpoint(folder: Path, *, codebook: Codebook | None = None, load_in_4bit: bool = False,
+                    device: torch.device | None = None, trainable: bool = False) -> tuple[Backbone, dict]:
+    """The model and tokenizer of a checkpoint, optionally quantised to NF4, checked against `codebook`."""
+    folder = Path(folder)
+    training = read_training(folder)
+    refuse_pickles(folder)
+    if codebook is not None:
+        require_fingerprint(codebook, training.get("fingerprint", ""), f"checkpoint {folder.name!r}")
+    device = device or default_device()
+    backbone_config = BackboneConfig.from_dict(training["backbone"])
+    tokenizer = load_tokenizer(folder)
+    if training.get("mode") == "lora":
+        from peft import PeftModel
+
+        source, gguf = base_source(backbone_config)
+        base = load_pretrained(source, gguf_file=gguf, load_in_4bit=load_in_4bit, device=device)
+        if base.get_input_embeddings().num_embeddings != len(tokenizer):
+            base.resize_token_embeddings(len(tokenizer), mean_resizing=False)  # rows come from the adapter
+        model = PeftModel.from_pretrained(base, str(folder), is_trainable=trainable)
+    else:
+        if not (folder / "model.safetensors").is_file():
+            raise ConrecError(f"{folder} has no model.safetensors")
+        model = load_pretrained(folder, gguf_file=None, load_in_4bit=load_in_4bit, device=device)
+    if not trainable:
+        model.eval()
+    loaded = BackboneConfig.from_dict({**training["backbone"], "load_in_4bit": load_in_4bit})
+    return Backbone(model, tokenizer, loaded), training

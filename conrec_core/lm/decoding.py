@@ -1,0 +1,157 @@
+"""Constrained beam search over valid SIDs (method §7).
+
+`transformers`' own beam search runs the model; `TrieMask` restricts every beam to the trie of valid SIDs
+(and, per prompt, to items the user has not seen) with a few tensor operations per step. Every generation
+parameter is set here: nothing is inherited from a model's generation config.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import torch
+from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList
+
+from .decoding_config import DecodingConfig
+from .trie import SidTrie
+
+
+class TrieMask(LogitsProcessor):
+    """Sets the score of every token that would leave the trie (or reach an excluded item) to -inf."""
+
+    def __init__(self, trie: SidTrie, prompt_length: int, beams_per_prompt: int,
+                 remaining: torch.Tensor | None = None):
+        self.trie, self.prompt_length, self.beams_per_prompt = trie, prompt_length, beams_per_prompt
+        self.remaining = remaining  # (prompts, nodes) items still allowed under each node
+
+    def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
+        states = self.trie.walk(input_ids[:, self.prompt_length:])
+        beams, edges = self.trie.edges_of(states)
+        if self.remaining is not None:
+            keep = self.remaining[beams // self.beams_per_prompt, self.trie.edge_children[edges]] > 0
+            beams, edges = beams[keep], edges[keep]
+        allowed = torch.zeros_like(scores, dtype=torch.bool)
+        allowed[beams, self.trie.edge_tokens[edges]] = True
+        # a finished sequence (past its EOS) still gets a step when sampling: let it repeat EOS, not NaN
+        allowed[~allowed.any(-1), self.trie.eos_token_id] = True
+        return scores.masked_fill(~allowed, float("-inf"))
+
+
+def generation_config(tokenizer, config: DecodingConfig, max_new_tokens: int) -> GenerationConfig:
+    return GenerationConfig(
+        do_sample=False, num_beams=config.beams, num_return_sequences=config.returns,
+        max_new_tokens=max_new_tokens, min_new_tokens=0, length_penalty=0.0, early_stopping=True,
+        temperature=1.0, top_k=None, top_p=None, repetition_penalty=1.0, no_repeat_ngram_size=0,
+        bad_words_ids=None, forced_bos_token_id=None, forced_eos_token_id=None, suppress_tokens=None,
+        begin_suppress_tokens=None, renormalize_logits=False, remove_invalid_values=False,
+        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.eos_token_id, use_cache=True, output_scores=True, return_dict_in_generate=True)
+
+
+@dataclass
+class Decoded:
+    rows: list[int]  # item rows (SemanticIds order), best first; distinct
+    scores: list[float]  # summed log-probability of each SID
+    invalid: int  # returned sequences that were not a valid SID (0 under the mask)
+
+
+def sid_token_rows(trie_sequences: list[list[int]]) -> dict[tuple[int, ...], int]:
+    return {tuple(tokens): row for row, tokens in enumerate(trie_sequences)}
+
+
+def decode(model, tokenizer, trie: SidTrie, token_rows: dict[tuple[int, ...], int], prompts: list[str],
+           config: DecodingConfig = DecodingConfig(), excluded_rows: list[list[int]] | None = None,
+           on_batch: Callable[[int], None] | None = None) -> list[Decoded]:
+    """Top `config.returns` valid SIDs per prompt; `excluded_rows[i]` are items prompt i may not return."""
+    model.eval()
+    device = next(model.parameters()).device
+    trie = trie.to(device)
+    padding_side, tokenizer.padding_side = tokenizer.padding_side, "left"
+    results: list[Decoded] = []
+    try:
+        for start in range(0, len(prompts), config.batch_size):
+            batch = prompts[start:start + config.batch_size]
+            encoded = tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+            remaining = None
+            if excluded_rows is not None and config.exclude_seen:
+                remaining = trie.remaining(excluded_rows[start:start + len(batch)])
+                if int(remaining[:, 0].min()) < config.returns:
+                    raise ValueError("fewer items left to recommend than SIDs asked for")
+            mask = TrieMask(trie, encoded["input_ids"].shape[1], config.beams, remaining)
+            with torch.no_grad():
+                output = model.generate(**encoded, generation_config=generation_config(
+                    tokenizer, config, trie.max_depth), logits_processor=LogitsProcessorList([mask]))
+            generated = output.sequences[:, encoded["input_ids"].shape[1]:].tolist()
+            scores = output.sequences_scores.tolist()
+            for prompt in range(len(batch)):
+                rows, kept_scores, invalid = [], [], 0
+                for index in range(prompt * config.returns, (prompt + 1) * config.returns):
+                    tokens = generated[index]
+                    tokens = tokens[:tokens.index(tokenizer.eos_token_id)] if tokenizer.eos_token_id in tokens \
+                        else tokens
+                    row = token_rows.get(tuple(tokens))
+                    if row is None or row in rows:
+                        invalid += 1
+                        continue
+                    rows.append(row)
+                    kept_scores.append(scores[index])
+                results.append(Decoded(rows, kept_scores, invalid))
+            if on_batch:
+                on_batch(len(batch))
+    finally:
+        tokenizer.padding_side = padding_side
+    return results
+
+
+def sampling_config(tokenizer, group_size: int, temperature: float, max_new_tokens: int) -> GenerationConfig:
+    """Plain ancestral sampling of `group_size` completions per prompt (GRPO rollouts); nothing inherited."""
+    return GenerationConfig(
+        do_sample=True, num_beams=1, num_return_sequences=group_size, max_new_tokens=max_new_tokens,
+        min_new_tokens=0, temperature=temperature, top_k=0, top_p=1.0, min_p=None, typical_p=1.0,
+        repetition_penalty=1.0, no_repeat_ngram_size=0, bad_words_ids=None, forced_bos_token_id=None,
+        forced_eos_token_id=None, suppress_tokens=None, begin_suppress_tokens=None, renormalize_logits=False,
+        remove_invalid_values=False, eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
+        bos_token_id=tokenizer.eos_token_id, use_cache=True, return_dict_in_generate=True)
+
+
+@dataclass
+class Rollouts:
+    prompt_ids: torch.Tensor  # (sequences, prompt length), left-padded, each prompt repeated group_size times
+    prompt_mask: torch.Tensor  # attention mask of the prompt part
+    completions: torch.Tensor  # (sequences, steps) sampled tokens, pad after EOS
+    remaining: torch.Tensor  # (prompts, trie nodes) items each prompt may still produce
+
+
+def sample_completions(model, tokenizer, trie: SidTrie, prompts: list[str], excluded_rows: list[list[int]],
+                       group_size: int, temperature: float = 1.0) -> Rollouts:
+    """`group_size` SIDs per prompt sampled under the trie mask, never an item the prompt's user has seen."""
+    device = next(model.parameters()).device
+    trie = trie.to(device)
+    padding_side, tokenizer.padding_side = tokenizer.padding_side, "left"
+    try:
+        encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+    finally:
+        tokenizer.padding_side = padding_side
+    remaining = trie.remaining(excluded_rows)
+    if int(remaining[:, 0].min()) < 1:
+        raise ValueError("a prompt has no unseen item left to sample")
+    width = encoded["input_ids"].shape[1]
+    mask = TrieMask(trie, width, group_size, remaining)
+    with torch.no_grad():
+        output = model.generate(**encoded, generation_config=sampling_config(tokenizer, group_size, temperature,
+                                                                             trie.max_depth),
+                                logits_processor=LogitsProcessorList([mask]))
+    return Rollouts(encoded["input_ids"].repeat_interleave(group_size, 0),
+                    encoded["attention_mask"].repeat_interleave(group_size, 0),
+                    output.sequences[:, width:], remaining)
+
+
+def completion_rows(completions: torch.Tensor, eos_token_id: int,
+                    token_rows: dict[tuple[int, ...], int]) -> list[int | None]:
+    """The item row each completion names, or None when it is not a valid SID."""
+    rows = []
+    for tokens in completions.tolist():
+        tokens = tokens[:tokens.index(eos_token_id)] if eos_token_id in tokens else tokens
+        rows.append(token_rows.get(tuple(tokens)))
+    return rows

@@ -1,0 +1,180 @@
+"""The prompt table and the task protocol: every SFT task is (prompt, target) built from one template.
+
+Targets that are SIDs are written as SID tokens only, so a model's answer to a SID task can be decoded
+under the SID trie. SIDs are concatenated without separators (each token names its level).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..semantic_ids.store import Codebook
+from .config import SFTConfig
+from ..data.workspace import open_workspace
+
+PROMPTS = {
+    "sid_to_title": "Item {sid} is titled:",
+    "title_to_sid": "The item titled {title} is",
+    "alignment": "Candidates: {candidates}. The user rejected",
+    "next_negative": "Dislikes so far: {history}. Next dislike",
+    "with_positives": "Likes: {positives}. Dislikes so far: {history}. Next dislike",  # GRPO stage 3
+}
+CANDIDATES = 4  # alignment: one disliked item among three of the same user's positives
+
+
+@dataclass
+class Example:
+    task: str
+    prompt: str
+    target: str  # a SID, or a title for sid_to_title
+    item_id: str  # the item the target names
+    candidates: list[str] = field(default_factory=list)  # alignment only: the four items, target among them
+
+
+def render(task: str, **values) -> str:
+    return PROMPTS[task].format(**values)
+
+
+def sid_history(codebook: Codebook, item_ids: list[str], limit: int) -> str:
+    known = [codebook.sids.sid(i) for i in item_ids if i in codebook.sids.item_to_row]
+    return "".join(known[-limit:])
+
+
+@dataclass
+class TaskData:
+    """What the tasks read from a workspace, fetched once."""
+
+    titles: dict[str, str]  # item -> title (items with a title only)
+    categories: dict[str, str]
+    samples: dict[str, list[dict]]  # split -> samples (user_id, next_negative, context and future lists)
+    popular_positives: list[str]  # fill-ins for users with fewer than three positives of their own
+
+
+def read_task_data(workspace, codebook: Codebook) -> TaskData:
+    with open_workspace(workspace) as con:
+        items = con.execute("SELECT item_id, title, category FROM items").fetchall()
+        frame = con.execute("""
+            SELECT sample_id, user_id, split, anchor_ts, next_negative, recent_negatives, context_negatives,
+                   context_positives, future_negatives, future_positives, long_tail_user
+            FROM samples ORDER BY sample_id""").df()
+        popular = [i for (i,) in con.execute("""
+            SELECT item_id FROM events WHERE kind = 'positive' GROUP BY item_id
+            ORDER BY count(*) DESC, item_id LIMIT 200""").fetchall()]
+    known = codebook.sids.item_to_row
+    samples = {split: [r for r in frame[frame["split"] == split].to_dict("records") if r["next_negative"] in known]
+               for split in ("train", "validation", "test")}
+    return TaskData(titles={i: t for i, t, _ in items if t and i in known},
+                    categories={i: c for i, _, c in items if c},
+                    samples=samples, popular_positives=[i for i in popular if i in known])
+
+
+def translation_examples(data: TaskData, codebook: Codebook, config: SFTConfig) -> list[Example]:
+    examples = []
+    for item_id, title in sorted(data.titles.items()):
+        short = " ".join(title.split()[:config.title_words])
+        sid = codebook.sids.sid(item_id)
+        if "sid_to_title" in config.tasks:
+            examples.append(Example("sid_to_title", render("sid_to_title", sid=sid), " " + short, item_id))
+        if "title_to_sid" in config.tasks:
+            examples.append(Example("title_to_sid", render("title_to_sid", title=short), sid, item_id))
+    return examples
+
+
+def alignment_example(codebook: Codebook, disliked: str, positives: list[str], rng: np.random.Generator,
+                      fill_ins: list[str]) -> Example | None:
+    pool = [p for p in dict.fromkeys(positives) if p != disliked and p in codebook.sids.item_to_row]
+    if len(pool) < CANDIDATES - 1:
+        pool += [p for p in fill_ins if p != disliked and p not in pool][:CANDIDATES - 1 - len(pool)]
+    if len(pool) < CANDIDATES - 1:
+        return None
+    chosen = [pool[i] for i in rng.choice(len(pool), CANDIDATES - 1, replace=False)]
+    candidates = chosen + [disliked]
+    rng.shuffle(candidates)
+    text = "".join(codebook.sids.sid(c) for c in candidates)
+    return Example("alignment", render("alignment", candidates=text), codebook.sids.sid(disliked), disliked,
+                   candidates)
+
+
+def training_alignment(data: TaskData, codebook: Codebook, config: SFTConfig,
+                       rng: np.random.Generator) -> list[Example]:
+    """Per user, up to `alignment_per_user` training negatives, weighted to the categories they dislike often."""
+    by_user: dict[str, list[dict]] = {}
+    for sample in data.samples["train"]:
+        by_user.setdefault(sample["user_id"], []).append(sample)
+    examples = []
+    for user in sorted(by_user):
+        samples = by_user[user]
+        positives = [p for s in samples for p in list(s["context_positives"]) + list(s["future_positives"])]
+        negatives = [s["next_negative"] for s in samples]
+        category_counts: dict[str, int] = {}
+        for item in negatives:
+            category = data.categories.get(item, item)
+            category_counts[category] = category_counts.get(category, 0) + 1
+        weights = np.array([category_counts[data.categories.get(i, i)] for i in negatives], dtype=float)
+        picks = rng.choice(len(negatives), min(len(negatives), config.alignment_per_user), replace=False,
+                           p=weights / weights.sum())
+        for pick in sorted(picks):
+            example = alignment_example(codebook, negatives[pick], positives, rng, data.popular_positives)
+            if example:
+                examples.append(example)
+    return examples
+
+
+def held_out_alignment(data: TaskData, codebook: Codebook, split: str, rng: np.random.Generator,
+                       limit: int | None = None) -> list[Example]:
+    examples = []
+    for sample in data.samples[split]:
+        positives = list(sample["context_positives"]) + list(sample["future_positives"])
+        example = alignment_example(codebook, sample["next_negative"], positives, rng, data.popular_positives)
+        if example:
+            examples.append(example)
+    return examples[:limit]
+
+
+def next_negative_examples(data: TaskData, codebook: Codebook, split: str, config: SFTConfig,
+                           limit: int | None = None) -> list[Example]:
+    return [Example("next_negative", next_negative_prompt(codebook, list(s["context_negatives"]), config),
+                    codebook.sids.sid(s["next_negative"]), s["next_negative"])
+            for s in data.samples[split][:limit]]
+
+
+def next_negative_prompt(codebook: Codebook, context_negatives: list[str], config: SFTConfig) -> str:
+    return render("next_negative", history=sid_history(codebook, context_negatives, config.context_items))
+
+
+def stage_prompt(codebook: Codebook, kind: str, sample: dict, config: SFTConfig, positive_items: int = 10) -> str:
+    """The prompt of a GRPO stage (grpo_config.STAGE_PROMPTS) for one sample; SFT checkpoints use "negatives".
+
+    Stage 1 shows only the negatives of the last days (the sample's `recent_negatives`), stage 2 all of
+    them, stage 3 adds the most recent positives, marked apart so the model can tell the two kinds.
+    """
+    if kind == "recent_negatives":
+        return render("next_negative", history=sid_history(codebook, list(sample["recent_negatives"]),
+                                                           config.context_items))
+    if kind == "negatives":
+        return next_negative_prompt(codebook, list(sample["context_negatives"]), config)
+    if kind == "negatives_positives":
+        return render("with_positives",
+                      positives=sid_history(codebook, list(sample["context_positives"]), positive_items),
+                      history=sid_history(codebook, list(sample["context_negatives"]), config.context_items))
+    raise ValueError(f"unknown prompt kind {kind!r}")
+
+
+def training_examples(data: TaskData, codebook: Codebook, config: SFTConfig) -> dict[str, list[Example]]:
+    """Training examples per task, from the training split and the catalogue only."""
+    rng = np.random.default_rng(config.seed)
+    examples: dict[str, list[Example]] = {task: [] for task in config.tasks}
+    for example in translation_examples(data, codebook, config):
+        examples[example.task].append(example)
+    if "alignment" in config.tasks:
+        examples["alignment"] = training_alignment(data, codebook, config, rng)
+    if "next_negative" in config.tasks:
+        examples["next_negative"] = next_negative_examples(data, codebook, "train", config)
+    return examples
+
+
+def template_texts() -> list[str]:
+    """The fixed words of every prompt, for the tiny model's tokenizer."""
+    return [template.replace("{", " ").replace("}", " ") for template in PROMPTS.values()]

@@ -1,0 +1,269 @@
+"""SFT stages 1-3 (method §4): translation, item-level alignment and next-negative tasks trained together.
+
+A small focused loop: batches mix the tasks by weight, the loss covers target tokens only, and the
+training state is saved so an interrupted run continues where it stopped. Batches depend only on
+(seed, step), so a resumed run sees the batches an uninterrupted one would have.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from .backbones import Backbone, default_device, new_backbone
+from ..semantic_ids.store import Codebook, load_codebook
+from ..errors import ConrecError
+from .checkpoints import (STATE_FILE, STATE_META, TRAINING_FILE, append_metrics, checkpoint_dir, keep_metrics,
+                             load_checkpoint, load_training_state, read_training, save_training_state, save_weights)
+from .config import BackboneConfig, SFTConfig
+from .prompts import Example, TaskData, held_out_alignment, next_negative_examples, read_task_data, \
+    template_texts, training_examples
+from .vocab import sid_token_ids, sid_tokens
+
+Progress = Callable[[float, str], None]
+IGNORE = -100
+PRETRAINED_MAX_LENGTH = 512  # tokens per example for pretrained backbones: 20 SIDs plus a title fit easily
+
+
+@dataclass
+class Encoded:
+    ids: list[int]
+    prompt_length: int
+    task: str
+
+
+def encode(tokenizer, examples: list[Example], max_length: int) -> list[Encoded]:
+    """Prompt and target tokenised apart (the target ends with EOS); long prompts lose their oldest tokens."""
+    prompts = tokenizer([e.prompt for e in examples], add_special_tokens=False)["input_ids"]
+    targets = tokenizer([e.target for e in examples], add_special_tokens=False)["input_ids"]
+    encoded = []
+    for example, prompt, target in zip(examples, prompts, targets):
+        target = target + [tokenizer.eos_token_id]
+        prompt = prompt[-max(1, max_length - len(target)):]
+        encoded.append(Encoded(prompt + target, len(prompt), example.task))
+    return encoded
+
+
+def collate(batch: list[Encoded], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
+    width = max(len(e.ids) for e in batch)
+    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
+    attention = torch.zeros((len(batch), width), dtype=torch.long)
+    for row, example in enumerate(batch):
+        input_ids[row, :len(example.ids)] = torch.tensor(example.ids)
+        labels[row, example.prompt_length:len(example.ids)] = torch.tensor(example.ids[example.prompt_length:])
+        attention[row, :len(example.ids)] = 1
+    return {"input_ids": input_ids.to(device), "attention_mask": attention.to(device), "labels": labels.to(device)}
+
+
+def example_losses(model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    """(summed target-token loss per example, target tokens per example)."""
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
+    labels = batch["labels"][:, 1:]
+    token_loss = F.cross_entropy(logits.float().transpose(1, 2), labels, ignore_index=IGNORE, reduction="none")
+    return token_loss.sum(1), (labels != IGNORE).sum(1)
+
+
+@torch.no_grad()
+def held_out_losses(model, encoded: dict[str, list[Encoded]], pad_id: int, device, batch_size: int) -> dict:
+    model.eval()
+    losses = {}
+    for task, examples in encoded.items():
+        total, tokens = 0.0, 0
+        for start in range(0, len(examples), batch_size):
+            summed, counts = example_losses(model, collate(examples[start:start + batch_size], pad_id, device))
+            total, tokens = total + float(summed.sum()), tokens + int(counts.sum())
+        if tokens:
+            losses[task] = total / tokens
+    model.train()
+    return losses
+
+
+@torch.no_grad()
+def alignment_accuracy(model, tokenizer, codebook: Codebook, examples: list[Example], max_length: int,
+                       batch_size: int = 64) -> float | None:
+    """Share of alignment examples where the disliked item's SID is the likeliest of the four candidates."""
+    if not examples:
+        return None
+    was_training = model.training
+    model.eval()
+    device = next(model.parameters()).device
+    options = [Example("alignment", e.prompt, codebook.sids.sid(c), c) for e in examples for c in e.candidates]
+    encoded = encode(tokenizer, options, max_length)
+    scores = []
+    for start in range(0, len(encoded), batch_size):
+        summed, _ = example_losses(model, collate(encoded[start:start + batch_size], tokenizer.pad_token_id, device))
+        scores.extend((-summed).tolist())
+    per_example = np.array(scores).reshape(len(examples), -1)
+    chosen = per_example.argmax(1)
+    correct = [e.candidates[c] == e.item_id for e, c in zip(examples, chosen)]
+    if was_training:
+        model.train()
+    return float(np.mean(correct))
+
+
+def learning_rate(step: int, config: SFTConfig, peak: float) -> float:
+    """Linear warm-up, then cosine decay to a tenth of the peak."""
+    if step < config.warmup_steps:
+        return peak * (step + 1) / config.warmup_steps
+    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
+    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
+
+
+def batch_for_step(encoded: dict[str, list[Encoded]], config: SFTConfig, step: int) -> list[Encoded]:
+    rng = np.random.default_rng([config.seed, step])
+    tasks = [t for t in config.tasks if encoded.get(t)]
+    weights = np.array([config.task_weights[config.tasks.index(t)] for t in tasks])
+    picks = rng.choice(len(tasks), config.batch_size, p=weights / weights.sum())
+    return [encoded[tasks[p]][rng.integers(len(encoded[tasks[p]]))] for p in picks]
+
+
+def add_lora(backbone: Backbone, config: SFTConfig, sid_token_list: list[str]):
+    """LoRA on every linear layer; the SID rows of the input (and tied output) embeddings train as well."""
+    from peft import LoraConfig, get_peft_model
+
+    model = backbone.model
+    embedding = model.get_input_embeddings()
+    embedding_name = next(name for name, module in model.named_modules() if module is embedding).split(".")[-1]
+    indices = sid_token_ids(backbone.tokenizer, sid_token_list)
+    targets = {embedding_name: indices}
+    output = model.get_output_embeddings()
+    if output is not None and output.weight is not embedding.weight:
+        targets[next(name for name, module in model.named_modules() if module is output).split(".")[-1]] = indices
+    lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
+                      target_modules="all-linear", trainable_token_indices=targets, task_type="CAUSAL_LM")
+    return get_peft_model(model, lora)
+
+
+@dataclass
+class SFTResult:
+    folder: Path
+    step: int
+    summary: dict
+
+
+def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneConfig(),
+              config: SFTConfig = SFTConfig(), codebook_name: str = "default", *, resume: bool = True,
+              on_progress: Progress | None = None, device: torch.device | None = None) -> SFTResult:
+    """Train (or continue) checkpoint `name` of the workspace; return where it is and its held-out figures."""
+    progress = on_progress or (lambda fraction, message: None)
+    device = device or default_device()
+    folder = checkpoint_dir(workspace, name)
+    codebook = load_codebook(workspace, codebook_name)
+    progress(0.0, "reading the training data")
+    data = read_task_data(workspace, codebook)
+    if not data.samples["train"]:
+        raise ConrecError("the workspace has no training samples: import data with negative feedback first")
+    examples = training_examples(data, codebook, config)
+    token_list = sid_tokens(codebook.sids, codebook.config.codebook_size)
+    full = config.full_training_for(backbone_config)
+    start_step, resumed = 0, False
+    if resume and (folder / STATE_META).is_file() and (folder / TRAINING_FILE).is_file():
+        previous = read_training(folder)
+        if (SFTConfig.from_dict(previous.get("sft", {})) != config
+                or BackboneConfig.from_dict(previous.get("backbone", {})) != backbone_config):
+            raise ConrecError(f"checkpoint {name!r} was trained with other settings; pick another name, or pass "
+                              "resume=False (--restart) to train it again from the start")
+        progress(0.0, "resuming from the last saved step")
+        backbone, _ = load_checkpoint(folder, codebook=codebook, device=device, trainable=True)
+        resumed = True
+    else:
+        progress(0.0, "building the backbone")
+        titles = list(data.titles.values())
+        backbone = new_backbone(backbone_config, token_list, titles + template_texts() * 20, device)
+        if not full:
+            backbone.model = add_lora(backbone, config, token_list)
+    model, tokenizer = backbone.model, backbone.tokenizer
+    if full:
+        for parameter in model.parameters():
+            parameter.requires_grad_(True)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    peak = config.lr_for(backbone_config)
+    optimizer = torch.optim.AdamW(trainable, lr=peak, weight_decay=config.weight_decay)
+    if resumed:
+        start_step = load_training_state(folder, optimizer)
+    max_length = backbone_config.max_positions if backbone_config.from_scratch else PRETRAINED_MAX_LENGTH
+    encoded = {task: encode(tokenizer, items, max_length) for task, items in examples.items()}
+    held_out = _held_out(data, codebook, config)
+    held_out_encoded = {task: encode(tokenizer, items, max_length) for task, items in held_out.items()}
+    training = {
+        "name": name, "stage": "sft", "mode": "full" if full else "lora",
+        "backbone": backbone_config.to_dict(), "sft": config.to_dict(), "codebook": codebook_name,
+        "fingerprint": codebook.fingerprint, "sid_tokens": len(token_list),
+        "examples": {task: len(items) for task, items in examples.items()},
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "trainable_parameters": sum(p.numel() for p in trainable),
+        "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    folder.mkdir(parents=True, exist_ok=True)
+    keep_metrics(folder, start_step)
+    if start_step == 0:  # a restart must never resume from an older run's state later
+        for stale in (STATE_FILE, STATE_META):
+            (folder / stale).unlink(missing_ok=True)
+    model.train()
+    clock = time.perf_counter()
+    step = start_step
+    for step in range(start_step, config.steps):
+        rate = learning_rate(step, config, peak)
+        for group in optimizer.param_groups:
+            group["lr"] = rate
+        batch = batch_for_step(encoded, config, step)
+        summed, tokens = example_losses(model, collate(batch, tokenizer.pad_token_id, device))
+        loss = summed.sum() / tokens.sum().clamp(min=1)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
+        optimizer.step()
+        record = {"step": step + 1, "loss": round(loss.item(), 5), "lr": rate,
+                  "seconds": round(time.perf_counter() - clock, 2)}
+        per_task = {}
+        for example, value, count in zip(batch, summed.tolist(), tokens.tolist()):
+            per_task.setdefault(example.task, []).append(value / max(count, 1))
+        record["task_loss"] = {task: round(float(np.mean(v)), 5) for task, v in per_task.items()}
+        done = step + 1
+        if done % config.eval_every == 0 or done == config.steps:
+            record["validation"] = _evaluate(model, tokenizer, codebook, held_out, held_out_encoded, max_length,
+                                             device)
+        append_metrics(folder, record)
+        if done % config.checkpoint_every == 0 or done == config.steps:
+            save_weights(folder, backbone, {**training, "step": done, "finished": done == config.steps})
+            save_training_state(folder, optimizer, done)
+        progress(done / config.steps, f"step {done}/{config.steps} loss {record['loss']:.3f}")
+    step = config.steps
+    progress(1.0, "held-out alignment accuracy on the test split")
+    test_alignment = held_out_alignment(data, codebook, "test", np.random.default_rng(config.seed + 2))
+    summary = {
+        "validation": _evaluate(model, tokenizer, codebook, held_out, held_out_encoded, max_length, device),
+        "test_alignment_accuracy": alignment_accuracy(model, tokenizer, codebook, test_alignment, max_length),
+        "test_alignment_examples": len(test_alignment),
+    }
+    save_weights(folder, backbone, {**training, "step": step, "finished": True, "summary": summary})
+    return SFTResult(folder, step, summary)
+
+
+def _held_out(data: TaskData, codebook: Codebook, config: SFTConfig) -> dict[str, list[Example]]:
+    """Validation examples per task: user tasks from validation samples, translations from a catalogue sample."""
+    rng = np.random.default_rng(config.seed + 1)
+    held_out: dict[str, list[Example]] = {}
+    if "alignment" in config.tasks:
+        held_out["alignment"] = held_out_alignment(data, codebook, "validation", rng, config.eval_examples)
+    if "next_negative" in config.tasks:
+        held_out["next_negative"] = next_negative_examples(data, codebook, "validation", config,
+                                                           config.eval_examples)
+    return held_out
+
+
+def _evaluate(model, tokenizer, codebook, held_out, held_out_encoded, max_length, device) -> dict:
+    figures = {"loss": held_out_losses(model, held_out_encoded, tokenizer.pad_token_id, device, 32)}
+    if held_out.get("alignment"):
+        figures["alignment_accuracy"] = alignment_accuracy(model, tokenizer, codebook, held_out["alignment"],
+                                                           max_length)
+    return figures

@@ -1,0 +1,149 @@
+"""Swing on the negative graph (method §6), in DuckDB over co-occurring pairs only.
+
+    s(i, j) = Σ_{u, v ∈ U_i ∩ U_j, u ≠ v}  w_u · w_v / (α + |I_u ∩ I_v|),   w_u = |I_u|^-p
+
+U_i are the users who disliked item i in the training part, I_u the items user u disliked there. The
+work follows the graph, never all item pairs: user pairs come from items they share, and only pairs
+sharing at least two items can add to any s(i, j) (both i and j lie in I_u ∩ I_v), so the rest are
+dropped before item pairs are formed. Each unordered user pair adds its weight twice (u, v and v, u).
+A pair (i, j) with c common users collects exactly c(c-1)/2 unordered user pairs, which gives c.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import duckdb
+import pandas as pd
+
+from ..errors import ConrecError
+from .swing_config import SwingConfig
+from ..data.workspace import has_table, read_meta, write_meta
+
+SWING_TABLE = """
+CREATE TABLE swing_neighbours (
+    item_id      VARCHAR NOT NULL,
+    neighbour_id VARCHAR NOT NULL,
+    rank         INTEGER NOT NULL,   -- 1 = most similar
+    score        DOUBLE NOT NULL,    -- s(item, neighbour)
+    common_users INTEGER NOT NULL,   -- users who disliked both in the training part
+    PRIMARY KEY (item_id, rank));
+"""
+TEMP_TABLES = ("swing_ui", "swing_weights", "swing_user_pairs", "swing_pair_items", "swing_scores")
+
+
+def build_swing(con: duckdb.DuckDBPyConnection, config: SwingConfig = SwingConfig()) -> dict:
+    """(Re)build `swing_neighbours` from the training negatives; return counts for the report."""
+    if not has_table(con, "user_cuts"):
+        raise ConrecError("the workspace has no samples (user_cuts): rebuild them before Swing")
+    con.execute("BEGIN TRANSACTION")
+    try:
+        con.execute("DROP TABLE IF EXISTS swing_neighbours")
+        con.execute(SWING_TABLE)
+        _training_graph(con, config)
+        _user_pairs(con, config)
+        _item_pairs(con, config)
+        con.execute("""
+            INSERT INTO swing_neighbours
+            SELECT a.item_id, b.item_id, s.rank, s.score, s.common_users
+            FROM swing_scores s JOIN swing_items a ON a.i = s.i JOIN swing_items b ON b.i = s.j
+            ORDER BY a.item_id, s.rank""")
+        counts = {
+            "negatives": con.execute("SELECT count(*) FROM swing_ui").fetchall()[0][0],
+            "user_pairs": con.execute("SELECT count(*) FROM swing_user_pairs").fetchall()[0][0],
+            "items_with_neighbours": con.execute(
+                "SELECT count(DISTINCT item_id) FROM swing_neighbours").fetchall()[0][0],
+            "neighbour_rows": con.execute("SELECT count(*) FROM swing_neighbours").fetchall()[0][0],
+        }
+        for table in TEMP_TABLES + ("swing_items",):
+            con.execute(f"DROP TABLE IF EXISTS {table}")
+        write_meta(con, "swing", {"config": config.to_dict(), **counts,
+                                  "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
+        con.execute("COMMIT")
+    except BaseException:
+        con.execute("ROLLBACK")
+        raise
+    return counts
+
+
+def _training_graph(con, config: SwingConfig) -> None:
+    """Distinct (user, item) training negatives as small integers, capped per user and per item."""
+    con.execute("""
+        CREATE TEMP TABLE swing_capped AS
+        WITH negatives AS (
+            SELECT e.user_id, e.item_id, max(e.ts) AS ts FROM events e JOIN user_cuts c USING (user_id)
+            WHERE e.kind = 'negative' AND e.ts < c.validation_cut GROUP BY e.user_id, e.item_id),
+        per_user AS (
+            SELECT * FROM negatives
+            QUALIFY row_number() OVER (PARTITION BY user_id ORDER BY ts DESC, item_id) <= ?)
+        SELECT user_id, item_id FROM per_user
+        QUALIFY row_number() OVER (PARTITION BY item_id ORDER BY ts DESC, user_id) <= ?""",
+                [config.max_items_per_user, config.max_users_per_item])
+    con.execute("""CREATE TEMP TABLE swing_items AS
+                   SELECT item_id, CAST(row_number() OVER (ORDER BY item_id) AS INTEGER) AS i
+                   FROM (SELECT DISTINCT item_id FROM swing_capped)""")
+    con.execute("""CREATE TEMP TABLE swing_ui AS
+                   SELECT CAST(dense_rank() OVER (ORDER BY c.user_id) AS INTEGER) AS u, s.i
+                   FROM swing_capped c JOIN swing_items s USING (item_id)""")
+    con.execute("DROP TABLE swing_capped")
+    con.execute("CREATE TEMP TABLE swing_weights AS SELECT u, pow(count(*), -?) AS w FROM swing_ui GROUP BY u",
+                [config.activity_power])
+
+
+def _user_pairs(con, config: SwingConfig) -> None:
+    """User pairs sharing two or more items, with their weight w_u w_v / (α + |I_u ∩ I_v|)."""
+    con.execute("""
+        CREATE TEMP TABLE swing_user_pairs AS
+        SELECT row_number() OVER () AS pair, p.u, p.v, wu.w * wv.w / (? + p.shared) AS weight
+        FROM (SELECT a.u, b.u AS v, count(*) AS shared
+              FROM swing_ui a JOIN swing_ui b ON a.i = b.i AND a.u < b.u
+              GROUP BY a.u, b.u HAVING count(*) >= 2) p
+        JOIN swing_weights wu ON wu.u = p.u JOIN swing_weights wv ON wv.u = p.v""", [config.alpha])
+    con.execute("""
+        CREATE TEMP TABLE swing_pair_items AS
+        SELECT p.pair, p.weight, a.i
+        FROM swing_user_pairs p JOIN swing_ui a ON a.u = p.u JOIN swing_ui b ON b.u = p.v AND b.i = a.i""")
+
+
+def _item_pairs(con, config: SwingConfig) -> None:
+    least_pairs = config.min_common_users * (config.min_common_users - 1) // 2
+    con.execute("""
+        CREATE TEMP TABLE swing_scores AS
+        WITH pairs AS (
+            SELECT x.i, y.i AS j, 2 * sum(x.weight) AS score, count(*) AS user_pairs
+            FROM swing_pair_items x JOIN swing_pair_items y ON x.pair = y.pair AND x.i < y.i
+            GROUP BY x.i, y.i HAVING count(*) >= ?),
+        both_ways AS (SELECT i, j, score, user_pairs FROM pairs UNION ALL SELECT j, i, score, user_pairs FROM pairs)
+        SELECT i, j, score,
+               CAST(round((1 + sqrt(1 + 8 * user_pairs)) / 2) AS INTEGER) AS common_users,
+               CAST(row_number() OVER (PARTITION BY i ORDER BY score DESC, j) AS INTEGER) AS rank
+        FROM both_ways QUALIFY rank <= ?""", [least_pairs, config.top_k])
+
+
+def read_neighbours(con, top_k: int | None = None) -> dict[str, list[str]]:
+    """item -> its Swing neighbours, most similar first (empty when Swing was never built)."""
+    if not has_table(con, "swing_neighbours"):
+        return {}
+    rows = con.execute("SELECT item_id, list(neighbour_id ORDER BY rank) FROM swing_neighbours "
+                       "WHERE rank <= ? GROUP BY item_id", [top_k or 2**31 - 1]).fetchall()
+    return dict(rows)
+
+
+def read_neighbours_with_scores(con) -> dict[str, list[tuple[str, float]]]:
+    """item -> [(neighbour, Swing score)], most similar first (empty when Swing was never built)."""
+    if not has_table(con, "swing_neighbours"):
+        return {}
+    rows = con.execute("SELECT item_id, list(neighbour_id ORDER BY rank), list(score ORDER BY rank) "
+                       "FROM swing_neighbours GROUP BY item_id").fetchall()
+    return {item: list(zip(near, scores)) for item, near, scores in rows}
+
+
+def swing_table(con, item_id: str) -> pd.DataFrame:
+    """One item's neighbours with titles, for pages and reports."""
+    return con.execute("""SELECT s.rank, s.neighbour_id, i.title, s.score, s.common_users
+                          FROM swing_neighbours s LEFT JOIN items i ON i.item_id = s.neighbour_id
+                          WHERE s.item_id = ? ORDER BY s.rank""", [item_id]).df()
+
+
+def swing_info(con) -> dict | None:
+    return read_meta(con, "swing")

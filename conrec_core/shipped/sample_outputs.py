@@ -1,0 +1,129 @@
+"""Pipeline outputs shipped beside a sample dataset, so the app has content on first open.
+
+    sample_data/outputs/<dataset>/
+        manifest.json           dataset fingerprint, codebook fingerprint, checkpoints, the regenerate command,
+                                and the SHA-256 of every file below
+        codebooks/default/      the RQ-VAE weights (safetensors) and its config
+        checkpoints/<name>/     the tiny model's SFT and final GRPO checkpoints (safetensors; no optimiser state)
+        tables/*.parquet        codebooks, item_sids, item_map, predictions, sample_metrics
+
+`ship_outputs` writes the folder from a workspace the pipeline has run on; `restore_outputs` copies it into a
+freshly imported workspace, only when the manifest was made from exactly the dataset files shipped now.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from ..errors import ConrecError
+from ..data.workspace import artifacts_dir, check_name, open_workspace, write_meta
+
+MANIFEST = "manifest.json"
+CODEBOOK = "default"
+# table -> the column naming what a row belongs to (rows of other codebooks or checkpoints are left out)
+SHIPPED_TABLES = {"codebooks": "name", "item_sids": "codebook", "item_map": "codebook", "predictions": "checkpoint",
+                  "sample_metrics": None}
+SKIPPED_FILES = ("state.safetensors", "state.json")  # resumable training state: large, not needed to use a model
+
+
+def file_digest(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def folder_digests(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): file_digest(p)
+            for p in sorted(folder.rglob("*")) if p.is_file() and p.name != MANIFEST}
+
+
+def ship_outputs(workspace, out: Path, dataset: str, source_fingerprint: str, checkpoints: list[str],
+                 command: str) -> dict:
+    """Write the default codebook, the checkpoints, their predictions and every per-sample metric to `out`."""
+    from ..semantic_ids.store import load_codebook
+    from ..lm.checkpoints import checkpoint_dir, read_training
+
+    codebook = load_codebook(workspace, CODEBOOK)
+    for name in checkpoints:
+        if read_training(checkpoint_dir(workspace, name)).get("fingerprint") != codebook.fingerprint:
+            raise ConrecError(f"checkpoint {name!r} was not trained with the workspace's default codebook")
+    staging = out.with_name(out.name + ".new")
+    shutil.rmtree(staging, ignore_errors=True)
+    (staging / "tables").mkdir(parents=True)
+    shutil.copytree(codebook.directory, staging / "codebooks" / CODEBOOK)
+    for name in checkpoints:
+        shutil.copytree(checkpoint_dir(workspace, name), staging / "checkpoints" / name,
+                        ignore=shutil.ignore_patterns(*SKIPPED_FILES))
+    with open_workspace(workspace) as con:
+        for table, owner in SHIPPED_TABLES.items():
+            if owner is None:
+                frame = con.execute(f"SELECT * FROM {table}").df()
+            elif table == "predictions":
+                frame = con.execute("SELECT * FROM predictions WHERE list_contains(?, checkpoint)",
+                                    [checkpoints]).df()
+            else:
+                frame = con.execute(f"SELECT * FROM {table} WHERE {owner} = ?", [CODEBOOK]).df()
+            frame.to_parquet(staging / "tables" / f"{table}.parquet", index=False)
+    manifest = {"dataset": dataset, "source_fingerprint": source_fingerprint, "codebook": CODEBOOK,
+                "codebook_fingerprint": codebook.fingerprint, "checkpoints": checkpoints, "command": command,
+                "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                "files": folder_digests(staging)}
+    (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
+    shutil.rmtree(out, ignore_errors=True)
+    staging.rename(out)
+    return manifest
+
+
+def read_manifest(folder: Path) -> dict | None:
+    """The manifest when every file it lists is there with its recorded digest; None otherwise."""
+    path = folder / MANIFEST
+    if not path.is_file():
+        return None
+    try:
+        manifest = json.loads(path.read_text())
+        files = manifest["files"]
+    except (ValueError, KeyError, TypeError):
+        return None
+    if folder_digests(folder) != files:
+        return None
+    return manifest
+
+
+def restore_outputs(workspace, folder: Path, source_fingerprint: str) -> dict | None:
+    """Copy shipped outputs into a freshly imported workspace; None (nothing copied) when there are none, when
+    a file differs from its manifest, or when they were made from other dataset files."""
+    manifest = read_manifest(folder)
+    if manifest is None or manifest.get("source_fingerprint") != source_fingerprint:
+        return None
+    from ..semantic_ids.store import TABLES as CODEBOOK_TABLES
+    from ..semantic_ids.store import codebook_dir, load_codebook
+    from ..evaluation.scoring import SAMPLE_METRICS_TABLE
+    from ..lm.predict import PREDICTIONS_TABLE
+
+    codebook = codebook_dir(workspace, CODEBOOK)
+    shutil.rmtree(codebook, ignore_errors=True)
+    shutil.copytree(folder / "codebooks" / CODEBOOK, codebook)
+    for name in manifest["checkpoints"]:
+        target = artifacts_dir(workspace) / "checkpoints" / check_name(name, "checkpoint")
+        shutil.rmtree(target, ignore_errors=True)
+        shutil.copytree(folder / "checkpoints" / name, target)
+    with open_workspace(workspace, read_only=False) as con:
+        con.execute(CODEBOOK_TABLES)
+        con.execute(PREDICTIONS_TABLE)
+        con.execute(SAMPLE_METRICS_TABLE)
+        con.execute("BEGIN TRANSACTION")
+        for table in SHIPPED_TABLES:
+            frame = pd.read_parquet(folder / "tables" / f"{table}.parquet")
+            con.register("shipped", frame)
+            con.execute(f"DELETE FROM {table}")
+            con.execute(f"INSERT INTO {table} BY NAME SELECT * FROM shipped")
+            con.unregister("shipped")
+        write_meta(con, "shipped_outputs", {"created_at": manifest["created_at"],
+                                            "checkpoints": manifest["checkpoints"]})
+        con.execute("COMMIT")
+    load_codebook(workspace, CODEBOOK)  # the fingerprint check: weights, items and SIDs agree
+    return manifest
