@@ -57,8 +57,7 @@ def quantiser_share(vectors: np.ndarray, config: CodebookConfig, steps: int = 30
 
 
 def run_one(items: int, epochs: int | None) -> dict:
-    config = CodebookConfig() if epochs is None else CodebookConfig(epochs=epochs,
-                                                                     warmup_epochs=min(20, epochs // 2))
+    config = CodebookConfig() if epochs is None else CodebookConfig(epochs=epochs)
     vectors = generated_vectors(items)
     trained = train_rqvae(vectors, config)
     return {"items": items, "seconds": trained.seconds, "epochs": config.epochs,

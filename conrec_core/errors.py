@@ -7,6 +7,10 @@ class ConrecError(Exception):
     """Base class for problems a user can fix (bad input, wrong settings); never a bug."""
 
 
+class ConfigError(ConrecError, ValueError):
+    """A setting outside its bounds or at odds with another setting; names the setting."""
+
+
 class DataError(ConrecError):
     """A problem in an input file, located as precisely as the reader could."""
 

@@ -41,7 +41,7 @@ def test_import_json_report_and_sample_rebuild(ml_latest, tmp_path):
     (["import", "{tmp}/e.csv", "--workspace", "{tmp}/ws.duckdb"], "needs a column mapping"),
     (["import", "{tmp}/e.csv", "--mapping", "{tmp}/m.json", "--workspace", "{tmp}/ws.duckdb"],
      "e.csv, column 'k', row 2: unknown value 'meh'"),
-    (["samples", "--workspace", "{tmp}/none.duckdb", "--window-days", "-1"], "must be positive"),
+    (["samples", "--workspace", "{tmp}/none.duckdb", "--window-days", "-1"], "window_days must be above 0, not -1.0"),
     (["sft", "--workspace", "{tmp}/none.duckdb"], "no workspace here"),
     (["sft", "--workspace", "{tmp}/none.duckdb", "--backbone", "{tmp}"], "no workspace here"),
     (["predict", "--workspace", "{tmp}/none.duckdb", "--checkpoint", "../x"], "is not allowed"),

@@ -31,7 +31,7 @@ def test_sample_codebooks_meet_the_quality_targets(sample_codebooks, name):
     assert all(1 < p <= 256 for p in report.perplexity)
     assert report.fourth_token_share < 0.1 and report.largest_collision_group >= 1
     assert len(report.loss_curve) == CodebookConfig().epochs and report.code_decoder_curve
-    assert report.loss_curve[-1]["loss"] < report.loss_curve[CodebookConfig().warmup_epochs]["loss"]
+    assert report.loss_curve[-1]["loss"] < report.loss_curve[CodebookConfig().autoencoder_epochs]["loss"]
     expected_parts = {"text", "image"} if name == "synthetic-shop" else {"text"}
     assert set(result.parts) == expected_parts
 

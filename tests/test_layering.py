@@ -6,7 +6,8 @@ from pathlib import Path
 CORE = Path(__file__).resolve().parents[1] / "conrec_core"
 # Each entry may import from the entries before it; entries on one line are peers that must not import each other.
 LAYERS = (
-    ("errors", "config", "metrics"),  # metrics: plain ranking functions that predict and GRPO validation use too
+    ("errors", "quiet"),
+    ("config", "metrics"),  # metrics: plain ranking functions that predict and GRPO validation use too
     ("data",),
     ("semantic_ids",),
     ("lm",),

@@ -13,7 +13,8 @@ from pathlib import Path
 
 import duckdb
 
-from ..errors import DataError
+from ..config import Settings, setting
+from ..errors import ConfigError, DataError
 from .mapping import EventMapping, ItemMapping, KindRule
 from .staging import EventCounts, ItemCounts, require_columns, stage_events, stage_items
 from .tabular import CsvOptions, read_table
@@ -25,9 +26,14 @@ MAX_TAGS_PER_MOVIE = 20  # the most used tags are enough to describe a film; som
 
 
 @dataclass(frozen=True)
-class MovieLensConfig:
-    negative_max: float = 2.0  # ratings 0.5-2.0 are dislikes (method §2)
-    positive_min: float = 4.0  # ratings 4.0-5.0 are likes; 2.5-3.5 stay neutral
+class MovieLensConfig(Settings):
+    negative_max: float = setting(2.0, "ratings at or below this are negative (0.5-2.0 are dislikes, method §2)")
+    positive_min: float = setting(4.0, "ratings at or above this are positive; those between stay neutral")
+
+    def __post_init__(self):
+        super().__post_init__()
+        if not self.negative_max < self.positive_min:
+            raise ConfigError(f"negative_max ({self.negative_max}) must be below positive_min ({self.positive_min})")
 
 
 def detect_layout(directory: Path) -> str | None:

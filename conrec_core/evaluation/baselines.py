@@ -12,6 +12,7 @@ from dataclasses import replace
 import pandas as pd
 
 from .sasrec_config import SASRecConfig
+from ..errors import ConfigError
 from ..rl.swing import read_neighbours_with_scores
 from ..data.workspace import open_workspace
 
@@ -63,7 +64,7 @@ def rank_baseline(workspace, method: str, samples: pd.DataFrame, k: int = 20,
     for a baseline; the SASRec ones train first with `sasrec` (its kind of sequence set by the method's name)
     on the training part, stopped on validation."""
     if method not in BASELINES:
-        raise ValueError(f"unknown baseline {method!r}; choose from {', '.join(BASELINES)}")
+        raise ConfigError(f"unknown baseline {method!r}; choose from {', '.join(BASELINES)}")
     if method in SASREC_VARIANTS:
         from ..lm.predict import read_samples
         from .sasrec import rank_sasrec, train_sasrec

@@ -106,15 +106,13 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
     from ..rl.grpo import train_grpo
     from ..lm.predict import predict
     from ..lm.sft import train_sft
-    from ..rl.swing import build_swing
+    from ..rl.swing import ensure_swing
 
     def codebook(progress: Progress) -> None:
         if not any(c["name"] == "default" for c in list_codebooks(workspace)):
             build_codebook(workspace, "default", config.codebook, compute_map=config.compute_map,
                            on_progress=progress)
-        with open_workspace(workspace, read_only=False) as con:
-            if not has_table(con, "swing_neighbours"):
-                build_swing(con)
+        ensure_swing(workspace)
 
     def sft(name: str, sft_config) -> Callable[[Progress], None]:
         return lambda progress: train_sft(workspace, name, config.backbone, sft_config, on_progress=progress)

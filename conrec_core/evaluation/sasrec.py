@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 from torch import nn
 
+from ..errors import ConrecError
 from ..metrics import future_hit_rate
 from .sasrec_config import SASRecConfig
 from ..data.workspace import open_workspace
@@ -175,7 +176,7 @@ def train_sasrec(workspace, config: SASRecConfig = SASRecConfig(), validation: p
     training = [before(h, cuts[u]) for u, h in histories.items() if cuts.get(u) is not None]
     windows = training_windows(training, config.max_length)
     if not len(windows[0]):
-        raise ValueError("no user has a negative after another event in the training part: nothing to learn")
+        raise ConrecError("no user has a negative after another event in the training part: nothing to learn")
     model = SASRec(len(items), config)
     optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
     trained = TrainedSASRec(model, item_index, items, histories, config, [])

@@ -2,33 +2,31 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+
+from ..config import Settings, setting
+from ..errors import ConfigError
 
 
 @dataclass(frozen=True)
-class SASRecConfig:
-    with_positives: bool = False  # False: negatives only; True: negatives and positives, marked by kind
-    hidden_size: int = 64
-    layers: int = 2  # the plain 2-layer SASRec of method §9
-    heads: int = 2
-    dropout: float = 0.2
-    max_length: int = 50  # most recent events the model reads (the samples' context limit)
-    steps: int = 500
-    batch_size: int = 64  # sequence windows per step
-    learning_rate: float = 3e-3
-    weight_decay: float = 0.0
-    eval_every: int = 100  # validation FHR@20; the best state is kept (early stopping)
-    eval_samples: int = 500  # validation samples scored at each check
-    seed: int = 0
+class SASRecConfig(Settings):
+    with_positives: bool = setting(False, "False: negatives only; True: negatives and positives, marked by kind",
+                                   cli=False)
+    hidden_size: int = setting(64, "embedding and hidden width", low=1)
+    layers: int = setting(2, "Transformer blocks (the plain 2-layer SASRec of method §9)", low=1)
+    heads: int = setting(2, "attention heads; must divide hidden_size", low=1)
+    dropout: float = setting(0.2, "dropout on embeddings and blocks", low=0, below=1)
+    max_length: int = setting(50, "most recent events the model reads (the samples' context limit)", low=1)
+    steps: int = setting(500, "training steps", low=1)
+    batch_size: int = setting(64, "sequence windows per step", low=1)
+    learning_rate: float = setting(3e-3, "Adam learning rate", above=0)
+    weight_decay: float = setting(0.0, "AdamW weight decay", low=0)
+    eval_every: int = setting(100, "steps between validation FHR@20 checks; the best state is kept (early "
+                                   "stopping)", low=1)
+    eval_samples: int = setting(500, "validation samples scored at each check", low=1)
+    seed: int = setting(0, "random seed")
 
     def __post_init__(self):
-        if min(self.hidden_size, self.layers, self.heads, self.max_length, self.steps, self.batch_size,
-               self.eval_every) < 1:
-            raise ValueError("SASRec sizes, steps and batch size must be positive")
+        super().__post_init__()
         if self.hidden_size % self.heads:
-            raise ValueError("hidden_size must be a multiple of heads")
-        if not 0 <= self.dropout < 1:
-            raise ValueError("dropout must be in [0, 1)")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+            raise ConfigError(f"hidden_size ({self.hidden_size}) must be a multiple of heads ({self.heads})")

@@ -13,11 +13,13 @@ import pandas as pd
 from .baselines import rank_baseline
 from .candidates import LineUps, build_line_ups, candidate_accuracy
 from .intervals import bootstrap_interval, paired_test
+from ..errors import ConrecError
 from ..metrics import future_hit_rate, hit_rate, long_tail_future_hit_rate, ndcg
 from ..lm.predict import read_samples
 from .sasrec_config import SASRecConfig
 from .true_dislikes import TrueDislikes, load_true_dislikes
 from ..data.workspace import has_table, open_workspace
+from ..semantic_ids.store import list_codebooks
 
 SAMPLE_METRICS_TABLE = """
 CREATE TABLE IF NOT EXISTS sample_metrics (
@@ -87,9 +89,17 @@ def store_metrics(workspace, method: str, split: str, metrics: pd.DataFrame) -> 
         con.execute("COMMIT")
 
 
+def line_ups_if_possible(workspace, split: str, codebook: str = "default") -> LineUps | None:
+    """The candidate line-ups, which need SID vectors: None while the workspace has no codebook (no baseline
+    needs one, so the other metrics are computed all the same)."""
+    if codebook not in {book["name"] for book in list_codebooks(workspace)}:
+        return None
+    return build_line_ups(workspace, split, codebook)
+
+
 def evaluate_rankings(workspace, method: str, split: str, samples: pd.DataFrame, rankings: list[list[str]],
                       k: int = 20) -> pd.DataFrame:
-    metrics = sample_metrics(samples, rankings, long_tail_items(workspace), k, build_line_ups(workspace, split),
+    metrics = sample_metrics(samples, rankings, long_tail_items(workspace), k, line_ups_if_possible(workspace, split),
                              load_true_dislikes(workspace))
     store_metrics(workspace, method, split, metrics)
     return metrics
@@ -112,7 +122,7 @@ def evaluate_predictions(workspace, checkpoint: str, split: str = "test", k: int
             if has_table(con, "predictions") else pd.DataFrame(columns=["sample_id", "ranked", "k"])
     samples = samples.merge(stored, on="sample_id")
     if samples.empty:
-        raise ValueError(f"checkpoint {checkpoint!r} has no predictions for {split} samples: run predict first")
+        raise ConrecError(f"checkpoint {checkpoint!r} has no predictions for {split} samples: run predict first")
     k = k or int(samples["k"].max())
     return evaluate_rankings(workspace, checkpoint, split, samples, [list(r) for r in samples["ranked"]], k)
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..errors import ConrecError
+from ..errors import ConfigError, ConrecError
 from .scoring import summarise
 from ..data.workspace import artifacts_dir, check_name, has_table, open_workspace, read_meta
 
@@ -40,7 +40,7 @@ def take_slice(frame: pd.DataFrame, name: str, metric_filter: tuple[str, float, 
     """The rows of a slice; `metric_filter` (metric, low, high) keeps samples whose value lies in [low, high]
     for the method that scored them."""
     if name not in SLICES:
-        raise ValueError(f"unknown slice {name!r}; choose from {', '.join(SLICES)}")
+        raise ConfigError(f"unknown slice {name!r}; choose from {', '.join(SLICES)}")
     if name == "long-tail users":
         frame = frame[frame["long_tail_user"]]
     elif name == "long-tail items":
@@ -50,7 +50,7 @@ def take_slice(frame: pd.DataFrame, name: str, metric_filter: tuple[str, float, 
     if metric_filter is not None:
         metric, low, high = metric_filter
         if metric not in FILTER_METRICS:
-            raise ValueError(f"filter metric must be one of {', '.join(FILTER_METRICS)}")
+            raise ConfigError(f"filter metric must be one of {', '.join(FILTER_METRICS)}")
         frame = frame[frame[metric].between(low, high)]
     return frame
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import time
 
+from ..errors import ConrecError
+
 from ..semantic_ids.codebook_config import CodebookConfig
 from ..lm.decoding_config import DecodingConfig
 from ..rl.grpo_config import GRPOConfig
@@ -42,7 +44,7 @@ def predict(workspace: str, params: dict, progress) -> dict:
     from ..lm.predict import predict as run_predictions
 
     run = run_predictions(workspace, params["checkpoint"], split=params.get("split", "test"),
-                          users=params.get("users"), config=DecodingConfig(**params.get("decoding", {})),
+                          users=params.get("users"), config=DecodingConfig.from_dict(params.get("decoding", {})),
                           load_in_4bit=params.get("load_in_4bit", False), on_progress=progress)
     return run.to_dict()
 
@@ -54,6 +56,6 @@ def sleep(workspace: str, params: dict, progress) -> dict:
         progress(step / steps, f"step {step + 1} of {steps}")
         time.sleep(float(params.get("seconds", 0.1)))
     if params.get("fail"):
-        raise ValueError("asked to fail")
+        raise ConrecError("asked to fail")
     progress(1.0, "finished")
     return {"steps": steps}

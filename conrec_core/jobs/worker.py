@@ -9,6 +9,7 @@ import time
 import traceback
 
 from ..errors import ConrecError
+from ..quiet import quiet_libraries
 from .registry import JOB_KINDS, JobCancelled, JobRegistry, _now
 
 PROGRESS_INTERVAL = 0.5  # seconds between record writes: the page polls about once a second
@@ -43,7 +44,7 @@ def run(workspace: str, job_id: str) -> int:
         final = registry.read(job_id)
         final.status, final.message = "cancelled", "cancelled by the user"
         code = 0
-    except (ConrecError, ValueError) as error:
+    except ConrecError as error:
         final = registry.read(job_id)
         final.status, final.error = "failed", str(error)
         code = 1
@@ -58,4 +59,5 @@ def run(workspace: str, job_id: str) -> int:
 
 
 if __name__ == "__main__":
+    quiet_libraries()
     sys.exit(run(sys.argv[1], sys.argv[2]))

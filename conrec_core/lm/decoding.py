@@ -13,6 +13,7 @@ from typing import Callable
 import torch
 from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList
 
+from ..errors import ConrecError
 from .decoding_config import DecodingConfig
 from .trie import SidTrie
 
@@ -77,7 +78,7 @@ def decode(model, tokenizer, trie: SidTrie, token_rows: dict[tuple[int, ...], in
             if excluded_rows is not None and config.exclude_seen:
                 remaining = trie.remaining(excluded_rows[start:start + len(batch)])
                 if int(remaining[:, 0].min()) < config.returns:
-                    raise ValueError("fewer items left to recommend than SIDs asked for")
+                    raise ConrecError("fewer items left to recommend than SIDs asked for")
             mask = TrieMask(trie, encoded["input_ids"].shape[1], config.beams, remaining)
             with torch.no_grad():
                 output = model.generate(**encoded, generation_config=generation_config(
@@ -135,7 +136,7 @@ def sample_completions(model, tokenizer, trie: SidTrie, prompts: list[str], excl
         tokenizer.padding_side = padding_side
     remaining = trie.remaining(excluded_rows)
     if int(remaining[:, 0].min()) < 1:
-        raise ValueError("a prompt has no unseen item left to sample")
+        raise ConrecError("a prompt has no unseen item left to sample")
     width = encoded["input_ids"].shape[1]
     mask = TrieMask(trie, width, group_size, remaining)
     with torch.no_grad():

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..config import Settings, setting
+from ..errors import ConfigError
+
 
 @dataclass(frozen=True)
-class DecodingConfig:
-    beams: int = 20  # beam width (paper: 20)
-    returns: int = 20  # SIDs returned per prompt, best first; at most `beams`
-    batch_size: int = 16  # prompts per generate call; 16 x 20 beams keeps the tiny model's steps batched
-    exclude_seen: bool = True  # never return an item already in the user's context
+class DecodingConfig(Settings):
+    beams: int = setting(20, "beam width (paper: 20)", low=1)
+    returns: int = setting(20, "SIDs returned per prompt, best first; at most `beams`", low=1)
+    batch_size: int = setting(16, "prompts per generate call; 16 x 20 beams keeps the tiny model's steps batched",
+                              low=1)
+    exclude_seen: bool = setting(True, "never return an item the user has already met", cli=False)
 
     def __post_init__(self):
-        if not 1 <= self.returns <= self.beams or self.batch_size < 1:
-            raise ValueError("need 1 <= returns <= beams and batch_size >= 1")
+        super().__post_init__()
+        if self.returns > self.beams:
+            raise ConfigError(f"returns ({self.returns}) must not exceed beams ({self.beams})")

@@ -40,8 +40,8 @@ from ..lm.predict import item_trie, seen_rows
 from ..lm.prompts import read_task_data, stage_prompt
 from .targets import RewardTable
 from .rewards import REWARDS
-from .swing import build_swing, read_neighbours
-from ..data.workspace import has_table, open_workspace
+from .swing import ensure_swing, read_neighbours
+from ..data.workspace import open_workspace
 
 Progress = Callable[[float, str], None]
 WARMUP_PROMPT = "negatives"  # the prompt the SFT next-negative task trains
@@ -203,11 +203,8 @@ def run_stage(run: Run, folder: Path, index: int, kind: str, step: int, beta_fac
 def swing_neighbours(workspace, accelerator) -> dict[str, list[str]]:
     """The workspace's Swing neighbours, built with the default settings the first time they are needed."""
     with accelerator.main_process_first():
-        with open_workspace(workspace) as con:
-            built = has_table(con, "swing_neighbours")
-        if not built and accelerator.is_main_process:
-            with open_workspace(workspace, read_only=False) as con:
-                build_swing(con)
+        if accelerator.is_main_process:
+            ensure_swing(workspace)
     with open_workspace(workspace) as con:
         return read_neighbours(con)
 

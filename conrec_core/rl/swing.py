@@ -18,7 +18,7 @@ import pandas as pd
 
 from ..errors import ConrecError
 from .swing_config import SwingConfig
-from ..data.workspace import has_table, read_meta, write_meta
+from ..data.workspace import has_table, open_workspace, read_meta, write_meta
 
 SWING_TABLE = """
 CREATE TABLE swing_neighbours (
@@ -30,6 +30,17 @@ CREATE TABLE swing_neighbours (
     PRIMARY KEY (item_id, rank));
 """
 TEMP_TABLES = ("swing_ui", "swing_weights", "swing_user_pairs", "swing_pair_items", "swing_scores")
+
+
+def ensure_swing(workspace) -> bool:
+    """Build the Swing neighbours with the default settings unless the workspace has them; True when built."""
+    with open_workspace(workspace) as con:
+        if has_table(con, "swing_neighbours"):
+            return False
+    with open_workspace(workspace, read_only=False) as con:
+        if not has_table(con, "swing_neighbours"):  # another process may have built it meanwhile
+            build_swing(con)
+    return True
 
 
 def build_swing(con: duckdb.DuckDBPyConnection, config: SwingConfig = SwingConfig()) -> dict:

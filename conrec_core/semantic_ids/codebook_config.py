@@ -2,57 +2,49 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 
+from ..config import Settings, setting
+from ..errors import ConfigError
 from .encoder_config import EncoderConfig
 
 
 @dataclass(frozen=True)
-class CodebookConfig:
-    levels: int = 3  # residual levels: SID tokens <a_><b_><c_> (plus <d_> for collisions)
-    codebook_size: int = 256  # codes per level (paper: 8192 at Taobao scale; 256^3 >> sample catalogues)
-    latent_dim: int = 32  # quantised latent; small keeps k-means and the codebooks cheap
-    hidden_dims: tuple[int, ...] = (512, 256)  # encoder MLP widths (the decoder mirrors them)
-    epochs: int = 40  # passes over the catalogue; codes settle within a few dozen at batch 256
-    warmup_epochs: int = 20  # first epochs train the autoencoder alone, so k-means starts from real latents
-    batch_size: int = 256  # more, smaller steps beat fewer large ones on catalogues of a few thousand
-    learning_rate: float = 2e-3
-    code_decoder_dims: tuple[int, ...] = (1024, 1024)  # MLP reading each level's codeword (see rqvae.py);
+class CodebookConfig(Settings):
+    levels: int = setting(3, "residual levels: SID tokens <a_><b_><c_> (plus <d_> for collisions)", low=1)
+    codebook_size: int = setting(256, "codes per level (paper: 8192 at Taobao scale; 256^3 far exceeds the "
+                                      "sample catalogues)", low=2)
+    latent_dim: int = setting(32, "quantised latent size; small keeps k-means and the codebooks cheap", low=2)
+    hidden_dims: tuple[int, ...] = setting((512, 256), "encoder MLP widths (the decoder mirrors them)", low=1)
+    epochs: int = setting(40, "passes over the catalogue; codes settle within a few dozen at batch 256", low=1)
+    warmup_epochs: int | None = setting(None, "first epochs train the autoencoder alone, so k-means starts "
+                                              "from real latents; auto = half of epochs", low=0)
+    batch_size: int = setting(256, "items per step: more, smaller steps beat fewer large ones on catalogues of "
+                                   "a few thousand", low=1)
+    learning_rate: float = setting(2e-3, "AdamW learning rate", above=0)
     # MovieLens: (512, 512) reaches cosine 0.89 in 4000 steps, (1024, 1024) 0.93 in 2000
-    code_decoder_steps: int = 2000  # fitted after the codebook is frozen
-    code_decoder_batch_size: int = 512
-    commitment_weight: float = 0.25  # beta of the commitment loss
-    reconstruction_loss: str = "cosine"  # cosine (item vectors are unit length) or mse
-    ema_decay: float = 0.95  # codebook EMA; lower adapts faster, which small catalogues need
-    kmeans_iters: int = 20  # k-means initialisation of every level on the first batch
-    dead_code_threshold: float = 1.0  # codes used less than this (EMA count) are re-seeded from the batch
-    seed: int = 0
-    encoder: EncoderConfig = field(default_factory=EncoderConfig)
+    code_decoder_dims: tuple[int, ...] = setting((1024, 1024), "MLP widths of the decoder that reads each "
+                                                               "level's codeword (see rqvae.py)", low=1)
+    code_decoder_steps: int = setting(2000, "steps of the code decoder, fitted after the codebook is frozen",
+                                      low=0)
+    code_decoder_batch_size: int = setting(512, "items per code-decoder step", low=1)
+    commitment_weight: float = setting(0.25, "beta of the commitment loss", low=0)
+    reconstruction_loss: str = setting("cosine", "cosine (item vectors are unit length) or mse",
+                                       choices=("cosine", "mse"))
+    ema_decay: float = setting(0.95, "codebook EMA; lower adapts faster, which small catalogues need",
+                               above=0, below=1)
+    kmeans_iters: int = setting(20, "k-means iterations initialising every level on the first batch", low=1)
+    dead_code_threshold: float = setting(1.0, "codes used less than this (EMA count) are re-seeded from the batch",
+                                         low=0)
+    seed: int = setting(0, "random seed")
+    encoder: EncoderConfig = setting(None, "item encoder settings", cli=False, default_factory=EncoderConfig)
 
     def __post_init__(self):
-        if self.levels < 1 or self.codebook_size < 2 or self.latent_dim < 2:
-            raise ValueError("need levels >= 1, codebook_size >= 2 and latent_dim >= 2")
-        if self.epochs < 1 or self.batch_size < 1 or self.learning_rate <= 0:
-            raise ValueError("epochs, batch_size and learning_rate must be positive")
-        if self.code_decoder_steps < 0 or self.code_decoder_batch_size < 1:
-            raise ValueError("code_decoder_steps must be >= 0 and code_decoder_batch_size >= 1")
-        if not 0 <= self.warmup_epochs < self.epochs:
-            raise ValueError("warmup_epochs must be at least 0 and below epochs")
-        if self.reconstruction_loss not in ("cosine", "mse"):
-            raise ValueError("reconstruction_loss must be cosine or mse")
-        if not 0 < self.ema_decay < 1:
-            raise ValueError("ema_decay must be between 0 and 1")
+        super().__post_init__()
+        if self.warmup_epochs is not None and self.warmup_epochs >= self.epochs:
+            raise ConfigError(f"warmup_epochs ({self.warmup_epochs}) must be below epochs ({self.epochs})")
 
-    def to_dict(self) -> dict:
-        data = asdict(self)
-        data["hidden_dims"] = list(self.hidden_dims)
-        data["code_decoder_dims"] = list(self.code_decoder_dims)
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict) -> "CodebookConfig":
-        values = dict(data)
-        values["hidden_dims"] = tuple(values.get("hidden_dims", cls.hidden_dims))
-        values["code_decoder_dims"] = tuple(values.get("code_decoder_dims", cls.code_decoder_dims))
-        values["encoder"] = EncoderConfig(**values.get("encoder", {}))
-        return cls(**values)
+    @property
+    def autoencoder_epochs(self) -> int:
+        """Epochs before quantisation starts: the setting, or half of `epochs` when it is auto."""
+        return self.epochs // 2 if self.warmup_epochs is None else self.warmup_epochs

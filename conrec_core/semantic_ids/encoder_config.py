@@ -2,27 +2,22 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
+
+from ..config import Settings, setting
 
 COLLABORATIVE_MODES = ("auto", "on", "off")
 
 
 @dataclass(frozen=True)
-class EncoderConfig:
-    text_weight: float = 1.0  # MiniLM over title, category and text: the main semantic signal
-    image_weight: float = 0.5  # an `image` side vector when the workspace has one (paper: title + image)
-    collaborative_weight: float = 0.5  # co-occurrence vectors: the only signal for items without text
-    collaborative: str = "auto"  # auto: use them when some items have no text; on: always; off: never
-    collaborative_dim: int = 64  # truncated-SVD rank of the user x item matrix
-    text_batch_size: int = 128
-
-    def __post_init__(self):
-        if self.collaborative not in COLLABORATIVE_MODES:
-            raise ValueError(f"collaborative must be one of {', '.join(COLLABORATIVE_MODES)}")
-        if min(self.text_weight, self.image_weight, self.collaborative_weight) < 0:
-            raise ValueError("weights must not be negative")
-        if self.collaborative_dim < 2:
-            raise ValueError("collaborative_dim must be at least 2")
-
-    def to_dict(self) -> dict:
-        return asdict(self)
+class EncoderConfig(Settings):
+    text_weight: float = setting(1.0, "weight of the MiniLM text vector (title, category, text): the main "
+                                      "semantic signal", low=0)
+    image_weight: float = setting(0.5, "weight of an `image` side vector when the workspace has one (paper: "
+                                       "title + image)", low=0)
+    collaborative_weight: float = setting(0.5, "weight of the co-occurrence vectors: the only signal for items "
+                                               "without text", low=0)
+    collaborative: str = setting("auto", "co-occurrence vectors: auto = when some items have no text, on = always, "
+                                         "off = never", choices=COLLABORATIVE_MODES)
+    collaborative_dim: int = setting(64, "truncated-SVD rank of the user x item matrix", low=2)
+    text_batch_size: int = setting(128, "titles embedded per MiniLM batch", low=1, cli=False)

@@ -69,7 +69,7 @@ def train_rqvae(vectors: np.ndarray, config: CodebookConfig, on_progress: Progre
     model.train()
     for epoch in range(config.epochs):
         order = torch.randperm(len(data), generator=generator)
-        after_warmup = epoch >= config.warmup_epochs
+        after_warmup = epoch >= config.autoencoder_epochs
         totals = np.zeros(3)
         for start in range(0, len(data), config.batch_size):
             batch = data[order[start:start + config.batch_size]]

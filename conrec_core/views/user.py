@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from ..errors import ConfigError
 from ..rl.rewards import matching_levels
 from ..data.workspace import has_table, open_workspace
 
@@ -70,7 +71,7 @@ def ranked_users(workspace, method: str, split: str = "test", metric: str = "fhr
                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(best, worst) users of a method by their mean per-sample metric, ties broken by sample count."""
     if metric not in USER_METRICS:
-        raise ValueError(f"metric must be one of {', '.join(USER_METRICS)}")
+        raise ConfigError(f"metric must be one of {', '.join(USER_METRICS)}")
     with open_workspace(workspace) as con:
         if not has_table(con, "sample_metrics"):
             return pd.DataFrame(), pd.DataFrame()

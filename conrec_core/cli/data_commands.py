@@ -1,0 +1,117 @@
+"""Commands that bring data in and look at it: import, info, samples, synthesize."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ..config import add_options, config_from_options
+from ..data.importer import FORMATS, IMPORT_STEPS, import_source, rebuild_samples
+from ..data.movielens import MovieLensConfig
+from ..data.samples_config import SampleConfig
+from ..data.stats import summarize
+from ..data.synthetic import generate_world, write_world
+from ..data.synthetic_config import WorldConfig
+from ..data.workspace import open_workspace
+from .progress import print_json
+
+MAPPING_HELP = ("JSON column mapping for --format table: events.user/item/time/time_unit(s|ms|iso), "
+                "events.kind {column, negative:[...], positive:[...], neutral:[...]} or "
+                "{column, negative_max, positive_min}, optional events.reason {column, keep, drop}, "
+                "optional items {path, id, title, text:[...], category, vectors:{name: column}}; "
+                "see conrec_core/data/mapping.py")
+
+
+def register(commands) -> dict:
+    importing = commands.add_parser("import", help="import an event log into a new workspace",
+                                    description="Import an event log into a workspace (replaced only if the "
+                                                "import succeeds), then build the default samples.")
+    importing.add_argument("source", type=Path, help="MovieLens folder, or a CSV/Parquet event file")
+    importing.add_argument("--workspace", type=Path, required=True, help="workspace file to create or replace")
+    importing.add_argument("--format", choices=FORMATS, default="auto",
+                           help="auto (default): a folder with ratings.csv or u.data is MovieLens, else table")
+    importing.add_argument("--mapping", type=Path, help=MAPPING_HELP)
+    add_options(importing.add_argument_group("MovieLens ratings"), MovieLensConfig)
+    add_options(importing.add_argument_group("samples (method §2)"), SampleConfig)
+    importing.add_argument("--json", action="store_true", help="print the import report as JSON")
+
+    info = commands.add_parser("info", help="summarise a workspace")
+    info.add_argument("--workspace", type=Path, required=True)
+    info.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+    samples = commands.add_parser("samples", help="rebuild a workspace's samples with other settings")
+    samples.add_argument("--workspace", type=Path, required=True)
+    add_options(samples.add_argument_group("samples (method §2)"), SampleConfig)
+    samples.add_argument("--json", action="store_true")
+
+    synth = commands.add_parser("synthesize", help="write the synthetic e-commerce world as importable files")
+    synth.add_argument("--out", type=Path, required=True, help="folder for events, items, profiles, mapping")
+    add_options(synth, WorldConfig)
+    return {"import": run_import, "info": run_info, "samples": run_samples, "synthesize": run_synthesize}
+
+
+def run_import(args: argparse.Namespace) -> int:
+    with tqdm(total=IMPORT_STEPS, desc="import", unit="step", file=sys.stderr, disable=None) as bar:
+        def step(name: str) -> None:
+            bar.set_description(name)
+            bar.update(1)
+        report = import_source(args.source, args.workspace, format=args.format, mapping=args.mapping,
+                               movielens=config_from_options(MovieLensConfig, args),
+                               sample_config=config_from_options(SampleConfig, args), on_step=step)
+    if args.json:
+        print_json(report.to_dict())
+        return 0
+    events = report.events
+    print(f"imported {events.events_kept:,} events from {report.source} into {args.workspace}")
+    print(f"  rows read {events.rows_read:,}; exact duplicates dropped {events.duplicates_dropped:,}")
+    for reason, count in events.non_interest_dropped.items():
+        print(f"  negatives dropped for non-interest reason '{reason}': {count:,}")
+    if report.items:
+        print(f"  items {report.items.items_kept:,} ({report.items.items_without_text:,} without text); "
+              f"vectors: {report.items.vectors or 'none'}")
+    if report.id_only_items_added:
+        print(f"  id-only items added for events with unknown items: {report.id_only_items_added:,}")
+    print("  samples: " + ", ".join(f"{k} {v:,}" for k, v in sorted(report.samples.items())))
+    return 0
+
+
+def run_info(args: argparse.Namespace) -> int:
+    with open_workspace(args.workspace) as con:
+        data = summarize(con).to_dict()
+    if args.json:
+        print_json(data)
+        return 0
+    width = max(len(key) for key in data)
+    for key, value in data.items():
+        print(f"{key.replace('_', ' '):<{width}}  {plain(value)}")
+    return 0
+
+
+def plain(value) -> str:
+    """A summary value as a person reads it: thousands separators, four decimals, 'none'."""
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {plain(v)}" for k, v in value.items()) or "none"
+    return "none" if value is None else str(value)
+
+
+def run_samples(args: argparse.Namespace) -> int:
+    counts = rebuild_samples(args.workspace, config_from_options(SampleConfig, args))
+    if args.json:
+        print_json(counts)
+    else:
+        print("samples: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))
+    return 0
+
+
+def run_synthesize(args: argparse.Namespace) -> int:
+    path = write_world(generate_world(config_from_options(WorldConfig, args)), args.out)
+    print(f"wrote the synthetic world to {args.out}; import it with:\n"
+          f"  python -m conrec_core import {path} --mapping {args.out / 'mapping.json'} --workspace WS.duckdb")
+    return 0

@@ -1,0 +1,114 @@
+"""Commands that score and report: evaluate, pipeline."""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+from pathlib import Path
+
+from ..config import add_options, config_from_options
+from ..data.workspace import has_table, open_workspace
+from ..errors import ConrecError
+from ..evaluation.baselines import BASELINES, SASREC_VARIANTS
+from ..evaluation.sasrec_config import SASRecConfig
+from ..shipped.sample_data import SAMPLES
+from .progress import progress_bar
+
+
+def register(commands) -> dict:
+    pipeline = commands.add_parser("pipeline", help="codebook → SFT models → GRPO → predictions → baselines → report",
+                                   description="Everything from an imported workspace to a report: DIR/report.json, "
+                                               "DIR/report.md with PNG plots and DIR/sample_metrics.parquet.")
+    target = pipeline.add_mutually_exclusive_group(required=True)
+    target.add_argument("--workspace", type=Path, help="an imported workspace")
+    target.add_argument("--sample", choices=list(SAMPLES),
+                        help="a shipped sample dataset: the app's own workspace for it (imported when missing)")
+    pipeline.add_argument("--out", type=Path, required=True, help="folder for the report")
+    pipeline.add_argument("--quick", action="store_true", help="minutes-scale settings (for tests and a first look)")
+    pipeline.add_argument("--seed", type=int, default=0, help="seed of the SFT, GRPO and SASRec runs "
+                                                              "(default %(default)s)")
+    pipeline.add_argument("--ship", action="store_true",
+                          help="with --sample: write the codebook, the SFT and final checkpoints, their predictions "
+                               "and the per-sample metrics to sample_data/outputs/NAME, which the app opens on")
+    pipeline.add_argument("--ablations", action="store_true",
+                          help="also the comparison SID models (TIGER-, LC-Rec-style), the paper's Table 2 and its "
+                               "Table 4 reward variants: two more SFT and five more GRPO runs")
+
+    evaluate = commands.add_parser("evaluate", help="per-sample metrics of checkpoints and baselines, with intervals",
+                                   description="Score the stored predictions of checkpoints and the baselines on a "
+                                               "split; keeps every metric per sample in the workspace and prints "
+                                               "means with 95% bootstrap intervals and a paired test of FHR "
+                                               "against the best baseline.")
+    evaluate.add_argument("--workspace", type=Path, required=True)
+    evaluate.add_argument("--split", choices=("validation", "test"), default="test")
+    evaluate.add_argument("--checkpoints", nargs="*", default=None,
+                          help="checkpoints whose predictions to score (default: every one with predictions)")
+    evaluate.add_argument("--baselines", nargs="*", choices=BASELINES, default=list(BASELINES))
+    evaluate.add_argument("--k", type=int, default=20, help="cut-off K of the baselines (default %(default)s)")
+    add_options(evaluate.add_argument_group("SASRec baselines"), SASRecConfig, prefix="sasrec_")
+    evaluate.add_argument("--json", action="store_true")
+    return {"pipeline": run_pipeline_command, "evaluate": run_evaluate}
+
+
+def run_pipeline_command(args: argparse.Namespace) -> int:
+    from ..evaluation.pipeline import run_pipeline
+    from ..evaluation.pipeline_config import PipelineConfig
+    from ..shipped.sample_data import sample_workspace, ship_sample_outputs
+
+    if args.ship and not args.sample:
+        raise ConrecError("--ship needs --sample: shipped outputs belong to a sample dataset")
+    config = PipelineConfig.quick(args.seed) if args.quick else PipelineConfig(seed=args.seed)
+    config = config.with_ablations() if args.ablations else config
+    command = "python -m conrec_core " + shlex.join(args.argv)
+    workspace = args.workspace or sample_workspace(args.sample)
+    bar, progress = progress_bar("pipeline")
+    with bar:
+        result = run_pipeline(workspace, args.out, config, on_progress=progress, command=command)
+    print(f"report: {result.out / 'report.md'} (methods: {', '.join(result.methods)})")
+    if args.ship:
+        shipped = ship_sample_outputs(args.sample, workspace, result.names, command)
+        print(f"shipped outputs: {shipped}")
+    print("  " + ", ".join(f"{stage} {value:.0f} s" for stage, value in result.seconds.items()))
+    return 0
+
+
+def run_evaluate(args: argparse.Namespace) -> int:
+    from ..evaluation.intervals import format_p
+    from ..evaluation.scoring import (LABELS, METRICS, evaluate_baseline, evaluate_predictions, read_sample_metrics,
+                                      summarise)
+    from ..rl.swing import ensure_swing
+
+    with open_workspace(args.workspace) as con:
+        predicted = [c for (c,) in con.execute("SELECT DISTINCT checkpoint FROM predictions ORDER BY 1").fetchall()] \
+            if has_table(con, "predictions") else []
+        has_codebook = has_table(con, "codebooks")
+    if "swing_cf" in args.baselines:
+        ensure_swing(args.workspace)
+    sasrec = config_from_options(SASRecConfig, args, prefix="sasrec_")
+    methods = list(args.baselines)
+    for baseline in args.baselines:
+        if baseline in SASREC_VARIANTS:
+            bar, progress = progress_bar(baseline)
+            with bar:
+                evaluate_baseline(args.workspace, baseline, args.split, args.k, sasrec, on_progress=progress)
+        else:
+            evaluate_baseline(args.workspace, baseline, args.split, args.k)
+    for checkpoint in (predicted if args.checkpoints is None else args.checkpoints):
+        evaluate_predictions(args.workspace, checkpoint, args.split)
+        methods.append(checkpoint)
+    metrics = read_sample_metrics(args.workspace, args.split)
+    table = summarise(metrics[metrics["method"].isin(methods)], tuple(args.baselines))
+    if args.json:
+        print(table.to_json(orient="records", indent=2))
+        return 0
+    print(f"{args.split} split, means with 95% bootstrap intervals")
+    if not has_codebook:
+        print("  (no candidate accuracy: it ranks line-ups by SID vectors; train a codebook with `codebook`)")
+    for row in table.to_dict("records"):
+        figures = "  ".join(f"{LABELS[name]}@{row['k']} {row[name]:.4f} [{row[name + '_low']:.4f}, "
+                            f"{row[name + '_high']:.4f}]" for name in METRICS
+                            if row[name] is not None and row[name] == row[name])
+        test = row.get("fhr_p_value")
+        versus = f"  vs {row['best_baseline']}: p {format_p(test)}" if isinstance(test, float) and test == test else ""
+        print(f"  {row['method']:<20} n={row['samples']:<5} {figures}{versus}")
+    return 0

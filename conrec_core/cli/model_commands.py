@@ -1,0 +1,195 @@
+"""Commands that train and run models: codebook, sft, swing, grpo, predict."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+
+from ..config import add_options, config_from_options
+from ..errors import ConrecError
+from ..data.workspace import open_workspace
+from ..lm.config import TINY, BackboneConfig, SFTConfig
+from ..lm.decoding_config import DecodingConfig
+from ..rl.grpo_config import GRPOConfig
+from ..rl.swing_config import SwingConfig
+from ..semantic_ids.codebook_config import CodebookConfig
+from ..semantic_ids.encoder_config import EncoderConfig
+from .progress import print_json, progress_bar
+
+
+def register(commands) -> dict:
+    codebook = commands.add_parser("codebook", help="train the RQ-VAE codebook and assign semantic IDs",
+                                   description="Encode items, train the RQ-VAE, assign collision-free SIDs, "
+                                               "compute the item map and print the quality report.")
+    codebook.add_argument("--workspace", type=Path, required=True)
+    codebook.add_argument("--name", default="default", help="codebook name (default %(default)s)")
+    add_options(codebook.add_argument_group("codebook (method §3)"), CodebookConfig)
+    add_options(codebook.add_argument_group("item encoder"), EncoderConfig)
+    codebook.add_argument("--no-map", action="store_true", help="skip the 2-D item map (UMAP)")
+    codebook.add_argument("--json", action="store_true", help="print the quality report as JSON")
+
+    sft = commands.add_parser("sft", help="train the SID language model (translation, alignment, next negative)",
+                              description="SFT stages 1-3 on a workspace with a codebook; resumes an interrupted "
+                                          "run of the same name and settings.")
+    sft.add_argument("--workspace", type=Path, required=True)
+    sft.add_argument("--name", default="sft", help="checkpoint name (default %(default)s)")
+    sft.add_argument("--codebook", default="default", help="codebook whose SIDs the model speaks")
+    sft.add_argument("--backbone", default=TINY, help=BackboneConfig.__dataclass_fields__["name"].metadata["help"])
+    sft.add_argument("--4bit", dest="load_in_4bit", action="store_true",
+                     help="load a pretrained backbone in NF4 (bitsandbytes) for LoRA training")
+    add_options(sft.add_argument_group("SFT (method §4)"), SFTConfig)
+    sft.add_argument("--restart", action="store_true", help="start again even if a saved state exists")
+    sft.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+    swing = commands.add_parser("swing", help="Swing item-item similarity on the training negatives",
+                                description="Build (or rebuild) the Swing neighbours GRPO rewards read (method §6).")
+    swing.add_argument("--workspace", type=Path, required=True)
+    add_options(swing, SwingConfig)
+    swing.add_argument("--json", action="store_true")
+
+    grpo = commands.add_parser("grpo", help="progressive GRPO from an SFT checkpoint",
+                               description="Three stages (recent negatives, all negatives, negatives and "
+                                           "positives) of group policy optimisation with the future-window and "
+                                           "Swing reward; keeps each stage's best checkpoint on validation FHR@K. "
+                                           "Run it under `accelerate launch` for several processes.")
+    grpo.add_argument("--workspace", type=Path, required=True)
+    grpo.add_argument("--checkpoint", required=True,
+                      help="the warm-up SFT checkpoint: its name, or its folder under the workspace's checkpoints")
+    grpo.add_argument("--name", default="grpo", help="name of the GRPO checkpoint (default %(default)s)")
+    add_options(grpo.add_argument_group("GRPO (method §4-5)"), GRPOConfig)
+    grpo.add_argument("--4bit", dest="load_in_4bit", action="store_true",
+                      help="QLoRA: the LoRA checkpoint's base in NF4")
+    grpo.add_argument("--json", action="store_true")
+
+    predict = commands.add_parser("predict", help="write a checkpoint's predicted negatives to the workspace",
+                                  description="Constrained beam search over valid SIDs for every sample of a "
+                                              "split (or of the given users); prints HR@K and FHR@K.")
+    predict.add_argument("--workspace", type=Path, required=True)
+    predict.add_argument("--checkpoint", required=True, help="checkpoint name (see the checkpoints page)")
+    predict.add_argument("--users", nargs="+", help="only these users' samples")
+    predict.add_argument("--split", choices=("train", "validation", "test"), default="test")
+    add_options(predict.add_argument_group("decoding (method §7)"), DecodingConfig, aliases={"returns": "--top-k"})
+    predict.add_argument("--4bit", dest="load_in_4bit", action="store_true", help="load the checkpoint in NF4")
+    predict.add_argument("--json", action="store_true")
+    return {"codebook": run_codebook, "sft": run_sft, "swing": run_swing, "grpo": run_grpo, "predict": run_predict}
+
+
+def run_codebook(args: argparse.Namespace) -> int:
+    from ..semantic_ids.codebook import build_codebook  # torch loads only for this command
+
+    config = config_from_options(CodebookConfig, args, encoder=config_from_options(EncoderConfig, args))
+    bar, progress = progress_bar("codebook")
+    with bar:
+        result = build_codebook(args.workspace, args.name, config, compute_map=not args.no_map,
+                                on_progress=progress)
+    report = result.report.to_dict()
+    if args.json:
+        print_json({"name": result.name, "fingerprint": result.fingerprint, "parts": result.parts, "report": report})
+        return 0
+    print(f"codebook {result.name!r} for {report['items']:,} items ({', '.join(result.parts)}), "
+          f"fingerprint {result.fingerprint[:12]}")
+    print(f"  reconstruction cosine: mean {report['reconstruction_cosine_mean']:.3f}, "
+          f"10th percentile {report['reconstruction_cosine_p10']:.3f}")
+    for level, (used, perplexity) in enumerate(zip(report["utilisation"], report["perplexity"])):
+        print(f"  level {level + 1}: {used:.0%} of {config.codebook_size} codes used, perplexity {perplexity:.1f}")
+    print(f"  items needing a 4th token: {report['fourth_token_share']:.2%} "
+          f"(largest group {report['largest_collision_group']})")
+    print(f"  final loss {report['loss_curve'][-1]['loss']:.4f} after {config.epochs} epochs, {report['seconds']} s")
+    return 0
+
+
+def run_sft(args: argparse.Namespace) -> int:
+    from ..lm.sft import train_sft  # torch loads only for this command
+
+    backbone = BackboneConfig(name=args.backbone, load_in_4bit=args.load_in_4bit)
+    config = config_from_options(SFTConfig, args)
+    if args.tasks is not None:
+        config = config.with_tasks(tuple(args.tasks))
+    bar, progress = progress_bar("sft")
+    with bar:
+        result = train_sft(args.workspace, args.name, backbone, config, args.codebook, resume=not args.restart,
+                           on_progress=progress)
+    if args.json:
+        print_json({"checkpoint": str(result.folder), "step": result.step, "summary": result.summary})
+        return 0
+    validation = result.summary["validation"]
+    print(f"checkpoint {args.name!r} after {result.step} steps in {result.folder}")
+    for task, loss in validation["loss"].items():
+        print(f"  validation loss {task}: {loss:.3f}")
+    if validation.get("alignment_accuracy") is not None:
+        print(f"  alignment accuracy (4 candidates, chance 0.25): validation {validation['alignment_accuracy']:.3f}, "
+              f"test {result.summary['test_alignment_accuracy']:.3f}")
+    return 0
+
+
+def run_predict(args: argparse.Namespace) -> int:
+    from ..lm.predict import predict
+
+    bar, progress = progress_bar("predict")
+    with bar:
+        run = predict(args.workspace, args.checkpoint, split=args.split, users=args.users,
+                      config=config_from_options(DecodingConfig, args), load_in_4bit=args.load_in_4bit,
+                      on_progress=progress)
+    if args.json:
+        print_json(run.to_dict())
+        return 0
+    print(f"wrote {run.k} predicted negatives for each of {run.samples:,} {args.split} samples "
+          f"({run.seconds:.1f} s); invalid outputs {run.invalid}")
+    print(f"  HR@{run.k} {run.hr:.4f}   FHR@{run.k} {run.fhr:.4f}")
+    return 0
+
+
+def run_swing(args: argparse.Namespace) -> int:
+    from ..rl.swing import build_swing
+
+    with open_workspace(args.workspace, read_only=False) as con:
+        counts = build_swing(con, config_from_options(SwingConfig, args))
+    if args.json:
+        print_json(counts)
+    else:
+        print(f"Swing over {counts['negatives']:,} training negatives: {counts['user_pairs']:,} user pairs sharing "
+              f"2+ items; {counts['items_with_neighbours']:,} items have neighbours ({counts['neighbour_rows']:,} rows)")
+    return 0
+
+
+def warmup_name(workspace: Path, checkpoint: str) -> str:
+    """A checkpoint given by name, or by its folder (which must lie in the workspace's checkpoints folder)."""
+    from ..lm.checkpoints import checkpoints_dir
+
+    folder = Path(checkpoint).expanduser()
+    if folder.is_dir():
+        if folder.resolve().parent != checkpoints_dir(workspace).resolve():
+            raise ConrecError(f"{folder} is not a checkpoint of {workspace} (those live in "
+                              f"{checkpoints_dir(workspace)})")
+        return folder.name
+    return checkpoint
+
+
+def run_grpo(args: argparse.Namespace) -> int:
+    from ..rl.grpo import train_grpo
+
+    overrides = {}
+    if args.stages is not None and args.betas is None:  # one default β per chosen stage
+        overrides["betas"] = tuple(GRPOConfig().betas[0] for _ in args.stages)
+    config = config_from_options(GRPOConfig, args, **overrides)
+    bar, progress = progress_bar("grpo")
+    main_process = os.environ.get("RANK", "0") == "0"  # under accelerate launch, only rank 0 reports
+    with bar:
+        result = train_grpo(args.workspace, args.name, warmup_name(args.workspace, args.checkpoint), config,
+                            load_in_4bit=args.load_in_4bit, on_progress=progress if main_process else None)
+    summary = result.summary
+    if not main_process:
+        return 0
+    if args.json:
+        print_json({"checkpoint": str(result.folder), "summary": summary})
+        return 0
+    k = config.eval_k
+    warm, final = summary["warmup_validation"], summary["validation"]
+    print(f"checkpoint {args.name!r} in {result.folder} ({summary['seconds']:.0f} s)")
+    print(f"  validation FHR@{k}: warm-up {warm['fhr']:.4f} -> {final['fhr']:.4f}  "
+          f"(HR@{k} {warm['hr']:.4f} -> {final['hr']:.4f}, {final['samples']:,} samples)")
+    for stage in summary["stages"]:
+        print(f"  stage {stage['stage']} ({stage['prompt']}): best FHR@{k} {stage['best']['fhr']:.4f} at step "
+              f"{stage['best_step']}, regressions {stage['regressions']}, beta {stage['beta_end']:g}")
+    return 0

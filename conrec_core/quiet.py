@@ -1,0 +1,24 @@
+"""Keep third-party chatter (bitsandbytes' missing-kernel line, transformers' per-shard progress bars, library
+warnings) out of what the CLI and jobs print, so conrec's own progress and messages are what a user reads."""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+
+LIBRARIES = ("bitsandbytes", "transformers", "peft", "accelerate", "torch", "umap", "sklearn", "numba",
+             "sentence_transformers", "huggingface_hub")
+
+
+def quiet_libraries() -> None:
+    """Call before the libraries are imported: some read their switches from the environment only then."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")  # nothing may be downloaded at run time
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    for name in LIBRARIES:
+        logging.getLogger(name).setLevel(logging.ERROR)
+    for name in LIBRARIES:
+        warnings.filterwarnings("ignore", module=rf"{name}(\..*)?$")
