@@ -19,6 +19,7 @@ navigation = st.navigation([
     st.Page(PAGES / "overview.py", title="Workspace overview", icon=":material/monitoring:", default=True),
     st.Page(PAGES / "codebook_trainer.py", title="Codebook trainer", icon=":material/model_training:"),
     st.Page(PAGES / "codebook_explorer.py", title="Codebook explorer", icon=":material/scatter_plot:"),
+    st.Page(PAGES / "train.py", title="Train", icon=":material/model_training:"),
     st.Page(PAGES / "checkpoints.py", title="Checkpoints", icon=":material/neurology:"),
     st.Page(PAGES / "user_inspector.py", title="User inspector", icon=":material/person_search:"),
     st.Page(PAGES / "long_tail_review.py", title="Long-tail review", icon=":material/filter_alt:"),

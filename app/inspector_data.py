@@ -7,18 +7,14 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from conrec_core.data.workspace import has_table, open_workspace
+from conrec_core.views.user import predicted_users as read_predicted_users
 
 from .workspace_picker import workspace_version
 
 
 @st.cache_data(show_spinner=False)
 def _predicted(path: str, version: float) -> pd.DataFrame:
-    with open_workspace(path) as con:
-        if not has_table(con, "predictions"):
-            return pd.DataFrame(columns=["checkpoint", "user_id"])
-        return con.execute("""SELECT DISTINCT p.checkpoint, p.user_id FROM predictions p JOIN samples s USING (sample_id)
-                              WHERE s.split = 'test' ORDER BY p.checkpoint, p.user_id""").df()
+    return read_predicted_users(path)
 
 
 def predicted_users(path: Path) -> pd.DataFrame:

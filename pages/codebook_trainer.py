@@ -6,9 +6,10 @@ import streamlit as st
 
 from app import codebook_data
 from app.job_panel import job_panel
+from app.settings_form import settings_inputs
 from app.workspace_picker import pick_workspace
 from conrec_core.semantic_ids.codebook_config import CodebookConfig
-from conrec_core.semantic_ids.encoder_config import COLLABORATIVE_MODES, EncoderConfig
+from conrec_core.semantic_ids.encoder_config import EncoderConfig
 from conrec_core.errors import ConrecError
 from conrec_core.jobs.registry import JobRegistry
 from conrec_core.data.workspace import check_name
@@ -19,39 +20,24 @@ st.caption("Items become short hierarchical semantic IDs: an RQ-VAE quantises ea
            "closing the tab does not stop it.")
 
 workspace = pick_workspace()
-defaults, encoder_defaults = CodebookConfig(), EncoderConfig()
 
 with st.form("codebook_settings"):
     left, middle, right = st.columns(3)
     name = left.text_input("Name", value="default", help="letters, digits, '_', '.', '-'", key="cb_name")
-    levels = left.number_input("Levels", 1, 8, defaults.levels, key="cb_levels")
-    codebook_size = left.select_slider("Codes per level", [64, 128, 256, 512, 1024, 2048, 4096, 8192],
-                                       value=defaults.codebook_size, key="cb_size")
-    epochs = middle.number_input("Epochs", 2, 5000, defaults.epochs, key="cb_epochs")
-    batch_size = middle.number_input("Batch size", 16, 65536, defaults.batch_size, key="cb_batch")
-    learning_rate = middle.number_input("Learning rate", 1e-5, 1e-1, defaults.learning_rate, format="%.4f",
-                                        key="cb_lr")
-    decoder_steps = middle.number_input("Code decoder steps", 0, 100000, defaults.code_decoder_steps,
-                                        key="cb_decoder_steps", help="fitted after the codebook is frozen")
-    latent_dim = right.number_input("Latent size", 2, 512, defaults.latent_dim, key="cb_latent")
-    image_weight = right.number_input("Image vector weight", 0.0, 10.0, encoder_defaults.image_weight, key="cb_image")
-    collaborative = right.selectbox("Co-occurrence vectors", COLLABORATIVE_MODES,
-                                    help="auto: only when some items have no text", key="cb_collaborative")
-    seed = right.number_input("Seed", 0, 2**31 - 1, defaults.seed, key="cb_seed")
+    codebook_values = settings_inputs(
+        CodebookConfig, [left, middle, right],
+        ("levels", "codebook_size", "epochs", "batch_size", "learning_rate", "code_decoder_steps", "latent_dim",
+         "seed"), "cb")
+    encoder_values = settings_inputs(EncoderConfig, [right], ("image_weight", "collaborative"), "cb")
     submitted = st.form_submit_button("Train codebook", type="primary")
 
 if submitted:
     try:
-        config = CodebookConfig(levels=int(levels), codebook_size=int(codebook_size), latent_dim=int(latent_dim),
-                                epochs=int(epochs), warmup_epochs=min(defaults.warmup_epochs, int(epochs) // 2),
-                                batch_size=int(batch_size), learning_rate=float(learning_rate),
-                                code_decoder_steps=int(decoder_steps),
-                                seed=int(seed), encoder=EncoderConfig(image_weight=float(image_weight),
-                                                                      collaborative=collaborative))
+        config = CodebookConfig(**codebook_values, encoder=EncoderConfig(**encoder_values))
         job = JobRegistry(workspace).submit("codebook", {"name": check_name(name, "codebook"),
                                                          "config": config.to_dict()})
         st.toast(f"Training job {job.id} is {job.status}.")
-    except (ConrecError, ValueError) as error:
+    except ConrecError as error:
         st.error(str(error))
 
 job_panel(workspace, "codebook", "codebook training")

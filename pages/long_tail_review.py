@@ -10,9 +10,8 @@ from conrec_core.evaluation.baselines import BASELINES
 from conrec_core.errors import ConrecError
 from conrec_core.evaluation.scoring import LABELS, METRICS
 from conrec_core.evaluation.intervals import format_p
-from conrec_core.lm.checkpoints import list_checkpoints
-from conrec_core.evaluation.slices import EXPORT_FORMATS, FILTER_METRICS, SLICES, evaluated_samples, export_slice, slice_table, \
-    take_slice
+from conrec_core.evaluation.slices import (EXPORT_FORMATS, FILTER_METRICS, SLICES, evaluated_samples, export_slice,
+                                          slice_definitions, slice_table, take_slice)
 
 st.title("Long-tail review")
 st.caption("Metrics per slice with 95% bootstrap intervals, every scored method side by side; p is a paired test of "
@@ -26,7 +25,9 @@ if frame.empty:
     st.stop()
 
 left, right = st.columns([1, 2])
-slice_name = left.selectbox("Slice", list(SLICES), key="review_slice", help="\n".join(f"{k}: {v}" for k, v in SLICES.items()))
+definitions = slice_definitions(workspace)
+slice_name = left.selectbox("Slice", SLICES, key="review_slice",
+                            help="\n".join(f"{k}: {v}" for k, v in definitions.items()))
 methods = right.multiselect("Methods", sorted(frame["method"].unique()), default=sorted(frame["method"].unique()),
                             key="review_methods")
 metric_filter = None
@@ -38,7 +39,7 @@ if st.checkbox("Filter on a metric", key="review_filter_on"):
 
 rows = take_slice(frame[frame["method"].isin(methods)], slice_name, metric_filter)
 st.write(f"**{rows['sample_id'].nunique():,} samples** of {frame['sample_id'].nunique():,} in this slice "
-         f"({SLICES[slice_name]}).")
+         f"({definitions[slice_name]}).")
 table = slice_table(rows, BASELINES)
 if table.empty:
     st.info("No samples in this slice.")
@@ -69,13 +70,9 @@ with st.form("review_export"):
     fmt = b.radio("Format", EXPORT_FORMATS, horizontal=True, key="review_export_format")
     exported = st.form_submit_button("Export", type="primary")
 if exported:
-    checkpoints = {info.name: {"fingerprint": info.fingerprint, "stage": info.stage, "warmup": info.training.get("warmup")}
-                   for info in list_checkpoints(workspace) if info.name in set(methods)}
-    manifest = {"split": split, "slice": slice_name, "slice_definition": SLICES[slice_name],
-                "filter": dict(zip(("metric", "low", "high"), metric_filter)) if metric_filter else None,
-                "methods": methods, "checkpoints": checkpoints, "metrics": table.to_dict("records")}
     try:
-        data_path, manifest_path = export_slice(workspace, name, rows, fmt, manifest)
+        data_path, manifest_path = export_slice(workspace, name, rows, fmt, split=split, slice_name=slice_name,
+                                                metric_filter=metric_filter, methods=methods, table=table)
     except ConrecError as error:
         st.error(str(error))
     else:

@@ -6,9 +6,7 @@ import streamlit as st
 
 from app import codebook_data, inspector_data
 from app.workspace_picker import pick_workspace
-from conrec_core.rl.swing import swing_table
-from conrec_core.views.user import ranked_users, user_view
-from conrec_core.data.workspace import has_table, open_workspace
+from conrec_core.views.user import ranked_users, swing_neighbours_of, user_view
 
 KIND_COLOURS = {"negative": "#d62728", "positive": "#2ca02c"}
 
@@ -87,14 +85,13 @@ if not view.metrics.empty:
     st.dataframe(view.metrics[view.metrics["sample_id"] == sample_id].drop(columns="sample_id"), hide_index=True,
                  width="stretch")
 
-with open_workspace(workspace) as con:
-    has_swing = has_table(con, "swing_neighbours")
-if has_swing and not future.empty:
+if not future.empty:
     item = st.selectbox("Swing neighbours of a future negative", future["item_id"].tolist(),
                         format_func=dict(zip(future["item_id"], future["title"])).get, key="inspector_swing_item")
-    with open_workspace(workspace) as con:
-        neighbours = swing_table(con, item)
-    if neighbours.empty:
+    neighbours = swing_neighbours_of(workspace, item)
+    if neighbours is None:
+        st.caption("No Swing table in this workspace yet: `python -m conrec_core swing` builds it.")
+    elif neighbours.empty:
         st.caption("No Swing neighbours: too few users disliked this item together with another.")
     else:
         st.dataframe(neighbours, hide_index=True, width="stretch")

@@ -14,7 +14,9 @@ import pytest
 from conftest import REPO
 
 CHROMIUM = "/usr/bin/chromium"
-PAGES = ("", "codebook_trainer", "codebook_explorer", "checkpoints", "user_inspector", "long_tail_review")
+CHARTS_DRAWN = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
+                     .every(chart => chart.querySelector('.main-svg') !== null)"""
+PAGES = ("", "codebook_trainer", "codebook_explorer", "train", "checkpoints", "user_inspector", "long_tail_review")
 SCREENS = REPO / "reports" / "screens"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
@@ -64,9 +66,9 @@ def test_every_page_renders_without_an_exception(app_url):
         for path in PAGES:
             page.goto(f"{app_url}/{path}")
             page.wait_for_selector('[data-testid="stSidebar"]', timeout=60_000)
-            page.wait_for_timeout(1000)  # let the script start before waiting for it to finish
+            page.wait_for_selector("h1", timeout=120_000)  # the page's script has started drawing
             page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=120_000)
-            page.wait_for_timeout(3000)  # charts and tables draw after the script has finished
+            page.wait_for_function(CHARTS_DRAWN, timeout=60_000)  # plotly draws after the script has finished
             page.screenshot(path=str(SCREENS / f"{path or 'home'}.png"), full_page=True)
             errors = page.locator('[data-testid="stException"]')
             assert errors.count() == 0, f"/{path}: {errors.first.inner_text()[:500]}"

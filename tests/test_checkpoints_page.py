@@ -12,6 +12,7 @@ from conrec_core.data.workspace import artifacts_dir, open_workspace
 from conftest import REPO, listed_copy, remove_listed
 
 PAGE = str(REPO / "pages" / "checkpoints.py")
+TRAIN = str(REPO / "pages" / "train.py")
 
 
 @pytest.fixture
@@ -25,8 +26,8 @@ def listed_lm_world(workspaces, tiny_checkpoint):
     remove_listed(workspace)
 
 
-def run_page() -> AppTest:
-    app = AppTest.from_file(PAGE, default_timeout=120)
+def run_page(page: str = PAGE) -> AppTest:
+    app = AppTest.from_file(page, default_timeout=120)
     app.session_state["workspace_choice"] = "Workspace: tiny-lm"
     app.run()
     assert not app.exception, [e.message for e in app.exception]
@@ -69,20 +70,20 @@ def test_the_page_lists_loads_and_predicts(listed_lm_world):
     assert app.dataframe[-1].value["rank"].tolist()[:5] == [1, 2, 3, 4, 5]
 
 
-def test_the_page_trains_grpo_and_shows_its_curves_per_stage(listed_lm_world):
-    app = run_page()
+def test_the_train_page_trains_grpo_and_the_checkpoints_page_shows_its_curves_per_stage(listed_lm_world):
+    app = run_page(TRAIN)
     app.selectbox(key="grpo_warmup").set_value("tiny")
     app.text_input(key="grpo_name").set_value("grpo-page")
-    app.number_input(key="grpo_steps").set_value(2)
+    app.number_input(key="grpo_steps_per_stage").set_value(2)
     [b for b in app.get("form_submit_button") if b.label == "Train with GRPO"][0].click().run()
     assert not app.exception and not app.error
     registry = JobRegistry(listed_lm_world)
     finished = registry.wait(registry.latest("grpo").id, timeout=600)
     assert finished.status == "done", finished.error
-    app.run()
+    app = run_page()
     row = app.dataframe[0].value.set_index("checkpoint").loc["grpo-page"]
     assert row["stage"] == "grpo" and row["warm-up"] == "tiny"
-    assert row["FHR@20 (validation)"] == finished.result["summary"]["validation"]["fhr"]
+    assert row["FHR@K (validation)"] == finished.result["summary"]["validation"]["fhr"] and row["K"] == 20
     app.selectbox(key="checkpoint_choice").set_value("grpo-page").run()
     assert not app.exception
     charts = app.get("plotly_chart")
@@ -90,7 +91,7 @@ def test_the_page_trains_grpo_and_shows_its_curves_per_stage(listed_lm_world):
     assert "by stage" in charts[0].proto.spec and "Validation FHR@20" in charts[1].proto.spec
 
 
-def test_a_workspace_without_checkpoints_offers_training(workspaces, lm_world):
+def test_a_workspace_without_checkpoints_points_to_the_train_page(workspaces, lm_world):
     workspace = workspaces / "tiny-nock.duckdb"
     shutil.copy(lm_world, workspace)
     shutil.copytree(artifacts_dir(lm_world) / "codebooks", artifacts_dir(workspace) / "codebooks")
@@ -100,6 +101,10 @@ def test_a_workspace_without_checkpoints_offers_training(workspaces, lm_world):
         app.run()
         assert not app.exception
         assert any("No checkpoints yet" in i.value for i in app.info)
+        app = AppTest.from_file(TRAIN, default_timeout=120)
+        app.session_state["workspace_choice"] = "Workspace: tiny-nock"
+        app.run()
+        assert any("train one above first" in i.value for i in app.info)
         app.number_input(key="sft_steps").set_value(4)
         app.text_input(key="sft_name").set_value("../up")
         [b for b in app.get("form_submit_button") if b.label == "Train"][0].click().run()

@@ -40,9 +40,9 @@ def test_trainer_starts_one_job_survives_reruns_and_shows_the_report(workspaces,
         app = page(TRAINER, "Workspace: tiny-shop")
         assert "no codebook yet" in app.info[0].value
         app.number_input(key="cb_epochs").set_value(6)
-        app.number_input(key="cb_batch").set_value(64)
-        app.number_input(key="cb_decoder_steps").set_value(50)
-        app.select_slider(key="cb_size").set_value(64)
+        app.number_input(key="cb_batch_size").set_value(64)
+        app.number_input(key="cb_code_decoder_steps").set_value(50)
+        app.number_input(key="cb_codebook_size").set_value(64)
         app.text_input(key="cb_name").set_value("from-the-app")
         app.button[0].click().run()
         assert not app.exception and not app.error

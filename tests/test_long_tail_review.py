@@ -34,15 +34,20 @@ def test_slices_select_the_right_samples(evaluated_world):
 
 def test_export_writes_inside_the_export_folder_with_a_manifest(evaluated_world):
     rows = evaluated_samples(evaluated_world, "test")
-    data, manifest = export_slice(evaluated_world, "all-test", rows, "csv", {"slice": "all samples"})
+    about = {"split": "test", "slice_name": "long-tail users", "metric_filter": ("fhr", 0.0, 0.5),
+             "methods": ["tiny"], "table": slice_table(rows, ("most_disliked",))}
+    data, manifest = export_slice(evaluated_world, "all-test", rows, "csv", **about)
     assert data.parent == exports_dir(evaluated_world) and len(pd.read_csv(data)) == len(rows)
     written = json.loads(manifest.read_text())
     assert written["rows"] == len(rows) and written["thresholds"]["long_tail_user_negatives"] == 3
+    assert written["slice_definition"].startswith("fewer than 3 negatives before the anchor")
+    assert written["filter"] == {"metric": "fhr", "low": 0.0, "high": 0.5}
+    assert set(written["checkpoints"]) == {"tiny"} and len(written["checkpoints"]["tiny"]["fingerprint"]) > 8
     for bad in ("../escape", "/etc/passwd", ".hidden", "a/b"):
         with pytest.raises(ConrecError):
-            export_slice(evaluated_world, bad, rows, "csv", {})
+            export_slice(evaluated_world, bad, rows, "csv", **about)
     with pytest.raises(ConrecError):
-        export_slice(evaluated_world, "fine", rows, "xlsx", {})
+        export_slice(evaluated_world, "fine", rows, "xlsx", **about)
 
 
 def test_the_review_page_shows_slices_and_exports(evaluated_world):

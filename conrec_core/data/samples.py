@@ -11,7 +11,7 @@ from __future__ import annotations
 import duckdb
 
 from .samples_config import SampleConfig
-from .workspace import write_meta
+from .workspace import open_workspace, read_meta, write_meta
 
 SAMPLE_TABLES = ("samples", "user_cuts", "item_stats")
 
@@ -174,3 +174,9 @@ def _item_stats(con, config: SampleConfig) -> None:
             SELECT e.item_id, count(*) AS negatives FROM events e JOIN user_cuts c USING (user_id)
             WHERE e.kind = 'negative' AND e.ts < c.validation_cut GROUP BY e.item_id) t USING (item_id)""",
                 [config.long_tail_item_negatives])
+
+
+def read_sample_config(workspace) -> SampleConfig:
+    """The settings the workspace's samples were built with (the defaults for a workspace without samples)."""
+    with open_workspace(workspace) as con:
+        return SampleConfig.from_dict(read_meta(con, "sample_config", {}))

@@ -32,6 +32,12 @@ class SampleConfig(Settings):
     long_tail_item_negatives: int = setting(5, "an item is long-tail with fewer negatives than this in the "
                                                "training part", low=1)
 
+    def definitions(self) -> dict[str, str]:
+        """The long-tail and window rules in words, formatted from these settings (never restated by hand)."""
+        return {"long-tail users": f"fewer than {self.long_tail_user_negatives} negatives before the anchor",
+                "long-tail items": f"fewer than {self.long_tail_item_negatives} negatives in the training part",
+                "future window": f"{self.window_days:g} days from the anchor"}
+
     def __post_init__(self):
         super().__post_init__()
         if self.validation_quantile > self.test_quantile:

@@ -13,6 +13,7 @@ import pandas as pd
 from .scoring import EXTRA_METRICS, LABELS, METRICS
 from .intervals import format_p
 from ..lm.checkpoints import checkpoint_dir, read_metrics
+from ..data.samples import read_sample_config
 from ..data.workspace import open_workspace, read_meta
 
 ROLES = {"most_disliked": "baseline: most-disliked items", "swing_cf": "baseline: Swing item-CF on negatives",
@@ -60,6 +61,7 @@ def write_report(workspace, out: Path, config, summary: pd.DataFrame, metrics: p
     roles = method_roles(names, config)
     with open_workspace(workspace) as con:
         source = read_meta(con, "source", None)
+    definitions = read_sample_config(workspace).definitions()
     methods = []
     for row in summary.to_dict("records"):
         entry = {"method": row["method"], "role": roles.get(row["method"], ""), "samples": row["samples"],
@@ -77,7 +79,7 @@ def write_report(workspace, out: Path, config, summary: pd.DataFrame, metrics: p
               "reward_variants": [{"reward": reward, "method": method}
                                   for reward, method in reward_rows(names, config)],
               "seconds": {k: round(v, 1) for k, v in seconds.items()},
-              "command": command, "config": asdict(config),
+              "command": command, "config": asdict(config), "definitions": definitions,
               "filter_simulation": probes["filter_simulation"].to_dict("records")
               if "filter_simulation" in probes else None,
               "filter_checkpoint": names.grpo, "forgetting": probes.get("forgetting"),
@@ -218,9 +220,10 @@ def markdown(report: dict, plots: list[str]) -> str:
                   "(chance).", "", "| method | share of the top K hitting true dislikes |", "|---|---|"]
         lines += [f"| {m['method']} | {interval_text(m['true_dislike_share'])} |" for m in report["methods"]
                   if m.get("true_dislike_share")]
-    lines += ["", "LUF: FHR over samples of long-tail users (fewer than 3 negatives before the anchor). LIF: FHR "
-              "counting only long-tail future negatives (items with fewer than 5 training negatives), over the "
-              "samples that have one.", ""]
+    definitions = report["definitions"]
+    lines += ["", f"LUF: FHR over samples of long-tail users ({definitions['long-tail users']}). LIF: FHR counting "
+              f"only long-tail future negatives (items with {definitions['long-tail items']}), over the samples that "
+              "have one.", ""]
     forgetting = report.get("forgetting")
     if forgetting and forgetting["forgetting_rate"] is not None:
         lines += [f"Forgetting: item-level alignment accuracy (4 candidates, chance 0.25) {forgetting['alignment_before']:.3f} "

@@ -11,14 +11,21 @@ import pandas as pd
 
 from ..errors import ConfigError, ConrecError
 from .scoring import summarise
+from ..data.samples import read_sample_config
+from ..lm.checkpoints import list_checkpoints
 from ..data.workspace import artifacts_dir, check_name, has_table, open_workspace, read_meta
 
-SLICES = {
-    "all samples": "every evaluated sample",
-    "long-tail users": "fewer than 3 negatives before the anchor (method §2)",
-    "long-tail items": "samples whose future window holds a long-tail item (LIF's population)",
-    "no negative history": "the anchor negative is the user's first: nothing to read from",
-}
+SLICES = ("all samples", "long-tail users", "long-tail items", "no negative history")
+
+
+def slice_definitions(workspace) -> dict[str, str]:
+    """Each slice in words, with the thresholds the workspace's samples were built with."""
+    rules = read_sample_config(workspace).definitions()
+    return {"all samples": "every evaluated sample",
+            "long-tail users": f"{rules['long-tail users']} (method §2)",
+            "long-tail items": f"samples whose future window holds a long-tail item ({rules['long-tail items']}; "
+                               "LIF's population)",
+            "no negative history": "the anchor negative is the user's first: nothing to read from"}
 FILTER_METRICS = ("hr", "fhr", "ndcg")
 EXPORT_FORMATS = ("parquet", "csv")
 
@@ -64,8 +71,11 @@ def exports_dir(workspace) -> Path:
     return artifacts_dir(workspace) / "exports"
 
 
-def export_slice(workspace, name: str, rows: pd.DataFrame, fmt: str, manifest: dict) -> tuple[Path, Path]:
-    """Write a slice's rows and a JSON manifest under the workspace's export folder; return both paths.
+def export_slice(workspace, name: str, rows: pd.DataFrame, fmt: str, *, split: str, slice_name: str,
+                 metric_filter: tuple[str, float, float] | None, methods: list[str], table: pd.DataFrame
+                 ) -> tuple[Path, Path]:
+    """Write a slice's rows and a JSON manifest (the slice, its filter, the methods with their checkpoints'
+    fingerprints, the metric table, the thresholds) under the workspace's export folder; return both paths.
 
     The name is checked like any user-given file name, so nothing lands outside the export folder.
     """
@@ -88,6 +98,12 @@ def export_slice(workspace, name: str, rows: pd.DataFrame, fmt: str, manifest: d
     with open_workspace(workspace) as con:
         sample_config = read_meta(con, "sample_config", {})
         source = read_meta(con, "source", None)
+    checkpoints = {info.name: {"fingerprint": info.fingerprint, "stage": info.stage,
+                               "warmup": info.training.get("warmup")}
+                   for info in list_checkpoints(workspace) if info.name in set(methods)}
+    manifest = {"split": split, "slice": slice_name, "slice_definition": slice_definitions(workspace)[slice_name],
+                "filter": dict(zip(("metric", "low", "high"), metric_filter)) if metric_filter else None,
+                "methods": methods, "checkpoints": checkpoints, "metrics": table.to_dict("records")}
     full = {"dataset": {"workspace": Path(workspace).name, "source": source}, **manifest,
             "thresholds": {"long_tail_user_negatives": sample_config.get("long_tail_user_negatives"),
                            "long_tail_item_negatives": sample_config.get("long_tail_item_negatives"),

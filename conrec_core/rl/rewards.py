@@ -21,6 +21,8 @@ from typing import Callable
 
 import numpy as np
 
+from ..semantic_ids.sids import matching_levels
+
 INVALID_REWARD = -1.0
 TRUNCATE_AT = 0.6  # variants (b) and (d): similarities at or below this count as no signal
 GAMMA = 0.5  # weight of the future-positive penalty
@@ -109,20 +111,6 @@ def truncated_default_reward(output: SidOutput | None, targets: SampleTargets, g
         return INVALID_REWARD
     return (truncated(max_cosine(output.vector, targets.target_vectors))
             - gamma * truncated(max_cosine(output.vector, targets.positive_vectors)))
-
-
-def matching_levels(codes: tuple[int, ...], other: tuple[int, ...]) -> int:
-    """How many leading SID levels two items share.
-
-    >>> matching_levels((1, 2, 3), (1, 2, 4)), matching_levels((1, 2, 3), (2, 2, 3))
-    (2, 0)
-    """
-    shared = 0
-    for mine, theirs in zip(codes, other):
-        if mine != theirs:
-            break
-        shared += 1
-    return shared
 
 
 def sid_level_reward(output: SidOutput | None, targets: SampleTargets, gamma: float = GAMMA) -> float:

@@ -95,3 +95,17 @@ class SemanticIds:
     @property
     def fourth_token_share(self) -> float:
         return sum(len(c) > self.levels for c in self.codes) / len(self.codes)
+
+
+def matching_levels(codes: tuple[int, ...], other: tuple[int, ...]) -> int:
+    """How many leading SID levels two items share.
+
+    >>> matching_levels((1, 2, 3), (1, 2, 4)), matching_levels((1, 2, 3), (2, 2, 3))
+    (2, 0)
+    """
+    shared = 0
+    for mine, theirs in zip(codes, other):
+        if mine != theirs:
+            break
+        shared += 1
+    return shared

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..errors import ConfigError
-from ..rl.rewards import matching_levels
+from ..rl.swing import swing_table
+from ..semantic_ids.sids import matching_levels
 from ..data.workspace import has_table, open_workspace
 
 
@@ -80,3 +81,20 @@ def ranked_users(workspace, method: str, split: str = "test", metric: str = "fhr
     best = frame.sort_values([metric, "samples", "user_id"], ascending=[False, False, True]).head(count)
     worst = frame.sort_values([metric, "samples", "user_id"], ascending=[True, False, True]).head(count)
     return best.reset_index(drop=True), worst.reset_index(drop=True)
+
+
+def predicted_users(workspace) -> pd.DataFrame:
+    """(checkpoint, user_id) pairs with stored predictions for test samples: whom the inspector can show."""
+    with open_workspace(workspace) as con:
+        if not has_table(con, "predictions"):
+            return pd.DataFrame(columns=["checkpoint", "user_id"])
+        return con.execute("""SELECT DISTINCT p.checkpoint, p.user_id FROM predictions p JOIN samples s USING (sample_id)
+                              WHERE s.split = 'test' ORDER BY p.checkpoint, p.user_id""").df()
+
+
+def swing_neighbours_of(workspace, item_id: str) -> pd.DataFrame | None:
+    """An item's Swing neighbours with titles; None while the workspace has no Swing table."""
+    with open_workspace(workspace) as con:
+        if not has_table(con, "swing_neighbours"):
+            return None
+        return swing_table(con, item_id)
