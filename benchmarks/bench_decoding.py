@@ -75,7 +75,8 @@ def main() -> None:
     from conrec_core.lm.decoding import DecodingConfig, decode
     from conrec_core.lm.checkpoints import checkpoint_dir, load_checkpoint
     from conrec_core.lm.config import BackboneConfig, SFTConfig
-    from conrec_core.lm.predict import item_trie, read_samples, sid_token_sequences
+    from conrec_core.data.samples import read_samples
+    from conrec_core.lm.item_trie import item_trie, sid_token_sequences
     from conrec_core.lm.prompts import next_negative_prompt
     from conrec_core.shipped.sample_data import sample_workspace
     from conrec_core.lm.vocab import sid_tokens

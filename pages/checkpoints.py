@@ -9,7 +9,8 @@ from app.workspace_picker import pick_workspace
 from conrec_core.errors import ConrecError
 from conrec_core.jobs.registry import JobRegistry
 from conrec_core.lm.decoding_config import DecodingConfig
-from conrec_core.lm.predict import read_predictions, read_samples
+from conrec_core.data.samples import read_samples
+from conrec_core.lm.predict import read_predictions
 from conrec_core.views.checkpoints import (checkpoint_table, codebook_fingerprints, fingerprint_status, grpo_curves,
                                            sft_curves)
 

@@ -8,7 +8,7 @@ from conrec_core.semantic_ids.store import load_codebook
 from conrec_core.lm.decoding import DecodingConfig, decode
 from conrec_core.errors import ConrecError
 from conrec_core.lm.config import BackboneConfig
-from conrec_core.lm.predict import item_trie
+from conrec_core.lm.item_trie import item_trie
 from conrec_core.lm.vocab import sid_tokens
 
 

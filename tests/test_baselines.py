@@ -5,7 +5,7 @@ import pytest
 
 from conrec_core.evaluation import baselines
 from conrec_core.evaluation.baselines import rank_baseline
-from conrec_core.lm.predict import read_samples
+from conrec_core.data.samples import read_samples
 from conrec_core.rl.swing import build_swing
 from conrec_core.data.workspace import open_workspace
 

@@ -8,7 +8,9 @@ from conrec_core.lm.decoding import DecodingConfig, decode
 from conrec_core.data.workspace import open_workspace
 from conrec_core.lm.checkpoints import load_checkpoint
 from conrec_core.lm.config import SFTConfig
-from conrec_core.lm.predict import item_trie, predict, read_predictions, read_samples, sid_token_sequences
+from conrec_core.data.samples import read_samples
+from conrec_core.lm.item_trie import item_trie, sid_token_sequences
+from conrec_core.lm.predict import predict, read_predictions
 from conrec_core.lm.prompts import next_negative_prompt
 
 

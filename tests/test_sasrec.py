@@ -7,7 +7,7 @@ from conrec_core.evaluation import sasrec
 from conrec_core.evaluation.baselines import rank_baseline
 from conrec_core.data.importer import import_source
 from conrec_core.metrics import hit_rate
-from conrec_core.lm.predict import read_samples
+from conrec_core.data.samples import read_samples
 from conrec_core.evaluation.sasrec import rank_sasrec, train_sasrec
 from conrec_core.evaluation.sasrec_config import SASRecConfig
 from tests.conftest import write

@@ -8,7 +8,11 @@ the output, never samples x history (a heavy user with thousands of events would
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
+
 import duckdb
+import pandas as pd
 
 from .samples_config import SampleConfig
 from .workspace import open_workspace, read_meta, write_meta
@@ -180,3 +184,46 @@ def read_sample_config(workspace) -> SampleConfig:
     """The settings the workspace's samples were built with (the defaults for a workspace without samples)."""
     with open_workspace(workspace) as con:
         return SampleConfig.from_dict(read_meta(con, "sample_config", {}))
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One (user, anchor) sample as every stage reads it; the lists are oldest first."""
+
+    sample_id: int
+    user_id: str
+    split: str
+    anchor_ts: datetime
+    next_negative: str  # the negative at the anchor: HR@K's target
+    recent_negatives: tuple[str, ...]  # negatives in the last recent_days before the anchor
+    context_negatives: tuple[str, ...]  # the most recent negatives before the anchor
+    context_positives: tuple[str, ...]
+    future_negatives: tuple[str, ...]  # negatives in the future window, the anchor's first: FHR@K's target
+    future_positives: tuple[str, ...]
+    long_tail_user: bool
+
+
+SAMPLE_COLUMNS = tuple(Sample.__dataclass_fields__)
+LIST_COLUMNS = ("recent_negatives", "context_negatives", "context_positives", "future_negatives", "future_positives")
+
+
+def read_samples(workspace, split: str | None = None, users: list[str] | None = None) -> pd.DataFrame:
+    """The samples of a split (all splits when None), of the given users only when `users` is set, in sample
+    order: the one place samples are read."""
+    where, params = [], []
+    if split is not None:
+        where.append("split = ?")
+        params.append(split)
+    if users:
+        where.append("list_contains(?, user_id)")
+        params.append([str(u) for u in users])
+    query = (f"SELECT {', '.join(SAMPLE_COLUMNS)} FROM samples"
+             + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY sample_id")
+    with open_workspace(workspace) as con:
+        return con.execute(query, params).df()
+
+
+def as_samples(frame: pd.DataFrame) -> list[Sample]:
+    """Rows of `read_samples` as Sample values (lists as tuples)."""
+    return [Sample(**{**row, **{name: tuple(row[name]) for name in LIST_COLUMNS}})
+            for row in frame[list(SAMPLE_COLUMNS)].to_dict("records")]

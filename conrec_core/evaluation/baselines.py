@@ -66,11 +66,11 @@ def rank_baseline(workspace, method: str, samples: pd.DataFrame, k: int = 20,
     if method not in BASELINES:
         raise ConfigError(f"unknown baseline {method!r}; choose from {', '.join(BASELINES)}")
     if method in SASREC_VARIANTS:
-        from ..lm.predict import read_samples
+        from ..data.samples import read_samples
         from .sasrec import rank_sasrec, train_sasrec
 
         config = replace(sasrec, with_positives=SASREC_VARIANTS[method])
-        trained = train_sasrec(workspace, config, validation=read_samples(workspace, "validation", None),
+        trained = train_sasrec(workspace, config, validation=read_samples(workspace, "validation"),
                                on_progress=on_progress)
         return rank_sasrec(trained, samples, k)
     with open_workspace(workspace) as con:

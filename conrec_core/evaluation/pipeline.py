@@ -11,7 +11,8 @@ from typing import Callable
 
 from ..semantic_ids.store import list_codebooks
 from ..errors import ConrecError
-from .scoring import (evaluate_baseline, evaluate_predictions, evaluation_samples, read_sample_metrics,
+from ..data.samples import read_samples
+from .scoring import (evaluate_baseline, evaluate_predictions, read_sample_metrics,
                          summarise)
 from .pipeline_config import PipelineConfig
 from .probes import filter_simulation, forgetting_rate
@@ -89,7 +90,7 @@ def run_pipeline(workspace, out, config: PipelineConfig = PipelineConfig(), *,
               "forgetting": forgetting_rate(workspace, names.grpo, names.sft, config.split)}
     truth = load_true_dislikes(workspace)
     if truth is not None:
-        probes["true_dislikes"] = reference_shares(truth, evaluation_samples(workspace, config.split))
+        probes["true_dislikes"] = reference_shares(truth, read_samples(workspace, config.split))
     write_report(workspace, out, config, summary, metrics, names, seconds, command, probes)
     progress(1.0, f"report written to {out}")
     return PipelineResult(out, methods, seconds, names)

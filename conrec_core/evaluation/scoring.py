@@ -15,7 +15,7 @@ from .candidates import LineUps, build_line_ups, candidate_accuracy
 from .intervals import bootstrap_interval, paired_test
 from ..errors import ConrecError
 from ..metrics import future_hit_rate, hit_rate, long_tail_future_hit_rate, ndcg
-from ..lm.predict import read_samples
+from ..data.samples import read_samples
 from .sasrec_config import SASRecConfig
 from .true_dislikes import TrueDislikes, load_true_dislikes
 from ..data.workspace import has_table, open_workspace
@@ -64,10 +64,6 @@ def sample_metrics(samples: pd.DataFrame, rankings: list[list[str]], long_tail_i
     return pd.DataFrame(rows)
 
 
-def evaluation_samples(workspace, split: str) -> pd.DataFrame:
-    return read_samples(workspace, split, None)
-
-
 def long_tail_items(workspace) -> set[str]:
     with open_workspace(workspace) as con:
         return {i for (i,) in con.execute("SELECT item_id FROM item_stats WHERE long_tail_item").fetchall()}
@@ -107,7 +103,7 @@ def evaluate_rankings(workspace, method: str, split: str, samples: pd.DataFrame,
 
 def evaluate_baseline(workspace, method: str, split: str = "test", k: int = 20,
                       sasrec: SASRecConfig = SASRecConfig(), on_progress=None) -> pd.DataFrame:
-    samples = evaluation_samples(workspace, split)
+    samples = read_samples(workspace, split)
     return evaluate_rankings(workspace, method, split, samples,
                              rank_baseline(workspace, method, samples, k, sasrec, on_progress), k)
 
@@ -115,7 +111,7 @@ def evaluate_baseline(workspace, method: str, split: str = "test", k: int = 20,
 def evaluate_predictions(workspace, checkpoint: str, split: str = "test", k: int | None = None) -> pd.DataFrame:
     """Metrics of a checkpoint's stored predictions for the split's samples (those it predicted). `k`: how
     many SIDs were decoded per sample (default: the most any sample has), so missing ones count as invalid."""
-    samples = evaluation_samples(workspace, split)
+    samples = read_samples(workspace, split)
     with open_workspace(workspace) as con:
         stored = con.execute("""SELECT sample_id, list(item_id ORDER BY rank) AS ranked, max(rank) AS k
                                 FROM predictions WHERE checkpoint = ? GROUP BY sample_id""", [checkpoint]).df() \

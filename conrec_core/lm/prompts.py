@@ -12,6 +12,7 @@ import numpy as np
 
 from ..semantic_ids.store import Codebook
 from .config import SFTConfig
+from ..data.samples import Sample, as_samples, read_samples
 from ..data.workspace import open_workspace
 
 PROMPTS = {
@@ -48,22 +49,21 @@ class TaskData:
 
     titles: dict[str, str]  # item -> title (items with a title only)
     categories: dict[str, str]
-    samples: dict[str, list[dict]]  # split -> samples (user_id, next_negative, context and future lists)
+    samples: dict[str, list[Sample]]  # split -> samples whose next negative has a SID
     popular_positives: list[str]  # fill-ins for users with fewer than three positives of their own
 
 
 def read_task_data(workspace, codebook: Codebook) -> TaskData:
     with open_workspace(workspace) as con:
         items = con.execute("SELECT item_id, title, category FROM items").fetchall()
-        frame = con.execute("""
-            SELECT sample_id, user_id, split, anchor_ts, next_negative, recent_negatives, context_negatives,
-                   context_positives, future_negatives, future_positives, long_tail_user
-            FROM samples ORDER BY sample_id""").df()
+        # counted on the training part only (events before each user's validation cut), like everything fitted
         popular = [i for (i,) in con.execute("""
-            SELECT item_id FROM events WHERE kind = 'positive' GROUP BY item_id
-            ORDER BY count(*) DESC, item_id LIMIT 200""").fetchall()]
+            SELECT e.item_id FROM events e JOIN user_cuts c USING (user_id)
+            WHERE e.kind = 'positive' AND e.ts < c.validation_cut GROUP BY e.item_id
+            ORDER BY count(*) DESC, e.item_id LIMIT 200""").fetchall()]
     known = codebook.sids.item_to_row
-    samples = {split: [r for r in frame[frame["split"] == split].to_dict("records") if r["next_negative"] in known]
+    every = as_samples(read_samples(workspace))
+    samples = {split: [s for s in every if s.split == split and s.next_negative in known]
                for split in ("train", "validation", "test")}
     return TaskData(titles={i: t for i, t, _ in items if t and i in known},
                     categories={i: c for i, _, c in items if c},
@@ -102,12 +102,12 @@ def training_alignment(data: TaskData, codebook: Codebook, config: SFTConfig,
     """Per user, up to `alignment_per_user` training negatives, weighted to the categories they dislike often."""
     by_user: dict[str, list[dict]] = {}
     for sample in data.samples["train"]:
-        by_user.setdefault(sample["user_id"], []).append(sample)
+        by_user.setdefault(sample.user_id, []).append(sample)
     examples = []
     for user in sorted(by_user):
         samples = by_user[user]
-        positives = [p for s in samples for p in list(s["context_positives"]) + list(s["future_positives"])]
-        negatives = [s["next_negative"] for s in samples]
+        positives = [p for s in samples for p in list(s.context_positives) + list(s.future_positives)]
+        negatives = [s.next_negative for s in samples]
         category_counts: dict[str, int] = {}
         for item in negatives:
             category = data.categories.get(item, item)
@@ -126,8 +126,8 @@ def held_out_alignment(data: TaskData, codebook: Codebook, split: str, rng: np.r
                        limit: int | None = None) -> list[Example]:
     examples = []
     for sample in data.samples[split]:
-        positives = list(sample["context_positives"]) + list(sample["future_positives"])
-        example = alignment_example(codebook, sample["next_negative"], positives, rng, data.popular_positives)
+        positives = list(sample.context_positives) + list(sample.future_positives)
+        example = alignment_example(codebook, sample.next_negative, positives, rng, data.popular_positives)
         if example:
             examples.append(example)
     return examples[:limit]
@@ -135,8 +135,8 @@ def held_out_alignment(data: TaskData, codebook: Codebook, split: str, rng: np.r
 
 def next_negative_examples(data: TaskData, codebook: Codebook, split: str, config: SFTConfig,
                            limit: int | None = None) -> list[Example]:
-    return [Example("next_negative", next_negative_prompt(codebook, list(s["context_negatives"]), config),
-                    codebook.sids.sid(s["next_negative"]), s["next_negative"])
+    return [Example("next_negative", next_negative_prompt(codebook, list(s.context_negatives), config),
+                    codebook.sids.sid(s.next_negative), s.next_negative)
             for s in data.samples[split][:limit]]
 
 
@@ -151,14 +151,14 @@ def stage_prompt(codebook: Codebook, kind: str, sample: dict, config: SFTConfig,
     them, stage 3 adds the most recent positives, marked apart so the model can tell the two kinds.
     """
     if kind == "recent_negatives":
-        return render("next_negative", history=sid_history(codebook, list(sample["recent_negatives"]),
+        return render("next_negative", history=sid_history(codebook, list(sample.recent_negatives),
                                                            config.context_items))
     if kind == "negatives":
-        return next_negative_prompt(codebook, list(sample["context_negatives"]), config)
+        return next_negative_prompt(codebook, list(sample.context_negatives), config)
     if kind == "negatives_positives":
         return render("with_positives",
-                      positives=sid_history(codebook, list(sample["context_positives"]), positive_items),
-                      history=sid_history(codebook, list(sample["context_negatives"]), config.context_items))
+                      positives=sid_history(codebook, list(sample.context_positives), positive_items),
+                      history=sid_history(codebook, list(sample.context_negatives), config.context_items))
     raise ValueError(f"unknown prompt kind {kind!r}")
 
 
@@ -171,7 +171,7 @@ def training_examples(data: TaskData, codebook: Codebook, config: SFTConfig) -> 
     if "alignment" in config.tasks:
         examples["alignment"] = training_alignment(data, codebook, config, rng)
     if "next_negative" in config.tasks:
-        examples["next_negative"] = next_negative_examples(data, codebook, "train", config)
+        examples.next_negative = next_negative_examples(data, codebook, "train", config)
     return examples
 
 

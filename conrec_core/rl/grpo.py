@@ -36,7 +36,7 @@ from ..lm.checkpoints import METRICS_FILE, append_metrics, checkpoint_dir, load_
     save_weights
 from ..lm.config import SFTConfig
 from ..metrics import future_hit_rate, hit_rate
-from ..lm.predict import item_trie, seen_rows
+from ..lm.item_trie import item_trie, seen_rows
 from ..lm.prompts import read_task_data, stage_prompt
 from .targets import RewardTable
 from .rewards import REWARDS
@@ -79,7 +79,7 @@ class Run:
         return [stage_prompt(self.codebook, kind, s, self.sft, self.config.positive_items) for s in samples]
 
     def seen_rows(self, samples: list[dict]) -> list[list[int]]:
-        return [seen_rows(self.codebook, s["context_negatives"], s["context_positives"]) for s in samples]
+        return [seen_rows(self.codebook, s.context_negatives, s.context_positives) for s in samples]
 
 
 def prepare_run(workspace, warmup: str, config: GRPOConfig = GRPOConfig(), *, load_in_4bit: bool = False,
@@ -225,8 +225,8 @@ def grpo_step(run: Run, kind: str, stage: int, step: int, beta: float) -> dict:
     reward = REWARDS[config.reward]
     rewards = []
     for position, sample in enumerate(samples):
-        targets = run.table.targets(sample["next_negative"], list(sample["future_negatives"]),
-                                    list(sample["future_positives"]))
+        targets = run.table.targets(sample.next_negative, list(sample.future_negatives),
+                                    list(sample.future_positives))
         group = rows[position * config.group_size:(position + 1) * config.group_size]
         rewards.append([reward(run.table.output(row), targets, config.gamma) for row in group])
     rewards_t = torch.tensor(rewards, dtype=torch.float32, device=accelerator.device)
@@ -285,8 +285,8 @@ def evaluate(run: Run, kind: str) -> dict:
                          DecodingConfig(beams=max(20, k), returns=k), run.seen_rows(samples))
         for sample, result in zip(samples, decoded):
             ranked = [run.codebook.sids.item_ids[r] for r in result.rows]
-            hits[0] += hit_rate(ranked, sample["next_negative"], k)
-            hits[1] += future_hit_rate(ranked, list(sample["future_negatives"]), k)
+            hits[0] += hit_rate(ranked, sample.next_negative, k)
+            hits[1] += future_hit_rate(ranked, list(sample.future_negatives), k)
         hits[2] = len(samples)
     hits = accelerator.reduce(hits, "sum")
     return {"hr": round(float(hits[0] / hits[2]), 5), "fhr": round(float(hits[1] / hits[2]), 5),

@@ -1,0 +1,25 @@
+"""The trie of every item's SID token ids, built once per tokenizer, and the rows a sample must never get."""
+
+from __future__ import annotations
+
+from ..semantic_ids.sids import sid_token_list
+from ..semantic_ids.store import Codebook
+from .decoding import sid_token_rows
+from .trie import SidTrie
+from .vocab import sid_token_ids
+
+
+def sid_token_sequences(codebook: Codebook, tokenizer) -> list[list[int]]:
+    """Token ids of every item's SID, in SemanticIds row order."""
+    return [sid_token_ids(tokenizer, sid_token_list(codes)) for codes in codebook.sids.codes]
+
+
+def item_trie(codebook: Codebook, tokenizer, vocab_size: int) -> tuple[SidTrie, dict[tuple[int, ...], int]]:
+    sequences = sid_token_sequences(codebook, tokenizer)
+    return SidTrie.build(sequences, vocab_size, tokenizer.eos_token_id), sid_token_rows(sequences)
+
+
+def seen_rows(codebook: Codebook, context_negatives, context_positives) -> list[int]:
+    """Rows of the items in a sample's context: candidates exclude them (method §2), for every method."""
+    rows_of = codebook.sids.item_to_row
+    return sorted({rows_of[i] for i in list(context_negatives) + list(context_positives) if i in rows_of})
