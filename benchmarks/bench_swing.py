@@ -33,7 +33,7 @@ def generate(path: Path, events: int, users: int, items: int) -> None:
                    TIMESTAMP '2024-01-01' + to_seconds(CAST(random() * 90 * 86400 AS BIGINT)) AS ts,
                    'negative', NULL, NULL
             FROM range({events})""")
-        con.execute("CREATE TABLE user_cuts AS SELECT DISTINCT user_id, TIMESTAMP '2024-03-13' AS validation_cut, "
+        con.execute("INSERT INTO user_cuts SELECT DISTINCT user_id, TIMESTAMP '2024-03-13' AS validation_cut, "
                     "TIMESTAMP '2024-03-22' AS test_cut FROM events")
 
 

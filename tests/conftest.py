@@ -137,8 +137,8 @@ def evaluated_world(workspaces, tiny_checkpoint):
     from conrec_core.data.workspace import open_workspace
 
     with open_workspace(workspace, read_only=False) as con:  # other tests predict and score on the source
-        con.execute("DROP TABLE IF EXISTS predictions")
-        con.execute("DROP TABLE IF EXISTS sample_metrics")
+        con.execute("DELETE FROM predictions")
+        con.execute("DELETE FROM sample_metrics")
     predict(workspace, "tiny", split="test")
     assert main(["evaluate", "--workspace", str(workspace), "--checkpoints", "tiny", "--sasrec-steps", "40"]) == 0
     yield workspace

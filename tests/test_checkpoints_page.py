@@ -21,7 +21,7 @@ def listed_lm_world(workspaces, tiny_checkpoint):
     source, _ = tiny_checkpoint
     workspace = listed_copy(source, workspaces, "tiny-lm")
     with open_workspace(workspace, read_only=False) as con:  # other tests may have predicted on the source
-        con.execute("DROP TABLE IF EXISTS predictions")
+        con.execute("DELETE FROM predictions")
     yield workspace
     remove_listed(workspace)
 

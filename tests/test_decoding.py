@@ -68,7 +68,7 @@ def test_same_top20_as_transformers_prefix_allowed_tokens_fn(loaded):
 def test_predict_writes_ranked_predictions_for_chosen_users(tiny_checkpoint):
     workspace, _ = tiny_checkpoint
     with open_workspace(workspace, read_only=False) as con:  # other tests predict on the small world too
-        con.execute("DROP TABLE IF EXISTS predictions")
+        con.execute("DELETE FROM predictions")
     users = read_samples(workspace, "test", None)["user_id"].unique()[:3].tolist()
     run = predict(workspace, "tiny", users=users)
     stored = read_predictions(workspace, "tiny")

@@ -55,7 +55,6 @@ def test_swing_matches_the_formula_on_a_real_small_log(small_world, tmp_path):
 
 def hand_world(path, rows):
     with new_workspace(path) as con:
-        con.execute("CREATE TABLE user_cuts (user_id VARCHAR, validation_cut TIMESTAMP, test_cut TIMESTAMP)")
         for index, (user, item) in enumerate(rows):
             con.execute("INSERT INTO events VALUES (?, ?, ?, TIMESTAMP '2024-01-01' + to_days(?), 'negative', "
                         "NULL, NULL)", [index, user, item, index])

@@ -51,7 +51,7 @@ def test_the_inspector_page_walks_through_a_user(evaluated_world):
 def test_the_inspector_without_predictions_says_what_to_do(workspaces, lm_world):
     workspace = listed_copy(lm_world, workspaces, "tiny-nopred")
     with open_workspace(workspace, read_only=False) as con:  # other tests predict on the small world
-        con.execute("DROP TABLE IF EXISTS predictions")
+        con.execute("DELETE FROM predictions")
     try:
         app = AppTest.from_file(PAGE, default_timeout=120)
         app.session_state["workspace_choice"] = "Workspace: tiny-nopred"

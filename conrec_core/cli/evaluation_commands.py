@@ -7,7 +7,7 @@ import shlex
 from pathlib import Path
 
 from ..config import add_options, config_from_options
-from ..data.workspace import has_table, open_workspace
+from ..data.workspace import open_workspace
 from ..errors import ConrecError
 from ..evaluation.baselines import BASELINES, SASREC_VARIANTS
 from ..evaluation.sasrec_config import SASRecConfig
@@ -79,9 +79,8 @@ def run_evaluate(args: argparse.Namespace) -> int:
     from ..rl.swing import ensure_swing
 
     with open_workspace(args.workspace) as con:
-        predicted = [c for (c,) in con.execute("SELECT DISTINCT checkpoint FROM predictions ORDER BY 1").fetchall()] \
-            if has_table(con, "predictions") else []
-        has_codebook = has_table(con, "codebooks")
+        predicted = [c for (c,) in con.execute("SELECT DISTINCT checkpoint FROM predictions ORDER BY 1").fetchall()]
+        has_codebook = bool(con.execute("SELECT count(*) FROM codebooks").fetchall()[0][0])
     if "swing_cf" in args.baselines:
         ensure_swing(args.workspace)
     sasrec = config_from_options(SASRecConfig, args, prefix="sasrec_")

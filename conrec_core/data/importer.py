@@ -142,7 +142,7 @@ def _import_true_dislikes(con, path: Path) -> int:
     if bad is not None:
         raise DataError("needs a user_id, a facet and a numeric weight", file=label, row=bad)
     con.execute("""
-        CREATE TABLE true_dislikes AS
+        INSERT INTO true_dislikes
         SELECT trim(CAST(user_id AS VARCHAR)) AS user_id, trim(CAST(facet AS VARCHAR)) AS facet,
                trim(CAST(value AS VARCHAR)) AS value, CAST(weight AS DOUBLE) AS weight
         FROM raw_dislikes ORDER BY _row""")

@@ -15,32 +15,10 @@ import duckdb
 import pandas as pd
 
 from .samples_config import SampleConfig
+from .schema import recreate_table
 from .workspace import open_workspace, read_meta, write_meta
 
 SAMPLE_TABLES = ("samples", "user_cuts", "item_stats")
-
-SAMPLES_SCHEMA = """
-CREATE TABLE user_cuts (user_id VARCHAR PRIMARY KEY, validation_cut TIMESTAMP, test_cut TIMESTAMP);
-CREATE TABLE samples (
-    sample_id               BIGINT PRIMARY KEY,
-    user_id                 VARCHAR NOT NULL,
-    split                   VARCHAR NOT NULL CHECK (split IN ('train', 'validation', 'test')),
-    anchor_ts               TIMESTAMP NOT NULL,   -- t: time of the anchoring negative
-    anchor_event_id         BIGINT NOT NULL,
-    next_negative           VARCHAR NOT NULL,     -- target of HR@K
-    recent_negatives        VARCHAR[] NOT NULL,   -- negatives in [t - recent_days, t), oldest first, last N
-    context_negatives       VARCHAR[] NOT NULL,   -- negatives before t, last N
-    context_positives       VARCHAR[] NOT NULL,   -- positives before t, last N
-    context_negative_count  INTEGER NOT NULL,     -- all negatives before t (before truncation)
-    context_positive_count  INTEGER NOT NULL,
-    window_end              TIMESTAMP NOT NULL,   -- min(t + window, start of the next part)
-    future_negatives        VARCHAR[] NOT NULL,   -- negatives in [t, window_end), the anchor first: FHR@K target
-    future_positives        VARCHAR[] NOT NULL,   -- positives in [t, window_end)
-    long_tail_user          BOOLEAN NOT NULL
-);
-CREATE TABLE item_stats (item_id VARCHAR PRIMARY KEY, train_negatives INTEGER NOT NULL,
-                         long_tail_item BOOLEAN NOT NULL);
-"""
 
 NO_END = "TIMESTAMP '9999-12-31'"
 
@@ -50,8 +28,7 @@ def build_samples(con: duckdb.DuckDBPyConnection, config: SampleConfig = SampleC
     con.execute("BEGIN TRANSACTION")
     try:
         for table in SAMPLE_TABLES:
-            con.execute(f"DROP TABLE IF EXISTS {table}")
-        con.execute(SAMPLES_SCHEMA)
+            recreate_table(con, table)
         _user_cuts(con, config)
         _ordered_events(con)
         _anchors(con, config)

@@ -8,7 +8,7 @@ from datetime import datetime
 import duckdb
 import pandas as pd
 
-from .workspace import has_table, read_meta
+from .workspace import read_meta
 
 
 @dataclass
@@ -54,7 +54,7 @@ def summarize(con: duckdb.DuckDBPyConnection) -> WorkspaceSummary:
         users_with_negatives=users_with_negatives, items_without_text=without_text,
         item_vectors=dict(con.execute("SELECT name, count(*) FROM item_vectors GROUP BY name ORDER BY name")
                           .fetchall()))
-    if has_table(con, "samples"):
+    if con.execute("SELECT count(*) FROM samples").fetchall()[0][0]:
         for split, count, share in con.execute("""
                 SELECT split, count(*), avg(CASE WHEN len(future_negatives) > 1 THEN 1.0 ELSE 0.0 END)
                 FROM samples GROUP BY split""").fetchall():
@@ -64,9 +64,7 @@ def summarize(con: duckdb.DuckDBPyConnection) -> WorkspaceSummary:
             "SELECT avg(CASE WHEN long_tail_user THEN 1.0 ELSE 0.0 END) FROM samples").fetchall()[0][0]
         summary.long_tail_item_share = con.execute(
             "SELECT avg(CASE WHEN long_tail_item THEN 1.0 ELSE 0.0 END) FROM item_stats").fetchall()[0][0]
-    if has_table(con, "true_dislikes"):
-        summary.true_dislike_users = con.execute(
-            "SELECT count(DISTINCT user_id) FROM true_dislikes").fetchall()[0][0]
+    summary.true_dislike_users = con.execute("SELECT count(DISTINCT user_id) FROM true_dislikes").fetchall()[0][0]
     return summary
 
 
@@ -93,8 +91,6 @@ def negatives_per_user(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def split_table(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
     """Per split: samples, users, mean context and future sizes, future-window coverage, long-tail users."""
-    if not has_table(con, "samples"):
-        return pd.DataFrame()
     return con.execute("""
         SELECT split, count(*) AS samples, count(DISTINCT user_id) AS users,
                avg(context_negative_count) AS mean_context_negatives,

@@ -17,43 +17,30 @@ from typing import Any, Iterator
 import duckdb
 
 from ..errors import WorkspaceError
+from .schema import SCHEMA_VERSION, create_tables, migrate
 
-SCHEMA_VERSION = 1
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
 
-SCHEMA = """
-CREATE TABLE items (
-    item_id  VARCHAR PRIMARY KEY,
-    title    VARCHAR,            -- NULL for id-only logs
-    text     VARCHAR,            -- other text fields, joined
-    category VARCHAR
-);
-CREATE TABLE item_vectors (      -- optional side vectors (image, collaborative), one row per item and name
-    item_id VARCHAR NOT NULL,
-    name    VARCHAR NOT NULL,
-    vector  FLOAT[] NOT NULL
-);
-CREATE TABLE events (
-    event_id BIGINT NOT NULL,    -- order of (user_id, ts, row in the source file): breaks timestamp ties
-    user_id  VARCHAR NOT NULL,
-    item_id  VARCHAR NOT NULL,
-    ts       TIMESTAMP NOT NULL, -- UTC
-    kind     VARCHAR NOT NULL CHECK (kind IN ('negative', 'positive', 'neutral')),
-    value    DOUBLE,             -- rating or other numeric signal, when the source has one
-    reason   VARCHAR             -- why the user gave negative feedback, when the source says
-);
-CREATE TABLE meta (key VARCHAR PRIMARY KEY, value JSON NOT NULL);
-"""
-
-
 def connect(path: Path | str, *, read_only: bool = True, lock_timeout: float = 15.0) -> duckdb.DuckDBPyConnection:
-    """Open an existing workspace; a clear WorkspaceError when it is missing, locked or not a workspace."""
+    """Open an existing workspace, migrated to this conrec's schema; a clear WorkspaceError when it is missing,
+    locked or not a workspace."""
     path = Path(path)
     if not path.is_file():
         raise WorkspaceError(f"{path}: no workspace here; create one with "
                              f"`python -m conrec_core import SOURCE --workspace {path}`")
     if not _is_duckdb_file(path):
         raise WorkspaceError(f"{path}: not a DuckDB file, so not a conrec workspace")
+    con = _connect_duckdb(path, read_only=read_only, lock_timeout=lock_timeout)
+    version = _schema_version(con, path)
+    if version < SCHEMA_VERSION:
+        con.close()
+        _migrate(path, lock_timeout)
+        con = _connect_duckdb(path, read_only=read_only, lock_timeout=lock_timeout)
+    return con
+
+
+def _connect_duckdb(path: Path, *, read_only: bool, lock_timeout: float) -> duckdb.DuckDBPyConnection:
+    """A DuckDB connection to `path` in UTC, waiting up to `lock_timeout` seconds for another writer."""
     deadline = time.monotonic() + lock_timeout
     while True:
         try:
@@ -68,15 +55,31 @@ def connect(path: Path | str, *, read_only: bool = True, lock_timeout: float = 1
         except duckdb.Error as error:
             raise WorkspaceError(f"{path}: cannot open ({str(error).splitlines()[0]})") from None
     con.execute("SET TimeZone = 'UTC'")
-    if not has_table(con, "meta"):
+    return con
+
+
+def _schema_version(con: duckdb.DuckDBPyConnection, path: Path) -> int:
+    """The workspace's schema version; closes `con` and refuses a file that is no workspace, or a newer one."""
+    version = read_meta(con, "schema_version") if has_table(con, "meta") else None
+    if version is None:
         con.close()
         raise WorkspaceError(f"{path}: a DuckDB file, but not a conrec workspace")
-    version = read_meta(con, "schema_version")
-    if version != SCHEMA_VERSION:
+    if not isinstance(version, int) or version > SCHEMA_VERSION:
         con.close()
-        raise WorkspaceError(f"{path}: workspace schema version {version}, this conrec reads {SCHEMA_VERSION}; "
-                             "import the data again")
-    return con
+        raise WorkspaceError(f"{path}: workspace schema version {version}, this conrec reads up to "
+                             f"{SCHEMA_VERSION}; update conrec or import the data again")
+    return version
+
+
+def _migrate(path: Path, lock_timeout: float) -> None:
+    """Bring an older workspace up to date: a moment of write access, like any writer's."""
+    con = _connect_duckdb(path, read_only=False, lock_timeout=lock_timeout)
+    try:
+        version = _schema_version(con, path)
+        if version < SCHEMA_VERSION:  # another process may have migrated it meanwhile
+            migrate(con, version)
+    finally:
+        con.close()
 
 
 @contextlib.contextmanager
@@ -103,7 +106,7 @@ def new_workspace(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
     con = duckdb.connect(str(staging))
     try:
         con.execute("SET TimeZone = 'UTC'")
-        con.execute(SCHEMA)
+        create_tables(con)
         write_meta(con, "schema_version", SCHEMA_VERSION)
         yield con
         con.execute("CHECKPOINT")

@@ -18,7 +18,7 @@ from .pipeline_config import PipelineConfig
 from .probes import filter_simulation, forgetting_rate
 from .report import write_report
 from .true_dislikes import load_true_dislikes, reference_shares
-from ..data.workspace import has_table, open_workspace
+from ..data.workspace import open_workspace
 
 Progress = Callable[[float, str], None]
 
@@ -65,8 +65,7 @@ def run_pipeline(workspace, out, config: PipelineConfig = PipelineConfig(), *,
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with open_workspace(workspace) as con:
-        counts = dict(con.execute("SELECT split, count(*) FROM samples GROUP BY split").fetchall()) \
-            if has_table(con, "samples") else {}
+        counts = dict(con.execute("SELECT split, count(*) FROM samples GROUP BY split").fetchall())
     if not counts.get("train") or not counts.get(config.split) or not counts.get("validation"):
         raise ConrecError(f"the workspace needs training, validation and {config.split} samples; it has {counts}")
     names = MethodNames(config.seed)

@@ -18,26 +18,9 @@ from ..metrics import future_hit_rate, hit_rate, long_tail_future_hit_rate, ndcg
 from ..data.samples import read_samples
 from .sasrec_config import SASRecConfig
 from .true_dislikes import TrueDislikes, load_true_dislikes
-from ..data.workspace import has_table, open_workspace
+from ..data.workspace import open_workspace
 from ..semantic_ids.store import list_codebooks
 
-SAMPLE_METRICS_TABLE = """
-CREATE TABLE IF NOT EXISTS sample_metrics (
-    method VARCHAR NOT NULL, split VARCHAR NOT NULL, sample_id BIGINT NOT NULL, user_id VARCHAR NOT NULL,
-    k INTEGER NOT NULL,
-    hr DOUBLE NOT NULL,          -- next negative in the top K
-    fhr DOUBLE NOT NULL,         -- any future-window negative in the top K
-    ndcg DOUBLE NOT NULL,        -- future negatives as relevant items
-    lif DOUBLE,                  -- FHR on long-tail future negatives; NULL when the window has none
-    candidate_accuracy DOUBLE,   -- the next negative picked out of a 20-item line-up; NULL without one
-    invalid_rate DOUBLE,         -- share of the K outputs that were not a valid, new item (0 under the constraint)
-    long_tail_user BOOLEAN NOT NULL,
-    true_dislike_share DOUBLE,   -- share of the top K carrying a facet the user truly dislikes; NULL without
-                                 -- a latent profile (only synthetic worlds have one)
-    created_at TIMESTAMP NOT NULL,
-    PRIMARY KEY (method, split, sample_id));
-"""
-LATER_COLUMNS = ("candidate_accuracy", "invalid_rate", "true_dislike_share")
 METRICS = ("hr", "fhr", "luf", "lif", "ndcg", "candidate_accuracy", "invalid_rate")
 EXTRA_METRICS = ("true_dislike_share",)  # summarised where the workspace can compute them
 LABELS = {"hr": "HR", "fhr": "FHR", "luf": "LUF", "lif": "LIF", "ndcg": "NDCG", "candidate_accuracy": "CandAcc",
@@ -73,9 +56,6 @@ def store_metrics(workspace, method: str, split: str, metrics: pd.DataFrame) -> 
     frame = metrics.assign(method=method, split=split,
                            created_at=datetime.now(timezone.utc).replace(tzinfo=None))
     with open_workspace(workspace, read_only=False) as con:
-        con.execute(SAMPLE_METRICS_TABLE)
-        for column in LATER_COLUMNS:  # tables written before these metrics existed gain them
-            con.execute(f"ALTER TABLE sample_metrics ADD COLUMN IF NOT EXISTS {column} DOUBLE")
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM sample_metrics WHERE method = ? AND split = ?", [method, split])
         con.register("new_metrics", frame)
@@ -115,7 +95,7 @@ def evaluate_predictions(workspace, checkpoint: str, split: str = "test", k: int
     with open_workspace(workspace) as con:
         stored = con.execute("""SELECT sample_id, list(item_id ORDER BY rank) AS ranked, max(rank) AS k
                                 FROM predictions WHERE checkpoint = ? GROUP BY sample_id""", [checkpoint]).df() \
-            if has_table(con, "predictions") else pd.DataFrame(columns=["sample_id", "ranked", "k"])
+
     samples = samples.merge(stored, on="sample_id")
     if samples.empty:
         raise ConrecError(f"checkpoint {checkpoint!r} has no predictions for {split} samples: run predict first")
@@ -125,8 +105,6 @@ def evaluate_predictions(workspace, checkpoint: str, split: str = "test", k: int
 
 def read_sample_metrics(workspace, split: str = "test") -> pd.DataFrame:
     with open_workspace(workspace) as con:
-        if not has_table(con, "sample_metrics"):
-            return pd.DataFrame()
         return con.execute("SELECT * FROM sample_metrics WHERE split = ? ORDER BY method, sample_id", [split]).df()
 
 

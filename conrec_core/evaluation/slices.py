@@ -13,7 +13,7 @@ from ..errors import ConfigError, ConrecError
 from .scoring import summarise
 from ..data.samples import read_sample_config
 from ..lm.checkpoints import list_checkpoints
-from ..data.workspace import artifacts_dir, check_name, has_table, open_workspace, read_meta
+from ..data.workspace import artifacts_dir, check_name, open_workspace, read_meta
 
 SLICES = ("all samples", "long-tail users", "long-tail items", "no negative history")
 
@@ -33,8 +33,6 @@ EXPORT_FORMATS = ("parquet", "csv")
 def evaluated_samples(workspace, split: str = "test") -> pd.DataFrame:
     """Per-sample metrics of every method joined with what slices need from the samples."""
     with open_workspace(workspace) as con:
-        if not has_table(con, "sample_metrics"):
-            return pd.DataFrame()
         return con.execute("""
             SELECT m.*, s.anchor_ts, s.next_negative, s.context_negative_count, s.context_positive_count,
                    len(s.future_negatives) AS future_negative_count

@@ -13,7 +13,7 @@ import re
 from collections import defaultdict
 from dataclasses import dataclass
 
-from ..data.workspace import has_table, open_workspace
+from ..data.workspace import open_workspace
 
 
 @dataclass
@@ -54,9 +54,9 @@ class TrueDislikes:
 def load_true_dislikes(workspace) -> TrueDislikes | None:
     """The workspace's latent dislike profiles, or None when it has none (real logs)."""
     with open_workspace(workspace) as con:
-        if not has_table(con, "true_dislikes"):
-            return None
         rows = con.execute("SELECT user_id, facet, value FROM true_dislikes WHERE value IS NOT NULL").fetchall()
+        if not rows:
+            return None
         items = con.execute("SELECT item_id, category, concat_ws(' ', title, text) FROM items").fetchall()
     profiles: dict[str, list[tuple[str, str]]] = defaultdict(list)
     for user, facet, value in rows:

@@ -18,15 +18,8 @@ from ..metrics import future_hit_rate, hit_rate, mean
 from .prompts import stage_prompt
 from .item_trie import item_trie, seen_rows
 from ..data.samples import as_samples, read_samples
-from ..data.workspace import has_table, open_workspace
+from ..data.workspace import open_workspace
 
-PREDICTIONS_TABLE = """
-CREATE TABLE IF NOT EXISTS predictions (
-    checkpoint VARCHAR NOT NULL, sample_id BIGINT NOT NULL, user_id VARCHAR NOT NULL,
-    anchor_ts TIMESTAMP NOT NULL, rank INTEGER NOT NULL,  -- 1 = most likely
-    sid VARCHAR NOT NULL, item_id VARCHAR NOT NULL, score DOUBLE NOT NULL,  -- summed log-probability
-    created_at TIMESTAMP NOT NULL, PRIMARY KEY (checkpoint, sample_id, rank));
-"""
 
 
 @dataclass
@@ -89,7 +82,6 @@ def write_predictions(workspace, checkpoint: str, sample_ids: list[int], records
     frame.insert(0, "checkpoint", checkpoint)
     frame["created_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
     with open_workspace(workspace, read_only=False) as con:
-        con.execute(PREDICTIONS_TABLE)
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM predictions WHERE checkpoint = ? AND list_contains(?, sample_id)",
                     [checkpoint, sample_ids])
@@ -101,8 +93,6 @@ def write_predictions(workspace, checkpoint: str, sample_ids: list[int], records
 
 def read_predictions(workspace, checkpoint: str) -> pd.DataFrame:
     with open_workspace(workspace) as con:
-        if not has_table(con, "predictions"):
-            return pd.DataFrame()
         return con.execute("""
             SELECT p.*, i.title FROM predictions p LEFT JOIN items i USING (item_id)
             WHERE p.checkpoint = ? ORDER BY p.sample_id, p.rank""", [checkpoint]).df()

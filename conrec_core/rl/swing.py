@@ -18,39 +18,35 @@ import pandas as pd
 
 from ..errors import ConrecError
 from .swing_config import SwingConfig
-from ..data.workspace import has_table, open_workspace, read_meta, write_meta
+from ..data.schema import recreate_table
+from ..data.workspace import open_workspace, read_meta, write_meta
 
-SWING_TABLE = """
-CREATE TABLE swing_neighbours (
-    item_id      VARCHAR NOT NULL,
-    neighbour_id VARCHAR NOT NULL,
-    rank         INTEGER NOT NULL,   -- 1 = most similar
-    score        DOUBLE NOT NULL,    -- s(item, neighbour)
-    common_users INTEGER NOT NULL,   -- users who disliked both in the training part
-    PRIMARY KEY (item_id, rank));
-"""
 TEMP_TABLES = ("swing_ui", "swing_weights", "swing_user_pairs", "swing_pair_items", "swing_scores")
 
 
 def ensure_swing(workspace) -> bool:
     """Build the Swing neighbours with the default settings unless the workspace has them; True when built."""
     with open_workspace(workspace) as con:
-        if has_table(con, "swing_neighbours"):
+        if swing_built(con):
             return False
     with open_workspace(workspace, read_only=False) as con:
-        if not has_table(con, "swing_neighbours"):  # another process may have built it meanwhile
+        if not swing_built(con):  # another process may have built it meanwhile
             build_swing(con)
     return True
 
 
+def swing_built(con) -> bool:
+    """Whether Swing was built on this workspace's samples (its table may still be empty on a tiny log)."""
+    return swing_info(con) is not None
+
+
 def build_swing(con: duckdb.DuckDBPyConnection, config: SwingConfig = SwingConfig()) -> dict:
     """(Re)build `swing_neighbours` from the training negatives; return counts for the report."""
-    if not has_table(con, "user_cuts"):
+    if not con.execute("SELECT count(*) FROM user_cuts").fetchall()[0][0]:
         raise ConrecError("the workspace has no samples (user_cuts): rebuild them before Swing")
     con.execute("BEGIN TRANSACTION")
     try:
-        con.execute("DROP TABLE IF EXISTS swing_neighbours")
-        con.execute(SWING_TABLE)
+        recreate_table(con, "swing_neighbours")
         _training_graph(con, config)
         _user_pairs(con, config)
         _item_pairs(con, config)
@@ -133,8 +129,6 @@ def _item_pairs(con, config: SwingConfig) -> None:
 
 def read_neighbours(con, top_k: int | None = None) -> dict[str, list[str]]:
     """item -> its Swing neighbours, most similar first (empty when Swing was never built)."""
-    if not has_table(con, "swing_neighbours"):
-        return {}
     rows = con.execute("SELECT item_id, list(neighbour_id ORDER BY rank) FROM swing_neighbours "
                        "WHERE rank <= ? GROUP BY item_id", [top_k or 2**31 - 1]).fetchall()
     return dict(rows)
@@ -142,8 +136,6 @@ def read_neighbours(con, top_k: int | None = None) -> dict[str, list[str]]:
 
 def read_neighbours_with_scores(con) -> dict[str, list[tuple[str, float]]]:
     """item -> [(neighbour, Swing score)], most similar first (empty when Swing was never built)."""
-    if not has_table(con, "swing_neighbours"):
-        return {}
     rows = con.execute("SELECT item_id, list(neighbour_id ORDER BY rank), list(score ORDER BY rank) "
                        "FROM swing_neighbours GROUP BY item_id").fetchall()
     return {item: list(zip(near, scores)) for item, near, scores in rows}

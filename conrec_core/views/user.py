@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import pandas as pd
 
 from ..errors import ConfigError
-from ..rl.swing import swing_table
+from ..rl.swing import swing_built, swing_table
 from ..semantic_ids.sids import matching_levels
-from ..data.workspace import has_table, open_workspace
+from ..data.workspace import open_workspace
 
 
 USER_METRICS = ("fhr", "hr", "ndcg")
@@ -44,14 +44,14 @@ def user_view(workspace, user_id: str, checkpoint: str | None, split: str = "tes
         titles = dict(con.execute("SELECT item_id, coalesce(title, item_id) FROM items").fetchall())
         sids = dict(con.execute("SELECT item_id, sid FROM item_sids WHERE codebook = ?", [codebook]).fetchall())
         predictions = pd.DataFrame(columns=["sample_id", "rank", "item_id", "sid", "score"])
-        if checkpoint and has_table(con, "predictions"):
+        if checkpoint:
             predictions = con.execute("""SELECT sample_id, rank, item_id, sid, score FROM predictions
                                          WHERE checkpoint = ? AND user_id = ? ORDER BY sample_id, rank""",
                                       [checkpoint, user_id]).df()
         metrics = con.execute("""SELECT method, sample_id, k, hr, fhr, ndcg, lif, candidate_accuracy, long_tail_user
                                  FROM sample_metrics
                                  WHERE user_id = ? AND split = ? ORDER BY method, sample_id""",
-                              [user_id, split]).df() if has_table(con, "sample_metrics") else pd.DataFrame()
+                              [user_id, split]).df()
     depth = levels[0][0] if levels else 0
     futures = {row.sample_id: list(row.future_negatives) for row in samples.itertuples()}
     predictions = predictions[predictions["sample_id"].isin(futures)].copy()
@@ -74,8 +74,6 @@ def ranked_users(workspace, method: str, split: str = "test", metric: str = "fhr
     if metric not in USER_METRICS:
         raise ConfigError(f"metric must be one of {', '.join(USER_METRICS)}")
     with open_workspace(workspace) as con:
-        if not has_table(con, "sample_metrics"):
-            return pd.DataFrame(), pd.DataFrame()
         frame = con.execute(f"""SELECT user_id, avg({metric}) AS {metric}, count(*) AS samples FROM sample_metrics
                                 WHERE method = ? AND split = ? GROUP BY user_id""", [method, split]).df()
     best = frame.sort_values([metric, "samples", "user_id"], ascending=[False, False, True]).head(count)
@@ -86,8 +84,6 @@ def ranked_users(workspace, method: str, split: str = "test", metric: str = "fhr
 def predicted_users(workspace) -> pd.DataFrame:
     """(checkpoint, user_id) pairs with stored predictions for test samples: whom the inspector can show."""
     with open_workspace(workspace) as con:
-        if not has_table(con, "predictions"):
-            return pd.DataFrame(columns=["checkpoint", "user_id"])
         return con.execute("""SELECT DISTINCT p.checkpoint, p.user_id FROM predictions p JOIN samples s USING (sample_id)
                               WHERE s.split = 'test' ORDER BY p.checkpoint, p.user_id""").df()
 
@@ -95,6 +91,4 @@ def predicted_users(workspace) -> pd.DataFrame:
 def swing_neighbours_of(workspace, item_id: str) -> pd.DataFrame | None:
     """An item's Swing neighbours with titles; None while the workspace has no Swing table."""
     with open_workspace(workspace) as con:
-        if not has_table(con, "swing_neighbours"):
-            return None
-        return swing_table(con, item_id)
+        return swing_table(con, item_id) if swing_built(con) else None
