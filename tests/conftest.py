@@ -78,7 +78,8 @@ def small_world(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def lm_world(small_world, tmp_path_factory) -> Path:
-    """A copy of the small world with a small codebook (16 codes per level, so some items need a 4th token)."""
+    """A copy of the small world with a small codebook (16 codes per level, so some items need a 4th token).
+    Read-only for tests: copy it (`writable_copy`) to write."""
     import shutil
 
     from conrec_core.semantic_ids.codebook import build_codebook
@@ -116,14 +117,43 @@ def remove_listed(workspace: Path) -> None:
 TINY_STEPS = 60
 
 
+def writable_copy(source: Path, folder: Path) -> Path:
+    """A copy of a workspace and its artifacts in `folder`, for a test that writes: session fixtures stay as
+    they were built, whatever order tests run in."""
+    import shutil
+
+    from conrec_core.data.workspace import artifacts_dir
+
+    folder.mkdir(parents=True, exist_ok=True)
+    workspace = folder / source.name
+    shutil.copy(source, workspace)
+    if artifacts_dir(source).exists():
+        shutil.copytree(artifacts_dir(source), artifacts_dir(workspace), ignore=shutil.ignore_patterns("jobs"))
+    return workspace
+
+
 @pytest.fixture(scope="session")
-def tiny_checkpoint(lm_world):
-    """The tiny backbone after a short real SFT run on the small world: (workspace, SFTResult)."""
+def tiny_checkpoint(lm_world, tmp_path_factory):
+    """The tiny backbone after a short real SFT run on its own copy of the small world: (workspace, SFTResult).
+    Read-only for tests: a test that writes takes `tiny_world`."""
     from conrec_core.lm.config import SFTConfig
     from conrec_core.lm.sft import train_sft
 
+    workspace = writable_copy(lm_world, tmp_path_factory.mktemp("tiny-checkpoint"))
     config = SFTConfig(steps=TINY_STEPS, eval_every=30, checkpoint_every=30, eval_examples=20)
-    return lm_world, train_sft(lm_world, "tiny", config=config)
+    return workspace, train_sft(workspace, "tiny", config=config)
+
+
+@pytest.fixture
+def tiny_world(tiny_checkpoint, tmp_path):
+    """This test's own copy of the tiny checkpoint's workspace: (workspace, SFTResult with its folder moved)."""
+    from dataclasses import replace
+
+    from conrec_core.lm.checkpoints import checkpoint_dir
+
+    source, result = tiny_checkpoint
+    workspace = writable_copy(source, tmp_path / "tiny-world")
+    return workspace, replace(result, folder=checkpoint_dir(workspace, result.folder.name))
 
 
 @pytest.fixture(scope="session")
@@ -134,11 +164,6 @@ def evaluated_world(workspaces, tiny_checkpoint):
 
     source, _ = tiny_checkpoint
     workspace = listed_copy(source, workspaces, "tiny-evaluated")
-    from conrec_core.data.workspace import open_workspace
-
-    with open_workspace(workspace, read_only=False) as con:  # other tests predict and score on the source
-        con.execute("DELETE FROM predictions")
-        con.execute("DELETE FROM sample_metrics")
     predict(workspace, "tiny", split="test")
     assert main(["evaluate", "--workspace", str(workspace), "--checkpoints", "tiny", "--sasrec-steps", "40"]) == 0
     yield workspace

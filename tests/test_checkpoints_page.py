@@ -7,7 +7,7 @@ from streamlit.testing.v1 import AppTest
 
 from conrec_core.jobs.registry import JobRegistry
 from conrec_core.lm.predict import read_predictions
-from conrec_core.data.workspace import artifacts_dir, open_workspace
+from conrec_core.data.workspace import artifacts_dir
 
 from conftest import REPO, listed_copy, remove_listed
 
@@ -20,8 +20,6 @@ def listed_lm_world(workspaces, tiny_checkpoint):
     """The small world with its codebook and tiny checkpoint, copied where the sidebar lists it."""
     source, _ = tiny_checkpoint
     workspace = listed_copy(source, workspaces, "tiny-lm")
-    with open_workspace(workspace, read_only=False) as con:  # other tests may have predicted on the source
-        con.execute("DELETE FROM predictions")
     yield workspace
     remove_listed(workspace)
 

@@ -5,7 +5,7 @@ from transformers import GenerationConfig
 
 from conrec_core.semantic_ids.store import load_codebook
 from conrec_core.lm.decoding import DecodingConfig, decode
-from conrec_core.data.workspace import open_workspace
+
 from conrec_core.lm.checkpoints import load_checkpoint
 from conrec_core.lm.config import SFTConfig
 from conrec_core.data.samples import read_samples
@@ -65,10 +65,8 @@ def test_same_top20_as_transformers_prefix_allowed_tokens_fn(loaded):
     assert [r.rows for r in ours] == theirs
 
 
-def test_predict_writes_ranked_predictions_for_chosen_users(tiny_checkpoint):
-    workspace, _ = tiny_checkpoint
-    with open_workspace(workspace, read_only=False) as con:  # other tests predict on the small world too
-        con.execute("DELETE FROM predictions")
+def test_predict_writes_ranked_predictions_for_chosen_users(tiny_world):
+    workspace, _ = tiny_world
     users = read_samples(workspace, "test", None)["user_id"].unique()[:3].tolist()
     run = predict(workspace, "tiny", users=users)
     stored = read_predictions(workspace, "tiny")

@@ -8,8 +8,8 @@ from conrec_core.lm.predict import predict, read_predictions
 from conrec_core.data.workspace import open_workspace
 
 
-def test_evaluate_scores_a_checkpoint_and_the_baselines_per_sample(tiny_checkpoint, capsys):
-    workspace, _ = tiny_checkpoint
+def test_evaluate_scores_a_checkpoint_and_the_baselines_per_sample(tiny_world, capsys):
+    workspace, _ = tiny_world
     run = predict(workspace, "tiny", split="test")
     assert main(["evaluate", "--workspace", str(workspace), "--checkpoints", "tiny", "--json",
                  "--sasrec-steps", "30"]) == 0
@@ -43,15 +43,15 @@ def test_evaluate_scores_a_checkpoint_and_the_baselines_per_sample(tiny_checkpoi
     assert table["tiny"]["luf"] == pytest.approx(luf) if mine["long_tail_user"].any() else table["tiny"]["luf"] is None
 
 
-def test_summary_of_a_baseline_alone_has_no_test(tiny_checkpoint):
-    workspace, _ = tiny_checkpoint
+def test_summary_of_a_baseline_alone_has_no_test(tiny_world):
+    workspace, _ = tiny_world
     metrics = evaluate_baseline(workspace, "most_disliked", "validation", k=5)
     assert metrics["k"].max() == 5 and (metrics["hr"] <= metrics["fhr"]).all()  # the next negative is in the window
     table = summarise(metrics.assign(method="most_disliked"), ("most_disliked",))
     assert table["fhr_p_value"].isna().all()
 
 
-def test_evaluate_refuses_a_checkpoint_without_predictions(tiny_checkpoint, capsys):
-    workspace, _ = tiny_checkpoint
+def test_evaluate_refuses_a_checkpoint_without_predictions(tiny_world, capsys):
+    workspace, _ = tiny_world
     assert main(["evaluate", "--workspace", str(workspace), "--checkpoints", "nothing-here", "--baselines"]) == 2
     assert "run predict first" in capsys.readouterr().err

@@ -15,12 +15,18 @@ def registry(tmp_path):
     return JobRegistry(tmp_path / "ws.duckdb")
 
 
+def wait_until(condition, timeout: float = 30) -> None:
+    """Poll until `condition()` holds; the worker process may take a while to start on a busy machine."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)
+
+
 def test_a_job_runs_in_the_background_and_reports_progress(registry):
     job = registry.submit("sleep", {"steps": 20, "seconds": 0.1})
     assert job.active
-    deadline = time.monotonic() + 30
-    while registry.get(job.id).progress == 0 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: registry.get(job.id).progress > 0)
     running = registry.get(job.id)
     assert running.status == "running" and 0 < running.progress < 1 and running.message.startswith("step")
     done = registry.wait(job.id, timeout=60)
@@ -38,9 +44,7 @@ def test_submitting_again_returns_the_running_job(registry):
 
 def test_cancel_stops_the_job(registry):
     job = registry.submit("sleep", {"steps": 200, "seconds": 0.05})
-    deadline = time.monotonic() + 30  # the worker process may take a while to start on a busy machine
-    while registry.get(job.id).progress == 0 and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: registry.get(job.id).progress > 0)
     assert registry.cancel(job.id).status == "cancelling"
     stopped = registry.wait(job.id, timeout=30)
     assert stopped.status == "cancelled" and stopped.progress < 1
@@ -55,11 +59,9 @@ def test_a_failing_job_records_its_error(registry):
 def test_a_killed_worker_is_reported_as_failed(registry):
     job = registry.submit("sleep", {"steps": 500, "seconds": 0.05})
     pid = int(registry.path(job.id).with_suffix(".pid").read_text())
-    time.sleep(0.5)
+    wait_until(lambda: registry.get(job.id).progress > 0)  # killed mid-run, not before it started
     os.kill(pid, signal.SIGKILL)
-    deadline = time.monotonic() + 10
-    while registry.get(job.id).active and time.monotonic() < deadline:
-        time.sleep(0.1)
+    wait_until(lambda: not registry.get(job.id).active, timeout=10)
     failed = registry.get(job.id)
     assert failed.status == "failed" and "stopped unexpectedly" in failed.error
 

@@ -5,7 +5,7 @@ import pytest
 
 from conrec_core.evaluation import intervals
 
-from conrec_core.evaluation import metrics
+from conrec_core import metrics
 from conrec_core.evaluation.intervals import bootstrap_interval, paired_test
 from conrec_core.metrics import coverage, future_hit_rate, hit_rate, long_tail_future_hit_rate, mean, ndcg
 

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from conrec_core.errors import ConfigError
 from conrec_core.data.importer import import_source, rebuild_samples
 from conrec_core.data.samples_config import SampleConfig
 from conrec_core.data.workspace import open_workspace
@@ -120,11 +121,12 @@ def test_global_split_cuts_default_to_quantiles_of_all_events(tmp_path, workspac
 
 @pytest.mark.parametrize("changes, message", [
     ({"split": "random"}, "split must be one of"),
-    ({"window_days": 0}, "must be positive"),
-    ({"validation_quantile": 0.9, "test_quantile": 0.8}, "validation_quantile <= test_quantile"),
+    ({"window_days": 0}, "window_days must be above 0, not 0"),
+    ({"window_days": float("nan")}, "window_days must be above 0, not nan"),
+    ({"validation_quantile": 0.9, "test_quantile": 0.8}, "validation_quantile must not be above test_quantile"),
     ({"validation_cut": day(1)}, "give both"),
     ({"validation_cut": day(1), "test_cut": day(2)}, "global split only"),
 ])
 def test_config_rejects_nonsense(changes, message):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ConfigError, match=message):
         SampleConfig(**changes)

@@ -5,7 +5,7 @@ from streamlit.testing.v1 import AppTest
 
 from conrec_core.evaluation.baselines import BASELINES
 from conrec_core.views.user import ranked_users, user_view
-from conrec_core.data.workspace import open_workspace
+
 
 from conftest import REPO, listed_copy, remove_listed
 
@@ -50,8 +50,6 @@ def test_the_inspector_page_walks_through_a_user(evaluated_world):
 
 def test_the_inspector_without_predictions_says_what_to_do(workspaces, lm_world):
     workspace = listed_copy(lm_world, workspaces, "tiny-nopred")
-    with open_workspace(workspace, read_only=False) as con:  # other tests predict on the small world
-        con.execute("DELETE FROM predictions")
     try:
         app = AppTest.from_file(PAGE, default_timeout=120)
         app.session_state["workspace_choice"] = "Workspace: tiny-nopred"
