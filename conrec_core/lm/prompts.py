@@ -171,7 +171,7 @@ def training_examples(data: TaskData, codebook: Codebook, config: SFTConfig) -> 
     if "alignment" in config.tasks:
         examples["alignment"] = training_alignment(data, codebook, config, rng)
     if "next_negative" in config.tasks:
-        examples.next_negative = next_negative_examples(data, codebook, "train", config)
+        examples["next_negative"] = next_negative_examples(data, codebook, "train", config)
     return examples
 
 
