@@ -11,6 +11,9 @@ of the stages. When an evaluation falls more
 than one standard error below the stage's best, the weights go back to that best and β is multiplied
 by `beta_growth` for the rest of the run. Runs on one process or several (`accelerate launch`): each
 process samples its own prompts, DDP averages the gradients, and validation is split between processes.
+
+The module is a little over 300 lines because the stage loop, one policy step, validation and the
+snapshot/restore of the best weights all read and write the same `Run`; apart they would pass it around.
 """
 
 from __future__ import annotations
