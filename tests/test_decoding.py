@@ -8,7 +8,7 @@ from conrec_core.lm.decoding import DecodingConfig, decode
 
 from conrec_core.lm.checkpoints import load_checkpoint
 from conrec_core.lm.config import SFTConfig
-from conrec_core.data.samples import read_samples
+from conrec_core.data.samples import read_samples, seen_items
 from conrec_core.lm.item_trie import item_trie, sid_token_sequences
 from conrec_core.lm.predict import predict, read_predictions
 from conrec_core.lm.prompts import next_negative_prompt
@@ -75,5 +75,7 @@ def test_predict_writes_ranked_predictions_for_chosen_users(tiny_world):
     assert stored.groupby("sample_id")["rank"].apply(list).map(lambda r: r == list(range(1, 21))).all()
     codebook = load_codebook(workspace)
     assert (stored["sid"] == stored["item_id"].map(codebook.sids.sid)).all()
+    seen = seen_items(workspace, stored["sample_id"].unique())  # every item met before the anchor (method §2)
+    assert not any(item in seen[sample_id] for sample_id, item in zip(stored["sample_id"], stored["item_id"]))
     again = predict(workspace, "tiny", users=users)  # a rerun replaces, never duplicates
     assert len(read_predictions(workspace, "tiny")) == len(stored) and again.hr == run.hr

@@ -204,3 +204,28 @@ def as_samples(frame: pd.DataFrame) -> list[Sample]:
     """Rows of `read_samples` as Sample values (lists as tuples)."""
     return [Sample(**{**row, **{name: tuple(row[name]) for name in LIST_COLUMNS}})
             for row in frame[list(SAMPLE_COLUMNS)].to_dict("records")]
+
+
+def seen_items(workspace, sample_ids) -> dict[int, tuple[str, ...]]:
+    """For each sample: the items every method's candidates exclude, by the rule the samples were built with
+    (`SampleConfig.exclude_seen`). The one place the rule lives; events count in (ts, event_id) order, so an
+    event at the anchor's time but before it in the log is earlier."""
+    rule = read_sample_config(workspace).exclude_seen
+    ids = [int(i) for i in sample_ids]
+    with open_workspace(workspace) as con:
+        con.execute("CREATE TEMP TABLE wanted AS SELECT unnest(?::BIGINT[]) AS sample_id", [ids])
+        if rule == "context":
+            rows = con.execute("""
+                SELECT s.sample_id, list_distinct(list_concat(s.context_negatives, s.context_positives))
+                FROM samples s JOIN wanted USING (sample_id)""").fetchall()
+        else:
+            kinds = ["negative", "positive"] + (["neutral"] if rule == "all_events" else [])
+            rows = con.execute("""
+                SELECT s.sample_id, list(DISTINCT e.item_id ORDER BY e.item_id)
+                FROM samples s JOIN wanted USING (sample_id)
+                JOIN events e ON e.user_id = s.user_id
+                     AND (e.ts < s.anchor_ts OR (e.ts = s.anchor_ts AND e.event_id < s.anchor_event_id))
+                WHERE list_contains(?, e.kind)
+                GROUP BY s.sample_id""", [kinds]).fetchall()
+    seen = {sample_id: tuple(items) for sample_id, items in rows}
+    return {sample_id: seen.get(sample_id, ()) for sample_id in ids}

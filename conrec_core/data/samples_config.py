@@ -9,6 +9,9 @@ from ..config import Settings, setting
 from ..errors import ConfigError
 
 SPLITS = ("per_user", "global")
+# What a sample's candidates exclude (method §2): every item the user met before the anchor, in any event; only
+# those with feedback (negative or positive); or only the truncated context lists (the old rule, for comparison).
+SEEN_RULES = ("all_events", "feedback", "context")
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,10 @@ class SampleConfig(Settings):
                                                "the context", low=1)
     long_tail_item_negatives: int = setting(5, "an item is long-tail with fewer negatives than this in the "
                                                "training part", low=1)
+    exclude_seen: str = setting("all_events", "items every method's candidates exclude: all_events = every item "
+                                              "the user met before the anchor (a rated film cannot be a hit); "
+                                              "feedback = only those with a negative or positive; context = only "
+                                              "the truncated context lists", choices=SEEN_RULES)
 
     def definitions(self) -> dict[str, str]:
         """The long-tail and window rules in words, formatted from these settings (never restated by hand)."""

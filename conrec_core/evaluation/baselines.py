@@ -1,7 +1,7 @@
 """Simple baselines behind the same interface as the model: a ranked list of item ids per sample.
 
-Both learn from the training part only (negatives before each user's validation cut) and never return
-an item already in the sample's context (method §2), like the SID model's decoding.
+Each learns from the training part only (negatives before each user's validation cut) and never returns
+an item the sample's seen rule excludes (`data.samples.seen_items`, method §2), like the SID model's decoding.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import pandas as pd
 from .sasrec_config import SASRecConfig
 from ..errors import ConfigError
 from ..rl.swing import read_neighbours_with_scores
+from ..data.samples import read_samples, seen_items
 from ..data.workspace import open_workspace
 
 BASELINES = ("most_disliked", "swing_cf", "sasrec_negatives", "sasrec_both")
@@ -26,7 +27,7 @@ def training_negative_counts(con) -> list[str]:
         "SELECT item_id FROM item_stats WHERE train_negatives > 0 ORDER BY train_negatives DESC, item_id").fetchall()]
 
 
-def most_disliked(popular: list[str], context: set[str], k: int) -> list[str]:
+def most_disliked(popular: list[str], seen: set[str], k: int) -> list[str]:
     """The K most disliked items the user has not seen.
 
     >>> most_disliked(["a", "b", "c", "d"], {"b"}, 2)
@@ -36,12 +37,12 @@ def most_disliked(popular: list[str], context: set[str], k: int) -> list[str]:
     for item in popular:
         if len(ranked) >= k:
             break
-        if item not in context:
+        if item not in seen:
             ranked.append(item)
     return ranked
 
 
-def swing_cf(neighbours: dict[str, list[tuple[str, float]]], context_negatives: list[str], context: set[str],
+def swing_cf(neighbours: dict[str, list[tuple[str, float]]], context_negatives: list[str], seen: set[str],
              popular: list[str], k: int) -> list[str]:
     """Item-CF on the negative graph: Σ over the user's negatives of Swing(i, j); popular items fill the rest.
 
@@ -52,35 +53,34 @@ def swing_cf(neighbours: dict[str, list[tuple[str, float]]], context_negatives: 
     scores: dict[str, float] = defaultdict(float)
     for item in context_negatives:
         for neighbour, score in neighbours.get(item, []):
-            if neighbour not in context:
+            if neighbour not in seen:
                 scores[neighbour] += score
     ranked = [item for item, _ in sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))][:k]
-    return ranked + most_disliked(popular, context | set(ranked), k - len(ranked))
+    return ranked + most_disliked(popular, seen | set(ranked), k - len(ranked))
 
 
 def rank_baseline(workspace, method: str, samples: pd.DataFrame, k: int = 20,
                   sasrec: SASRecConfig = SASRecConfig(), on_progress=None) -> list[list[str]]:
-    """Top-K item ids per sample (rows of `samples`: user_id, anchor_ts, context_negatives, context_positives)
-    for a baseline; the SASRec ones train first with `sasrec` (its kind of sequence set by the method's name)
+    """Top-K item ids per sample (rows of `samples` from `read_samples`) for a baseline, never a seen item; the SASRec ones train first with `sasrec` (its kind of sequence set by the method's name)
     on the training part, stopped on validation."""
     if method not in BASELINES:
         raise ConfigError(f"unknown baseline {method!r}; choose from {', '.join(BASELINES)}")
+    seen = seen_items(workspace, samples["sample_id"])
+    excluded = [set(seen[sample_id]) for sample_id in samples["sample_id"]]
     if method in SASREC_VARIANTS:
-        from ..data.samples import read_samples
         from .sasrec import rank_sasrec, train_sasrec
 
         config = replace(sasrec, with_positives=SASREC_VARIANTS[method])
         trained = train_sasrec(workspace, config, validation=read_samples(workspace, "validation"),
                                on_progress=on_progress)
-        return rank_sasrec(trained, samples, k)
+        return rank_sasrec(trained, samples, excluded, k)
     with open_workspace(workspace) as con:
         popular = training_negative_counts(con)
         neighbours = read_neighbours_with_scores(con) if method == "swing_cf" else {}
     rankings = []
-    for negatives, positives in zip(samples["context_negatives"], samples["context_positives"]):
-        context = set(negatives) | set(positives)
+    for negatives, seen_here in zip(samples["context_negatives"], excluded):
         if method == "most_disliked":
-            rankings.append(most_disliked(popular, context, k))
+            rankings.append(most_disliked(popular, seen_here, k))
         else:
-            rankings.append(swing_cf(neighbours, list(negatives), context, popular, k))
+            rankings.append(swing_cf(neighbours, list(negatives), seen_here, popular, k))
     return rankings

@@ -21,6 +21,7 @@ from torch import nn
 from ..errors import ConrecError
 from ..metrics import future_hit_rate
 from .sasrec_config import SASRecConfig
+from ..data.samples import seen_items
 from ..data.workspace import open_workspace
 
 Progress = Callable[[float, str], None]
@@ -133,15 +134,15 @@ class TrainedSASRec:
     validation_fhr: list[tuple[int, float]]  # (step, FHR@20) at each check
 
 
-def rank_sasrec(trained: TrainedSASRec, samples: pd.DataFrame, k: int = 20, batch_size: int = 256) -> list[list[str]]:
-    """Top-K item ids per sample (user_id, anchor_ts, context_negatives, context_positives), never an item in
-    the sample's context."""
+def rank_sasrec(trained: TrainedSASRec, samples: pd.DataFrame, seen: list[set[str]], k: int = 20,
+                batch_size: int = 256) -> list[list[str]]:
+    """Top-K item ids per sample (rows of `read_samples`), never one of the sample's `seen` items."""
     config, model = trained.config, trained.model
     empty = History(np.array([], dtype="datetime64[us]"), [], [])
     inputs = []
     for user, anchor in zip(samples["user_id"], samples["anchor_ts"]):
-        seen = before(trained.histories.get(user, empty), anchor)
-        items, kinds = seen.items[-config.max_length:], seen.kinds[-config.max_length:]
+        history = before(trained.histories.get(user, empty), anchor)
+        items, kinds = history.items[-config.max_length:], history.kinds[-config.max_length:]
         pad = config.max_length - len(items)
         inputs.append(([0] * pad + items, [0] * pad + kinds))
     model.eval()
@@ -153,10 +154,8 @@ def rank_sasrec(trained: TrainedSASRec, samples: pd.DataFrame, k: int = 20, batc
             kinds = torch.tensor([c[1] for c in chunk])
             scores = model.scores(model(items, kinds)[:, -1])
             scores[:, 0] = float("-inf")
-            for row, sample in enumerate(samples.iloc[start:start + batch_size].itertuples()):
-                seen = [trained.item_index[i] for i in (*sample.context_negatives, *sample.context_positives)
-                        if i in trained.item_index]
-                scores[row, seen] = float("-inf")
+            for row, items in enumerate(seen[start:start + batch_size]):
+                scores[row, [trained.item_index[i] for i in items if i in trained.item_index]] = float("-inf")
             top = scores.topk(min(k, scores.shape[1] - 1), dim=1).indices
             rankings.extend([[trained.items[i - 1] for i in row] for row in top.tolist()])
     return rankings
@@ -182,6 +181,9 @@ def train_sasrec(workspace, config: SASRecConfig = SASRecConfig(), validation: p
     trained = TrainedSASRec(model, item_index, items, histories, config, [])
     if validation is not None and len(validation) > config.eval_samples:
         validation = validation.sample(config.eval_samples, random_state=config.seed)
+    if validation is not None:
+        seen = seen_items(workspace, validation["sample_id"])
+        validation_seen = [set(seen[sample_id]) for sample_id in validation["sample_id"]]
     best = (-1.0, copy.deepcopy(model.state_dict()))
     for step in range(1, config.steps + 1):
         model.train()
@@ -194,7 +196,7 @@ def train_sasrec(workspace, config: SASRecConfig = SASRecConfig(), validation: p
         loss.backward()
         optimiser.step()
         if validation is not None and (step % config.eval_every == 0 or step == config.steps):
-            ranked = rank_sasrec(trained, validation)
+            ranked = rank_sasrec(trained, validation, validation_seen)
             fhr = float(np.mean([future_hit_rate(r, list(f), 20)
                                  for r, f in zip(ranked, validation["future_negatives"])]))
             trained.validation_fhr.append((step, fhr))

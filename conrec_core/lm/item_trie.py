@@ -19,7 +19,7 @@ def item_trie(codebook: Codebook, tokenizer, vocab_size: int) -> tuple[SidTrie, 
     return SidTrie.build(sequences, vocab_size, tokenizer.eos_token_id), sid_token_rows(sequences)
 
 
-def seen_rows(codebook: Codebook, context_negatives, context_positives) -> list[int]:
-    """Rows of the items in a sample's context: candidates exclude them (method §2), for every method."""
+def seen_rows(codebook: Codebook, items) -> list[int]:
+    """Codebook rows of a sample's seen items (`data.samples.seen_items`), which decoding never returns."""
     rows_of = codebook.sids.item_to_row
-    return sorted({rows_of[i] for i in list(context_negatives) + list(context_positives) if i in rows_of})
+    return sorted({rows_of[i] for i in items if i in rows_of})

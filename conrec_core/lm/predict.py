@@ -17,7 +17,7 @@ from .config import SFTConfig
 from ..metrics import future_hit_rate, hit_rate, mean
 from .prompts import stage_prompt
 from .item_trie import item_trie, seen_rows
-from ..data.samples import as_samples, read_samples
+from ..data.samples import as_samples, read_samples, seen_items
 from ..data.workspace import open_workspace
 
 
@@ -55,7 +55,8 @@ def predict(workspace, checkpoint: str, *, split: str = "test", users: list[str]
     kind = training.get("prompt", "negatives")  # a GRPO checkpoint answers the prompt of its best stage
     positive_items = training.get("grpo", {}).get("positive_items", 10)
     prompts = [stage_prompt(codebook, kind, sample, sft, positive_items) for sample in samples]
-    excluded = [seen_rows(codebook, s.context_negatives, s.context_positives) for s in samples]
+    seen = seen_items(workspace, [s.sample_id for s in samples])
+    excluded = [seen_rows(codebook, seen[s.sample_id]) for s in samples]
     done, clock = [0], time.perf_counter()
 
     def batch_done(count: int) -> None:

@@ -39,6 +39,7 @@ from ..lm.checkpoints import METRICS_FILE, append_metrics, checkpoint_dir, load_
     save_weights
 from ..lm.config import SFTConfig
 from ..metrics import future_hit_rate, hit_rate
+from ..data.samples import Sample, seen_items
 from ..lm.item_trie import item_trie, seen_rows
 from ..lm.prompts import read_task_data, stage_prompt
 from .targets import RewardTable
@@ -71,18 +72,19 @@ class Run:
     trie: object
     token_rows: dict
     table: RewardTable
-    train: list[dict]
-    validation: list[dict]
+    train: list[Sample]
+    validation: list[Sample]
+    seen: dict[int, list[int]]  # sample id -> codebook rows its candidates exclude (method §2)
 
     @property
     def policy(self) -> torch.nn.Module:
         return self.accelerator.unwrap_model(self.model)
 
-    def prompts(self, kind: str, samples: list[dict]) -> list[str]:
+    def prompts(self, kind: str, samples: list[Sample]) -> list[str]:
         return [stage_prompt(self.codebook, kind, s, self.sft, self.config.positive_items) for s in samples]
 
-    def seen_rows(self, samples: list[dict]) -> list[list[int]]:
-        return [seen_rows(self.codebook, s.context_negatives, s.context_positives) for s in samples]
+    def seen_rows(self, samples: list[Sample]) -> list[list[int]]:
+        return [self.seen[s.sample_id] for s in samples]
 
 
 def prepare_run(workspace, warmup: str, config: GRPOConfig = GRPOConfig(), *, load_in_4bit: bool = False,
@@ -117,10 +119,13 @@ def prepare_run(workspace, warmup: str, config: GRPOConfig = GRPOConfig(), *, lo
         raise ConrecError("GRPO needs training and validation samples with items of the codebook")
     vocab = max(len(policy.tokenizer), policy.model.get_output_embeddings().weight.shape[0])
     trie, token_rows = item_trie(codebook, policy.tokenizer, vocab)
+    validation = data.samples["validation"][:config.eval_samples]
+    seen = {sample_id: seen_rows(codebook, items) for sample_id, items in
+            seen_items(workspace, [s.sample_id for s in data.samples["train"] + validation]).items()}
     run = Run(accelerator, model, reference.model, policy.tokenizer, optimizer, trainable, codebook,
               SFTConfig.from_dict(warm_training.get("sft", {})), config, trie.to(device), token_rows,
               RewardTable.build(codebook, swing_neighbours(workspace, accelerator), config.swing_neighbours),
-              data.samples["train"], data.samples["validation"][:config.eval_samples])
+              data.samples["train"], validation, seen)
     return run, warm_training
 
 
