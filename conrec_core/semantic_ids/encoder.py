@@ -107,19 +107,24 @@ def side_vectors(con: duckdb.DuckDBPyConnection, item_ids: list[str], name: str)
 
 
 def collaborative_vectors(con: duckdb.DuckDBPyConnection, item_ids: list[str], dim: int) -> np.ndarray:
-    """Item factors of a truncated SVD of the binary user x item matrix of all events.
+    """Item factors of a truncated SVD of the binary user x item matrix of the training part: each user's
+    events before their validation cut, so nothing of the validation or test period shapes the SIDs.
 
     Every kind counts: items disliked, liked or merely shown to the same users are alike for our purpose.
-    Each user's row is scaled by 1/sqrt(its items) so very active users do not dominate.
+    Each user's row is scaled by 1/sqrt(its items) so very active users do not dominate. An item with no
+    training event gets a zero row.
     """
     from scipy.sparse import csr_matrix
     from scipy.sparse.linalg import svds
 
     rows = con.execute("""
-        SELECT u.code, e.item_id, 1.0 / sqrt(count(*) OVER (PARTITION BY e.user_id))
-        FROM (SELECT DISTINCT user_id, item_id FROM events) e
+        WITH training AS (
+            SELECT DISTINCT e.user_id, e.item_id FROM events e JOIN user_cuts c USING (user_id)
+            WHERE e.ts < c.validation_cut)
+        SELECT u.code, t.item_id, 1.0 / sqrt(count(*) OVER (PARTITION BY t.user_id))
+        FROM training t
         JOIN (SELECT user_id, row_number() OVER (ORDER BY user_id) - 1 AS code
-              FROM (SELECT DISTINCT user_id FROM events)) u USING (user_id)""").fetchall()
+              FROM (SELECT DISTINCT user_id FROM training)) u USING (user_id)""").fetchall()
     index = {item: i for i, item in enumerate(item_ids)}
     matrix = np.zeros((len(item_ids), dim), dtype=np.float32)
     rows = [(u, index[i], w) for u, i, w in rows if i in index]
@@ -194,8 +199,13 @@ def encode_items(workspace: Path | str, config: EncoderConfig = EncoderConfig(),
         coverage[name] = int((np.abs(unit).sum(axis=1) > 0).sum())
         column += matrix.shape[1]
     fused = _unit_rows(np.concatenate(blocks, axis=1).astype(np.float32))
-    empty = int((np.abs(fused).sum(axis=1) == 0).sum())
-    if empty:
-        raise ConrecError(f"{empty} items have no text, no side vector and no event, so nothing describes "
-                          "them; give them text or vectors in the item file, or remove them from it")
+    empty = np.abs(fused).sum(axis=1) == 0
+    if empty.all():
+        raise ConrecError("no item has text, a side vector or a training event, so nothing describes them")
+    if empty.any():  # cold items (no text, no vector, no training event): a fixed random direction each,
+        # so each still gets its own SID, and nothing of the later periods decides which one
+        fused[empty] = _unit_rows(np.stack([
+            np.random.default_rng(int(hashlib.sha256(item_ids[row].encode()).hexdigest()[:15], 16))
+            .standard_normal(fused.shape[1]) for row in np.flatnonzero(empty)]).astype(np.float32))
+        coverage["no signal (random direction)"] = int(empty.sum())
     return ItemFeatures(item_ids=item_ids, vectors=fused, parts=ranges, coverage=coverage)
