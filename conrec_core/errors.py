@@ -33,5 +33,9 @@ class DataError(ConrecError):
         return (", ".join(where) + ": " if where else "") + self.detail
 
 
+class StaleArtifact(ConrecError):
+    """An artefact (checkpoint, codebook, table) made from other samples or another codebook than the current."""
+
+
 class WorkspaceError(ConrecError):
     """A workspace file that is missing, locked, or not a conrec workspace."""

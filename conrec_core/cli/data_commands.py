@@ -107,6 +107,8 @@ def run_samples(args: argparse.Namespace) -> int:
         print_json(counts)
     else:
         print("samples: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))
+        print("  predictions, per-sample metrics and Swing of the old samples were dropped; checkpoints (and a "
+              "codebook with collaborative vectors) fitted on them must be trained again")
     return 0
 
 

@@ -8,17 +8,24 @@ the output, never samples x history (a heavy user with thousands of events would
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 from datetime import datetime
 
 import duckdb
 import pandas as pd
 
+from ..errors import StaleArtifact
 from .samples_config import SampleConfig
 from .schema import recreate_table
 from .workspace import open_workspace, read_meta, write_meta
 
 SAMPLE_TABLES = ("samples", "user_cuts", "item_stats")
+# What was computed from an earlier set of samples: sample ids are renumbered on every build, so these could
+# attach to other (user, anchor) pairs; a build empties them. (Checkpoints and codebooks record the samples'
+# fingerprint instead, and the stages that use them refuse a stale one.)
+DERIVED_TABLES = ("swing_neighbours", "predictions", "sample_metrics")
 
 NO_END = "TIMESTAMP '9999-12-31'"
 
@@ -36,7 +43,11 @@ def build_samples(con: duckdb.DuckDBPyConnection, config: SampleConfig = SampleC
         _item_stats(con, config)
         for table in ("neg", "pos", "anchors", "bounds", "negative_slices", "positive_slices"):
             con.execute(f"DROP TABLE IF EXISTS {table}")
+        for table in DERIVED_TABLES:
+            con.execute(f"DELETE FROM {table}")
+        con.execute("DELETE FROM meta WHERE key = 'swing'")
         write_meta(con, "sample_config", config.to_dict())
+        write_meta(con, "samples_fingerprint", _fingerprint(con, config))
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
@@ -229,3 +240,25 @@ def seen_items(workspace, sample_ids) -> dict[int, tuple[str, ...]]:
                 GROUP BY s.sample_id""", [kinds]).fetchall()
     seen = {sample_id: tuple(items) for sample_id, items in rows}
     return {sample_id: seen.get(sample_id, ()) for sample_id in ids}
+
+
+def _fingerprint(con: duckdb.DuckDBPyConnection, config: SampleConfig) -> str:
+    """A hash of the sample settings and of every sample's identity: what fitted artefacts record."""
+    digest = con.execute("""
+        SELECT md5(coalesce(string_agg(concat_ws('|', sample_id, user_id, anchor_event_id, split, next_negative,
+                                                 c.validation_cut, c.test_cut), ',' ORDER BY sample_id), ''))
+        FROM samples JOIN user_cuts c USING (user_id)""").fetchall()[0][0]
+    return hashlib.sha256((json.dumps(config.to_dict(), sort_keys=True) + digest).encode()).hexdigest()
+
+
+def samples_fingerprint(workspace) -> str | None:
+    """The fingerprint of the workspace's current samples (None before any were built)."""
+    with open_workspace(workspace) as con:
+        return read_meta(con, "samples_fingerprint")
+
+
+def require_samples(workspace, recorded: str | None, what: str) -> None:
+    """Refuse an artefact (`what`) fitted on samples other than the workspace's current ones."""
+    if recorded != samples_fingerprint(workspace):
+        raise StaleArtifact(f"{what} was fitted on other samples than the workspace's current ones (they were "
+                            "rebuilt since, with other settings or data): train it again")

@@ -9,7 +9,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from ..semantic_ids.store import list_codebooks
+from ..semantic_ids.store import codebook_is_current
 from ..errors import ConrecError
 from ..data.samples import read_samples
 from .scoring import (evaluate_baseline, evaluate_predictions, read_sample_metrics,
@@ -109,7 +109,7 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
     from ..rl.swing import ensure_swing
 
     def codebook(progress: Progress) -> None:
-        if not any(c["name"] == "default" for c in list_codebooks(workspace)):
+        if not codebook_is_current(workspace, "default"):  # missing, or fitted on other samples
             build_codebook(workspace, "default", config.codebook, compute_map=config.compute_map,
                            on_progress=progress)
         ensure_swing(workspace)

@@ -17,7 +17,7 @@ from .config import SFTConfig
 from ..metrics import future_hit_rate, hit_rate, mean
 from .prompts import stage_prompt
 from .item_trie import item_trie, seen_rows
-from ..data.samples import as_samples, read_samples, seen_items
+from ..data.samples import as_samples, read_samples, require_samples, seen_items
 from ..data.workspace import open_workspace
 
 
@@ -43,6 +43,7 @@ def predict(workspace, checkpoint: str, *, split: str = "test", users: list[str]
     progress = on_progress or (lambda fraction, message: None)
     folder = checkpoint_dir(workspace, checkpoint)
     training = read_training(folder)
+    require_samples(workspace, training.get("samples_fingerprint"), f"checkpoint {checkpoint!r}")
     codebook = load_codebook(workspace, training.get("codebook", "default"))
     progress(0.0, "loading the checkpoint")
     backbone, training = load_checkpoint(folder, codebook=codebook, load_in_4bit=load_in_4bit)

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from .backbones import Backbone, default_device, new_backbone
 from ..semantic_ids.store import Codebook, load_codebook
+from ..data.samples import samples_fingerprint
 from ..errors import ConrecError
 from .checkpoints import (STATE_FILE, STATE_META, TRAINING_FILE, append_metrics, checkpoint_dir, keep_metrics,
                              load_checkpoint, load_training_state, read_training, save_training_state, save_weights)
@@ -150,6 +151,11 @@ class SFTResult:
     summary: dict
 
 
+def fitted_on(training: dict) -> tuple[str | None, str | None]:
+    """The samples and codebook fingerprints a checkpoint's training record names."""
+    return training.get("samples_fingerprint"), training.get("fingerprint")
+
+
 def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneConfig(),
               config: SFTConfig = SFTConfig(), codebook_name: str = "default", *, resume: bool = True,
               on_progress: Progress | None = None, device: torch.device | None = None) -> SFTResult:
@@ -166,7 +172,9 @@ def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneCo
     token_list = sid_tokens(codebook.sids, codebook.config.codebook_size)
     full = config.full_training_for(backbone_config)
     start_step, resumed = 0, False
-    if resume and (folder / STATE_META).is_file() and (folder / TRAINING_FILE).is_file():
+    samples = samples_fingerprint(workspace)
+    if resume and (folder / STATE_META).is_file() and (folder / TRAINING_FILE).is_file() \
+            and fitted_on(read_training(folder)) == (samples, codebook.fingerprint):  # else stale: start again
         previous = read_training(folder)
         if (SFTConfig.from_dict(previous.get("sft", {})) != config
                 or BackboneConfig.from_dict(previous.get("backbone", {})) != backbone_config):
@@ -197,7 +205,7 @@ def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneCo
     training = {
         "name": name, "stage": "sft", "mode": "full" if full else "lora",
         "backbone": backbone_config.to_dict(), "sft": config.to_dict(), "codebook": codebook_name,
-        "fingerprint": codebook.fingerprint, "sid_tokens": len(token_list),
+        "fingerprint": codebook.fingerprint, "samples_fingerprint": samples, "sid_tokens": len(token_list),
         "examples": {task: len(items) for task, items in examples.items()},
         "parameters": sum(p.numel() for p in model.parameters()),
         "trainable_parameters": sum(p.numel() for p in trainable),

@@ -39,7 +39,7 @@ from ..lm.checkpoints import METRICS_FILE, append_metrics, checkpoint_dir, load_
     save_weights
 from ..lm.config import SFTConfig
 from ..metrics import future_hit_rate, hit_rate
-from ..data.samples import Sample, seen_items
+from ..data.samples import Sample, require_samples, seen_items
 from ..lm.item_trie import item_trie, seen_rows
 from ..lm.prompts import read_task_data, stage_prompt
 from .targets import RewardTable
@@ -93,6 +93,7 @@ def prepare_run(workspace, warmup: str, config: GRPOConfig = GRPOConfig(), *, lo
     from accelerate import Accelerator
 
     warm_training = read_training(checkpoint_dir(workspace, warmup))
+    require_samples(workspace, warm_training.get("samples_fingerprint"), f"warm-up checkpoint {warmup!r}")
     codebook = load_codebook(workspace, warm_training.get("codebook", "default"))
     full = warm_training.get("mode") != "lora"
     if load_in_4bit and full:

@@ -36,8 +36,9 @@ def ensure_swing(workspace) -> bool:
 
 
 def swing_built(con) -> bool:
-    """Whether Swing was built on this workspace's samples (its table may still be empty on a tiny log)."""
-    return swing_info(con) is not None
+    """Whether Swing was built on this workspace's current samples (its table may be empty on a tiny log)."""
+    info = swing_info(con)
+    return info is not None and info.get("samples_fingerprint") == read_meta(con, "samples_fingerprint")
 
 
 def build_swing(con: duckdb.DuckDBPyConnection, config: SwingConfig = SwingConfig()) -> dict:
@@ -65,6 +66,7 @@ def build_swing(con: duckdb.DuckDBPyConnection, config: SwingConfig = SwingConfi
         for table in TEMP_TABLES + ("swing_items",):
             con.execute(f"DROP TABLE IF EXISTS {table}")
         write_meta(con, "swing", {"config": config.to_dict(), **counts,
+                                  "samples_fingerprint": read_meta(con, "samples_fingerprint"),
                                   "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
         con.execute("COMMIT")
     except BaseException:

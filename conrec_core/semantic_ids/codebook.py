@@ -12,6 +12,7 @@ from .training import QualityReport, quality_report, train_rqvae
 from .encoder import encode_items
 from .item_map import map_coordinates
 from .sids import SemanticIds, resolve_collisions
+from ..data.samples import samples_fingerprint
 from ..data.workspace import check_name
 
 Progress = Callable[[float, str], None]
@@ -54,8 +55,11 @@ def build_codebook(workspace: Path | str, name: str = "default", config: Codeboo
         progress("computing the item map")(0.0, "UMAP")
         map_xy = map_coordinates(trained.latents, seed=config.seed)
     progress("saving")(0.0, "")
+    # collaborative vectors are fitted on the training part of the current samples: the codebook goes stale
+    # with them (text and side vectors do not depend on the samples)
+    fitted_on = samples_fingerprint(workspace) if "collaborative" in features.parts else None
     stamp = save_codebook(workspace, name, trained.model, config, sids, trained.sid_vectors,
                           trained.reconstruction_cosine,
-                          report.to_dict(), map_xy)
+                          {**report.to_dict(), "samples_fingerprint": fitted_on}, map_xy)
     on_progress(1.0, "done")
     return CodebookResult(name=name, fingerprint=stamp, report=report, parts=features.coverage)

@@ -17,9 +17,10 @@ import pandas as pd
 from safetensors.torch import load_file, save_file
 
 from .codebook_config import CodebookConfig
-from ..errors import ConrecError
+from ..errors import ConrecError, StaleArtifact
 from .rqvae import RQVAE
 from .sids import SemanticIds
+from ..data.samples import require_samples
 from ..data.workspace import artifacts_dir, check_name, open_workspace
 
 WEIGHTS_FILE, CONFIG_FILE = "model.safetensors", "codebook.json"
@@ -128,9 +129,23 @@ def load_codebook(workspace: Path | str, name: str = "default") -> Codebook:
     if current_items != sids.item_ids:
         raise CodebookMismatch(f"codebook {name!r} was trained on another item set than the workspace holds "
                                "now (was the data imported again?); train it again")
+    fitted_on = json.loads(report_json).get("samples_fingerprint")
+    if fitted_on is not None:  # its collaborative vectors came from the training part of those samples
+        require_samples(workspace, fitted_on, f"codebook {name!r} (its collaborative vectors)")
     return Codebook(name=name, config=config, fingerprint=expected, sids=sids,
                     vectors=np.array([r[2] for r in rows], dtype=np.float32), report=json.loads(report_json),
                     directory=directory)
+
+
+def codebook_is_current(workspace: Path | str, name: str = "default") -> bool:
+    """Whether the named codebook exists and every later stage would accept it."""
+    try:
+        load_codebook(workspace, name)
+    except (CodebookMismatch, StaleArtifact):
+        return False
+    except ConrecError:  # no such codebook
+        return False
+    return True
 
 
 def require_fingerprint(codebook: Codebook, expected: str, what: str) -> None:
