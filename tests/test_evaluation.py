@@ -1,9 +1,13 @@
 import json
 
+import pandas as pd
 import pytest
 
 from conrec_core.cli import main
-from conrec_core.evaluation.scoring import evaluate_baseline, read_sample_metrics, summarise
+from conrec_core.data.samples import read_samples
+from conrec_core.errors import ConrecError
+from conrec_core.evaluation.scoring import common_samples, evaluate_baseline, read_sample_metrics, summarise
+from conrec_core.lm.decoding_config import DecodingConfig
 from conrec_core.lm.predict import predict, read_predictions
 from conrec_core.data.workspace import open_workspace
 
@@ -55,3 +59,24 @@ def test_evaluate_refuses_a_checkpoint_without_predictions(tiny_world, capsys):
     workspace, _ = tiny_world
     assert main(["evaluate", "--workspace", str(workspace), "--checkpoints", "nothing-here", "--baselines"]) == 2
     assert "run predict first" in capsys.readouterr().err
+
+
+def test_evaluate_compares_only_one_k_on_common_samples(tiny_world, capsys):
+    workspace, _ = tiny_world
+    users = read_samples(workspace, "test")["user_id"].unique()[:3].tolist()
+    predict(workspace, "tiny", users=users, config=DecodingConfig(beams=10, returns=10))
+    # ten predictions per sample cannot be scored at K = 20 beside the baselines
+    assert main(["evaluate", "--workspace", str(workspace), "--checkpoints", "tiny", "--baselines",
+                 "most_disliked"]) == 2
+    assert "fewer than K = 20" in capsys.readouterr().err
+    # at K = 10 they can, but only three users' samples were predicted: no comparison with the full split
+    assert main(["evaluate", "--workspace", str(workspace), "--checkpoints", "tiny", "--baselines",
+                 "most_disliked", "--k", "10"]) == 2
+    assert "different samples" in capsys.readouterr().err
+    metrics = read_sample_metrics(workspace, "test")
+    shared = common_samples(metrics[metrics["method"].isin(["tiny", "most_disliked"])])
+    assert set(shared["user_id"]) == set(users)
+    assert shared.groupby("method")["sample_id"].apply(frozenset).nunique() == 1
+    with pytest.raises(ConrecError, match="different K"):
+        summarise(pd.concat([metrics[metrics["method"] == "tiny"],
+                             evaluate_baseline(workspace, "most_disliked", k=5).assign(method="most_disliked")]))

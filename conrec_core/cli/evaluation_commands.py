@@ -93,7 +93,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
         else:
             evaluate_baseline(args.workspace, baseline, args.split, args.k)
     for checkpoint in (predicted if args.checkpoints is None else args.checkpoints):
-        evaluate_predictions(args.workspace, checkpoint, args.split)
+        evaluate_predictions(args.workspace, checkpoint, args.split, args.k)
         methods.append(checkpoint)
     metrics = read_sample_metrics(args.workspace, args.split)
     table = summarise(metrics[metrics["method"].isin(methods)], tuple(args.baselines))

@@ -88,9 +88,10 @@ def evaluate_baseline(workspace, method: str, split: str = "test", k: int = 20,
                              rank_baseline(workspace, method, samples, k, sasrec, on_progress), k)
 
 
-def evaluate_predictions(workspace, checkpoint: str, split: str = "test", k: int | None = None) -> pd.DataFrame:
-    """Metrics of a checkpoint's stored predictions for the split's samples (those it predicted). `k`: how
-    many SIDs were decoded per sample (default: the most any sample has), so missing ones count as invalid."""
+def evaluate_predictions(workspace, checkpoint: str, split: str = "test", k: int = 20) -> pd.DataFrame:
+    """Metrics at K of a checkpoint's stored predictions for the split's samples (those it predicted); a
+    sample with fewer than K stored predictions counts the missing ones as invalid. Refuses predictions made
+    with fewer than K per sample (`predict --top-k`): they would be scored at another K than the baselines."""
     samples = read_samples(workspace, split)
     with open_workspace(workspace) as con:
         stored = con.execute("""SELECT sample_id, list(item_id ORDER BY rank) AS ranked, max(rank) AS k
@@ -99,8 +100,11 @@ def evaluate_predictions(workspace, checkpoint: str, split: str = "test", k: int
     samples = samples.merge(stored, on="sample_id")
     if samples.empty:
         raise ConrecError(f"checkpoint {checkpoint!r} has no predictions for {split} samples: run predict first")
-    k = k or int(samples["k"].max())
-    return evaluate_rankings(workspace, checkpoint, split, samples, [list(r) for r in samples["ranked"]], k)
+    decoded = int(samples["k"].max())
+    if decoded < k:
+        raise ConrecError(f"checkpoint {checkpoint!r} has {decoded} predictions per sample, fewer than K = {k}: "
+                          f"predict again with --top-k {k}, or evaluate at --k {decoded}")
+    return evaluate_rankings(workspace, checkpoint, split, samples, [list(r)[:k] for r in samples["ranked"]], k)
 
 
 def read_sample_metrics(workspace, split: str = "test") -> pd.DataFrame:
@@ -116,9 +120,34 @@ def metric_values(frame: pd.DataFrame, metric: str) -> pd.Series:
     return frame[metric].dropna()
 
 
+def comparable(metrics: pd.DataFrame) -> None:
+    """Refuse to compare methods scored at different K or on different samples (a `--users` subset, say)."""
+    if metrics.empty:
+        return
+    ks = metrics.groupby("method", sort=False)["k"].max()
+    if ks.nunique() > 1:
+        raise ConrecError("methods were scored at different K (" + ", ".join(f"{m} @{k}" for m, k in ks.items())
+                          + "): evaluate them again at one --k")
+    sets = metrics.groupby("method", sort=False)["sample_id"].apply(frozenset)
+    if sets.nunique() > 1:
+        common = frozenset.intersection(*sets)
+        raise ConrecError("methods were scored on different samples (" + ", ".join(
+            f"{m}: {len(s):,}" for m, s in sets.items()) + f"; {len(common):,} in common): predict every "
+            "checkpoint for the whole split, or compare them with `common_samples`")
+
+
+def common_samples(metrics: pd.DataFrame) -> pd.DataFrame:
+    """The rows of the samples every method scored (what a side-by-side view may compare)."""
+    if metrics.empty:
+        return metrics
+    sets = metrics.groupby("method", sort=False)["sample_id"].apply(frozenset)
+    return metrics[metrics["sample_id"].isin(frozenset.intersection(*sets))]
+
+
 def summarise(metrics: pd.DataFrame, baselines: tuple[str, ...] = ()) -> pd.DataFrame:
     """Per method and metric: mean with a 95% bootstrap interval; FHR also tested against the best baseline
-    (paired, on the samples both methods scored)."""
+    (paired). Every method must be scored at one K on the same samples (`comparable`)."""
+    comparable(metrics)
     rows = []
     for method, frame in metrics.groupby("method", sort=False):
         row = {"method": method, "samples": len(frame), "k": int(frame["k"].max())}

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import ConfigError, ConrecError
-from .scoring import summarise
+from .scoring import common_samples, summarise
 from ..data.samples import read_sample_config
 from ..lm.checkpoints import list_checkpoints
 from ..data.workspace import artifacts_dir, check_name, open_workspace, read_meta
@@ -61,8 +61,8 @@ def take_slice(frame: pd.DataFrame, name: str, metric_filter: tuple[str, float, 
 
 
 def slice_table(frame: pd.DataFrame, baselines: tuple[str, ...]) -> pd.DataFrame:
-    """Metric means with intervals per method for the rows of a slice."""
-    return summarise(frame, baselines) if not frame.empty else pd.DataFrame()
+    """Metric means with intervals per method for the rows of a slice, on the samples every method scored."""
+    return summarise(common_samples(frame), baselines) if not frame.empty else pd.DataFrame()
 
 
 def exports_dir(workspace) -> Path:
