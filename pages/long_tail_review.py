@@ -6,7 +6,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app.workspace_picker import pick_workspace
-from conrec_core.evaluation.baselines import BASELINES
+from conrec_core.evaluation.baselines import BASELINES, baseline_of
 from conrec_core.errors import ConrecError
 from conrec_core.evaluation.scoring import LABELS, METRICS
 from conrec_core.evaluation.intervals import format_p
@@ -57,7 +57,7 @@ st.dataframe(display, hide_index=True, width="stretch")
 chart = go.Figure(go.Bar(x=table["method"], y=table["fhr"],
                          error_y=dict(type="data", symmetric=False, array=table["fhr_high"] - table["fhr"],
                                       arrayminus=table["fhr"] - table["fhr_low"]),
-                         marker_color=["#7f7f7f" if m in BASELINES else "#d62728" for m in table["method"]]))
+                         marker_color=["#7f7f7f" if baseline_of(m) else "#d62728" for m in table["method"]]))
 chart.update_layout(height=340, margin=dict(l=0, r=0, t=40, b=0), title=f"FHR@{int(table['k'].max())} on "
                     f"{slice_name} (grey: baselines)", yaxis_title="FHR")
 st.plotly_chart(chart, width="stretch")

@@ -69,3 +69,19 @@ def test_per_sample_rows_on_hand_computed_samples():
     # two of four decoded outputs were dropped as invalid; user v has no latent profile
     assert (second["hr"], second["invalid_rate"]) == (0.0, 0.5) and math.isnan(second["lif"])
     assert math.isnan(second["true_dislike_share"]) and second["long_tail_user"]
+
+
+def test_intervals_and_tests_resample_users_not_samples():
+    # 20 users with 50 samples each, every sample of a user alike: really 20 observations, not 1000
+    values = [float(user % 2) for user in range(20) for _ in range(50)]
+    users = [f"u{user}" for user in range(20) for _ in range(50)]
+    naive, clustered = bootstrap_interval(values), bootstrap_interval(values, users)
+    assert clustered.value == naive.value == 0.5 and (clustered.samples, clustered.users) == (1000, 20)
+    assert clustered.high - clustered.low > 3 * (naive.high - naive.low)
+    # one heavy user makes the whole difference: significant per sample, not per user
+    method = [1.0] * 30 + [0.0] * 10
+    baseline = [0.0] * 30 + [0.0] * 10
+    owners = ["heavy"] * 30 + [f"light{i}" for i in range(10)]
+    assert paired_test(method, baseline)["p_value"] < 0.01
+    per_user = paired_test(method, baseline, owners)
+    assert per_user["p_value"] > 0.4 and per_user["users"] == 11 and per_user["difference"] == pytest.approx(0.75)

@@ -9,7 +9,7 @@ from pathlib import Path
 from ..config import add_options, config_from_options
 from ..data.workspace import open_workspace
 from ..errors import ConrecError
-from ..evaluation.baselines import BASELINES, SASREC_VARIANTS
+from ..evaluation.baselines import BASELINES, SASREC_VARIANTS, baseline_method
 from ..evaluation.sasrec_config import SASRecConfig
 from ..shipped.sample_data import SAMPLES
 from .progress import progress_bar
@@ -84,7 +84,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if "swing_cf" in args.baselines:
         ensure_swing(args.workspace)
     sasrec = config_from_options(SASRecConfig, args, prefix="sasrec_")
-    methods = list(args.baselines)
+    methods = [baseline_method(b, sasrec.seed) for b in args.baselines]
     for baseline in args.baselines:
         if baseline in SASREC_VARIANTS:
             bar, progress = progress_bar(baseline)

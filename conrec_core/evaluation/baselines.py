@@ -6,6 +6,7 @@ an item the sample's seen rule excludes (`data.samples.seen_items`, method §2),
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import replace
 
@@ -19,6 +20,26 @@ from ..data.workspace import open_workspace
 
 BASELINES = ("most_disliked", "swing_cf", "sasrec_negatives", "sasrec_both")
 SASREC_VARIANTS = {"sasrec_negatives": False, "sasrec_both": True}  # name -> reads positives too
+
+
+def baseline_method(baseline: str, seed: int) -> str:
+    """The method name a baseline's rows are kept under: a learnt one carries its seed, so seeds never overwrite
+    each other.
+
+    >>> baseline_method("most_disliked", 3), baseline_method("sasrec_both", 3)
+    ('most_disliked', 'sasrec_both-s3')
+    """
+    return f"{baseline}-s{seed}" if baseline in SASREC_VARIANTS else baseline
+
+
+def baseline_of(method: str) -> str | None:
+    """The baseline a method name stands for, or None for a checkpoint.
+
+    >>> baseline_of("sasrec_both-s3"), baseline_of("swing_cf"), baseline_of("pipeline-grpo-s0")
+    ('sasrec_both', 'swing_cf', None)
+    """
+    name = re.sub(r"-s\d+$", "", method) if method.startswith(tuple(SASREC_VARIANTS)) else method
+    return name if name in BASELINES else None
 
 
 def training_negative_counts(con) -> list[str]:

@@ -12,6 +12,7 @@ from typing import Callable
 from ..semantic_ids.store import codebook_is_current
 from ..errors import ConrecError
 from ..data.samples import read_samples
+from .baselines import baseline_method
 from .scoring import (evaluate_baseline, evaluate_predictions, read_sample_metrics,
                          summarise)
 from .pipeline_config import PipelineConfig
@@ -80,7 +81,7 @@ def run_pipeline(workspace, out, config: PipelineConfig = PipelineConfig(), *,
         seconds[stage.name] = time.perf_counter() - clock
         done += stage.weight
     models = model_names(config, names)
-    methods = list(config.baselines) + models
+    methods = [baseline_method(b, config.sasrec.seed) for b in config.baselines] + models
     metrics = read_sample_metrics(workspace, config.split)
     metrics = metrics[metrics["method"].isin(methods)]
     summary = summarise(metrics, config.baselines)

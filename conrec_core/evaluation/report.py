@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from .baselines import baseline_of
 from .scoring import EXTRA_METRICS, LABELS, METRICS
 from .intervals import format_p
 from ..lm.checkpoints import checkpoint_dir, read_metrics
@@ -64,7 +65,8 @@ def write_report(workspace, out: Path, config, summary: pd.DataFrame, metrics: p
     definitions = read_sample_config(workspace).definitions()
     methods = []
     for row in summary.to_dict("records"):
-        entry = {"method": row["method"], "role": roles.get(row["method"], ""), "samples": row["samples"],
+        entry = {"method": row["method"], "role": roles.get(row["method"], ROLES.get(baseline_of(row["method"]), "")),
+                 "samples": row["samples"], "users": row["users"],
                  "k": row["k"]}
         for metric in METRICS + EXTRA_METRICS:
             entry[metric] = None if missing(row.get(metric)) else {
@@ -180,11 +182,12 @@ def interval_text(figure: dict | None) -> str:
 def metric_table(rows: list[tuple[str, dict]], k: int, first: list[str], label) -> list[str]:
     """Markdown rows of every metric with its interval and the FHR p-value; `label(key, method)` gives the
     first cells."""
-    header = first + ["samples"] + [f"{LABELS[m]}@{k}" for m in METRICS] + ["p (FHR)"]
+    header = first + ["users / samples"] + [f"{LABELS[m]}@{k}" for m in METRICS] + ["p (FHR)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for key, method in rows:
         p = method["fhr_p_value_vs_best_baseline"]
-        cells = label(key, method) + [str(method["samples"])] + [interval_text(method[m]) for m in METRICS]
+        cells = label(key, method) + [f"{method['users']} / {method['samples']}"] + [interval_text(method[m])
+                                                                                 for m in METRICS]
         lines.append("| " + " | ".join(cells + ["–" if p is None else format_p(p).replace("= ", "")]) + " |")
     return lines
 
@@ -192,9 +195,9 @@ def metric_table(rows: list[tuple[str, dict]], k: int, first: list[str], label) 
 def markdown(report: dict, plots: list[str]) -> str:
     k = report["methods"][0]["k"] if report["methods"] else 20
     lines = [f"# conrec report: {report['workspace']}", "",
-             f"Split: **{report['split']}**. Means over samples with 95% bootstrap intervals; p is a paired "
-             f"sign-flip test of FHR@{k} against the best baseline ({report['best_baseline']}) on the same samples.",
-             ""]
+             f"Split: **{report['split']}**. Means over samples with 95% cluster-bootstrap intervals (users "
+             f"resampled: one user's samples are not independent); p is a paired sign-flip test of FHR@{k} against "
+             f"the best baseline ({report['best_baseline']}) on the same samples, signs flipped per user.", ""]
     if report.get("command"):
         lines += ["Made with:", "", f"    {report['command']}", ""]
     by_name = {method["method"]: method for method in report["methods"]}

@@ -10,7 +10,7 @@ from datetime import datetime, timezone
 
 import pandas as pd
 
-from .baselines import rank_baseline
+from .baselines import baseline_method, baseline_of, rank_baseline
 from .candidates import LineUps, build_line_ups, candidate_accuracy
 from .intervals import bootstrap_interval, paired_test
 from ..errors import ConrecError
@@ -83,8 +83,9 @@ def evaluate_rankings(workspace, method: str, split: str, samples: pd.DataFrame,
 
 def evaluate_baseline(workspace, method: str, split: str = "test", k: int = 20,
                       sasrec: SASRecConfig = SASRecConfig(), on_progress=None) -> pd.DataFrame:
+    """Rank and score a baseline; its rows are kept under `baseline_method(method, sasrec.seed)`."""
     samples = read_samples(workspace, split)
-    return evaluate_rankings(workspace, method, split, samples,
+    return evaluate_rankings(workspace, baseline_method(method, sasrec.seed), split, samples,
                              rank_baseline(workspace, method, samples, k, sasrec, on_progress), k)
 
 
@@ -114,7 +115,7 @@ def read_sample_metrics(workspace, split: str = "test") -> pd.DataFrame:
 
 def metric_values(frame: pd.DataFrame, metric: str) -> pd.Series:
     """Per-sample values of a metric over its population (LUF: long-tail users; LIF: samples with a
-    long-tail future negative)."""
+    long-tail future negative), indexed like `frame`."""
     if metric == "luf":
         return frame.loc[frame["long_tail_user"], "fhr"]
     return frame[metric].dropna()
@@ -145,29 +146,31 @@ def common_samples(metrics: pd.DataFrame) -> pd.DataFrame:
 
 
 def summarise(metrics: pd.DataFrame, baselines: tuple[str, ...] = ()) -> pd.DataFrame:
-    """Per method and metric: mean with a 95% bootstrap interval; FHR also tested against the best baseline
-    (paired). Every method must be scored at one K on the same samples (`comparable`)."""
+    """Per method and metric: mean with a 95% cluster-bootstrap interval (users resampled) and how many users
+    and samples it rests on; FHR also tested against the best baseline (paired, signs flipped per user), where
+    `baselines` names the baseline kinds (a learnt one's rows carry its seed). Every method must be scored at one K on the same samples (`comparable`)."""
     comparable(metrics)
     rows = []
     for method, frame in metrics.groupby("method", sort=False):
-        row = {"method": method, "samples": len(frame), "k": int(frame["k"].max())}
+        row = {"method": method, "samples": len(frame), "users": int(frame["user_id"].nunique()),
+               "k": int(frame["k"].max())}
         for metric in METRICS + EXTRA_METRICS:
-            values = metric_values(frame, metric).tolist() if metric in frame or metric == "luf" else []
-            interval = bootstrap_interval(values)
+            values = metric_values(frame, metric) if metric in frame or metric == "luf" else pd.Series(dtype=float)
+            interval = bootstrap_interval(values.tolist(), frame.loc[values.index, "user_id"].tolist())
             row[metric] = interval.value if interval else None
             row[f"{metric}_low"] = interval.low if interval else None
             row[f"{metric}_high"] = interval.high if interval else None
         rows.append(row)
     table = pd.DataFrame(rows)
-    known = [b for b in baselines if b in set(table["method"])] if not table.empty else []
+    known = [m for m in table.get("method", []) if baseline_of(m) in baselines]
     if known:
         best = max(known, key=lambda b: float(table.loc[table["method"] == b, "fhr"].iloc[0]))
         base = metrics[metrics["method"] == best].set_index("sample_id")["fhr"]
         tests = {}
         for method, frame in metrics.groupby("method", sort=False):
-            paired = frame.set_index("sample_id")["fhr"].to_frame("method").join(base.rename("base"), how="inner")
+            paired = frame.set_index("sample_id")[["fhr", "user_id"]].join(base.rename("base"), how="inner")
             if method != best and len(paired):
-                tests[method] = paired_test(paired["method"], paired["base"])["p_value"]
+                tests[method] = paired_test(paired["fhr"], paired["base"], paired["user_id"])["p_value"]
         table["best_baseline"] = best
         table["fhr_p_value"] = table["method"].map(tests)
     return table
