@@ -32,10 +32,13 @@ methods = right.multiselect("Methods", sorted(frame["method"].unique()), default
                             key="review_methods")
 metric_filter = None
 if st.checkbox("Filter on a metric", key="review_filter_on"):
-    a, b = st.columns([1, 2])
-    metric = a.selectbox("Metric", FILTER_METRICS, key="review_filter_metric")
-    low, high = b.slider("Keep samples with the value in", 0.0, 1.0, (0.0, 0.0), 0.05, key="review_filter_range")
-    metric_filter = (metric, low, high)
+    a, b, c = st.columns([1, 1, 2])
+    reference = a.selectbox("Of method", methods or sorted(frame["method"].unique()), key="review_filter_reference",
+                            help="samples are chosen once, by this method's value; every method is then "
+                                 "compared on those same samples")
+    metric = b.selectbox("Metric", FILTER_METRICS, key="review_filter_metric")
+    low, high = c.slider("Keep samples with the value in", 0.0, 1.0, (0.0, 0.0), 0.05, key="review_filter_range")
+    metric_filter = (metric, low, high, reference)
 
 rows = take_slice(frame[frame["method"].isin(methods)], slice_name, metric_filter)
 st.write(f"**{rows['sample_id'].nunique():,} samples** of {frame['sample_id'].nunique():,} in this slice "

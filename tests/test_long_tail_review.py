@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conrec_core.evaluation.baselines import BASELINES
+from conrec_core.evaluation.baselines import BASELINES, baseline_method
 from conrec_core.errors import ConrecError
 from conrec_core.evaluation.slices import evaluated_samples, export_slice, exports_dir, slice_table, take_slice
 
@@ -17,14 +17,17 @@ PAGE = str(REPO / "pages" / "long_tail_review.py")
 
 def test_slices_select_the_right_samples(evaluated_world):
     frame = evaluated_samples(evaluated_world, "test")
-    assert set(frame["method"]) == {"tiny", *BASELINES}
+    assert set(frame["method"]) == {"tiny", *(baseline_method(b, 0) for b in BASELINES)}
     tail = take_slice(frame, "long-tail users")
     assert tail["long_tail_user"].all() and (tail["context_negative_count"] < 3).all()
     assert len(tail) == int(frame["long_tail_user"].sum())
     assert take_slice(frame, "long-tail items")["lif"].notna().all()
     assert (take_slice(frame, "no negative history")["context_negative_count"] == 0).all()
-    missed = take_slice(frame, "all samples", ("fhr", 0.0, 0.0))
-    assert (missed["fhr"] == 0).all() and len(missed) == int((frame["fhr"] == 0).sum())
+    missed = take_slice(frame, "all samples", ("fhr", 0.0, 0.0, "tiny"))
+    mine = frame[frame["method"] == "tiny"]
+    assert set(missed["sample_id"]) == set(mine.loc[mine["fhr"] == 0, "sample_id"])
+    assert missed.groupby("method")["sample_id"].apply(frozenset).nunique() == 1  # every method, same samples
+    assert (missed.loc[missed["method"] == "tiny", "fhr"] == 0).all()
     table = slice_table(tail, ("most_disliked", "swing_cf")).set_index("method")
     mine = tail[tail["method"] == "tiny"]
     assert table.loc["tiny", "fhr"] == pytest.approx(mine["fhr"].mean())
@@ -34,14 +37,14 @@ def test_slices_select_the_right_samples(evaluated_world):
 
 def test_export_writes_inside_the_export_folder_with_a_manifest(evaluated_world):
     rows = evaluated_samples(evaluated_world, "test")
-    about = {"split": "test", "slice_name": "long-tail users", "metric_filter": ("fhr", 0.0, 0.5),
+    about = {"split": "test", "slice_name": "long-tail users", "metric_filter": ("fhr", 0.0, 0.5, "tiny"),
              "methods": ["tiny"], "table": slice_table(rows, ("most_disliked",))}
     data, manifest = export_slice(evaluated_world, "all-test", rows, "csv", **about)
     assert data.parent == exports_dir(evaluated_world) and len(pd.read_csv(data)) == len(rows)
     written = json.loads(manifest.read_text())
     assert written["rows"] == len(rows) and written["thresholds"]["long_tail_user_negatives"] == 3
     assert written["slice_definition"].startswith("fewer than 3 negatives before the anchor")
-    assert written["filter"] == {"metric": "fhr", "low": 0.0, "high": 0.5}
+    assert written["filter"] == {"metric": "fhr", "low": 0.0, "high": 0.5, "reference": "tiny"}
     assert set(written["checkpoints"]) == {"tiny"} and len(written["checkpoints"]["tiny"]["fingerprint"]) > 8
     for bad in ("../escape", "/etc/passwd", ".hidden", "a/b"):
         with pytest.raises(ConrecError):
@@ -56,7 +59,7 @@ def test_the_review_page_shows_slices_and_exports(evaluated_world):
     app.run()
     assert not app.exception, [e.message for e in app.exception]
     table = app.dataframe[0].value
-    assert set(table["method"]) == {"tiny", *BASELINES}
+    assert set(table["method"]) == {"tiny", *(baseline_method(b, 0) for b in BASELINES)}
     app.selectbox(key="review_slice").set_value("long-tail users").run()
     assert not app.exception
     app.checkbox(key="review_filter_on").check().run()

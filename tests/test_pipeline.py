@@ -20,14 +20,14 @@ def test_quick_pipeline_writes_a_full_report(small_world, tmp_path, capsys):
     methods = {m["method"]: m for m in report["methods"]}
     rewards = ["next-negative", "future-negative", "future-negative-truncated", "default-truncated", "sid-levels"]
     models = ["pipeline-tiger-s3", "pipeline-lcrec-s3", "pipeline-sft-s3", "pipeline-grpo-s3"]
-    assert set(methods) == {"most_disliked", "swing_cf", "sasrec_negatives", "sasrec_both", *models,
+    assert set(methods) == {"most_disliked", "swing_cf", "sasrec_negatives-s3", "sasrec_both-s3", *models,
                             *(f"pipeline-grpo-{r}-s3" for r in rewards)}
     assert report["command"].startswith("python -m conrec_core pipeline --workspace")
     assert report["config"]["sft"]["seed"] == 3 and report["config"]["grpo"]["seed"] == 3
     per_sample = pd.read_parquet(out / "sample_metrics.parquet")
     for name, method in methods.items():  # every reported figure is the mean of the per-sample table
         rows = per_sample[per_sample["method"] == name]
-        assert method["samples"] == len(rows)
+        assert method["samples"] == len(rows) and method["users"] == rows["user_id"].nunique()
         assert method["fhr"]["value"] == rows["fhr"].mean()
         assert method["fhr"]["low"] <= method["fhr"]["value"] <= method["fhr"]["high"]
         assert method["invalid_rate"]["value"] == 0.0  # constrained decoding returns K valid, new SIDs

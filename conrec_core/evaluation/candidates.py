@@ -1,8 +1,8 @@
 """Candidate accuracy (method §8): can the predicted-dislike set pick the real rejection out of a line-up?
 
 Per sample: the next negative (the first future negative) among 19 other items the user met on the same
-day (any event, never a negative of the window), ranked by their largest cosine to the predicted set over
-unit SID vectors. The sample scores 1 when the real one ranks first (ties share the credit). A day with
+day (any event, never an item the user rejected at any time; in validation never after the test cut), ranked by
+their largest cosine to the predicted set over unit SID vectors. The sample scores 1 when the real one ranks first (ties share the credit). A day with
 fewer than 19 other items widens to the days around it (up to 3 each side: the synthetic feed shows about
 15 items a day); with fewer still, the sample has no value.
 """
@@ -53,10 +53,15 @@ def build_line_ups(workspace, split: str, codebook: str = "default", seed: int =
                    list(e.item_id ORDER BY e.item_id) AS items,
                    list(abs(date_diff('day', date_trunc('day', s.anchor_ts), date_trunc('day', e.ts)))
                         ORDER BY e.item_id) AS days_away
-            FROM samples s JOIN events e ON e.user_id = s.user_id
+            FROM samples s JOIN user_cuts c USING (user_id) JOIN events e ON e.user_id = s.user_id
                  AND e.ts >= date_trunc('day', s.anchor_ts) - to_days(?)
                  AND e.ts < date_trunc('day', s.anchor_ts) + to_days(? + 1)
+                 -- a validation line-up never reaches into the test period
+                 AND (s.split <> 'validation' OR e.ts < c.test_cut)
             WHERE s.split = ? AND NOT list_contains(s.future_negatives, e.item_id)
+                  -- a distractor is never an item the user rejected, at any time
+                  AND NOT EXISTS (SELECT 1 FROM events n WHERE n.user_id = s.user_id AND n.item_id = e.item_id
+                                                          AND n.kind = 'negative')
             GROUP BY s.sample_id, s.next_negative""", [MAX_DAYS_AWAY, MAX_DAYS_AWAY, split]).fetchall()
     line_ups = {}
     for sample_id, target, items, days_away in rows:

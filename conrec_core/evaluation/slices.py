@@ -40,10 +40,10 @@ def evaluated_samples(workspace, split: str = "test") -> pd.DataFrame:
             WHERE m.split = ? ORDER BY m.method, m.sample_id""", [split]).df()
 
 
-def take_slice(frame: pd.DataFrame, name: str, metric_filter: tuple[str, float, float] | None = None
+def take_slice(frame: pd.DataFrame, name: str, metric_filter: tuple[str, float, float, str] | None = None
                ) -> pd.DataFrame:
-    """The rows of a slice; `metric_filter` (metric, low, high) keeps samples whose value lies in [low, high]
-    for the method that scored them."""
+    """The rows of a slice; `metric_filter` (metric, low, high, reference method) keeps the samples on which
+    the reference method's value lies in [low, high], for every method, so all are compared on one set."""
     if name not in SLICES:
         raise ConfigError(f"unknown slice {name!r}; choose from {', '.join(SLICES)}")
     if name == "long-tail users":
@@ -53,10 +53,13 @@ def take_slice(frame: pd.DataFrame, name: str, metric_filter: tuple[str, float, 
     elif name == "no negative history":
         frame = frame[frame["context_negative_count"] == 0]
     if metric_filter is not None:
-        metric, low, high = metric_filter
+        metric, low, high, reference = metric_filter
         if metric not in FILTER_METRICS:
             raise ConfigError(f"filter metric must be one of {', '.join(FILTER_METRICS)}")
-        frame = frame[frame[metric].between(low, high)]
+        if reference not in set(frame["method"]):
+            raise ConfigError(f"the reference method {reference!r} has no scores in this slice")
+        mine = frame[frame["method"] == reference]
+        frame = frame[frame["sample_id"].isin(mine.loc[mine[metric].between(low, high), "sample_id"])]
     return frame
 
 
@@ -70,7 +73,7 @@ def exports_dir(workspace) -> Path:
 
 
 def export_slice(workspace, name: str, rows: pd.DataFrame, fmt: str, *, split: str, slice_name: str,
-                 metric_filter: tuple[str, float, float] | None, methods: list[str], table: pd.DataFrame
+                 metric_filter: tuple[str, float, float, str] | None, methods: list[str], table: pd.DataFrame
                  ) -> tuple[Path, Path]:
     """Write a slice's rows and a JSON manifest (the slice, its filter, the methods with their checkpoints'
     fingerprints, the metric table, the thresholds) under the workspace's export folder; return both paths.
@@ -100,7 +103,7 @@ def export_slice(workspace, name: str, rows: pd.DataFrame, fmt: str, *, split: s
                                "warmup": info.training.get("warmup")}
                    for info in list_checkpoints(workspace) if info.name in set(methods)}
     manifest = {"split": split, "slice": slice_name, "slice_definition": slice_definitions(workspace)[slice_name],
-                "filter": dict(zip(("metric", "low", "high"), metric_filter)) if metric_filter else None,
+                "filter": dict(zip(("metric", "low", "high", "reference"), metric_filter)) if metric_filter else None,
                 "methods": methods, "checkpoints": checkpoints, "metrics": table.to_dict("records")}
     full = {"dataset": {"workspace": Path(workspace).name, "source": source}, **manifest,
             "thresholds": {"long_tail_user_negatives": sample_config.get("long_tail_user_negatives"),
