@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import argparse
 import shlex
+from dataclasses import replace
 from pathlib import Path
 
 from ..config import add_options, config_from_options
+from ..data.samples import read_sample_config
+from ..data.samples_config import SPLITS
 from ..data.workspace import open_workspace
 from ..errors import ConrecError
 from ..evaluation.baselines import BASELINES, SASREC_VARIANTS, baseline_method
@@ -25,6 +28,9 @@ def register(commands) -> dict:
                         help="a shipped sample dataset: the app's own workspace for it (imported when missing)")
     pipeline.add_argument("--out", type=Path, required=True, help="folder for the report")
     pipeline.add_argument("--quick", action="store_true", help="minutes-scale settings (for tests and a first look)")
+    pipeline.add_argument("--split", choices=SPLITS,
+                          help="rebuild the workspace's samples with this split first (default: keep its samples); "
+                               "global is the leak-free check of the per-user protocol")
     pipeline.add_argument("--seed", type=int, default=0, help="seed of the SFT, GRPO and SASRec runs "
                                                               "(default %(default)s)")
     pipeline.add_argument("--ship", action="store_true",
@@ -61,6 +67,9 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
     config = config.with_ablations() if args.ablations else config
     command = "python -m conrec_core " + shlex.join(args.argv)
     workspace = args.workspace or sample_workspace(args.sample)
+    if args.split:  # the workspace's sample settings, with the other split
+        config = replace(config, samples=replace(read_sample_config(workspace), split=args.split,
+                                                 validation_cut=None, test_cut=None))
     bar, progress = progress_bar("pipeline")
     with bar:
         result = run_pipeline(workspace, args.out, config, on_progress=progress, command=command)

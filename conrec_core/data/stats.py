@@ -110,3 +110,16 @@ def negative_reasons(con: duckdb.DuckDBPyConnection) -> pd.DataFrame:
 
 def import_report(con: duckdb.DuckDBPyConnection) -> dict | None:
     return read_meta(con, "import_report")
+
+
+def calendar_overlap(con: duckdb.DuckDBPyConnection) -> dict:
+    """How far training runs past the test period in calendar time: the share of training events (before
+    their user's validation cut) dated after the median test anchor. The per-user split lets one user's
+    training events come after another user's test anchor; the global split keeps this at 0."""
+    median, share, events = con.execute("""
+        WITH m AS (SELECT median(anchor_ts) AS anchor FROM samples WHERE split = 'test')
+        SELECT any_value(m.anchor), avg(CASE WHEN e.ts > m.anchor THEN 1.0 ELSE 0.0 END), count(*)
+        FROM events e JOIN user_cuts c USING (user_id), m
+        WHERE e.ts < c.validation_cut""").fetchall()[0]
+    return {"median_test_anchor": None if median is None else median.isoformat(),
+            "training_events": int(events), "training_events_after_median_test_anchor": share}

@@ -11,7 +11,8 @@ from typing import Callable
 
 from ..semantic_ids.store import codebook_is_current
 from ..errors import ConrecError
-from ..data.samples import read_samples
+from ..data.importer import rebuild_samples
+from ..data.samples import read_sample_config, read_samples
 from .baselines import baseline_method
 from .scoring import (evaluate_baseline, evaluate_predictions, read_sample_metrics,
                          summarise)
@@ -65,6 +66,9 @@ def run_pipeline(workspace, out, config: PipelineConfig = PipelineConfig(), *,
     config = config.seeded()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
+    if config.samples is not None and config.samples != read_sample_config(workspace):
+        progress(0.0, f"rebuilding the samples ({config.samples.split} split)")
+        rebuild_samples(workspace, config.samples)
     with open_workspace(workspace) as con:
         counts = dict(con.execute("SELECT split, count(*) FROM samples GROUP BY split").fetchall())
     if not counts.get("train") or not counts.get(config.split) or not counts.get("validation"):

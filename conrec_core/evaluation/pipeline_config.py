@@ -11,6 +11,7 @@ from ..lm.decoding_config import DecodingConfig
 from ..rl.grpo_config import GRPOConfig
 from ..lm.config import BackboneConfig, SFTConfig
 from .sasrec_config import SASRecConfig
+from ..data.samples_config import SampleConfig
 
 # SID models trained with a subset of the SFT tasks (method §4), as comparison models of the paper:
 # TIGER-style: sequence SFT only; LC-Rec-style: translation + sequence SFT (also Table 2's first row).
@@ -39,6 +40,7 @@ class PipelineConfig:
     sft_variants: tuple[str, ...] = ()
     ablations: bool = False
     compute_map: bool = True  # the 2-D item map for the explorer and the inspector (about 40 s of UMAP)
+    samples: SampleConfig | None = None  # rebuild the workspace's samples with these first (None: keep them)
 
     def __post_init__(self):
         unknown = set(self.sft_variants) - set(SFT_VARIANTS)

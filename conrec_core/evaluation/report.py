@@ -15,6 +15,7 @@ from .scoring import EXTRA_METRICS, LABELS, METRICS
 from .intervals import format_p
 from ..lm.checkpoints import checkpoint_dir, read_metrics
 from ..data.samples import read_sample_config
+from ..data.stats import calendar_overlap
 from ..data.workspace import open_workspace, read_meta
 
 ROLES = {"most_disliked": "baseline: most-disliked items", "swing_cf": "baseline: Swing item-CF on negatives",
@@ -62,7 +63,10 @@ def write_report(workspace, out: Path, config, summary: pd.DataFrame, metrics: p
     roles = method_roles(names, config)
     with open_workspace(workspace) as con:
         source = read_meta(con, "source", None)
-    definitions = read_sample_config(workspace).definitions()
+    sample_config = read_sample_config(workspace)
+    definitions = sample_config.definitions()
+    with open_workspace(workspace) as con:
+        overlap = calendar_overlap(con)
     methods = []
     for row in summary.to_dict("records"):
         entry = {"method": row["method"], "role": roles.get(row["method"], ROLES.get(baseline_of(row["method"]), "")),
@@ -82,6 +86,7 @@ def write_report(workspace, out: Path, config, summary: pd.DataFrame, metrics: p
                                   for reward, method in reward_rows(names, config)],
               "seconds": {k: round(v, 1) for k, v in seconds.items()},
               "command": command, "config": asdict(config), "definitions": definitions,
+              "sample_split": sample_config.split, "calendar_overlap": overlap,
               "filter_simulation": probes["filter_simulation"].to_dict("records")
               if "filter_simulation" in probes else None,
               "filter_checkpoint": names.grpo, "forgetting": probes.get("forgetting"),
@@ -192,6 +197,19 @@ def metric_table(rows: list[tuple[str, dict]], k: int, first: list[str], label) 
     return lines
 
 
+def overlap_sentence(report: dict) -> str:
+    """The split's calendar overlap in words: what a reader must know before trusting the figures."""
+    overlap = report["calendar_overlap"]
+    share = overlap["training_events_after_median_test_anchor"] or 0.0
+    if report["sample_split"] == "global":
+        return (f"Samples: global split (calendar cuts shared by all users); {share:.1%} of training events are "
+                f"dated after the median test anchor, so no model saw the test period.")
+    return (f"Samples: per-user split (the method's protocol: each user's own 70th/80th-percentile cuts). "
+            f"{share:.1%} of the training events are dated after the median test anchor "
+            f"({overlap['median_test_anchor'][:10] if overlap['median_test_anchor'] else 'none'}): models learn "
+            "from other users' behaviour in the test period. `pipeline --split global` gives the leak-free check.")
+
+
 def markdown(report: dict, plots: list[str]) -> str:
     k = report["methods"][0]["k"] if report["methods"] else 20
     lines = [f"# conrec report: {report['workspace']}", "",
@@ -200,6 +218,7 @@ def markdown(report: dict, plots: list[str]) -> str:
              f"the best baseline ({report['best_baseline']}) on the same samples, signs flipped per user.", ""]
     if report.get("command"):
         lines += ["Made with:", "", f"    {report['command']}", ""]
+    lines += [overlap_sentence(report), ""]
     by_name = {method["method"]: method for method in report["methods"]}
     extra = {row["method"] for row in report["reward_variants"]} - {report["full_method"]}
     lines += metric_table([(m["role"], m) for m in report["methods"] if m["method"] not in extra], k,
