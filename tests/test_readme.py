@@ -1,5 +1,6 @@
 """The README's Python example runs as written (every stage through the public API)."""
 
+import json
 import re
 import runpy
 
@@ -21,3 +22,24 @@ def test_the_readme_python_example_runs(tmp_path, monkeypatch, capsys):
     assert re.search(r"FHR@20 \d\.\d{3} over \d+ test samples", out)
     assert "most_disliked" in out and "grpo" in out
     assert (tmp_path / "example" / "shop.duckdb").is_file()
+
+
+def test_every_results_table_in_the_readme_is_its_report():
+    from conrec_core.evaluation.summary_table import readme_table
+
+    text = (REPO / "README.md").read_text()
+    quoted = re.findall(r"<!-- table from (\S+) -->\n(.*?)\n<!-- end of table -->", text, re.S)
+    assert len(quoted) >= 4  # both samples, per-user and global split
+    for path, table in quoted:
+        report = json.loads((REPO / path).read_text())
+        assert table.strip() == readme_table(report), f"README's table from {path} differs from the report"
+
+
+def test_the_readme_layout_table_names_what_is_there():
+    text = (REPO / "README.md").read_text()
+    layout = text[text.index("## Layout"):]
+    for path in re.findall(r"^\| `([^`]+)`", layout, re.M):
+        assert (REPO / path.rstrip("/")).exists(), f"the layout table names {path}, which is not in the tree"
+    for package in (REPO / "conrec_core").iterdir():
+        if (package / "__init__.py").is_file():
+            assert f"conrec_core/{package.name}/" in layout or f"`{package.name}/`" in layout, package.name
