@@ -43,6 +43,8 @@ class Encoded:
 
 def encode(tokenizer, examples: list[Example], max_length: int) -> list[Encoded]:
     """Prompt and target tokenised apart (the target ends with EOS); long prompts lose their oldest tokens."""
+    if not examples:  # a task with nothing to learn from (translation on an id-only log)
+        return []
     prompts = tokenizer([e.prompt for e in examples], add_special_tokens=False)["input_ids"]
     targets = tokenizer([e.target for e in examples], add_special_tokens=False)["input_ids"]
     encoded = []

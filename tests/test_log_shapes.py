@@ -1,0 +1,62 @@
+"""Every shape of real log runs end to end through the pipeline: id-only items (no item file), no positives,
+and users whose first negative comes after the test cut."""
+
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+
+from conrec_core.data.importer import import_source
+from conrec_core.data.samples import read_samples
+from conrec_core.data.synthetic import generate_world, write_world
+from conrec_core.data.synthetic_config import WorldConfig
+from conrec_core.evaluation.pipeline import run_pipeline
+from conrec_core.evaluation.pipeline_config import PipelineConfig
+
+MAPPING = ('{"events": {"user": "user_id", "item": "item_id", "time": "ts", "time_unit": "s", "kind": {"column": '
+           '"action", "negative": ["not_interested"], "positive": ["click", "purchase"], "neutral": ["impression"]}}}')
+
+
+def lightest() -> PipelineConfig:
+    """The quick pipeline, lighter still: these tests are about running, not about quality."""
+    quick = PipelineConfig.quick()
+    return replace(quick, codebook=replace(quick.codebook, epochs=4, code_decoder_steps=20),
+                   sft=replace(quick.sft, steps=20, eval_every=20, checkpoint_every=20, eval_examples=10),
+                   grpo=replace(quick.grpo, steps_per_stage=1, eval_samples=8),
+                   sasrec=replace(quick.sasrec, steps=10, eval_every=10))
+
+
+@pytest.fixture(scope="module")
+def world_events(tmp_path_factory) -> pd.DataFrame:
+    folder = tmp_path_factory.mktemp("shapes")
+    return pd.read_parquet(write_world(generate_world(WorldConfig(users=40, items=120, shops=10, days=21)), folder))
+
+
+def late_first_negatives(events: pd.DataFrame) -> pd.DataFrame:
+    """A third of the users keep no negative before their 80th-percentile event time."""
+    cut = events.groupby("user_id")["ts"].transform(lambda ts: ts.quantile(0.8))
+    late_users = set(sorted(events["user_id"].unique())[::3])
+    early_negative = (events["action"] == "not_interested") & (events["ts"] < cut)
+    return events[~(early_negative & events["user_id"].isin(late_users))]
+
+
+SHAPES = {
+    "id-only items": lambda events: events[["user_id", "item_id", "ts", "action"]],
+    "no positives": lambda events: events[~events["action"].isin(["click", "purchase"])],
+    "users with no negative before the test cut": late_first_negatives,
+}
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+def test_the_pipeline_runs_on_every_shape_of_log(world_events, tmp_path, shape):
+    SHAPES[shape](world_events).to_csv(tmp_path / "events.csv", index=False)
+    (tmp_path / "mapping.json").write_text(MAPPING)  # no item file: items are known by id only
+    workspace = tmp_path / "ws.duckdb"
+    import_source(tmp_path / "events.csv", workspace, mapping=tmp_path / "mapping.json")
+    if shape.startswith("users"):
+        test = read_samples(workspace, "test")
+        assert (test["context_negatives"].map(len) == 0).any()  # the shape is really there
+    result = run_pipeline(workspace, tmp_path / "report", lightest())
+    report = (tmp_path / "report" / "report.md").read_text()
+    for method in result.methods:
+        assert f"| {method} |" in report
