@@ -12,6 +12,7 @@ import numpy as np
 
 from ..semantic_ids.store import Codebook
 from .config import SFTConfig
+from ..errors import ConrecError
 from ..data.samples import Sample, as_samples, read_samples
 from ..data.workspace import open_workspace
 
@@ -144,11 +145,13 @@ def next_negative_prompt(codebook: Codebook, context_negatives: list[str], confi
     return render("next_negative", history=sid_history(codebook, context_negatives, config.context_items))
 
 
-def stage_prompt(codebook: Codebook, kind: str, sample: dict, config: SFTConfig, positive_items: int = 10) -> str:
+def stage_prompt(codebook: Codebook, kind: str, sample: Sample, config: SFTConfig,
+                 positive_items: int | None = None) -> str:
     """The prompt of a GRPO stage (grpo_config.STAGE_PROMPTS) for one sample; SFT checkpoints use "negatives".
 
     Stage 1 shows only the negatives of the last days (the sample's `recent_negatives`), stage 2 all of
-    them, stage 3 adds the most recent positives, marked apart so the model can tell the two kinds.
+    them, stage 3 adds the `positive_items` most recent positives (the GRPO setting of the checkpoint), marked
+    apart so the model can tell the two kinds.
     """
     if kind == "recent_negatives":
         return render("next_negative", history=sid_history(codebook, list(sample.recent_negatives),
@@ -156,6 +159,8 @@ def stage_prompt(codebook: Codebook, kind: str, sample: dict, config: SFTConfig,
     if kind == "negatives":
         return next_negative_prompt(codebook, list(sample.context_negatives), config)
     if kind == "negatives_positives":
+        if positive_items is None:
+            raise ConrecError("a prompt with positives needs the GRPO run's positive_items setting")
         return render("with_positives",
                       positives=sid_history(codebook, list(sample.context_positives), positive_items),
                       history=sid_history(codebook, list(sample.context_negatives), config.context_items))
