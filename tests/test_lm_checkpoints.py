@@ -1,5 +1,6 @@
 """Loading checkpoints: safetensors only, the codebook must match, and 4-bit agrees with full precision."""
 
+import json
 import shutil
 
 import pytest
@@ -28,6 +29,44 @@ def test_pickled_weights_are_refused(tiny_checkpoint, tmp_path):
     (copy / "pytorch_model.bin").write_bytes(b"not even a pickle")
     with pytest.raises(ConrecError, match="pickled weights"):
         load_checkpoint(copy)
+
+
+PLANTED_CODE = "import pathlib; pathlib.Path(r'{marker}').write_text('ran')\n"
+
+
+@pytest.mark.parametrize("plant", ["python file", "auto_map in tokenizer_config.json", "auto_map in config.json"])
+def test_a_checkpoint_folder_holding_code_is_refused_before_anything_runs(tiny_checkpoint, tmp_path, plant):
+    _, result = tiny_checkpoint
+    copy = tmp_path / "copy"
+    shutil.copytree(result.folder, copy)
+    marker = tmp_path / "ran.txt"
+    (copy / "evil_tokenizer.py").write_text(PLANTED_CODE.format(marker=marker))
+    if plant != "python file":  # the auto_map alone must be refused, even with the code file gone
+        (copy / "evil_tokenizer.py").unlink()
+        name = "tokenizer_config.json" if "tokenizer" in plant else "config.json"
+        data = json.loads((copy / name).read_text())
+        data["auto_map"] = {"AutoTokenizer": ["evil_tokenizer.EvilTokenizer", None],
+                            "AutoModelForCausalLM": "evil_tokenizer.EvilModel"}
+        (copy / name).write_text(json.dumps(data))
+    with pytest.raises(ConrecError, match="Python files|auto_map"):
+        load_checkpoint(copy)
+    assert not marker.exists()
+
+
+def test_every_load_refuses_remote_code(tiny_checkpoint, monkeypatch):
+    import transformers
+
+    _, result = tiny_checkpoint
+    seen = []
+    for cls in (transformers.AutoModelForCausalLM, transformers.AutoTokenizer):
+        original = cls.from_pretrained.__func__
+
+        def spy(klass, *args, _original=original, **kwargs):
+            seen.append(kwargs.get("trust_remote_code"))
+            return _original(klass, *args, **kwargs)
+        monkeypatch.setattr(cls, "from_pretrained", classmethod(spy))
+    load_checkpoint(result.folder)
+    assert seen and all(flag is False for flag in seen)
 
 
 def test_a_checkpoint_for_another_codebook_is_refused(tiny_checkpoint):

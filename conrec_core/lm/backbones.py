@@ -45,13 +45,27 @@ def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-def refuse_pickles(folder: Path) -> None:
-    """Weights we load come from safetensors only: a pickle can run code when it is read."""
+def refuse_unsafe_files(folder: Path) -> None:
+    """A model folder is data, never code: refuse pickled weights (reading one can run code), Python files and
+    configs whose `auto_map` points transformers at code in the folder (every load also passes
+    trust_remote_code=False)."""
     pickled = sorted(p.name for p in folder.iterdir() if p.suffix in PICKLE_SUFFIXES)
     if pickled:
         raise ConrecError(f"{folder} holds pickled weights ({', '.join(pickled[:3])}); conrec loads safetensors "
                           "only. Convert them (e.g. save_pretrained(..., safe_serialization=True)) and remove "
                           "the pickled files.")
+    code = sorted(p.name for p in folder.rglob("*.py"))
+    if code:
+        raise ConrecError(f"{folder} holds Python files ({', '.join(code[:3])}); conrec never runs code from a "
+                          "model folder: remove them")
+    for config in sorted(folder.glob("*.json")):
+        try:
+            data = json.loads(config.read_text())
+        except (ValueError, UnicodeDecodeError):
+            raise ConrecError(f"{config} is not valid JSON") from None
+        if isinstance(data, dict) and "auto_map" in data:
+            raise ConrecError(f"{config} has an auto_map, which asks to run custom code from the folder; conrec "
+                              "loads only the model classes transformers ships: remove the auto_map entry")
 
 
 def smollm2_gguf() -> Path:
@@ -99,7 +113,7 @@ def gguf_as_safetensors(source: Path, gguf_file: str) -> Path:
     folder = cache / f"gguf-{gguf.stem}-{gguf.stat().st_size}"
     if not (folder / "config.json").is_file():
         model = AutoModelForCausalLM.from_pretrained(str(source), gguf_file=gguf_file, local_files_only=True,
-                                                     dtype=torch.float32)
+                                                     trust_remote_code=False, dtype=torch.float32)
         staging = folder.with_name(folder.name + f".tmp{os.getpid()}")
         staging.mkdir(parents=True, exist_ok=True)
         # save_pretrained refuses models read from GGUF (they count as quantised); the weights are plain
@@ -116,7 +130,7 @@ def load_pretrained(source: Path, *, gguf_file: str | None, load_in_4bit: bool, 
     """A causal LM from a local folder (safetensors) or a GGUF file, optionally quantised to NF4."""
     if gguf_file and load_in_4bit:
         source, gguf_file = gguf_as_safetensors(source, gguf_file), None
-    options: dict = {"local_files_only": True, "dtype": torch.float32}
+    options: dict = {"local_files_only": True, "trust_remote_code": False, "dtype": torch.float32}
     if gguf_file:
         options["gguf_file"] = gguf_file
     else:  # callers have refused pickles already (base_source, load_checkpoint)
@@ -137,7 +151,7 @@ def load_pretrained(source: Path, *, gguf_file: str | None, load_in_4bit: bool, 
 
 def load_tokenizer(source: Path, gguf_file: str | None = None):
     try:
-        return AutoTokenizer.from_pretrained(str(source), local_files_only=True,
+        return AutoTokenizer.from_pretrained(str(source), local_files_only=True, trust_remote_code=False,
                                              **({"gguf_file": gguf_file} if gguf_file else {}))
     except (OSError, ValueError) as error:
         raise ConrecError(f"could not load a tokenizer from {source}: {error}") from None
@@ -152,7 +166,7 @@ def base_source(config: BackboneConfig) -> tuple[Path, str | None]:
     if not folder.is_dir() or not (folder / "config.json").is_file():
         raise ConrecError(f"backbone {config.name!r} is neither 'tiny', 'smollm2' nor a model folder with a "
                           "config.json")
-    refuse_pickles(folder)
+    refuse_unsafe_files(folder)
     return folder, None
 
 

@@ -21,7 +21,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import load_file, save_file
 
-from .backbones import Backbone, base_source, default_device, load_pretrained, load_tokenizer, refuse_pickles
+from .backbones import Backbone, base_source, default_device, load_pretrained, load_tokenizer, refuse_unsafe_files
 from ..semantic_ids.store import Codebook, require_fingerprint
 from ..errors import ConrecError
 from .config import BackboneConfig
@@ -139,7 +139,7 @@ def load_checkpoint(folder: Path, *, codebook: Codebook | None = None, load_in_4
     """The model and tokenizer of a checkpoint, optionally quantised to NF4, checked against `codebook`."""
     folder = Path(folder)
     training = read_training(folder)
-    refuse_pickles(folder)
+    refuse_unsafe_files(folder)
     if codebook is not None:
         require_fingerprint(codebook, training.get("fingerprint", ""), f"checkpoint {folder.name!r}")
     device = device or default_device()
