@@ -71,11 +71,13 @@ with st.form("review_export"):
     a, b = st.columns([2, 1])
     name = a.text_input("Export name", value=default_name, key="review_export_name")
     fmt = b.radio("Format", EXPORT_FORMATS, horizontal=True, key="review_export_format")
+    overwrite = a.checkbox("Replace an export of the same name", key="review_export_overwrite")
     exported = st.form_submit_button("Export", type="primary")
 if exported:
     try:
         data_path, manifest_path = export_slice(workspace, name, rows, fmt, split=split, slice_name=slice_name,
-                                                metric_filter=metric_filter, methods=methods, table=table)
+                                                metric_filter=metric_filter, methods=methods, table=table,
+                                                overwrite=overwrite)
     except ConrecError as error:
         st.error(str(error))
     else:

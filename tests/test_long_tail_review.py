@@ -49,6 +49,13 @@ def test_export_writes_inside_the_export_folder_with_a_manifest(evaluated_world)
     for bad in ("../escape", "/etc/passwd", ".hidden", "a/b"):
         with pytest.raises(ConrecError):
             export_slice(evaluated_world, bad, rows, "csv", **about)
+    with pytest.raises(ConrecError, match="exists already"):  # never replaced without a word
+        export_slice(evaluated_world, "all-test", rows.head(3), "csv", **about)
+    assert len(pd.read_csv(data)) == len(rows)
+    hostile = rows.head(3).assign(user_id=["=HYPERLINK(\"http://x\")", "+1", "plain"])
+    data, _ = export_slice(evaluated_world, "all-test", hostile, "csv", **about, overwrite=True)
+    assert pd.read_csv(data)["user_id"].tolist() == ["'=HYPERLINK(\"http://x\")", "'+1", "plain"]
+    assert not [p for p in exports_dir(evaluated_world).iterdir() if p.name.endswith(".tmp")]
     with pytest.raises(ConrecError):
         export_slice(evaluated_world, "fine", rows, "xlsx", **about)
 

@@ -4,6 +4,7 @@ filter), their metric tables, and exports of a slice with a manifest."""
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -72,13 +73,30 @@ def exports_dir(workspace) -> Path:
     return artifacts_dir(workspace) / "exports"
 
 
+def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage return) get
+    a leading apostrophe, the usual CSV-injection guard; numbers are left alone.
+
+    >>> spreadsheet_safe(pd.DataFrame({"t": ["=1+1", "ok", "@SUM(A1)"], "n": [-1, 2, 3]}))["t"].tolist()
+    ["'=1+1", 'ok', "'@SUM(A1)"]
+    """
+    safe = frame.copy()
+    for column in safe.columns:
+        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
+            safe[column] = [f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
+                            for v in safe[column]]
+    return safe
+
+
 def export_slice(workspace, name: str, rows: pd.DataFrame, fmt: str, *, split: str, slice_name: str,
-                 metric_filter: tuple[str, float, float, str] | None, methods: list[str], table: pd.DataFrame
-                 ) -> tuple[Path, Path]:
+                 metric_filter: tuple[str, float, float, str] | None, methods: list[str], table: pd.DataFrame,
+                 overwrite: bool = False) -> tuple[Path, Path]:
     """Write a slice's rows and a JSON manifest (the slice, its filter, the methods with their checkpoints'
     fingerprints, the metric table, the thresholds) under the workspace's export folder; return both paths.
 
-    The name is checked like any user-given file name, so nothing lands outside the export folder.
+    The name is checked like any user-given file name, so nothing lands outside the export folder; an
+    existing export of that name is replaced only with `overwrite`; both files are written to a temporary
+    name and renamed, so a crash never leaves half a file under the export's name.
     """
     check_name(name, "export")
     if fmt not in EXPORT_FORMATS:
@@ -92,10 +110,13 @@ def export_slice(workspace, name: str, rows: pd.DataFrame, fmt: str, *, split: s
     for path in (data_path, manifest_path):
         if path.resolve().parent != folder.resolve():
             raise ConrecError(f"export name {name!r} would leave the export folder")
+    if not overwrite and (data_path.exists() or manifest_path.exists()):
+        raise ConrecError(f"an export named {name!r} exists already: choose another name, or replace it")
+    staging = data_path.with_name(f".{data_path.name}.{os.getpid()}.tmp")
     if fmt == "parquet":
-        rows.to_parquet(data_path, index=False)
+        rows.to_parquet(staging, index=False)
     else:
-        rows.to_csv(data_path, index=False)
+        spreadsheet_safe(rows).to_csv(staging, index=False)
     with open_workspace(workspace) as con:
         sample_config = read_meta(con, "sample_config", {})
         source = read_meta(con, "source", None)
@@ -111,5 +132,8 @@ def export_slice(workspace, name: str, rows: pd.DataFrame, fmt: str, *, split: s
                            "window_days": sample_config.get("window_days")},
             "rows": len(rows), "file": data_path.name,
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
-    manifest_path.write_text(json.dumps(full, indent=2, default=str))
+    manifest_staging = manifest_path.with_name(f".{manifest_path.name}.{os.getpid()}.tmp")
+    manifest_staging.write_text(json.dumps(full, indent=2, default=str))
+    os.replace(staging, data_path)
+    os.replace(manifest_staging, manifest_path)
     return data_path, manifest_path
