@@ -154,7 +154,11 @@ BAD_CASES = {
     "unknown kind": (EVENTS.replace("b,i1,1700000180000,view", "b,i1,1700000180000,share"), {},
                      r"column 'action', row 5: unknown value 'share'; the mapping knows 'dislike', 'click', 'view'"),
     "not a number": (EVENTS.replace("click,,4\na,i2", "click,,four\na,i2"), {},
-                     r"column 'stars', row 2: 'four' is not a number"),
+                     r"column 'stars', row 2: 'four' is not a finite number"),
+    "NaN value": (EVENTS.replace("click,,4\na,i2", "click,,NaN\na,i2"), {},
+                  r"column 'stars', row 2: 'NaN' is not a finite number"),
+    "infinite value": (EVENTS.replace("click,,4\na,i2", "click,,-inf\na,i2"), {},
+                       r"column 'stars', row 2: '-inf' is not a finite number"),
     "unknown reason": (EVENTS.replace("already_bought", "too_pricey"), {},
                        r"column 'why', row 4: unknown reason 'too_pricey'"),
     "empty user": (EVENTS.replace("b,i3", ",i3"), {}, r"column 'uid', row 6: the user id is empty"),
@@ -260,3 +264,18 @@ def test_movielens_folder_with_a_broken_movies_file(ml_latest, tmp_path):
         import_source(ml_latest, tmp_path / "ws.duckdb")
     with pytest.raises(DataError, match="not a MovieLens folder"):
         import_source(tmp_path, tmp_path / "ws.duckdb", format="movielens")
+
+
+@pytest.mark.parametrize("rating, threshold, message", [
+    ("nan", 2, r"column 'stars', row 2: 'nan' is not a finite number"),
+    ("inf", 2, r"column 'stars', row 2: 'inf' is not a finite number"),
+    ("5", float("nan"), r"'negative_max' must be a finite number, not nan"),
+])
+def test_nan_and_infinity_never_become_feedback(tmp_path, rating, threshold, message):
+    # NaN >= 4 is true in DuckDB: a NaN rating (or a NaN threshold) would silently turn into a like or a dislike
+    events = write(tmp_path / "e.csv", f"u,i,t,stars\n1,a,100,1\n1,b,200,{rating}\n")
+    write(tmp_path / "m.json", json.dumps({"events": {"user": "u", "item": "i", "time": "t", "kind": {
+        "column": "stars", "negative_max": threshold, "positive_min": 4}}}))
+    with pytest.raises(DataError, match=message):
+        import_source(events, tmp_path / "ws.duckdb", mapping=tmp_path / "m.json")
+    assert not (tmp_path / "ws.duckdb").exists()

@@ -18,6 +18,7 @@ Star ratings map through thresholds instead of value lists:
 
 from __future__ import annotations
 
+import math
 import json
 from dataclasses import dataclass, field, fields
 from pathlib import Path
@@ -215,8 +216,8 @@ class _Section:
         value = self.raw.get(key)
         if value is None:
             return None
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            self.fail(f"'{key}' must be a number")
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            self.fail(f"'{key}' must be a finite number, not {value!r}")
         return float(value)
 
     def finish(self, allowed: set[str]) -> None:

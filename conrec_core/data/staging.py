@@ -73,10 +73,17 @@ def _time_expression(column: str, unit: str) -> str:
             f"THEN make_timestamp(CAST(round({seconds} * 1e6) AS BIGINT)) END")
 
 
+def _finite_number(column: str) -> str:
+    """A column as a finite DOUBLE, NULL for text, NaN and ±inf (NaN >= 4 is true in DuckDB: a NaN rating
+    would otherwise import as a like)."""
+    number = f"TRY_CAST({_text(column)} AS DOUBLE)"
+    return f"CASE WHEN isfinite({number}) THEN {number} END"
+
+
 def _kind_expression(mapping: EventMapping) -> tuple[str, list]:
     rule = mapping.kind
     if rule.numeric:
-        number = f"TRY_CAST({_text(rule.column)} AS DOUBLE)"
+        number = _finite_number(rule.column)
         return (f"CASE WHEN {number} IS NULL THEN NULL WHEN {number} <= ? THEN 'negative' "
                 f"WHEN {number} >= ? THEN 'positive' ELSE 'neutral' END",
                 [rule.negative_max, rule.positive_min if rule.positive_min is not None else float("inf")])
@@ -98,7 +105,7 @@ def stage_events(con: duckdb.DuckDBPyConnection, raw_table: str, columns: list[s
     require_columns(columns, wanted, label)
 
     kind_sql, kind_params = _kind_expression(mapping)
-    value_sql = f"TRY_CAST({_text(value_column)} AS DOUBLE)" if value_column else "CAST(NULL AS DOUBLE)"
+    value_sql = _finite_number(value_column) if value_column else "CAST(NULL AS DOUBLE)"
     raw_value_sql = _text(value_column) if value_column else "NULL"
     reason_sql = f"lower({_text(reason_column)})" if reason_column else "CAST(NULL AS VARCHAR)"
     con.execute(f"""
@@ -146,7 +153,7 @@ def _check_events(con, mapping: EventMapping, value_column: str | None, label: s
     ]
     if value_column:
         checks.append(("raw_value IS NOT NULL AND value IS NULL", "raw_value", value_column,
-                       lambda raw: f"{raw!r} is not a number"))
+                       lambda raw: f"{raw!r} is not a finite number"))
     select = ", ".join(
         f"min({ROW_COLUMN}) FILTER (WHERE {cond}), arg_min({raw}, {ROW_COLUMN}) FILTER (WHERE {cond}), "
         f"count(*) FILTER (WHERE {cond})" for cond, raw, _, _ in checks)
@@ -179,7 +186,7 @@ def _kind_problem(raw: str | None, mapping: EventMapping) -> str:
     if raw is None:
         return "the feedback kind is empty"
     if rule.numeric:
-        return f"{raw!r} is not a number (the kind comes from thresholds on this column)"
+        return f"{raw!r} is not a finite number (the kind comes from thresholds on this column)"
     known = ", ".join(repr(v) for v in rule.negative + rule.positive + rule.neutral)
     return (f"unknown value {raw!r}; the mapping knows {known}: list it under negative, positive or neutral")
 
