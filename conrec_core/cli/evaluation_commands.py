@@ -19,7 +19,8 @@ from .progress import progress_bar
 
 
 def register(commands) -> dict:
-    pipeline = commands.add_parser("pipeline", help="codebook → SFT models → GRPO → predictions → baselines → report",
+    pipeline = commands.add_parser("pipeline",
+                                   help="codebook → SFT models → GRPO → predictions → baselines → report",
                                    description="Everything from an imported workspace to a report: DIR/report.json, "
                                                "DIR/report.md with PNG plots and DIR/sample_metrics.parquet.")
     target = pipeline.add_mutually_exclusive_group(required=True)

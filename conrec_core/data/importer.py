@@ -137,7 +137,8 @@ def _import_true_dislikes(con, path: Path) -> int:
     label = str(path)
     columns = read_table(con, path, "raw_dislikes", label=label)
     require_columns(columns, list(TRUE_DISLIKE_COLUMNS), label)
-    bad = con.execute("SELECT min(_row) FROM raw_dislikes WHERE NOT coalesce(isfinite(TRY_CAST(weight AS DOUBLE)), false) "
+    bad = con.execute("SELECT min(_row) FROM raw_dislikes "
+                      "WHERE NOT coalesce(isfinite(TRY_CAST(weight AS DOUBLE)), false) "
                       "OR NULLIF(trim(user_id), '') IS NULL OR NULLIF(trim(facet), '') IS NULL").fetchall()[0][0]
     if bad is not None:
         raise DataError("needs a user_id, a facet and a finite numeric weight", file=label, row=bad)

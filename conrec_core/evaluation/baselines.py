@@ -82,7 +82,8 @@ def swing_cf(neighbours: dict[str, list[tuple[str, float]]], context_negatives: 
 
 def rank_baseline(workspace, method: str, samples: pd.DataFrame, k: int = 20,
                   sasrec: SASRecConfig = SASRecConfig(), on_progress=None) -> list[list[str]]:
-    """Top-K item ids per sample (rows of `samples` from `read_samples`) for a baseline, never a seen item; the SASRec ones train first with `sasrec` (its kind of sequence set by the method's name)
+    """Top-K item ids per sample (rows of `samples` from `read_samples`) for a baseline, never a seen item;
+    the SASRec ones train first with `sasrec` (its kind of sequence set by the method's name)
     on the training part, stopped on validation."""
     if method not in BASELINES:
         raise ConfigError(f"unknown baseline {method!r}; choose from {', '.join(BASELINES)}")

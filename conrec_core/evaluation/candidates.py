@@ -1,10 +1,10 @@
 """Candidate accuracy (method §8): can the predicted-dislike set pick the real rejection out of a line-up?
 
 Per sample: the next negative (the first future negative) among 19 other items the user met on the same
-day (any event, never an item the user rejected at any time; in validation never after the test cut), ranked by
-their largest cosine to the predicted set over unit SID vectors. The sample scores 1 when the real one ranks first (ties share the credit). A day with
-fewer than 19 other items widens to the days around it (up to 3 each side: the synthetic feed shows about
-15 items a day); with fewer still, the sample has no value.
+day (any event, never an item the user rejected at any time; in validation never after the test cut), ranked
+by their largest cosine to the predicted set over unit SID vectors. The sample scores 1 when the real one
+ranks first (ties share the credit). A day with fewer than 19 other items widens to the days around it (up to
+3 each side: the synthetic feed shows about 15 items a day); with fewer still, the sample has no value.
 """
 
 from __future__ import annotations
