@@ -7,7 +7,7 @@ import time
 import pytest
 
 from conrec_core.errors import ConrecError
-from conrec_core.jobs.registry import JobRegistry
+from conrec_core.jobs.registry import Job, JobRegistry, process_start
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def test_a_failing_job_records_its_error(registry):
 
 def test_a_killed_worker_is_reported_as_failed(registry):
     job = registry.submit("sleep", {"steps": 500, "seconds": 0.05})
-    pid = int(registry.path(job.id).with_suffix(".pid").read_text())
+    pid = int(registry.path(job.id).with_suffix(".pid").read_text().split()[0])
     wait_until(lambda: registry.get(job.id).progress > 0)  # killed mid-run, not before it started
     os.kill(pid, signal.SIGKILL)
     wait_until(lambda: not registry.get(job.id).active, timeout=10)
@@ -71,3 +71,27 @@ def test_unknown_kinds_and_ids_are_refused(registry):
         registry.submit("mine-bitcoin", {})
     with pytest.raises(ConrecError, match="not a job id"):
         registry.get("../../etc/passwd")
+
+
+def test_a_reused_pid_is_not_mistaken_for_the_worker(registry):
+    # a record says "running" with the PID of a live, unrelated process (this test's own) started at another
+    # time: the job is reported failed, and cancel never signals that process
+    stranger = Job(id="abc123def456", kind="sleep", params={}, status="running", pid=os.getpid(),
+                   pid_started=process_start(os.getpid()) + 1)
+    registry.write(stranger)
+    assert registry.get(stranger.id).status == "failed"
+    alive_again = Job(id="bcd234efa567", kind="sleep", params={}, status="cancelling", pid=os.getpid(),
+                      pid_started=process_start(os.getpid()) + 1)
+    registry.write(alive_again)
+    registry._flag(alive_again.id).touch()
+    registry.enforce_cancel(alive_again.id, grace=-1)  # this process is still here to assert
+    assert registry.submit("sleep", {"steps": 1}).id not in (stranger.id, alive_again.id)
+
+
+def test_unreadable_records_are_passed_over(registry):
+    registry.wait(registry.submit("sleep", {"steps": 1}).id, timeout=30)
+    (registry.folder / "deadbeef0000.json").write_text('{"id": "deadbeef0000", "kind": "sle')  # truncated
+    (registry.folder / "foreign.json").write_text('{"hello": "world"}')
+    assert [job.status for job in registry.list()] == ["done"]
+    with pytest.raises(ConrecError, match="unreadable"):
+        registry.read("foreign")

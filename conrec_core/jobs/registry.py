@@ -40,6 +40,7 @@ class Job:
     progress: float = 0.0
     message: str = ""
     pid: int | None = None
+    pid_started: int | None = None  # its start time in clock ticks since boot: PIDs are reused, the pair is not
     created_at: str = field(default_factory=lambda: _now())
     started_at: str | None = None
     finished_at: str | None = None
@@ -91,12 +92,14 @@ class JobRegistry:
             return Job(**json.loads(self.path(job_id).read_text()))
         except FileNotFoundError:
             raise ConrecError(f"no job {job_id} in {self.folder}") from None
+        except (ValueError, TypeError):  # truncated, or not a job record at all
+            raise ConrecError(f"the job record {self.path(job_id)} is unreadable") from None
 
     def get(self, job_id: str) -> Job:
         """The job's record, marking it failed if its worker died without saying so."""
         job = self.read(job_id)
-        pid = self._pid(job)
-        if job.active and pid is not None and not _alive(pid):
+        process = self._process(job)
+        if job.active and process is not None and not _alive(*process):
             job = self.read(job_id)  # it may have finished between the two reads
             if job.active:
                 job.status, job.finished_at = "failed", _now()
@@ -105,9 +108,13 @@ class JobRegistry:
         return job
 
     def list(self) -> list[Job]:
+        """Every readable job, newest first; an unreadable record (truncated, foreign) is passed over."""
         if not self.folder.is_dir():
             return []
-        jobs = [self.get(p.stem) for p in self.folder.glob("*.json")]
+        jobs = []
+        for path in self.folder.glob("*.json"):
+            with contextlib.suppress(ConrecError):
+                jobs.append(self.get(path.stem))
         return sorted(jobs, key=lambda j: j.created_at, reverse=True)
 
     def active(self, kind: str) -> Job | None:
@@ -140,14 +147,16 @@ class JobRegistry:
                     cwd=str(Path(__file__).resolve().parents[2]))
             # The worker writes its own record from now on; the pid goes to a side file so the two
             # processes never write the same file at once.
-            self._pid_file(job.id).write_text(str(process.pid))
+            self._pid_file(job.id).write_text(f"{process.pid} {process_start(process.pid)}")
             return self.get(job.id)
 
-    def _pid(self, job: Job) -> int | None:
+    def _process(self, job: Job) -> tuple[int, int | None] | None:
+        """(pid, start time) of the job's worker, from its record or the side file written at submission."""
         if job.pid is not None:
-            return job.pid
+            return job.pid, job.pid_started
         with contextlib.suppress(FileNotFoundError, ValueError):
-            return int(self._pid_file(job.id).read_text())
+            pid, started = self._pid_file(job.id).read_text().split()
+            return int(pid), int(started) if started != "None" else None
         return None
 
     def cancel(self, job_id: str) -> Job:
@@ -165,10 +174,11 @@ class JobRegistry:
         """Terminate a job whose cancel was requested more than `grace` seconds ago and is still running."""
         job = self.get(job_id)
         flag = self._flag(job_id)
-        pid = self._pid(job)
-        if job.active and flag.exists() and time.time() - flag.stat().st_mtime > grace and pid:
-            with contextlib.suppress(ProcessLookupError, PermissionError):
-                os.killpg(pid, signal.SIGTERM)
+        process = self._process(job)
+        if job.active and flag.exists() and time.time() - flag.stat().st_mtime > grace and process:
+            if _alive(*process):  # never signal a process that merely reuses the worker's old PID
+                with contextlib.suppress(ProcessLookupError, PermissionError):
+                    os.killpg(process[0], signal.SIGTERM)
             job.status, job.finished_at, job.error = "cancelled", _now(), "terminated after ignoring cancel"
             self.write(job)
         return job
@@ -185,14 +195,30 @@ class JobRegistry:
             time.sleep(poll)
 
 
-def _alive(pid: int) -> bool:
-    """True while the process runs; a finished child that nobody reaped (a zombie) counts as dead."""
+def _stat_fields(pid: int) -> list[str] | None:
+    """The fields of /proc/PID/stat after the command name (state first), or None when there is no process."""
     try:
         with open(f"/proc/{pid}/stat") as handle:
-            state = handle.read().rsplit(")", 1)[1].split()[0]
-    except (FileNotFoundError, IndexError):
+            return handle.read().rsplit(")", 1)[1].split()
+    except (FileNotFoundError, IndexError, ProcessLookupError):
+        return None
+
+
+def process_start(pid: int) -> int | None:
+    """When the process started, in clock ticks since boot (field 22 of /proc/PID/stat); None if it is gone."""
+    fields = _stat_fields(pid)
+    return int(fields[19]) if fields and len(fields) > 19 else None
+
+
+def _alive(pid: int, started: int | None = None) -> bool:
+    """True while the process runs and, when `started` is known, is the same process that started then (a
+    PID of a dead worker may belong to an unrelated process by now). A zombie counts as dead."""
+    fields = _stat_fields(pid)
+    if fields is None:
         return False
-    if state == "Z":
+    if started is not None and len(fields) > 19 and int(fields[19]) != started:
+        return False
+    if fields[0] == "Z":
         with contextlib.suppress(ChildProcessError):
             os.waitpid(pid, os.WNOHANG)
         return False

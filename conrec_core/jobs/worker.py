@@ -10,7 +10,7 @@ import traceback
 
 from ..errors import ConrecError
 from ..quiet import quiet_libraries
-from .registry import JOB_KINDS, JobCancelled, JobRegistry, _now
+from .registry import JOB_KINDS, JobCancelled, JobRegistry, _now, process_start
 
 PROGRESS_INTERVAL = 0.5  # seconds between record writes: the page polls about once a second
 
@@ -19,6 +19,7 @@ def run(workspace: str, job_id: str) -> int:
     registry = JobRegistry(workspace)
     job = registry.read(job_id)
     job.status, job.started_at, job.pid = "running", _now(), os.getpid()
+    job.pid_started = process_start(job.pid)
     registry.write(job)
     last_write = 0.0
 
