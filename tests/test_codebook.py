@@ -98,6 +98,23 @@ def test_later_stages_refuse_a_codebook_that_does_not_match(small_world, tmp_pat
         load_codebook(path)
 
 
+def test_a_failed_save_keeps_the_old_codebook_whole(small_world, tmp_path, monkeypatch):
+    from conrec_core.errors import WorkspaceError
+    from conrec_core.semantic_ids import store
+
+    path = tmp_path / "ws.duckdb"
+    shutil.copy(small_world, path)
+    first = build_codebook(path, config=QUICK, compute_map=False)
+
+    def locked(*args, **kwargs):
+        raise WorkspaceError("the workspace is in use by another conrec process")
+    monkeypatch.setattr(store, "_write_tables", locked)  # the database write fails after the files are written
+    with pytest.raises(WorkspaceError):
+        build_codebook(path, config=CodebookConfig.from_dict({**QUICK.to_dict(), "seed": 5}), compute_map=False)
+    assert load_codebook(path).fingerprint == first.fingerprint  # files and tables still agree
+    assert [p.name for p in load_codebook(path).directory.parent.iterdir()] == ["default"]  # no leftovers
+
+
 def test_codebook_of_an_id_only_log_uses_collaborative_vectors(tmp_path):
     rows = [f"u{u},i{(u * 7 + k * 3) % 40},{1000 + k},{'neg' if k % 4 == 0 else 'pos'}"
             for u in range(30) for k in range(12)]

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -65,15 +67,41 @@ def fingerprint(weights_file: Path, item_ids: list[str], sids: list[str]) -> str
 def save_codebook(workspace: Path | str, name: str, model: RQVAE, config: CodebookConfig, sids: SemanticIds,
                   vectors: np.ndarray, reconstruction_cosine: np.ndarray, report: dict,
                   map_xy: np.ndarray | None) -> str:
-    """Write weights and config, then the SIDs, vectors and map into the workspace; return the fingerprint."""
+    """Write weights and config, then the SIDs, vectors and map into the workspace; return the fingerprint.
+
+    The files go to a folder beside the codebook's and replace it only after the workspace's transaction has
+    committed: a failed write (a lock time-out, a kill) leaves the old codebook whole, files and tables."""
     directory = codebook_dir(workspace, name)
-    directory.mkdir(parents=True, exist_ok=True)
-    weights = directory / WEIGHTS_FILE
+    staging = directory.with_name(f".{directory.name}.new-{os.getpid()}")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir(parents=True)
+    try:
+        stamp = _write_files(staging, name, model, config, sids, report)
+        _write_tables(workspace, name, stamp, config, sids, vectors, reconstruction_cosine, report, map_xy)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    retired = directory.with_name(f".{directory.name}.old-{os.getpid()}")
+    if directory.exists():
+        directory.rename(retired)
+    staging.rename(directory)
+    shutil.rmtree(retired, ignore_errors=True)
+    return stamp
+
+
+def _write_files(folder: Path, name: str, model: RQVAE, config: CodebookConfig, sids: SemanticIds,
+                 report: dict) -> str:
+    weights = folder / WEIGHTS_FILE
     save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(weights))
     stamp = fingerprint(weights, sids.item_ids, sids.sids)
-    (directory / CONFIG_FILE).write_text(json.dumps({
+    (folder / CONFIG_FILE).write_text(json.dumps({
         "name": name, "fingerprint": stamp, "input_dim": model.input_dim, "config": config.to_dict(),
         "report": report}, indent=2))
+    return stamp
+
+
+def _write_tables(workspace, name: str, stamp: str, config: CodebookConfig, sids: SemanticIds, vectors: np.ndarray,
+                  reconstruction_cosine: np.ndarray, report: dict, map_xy: np.ndarray | None) -> None:
     with open_workspace(workspace, read_only=False) as con:
         con.execute("BEGIN TRANSACTION")
         for table, key in (("codebooks", "name"), ("item_sids", "codebook"), ("item_map", "codebook")):
@@ -93,7 +121,6 @@ def save_codebook(workspace: Path | str, name: str, model: RQVAE, config: Codebo
                                                      "x": map_xy[:, 0], "y": map_xy[:, 1]}))
             con.execute("INSERT INTO item_map SELECT codebook, item_id, x, y FROM new_points")
         con.execute("COMMIT")
-    return stamp
 
 
 def list_codebooks(workspace: Path | str) -> list[dict]:
