@@ -4,11 +4,13 @@ import json
 import shutil
 
 import pandas as pd
+import pytest
 
 from conrec_core.cli import main
 from conrec_core.lm.checkpoints import checkpoint_dir, list_checkpoints
 
 
+@pytest.mark.slow  # two more SFT and five more GRPO runs; the default suite runs the pipeline in test_log_shapes
 def test_quick_pipeline_writes_a_full_report(small_world, tmp_path, capsys):
     workspace = tmp_path / "ws.duckdb"
     shutil.copy(small_world, workspace)
