@@ -24,7 +24,7 @@ def test_evaluate_scores_a_checkpoint_and_the_baselines_per_sample(tiny_world, c
     for row in table.values():
         assert row["fhr_low"] <= row["fhr"] <= row["fhr_high"]
     best = table["tiny"]["best_baseline"]
-    assert table[best]["fhr"] == max(table["most_disliked"]["fhr"], table["swing_cf"]["fhr"])
+    assert table[best]["fhr"] == max(row["fhr"] for name, row in table.items() if name != "tiny")
     assert 0 < table["tiny"]["fhr_p_value"] <= 1
     # per-sample rows recomputed by hand from the stored predictions
     metrics = read_sample_metrics(workspace, "test")

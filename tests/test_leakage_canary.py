@@ -49,8 +49,10 @@ def build(workspace, with_grpo: bool) -> dict:
 
 
 def swing_rows(workspace) -> list[tuple]:
+    """The Swing table, scores to 9 decimals: DuckDB's parallel sums may differ in the last bit from run to run."""
     with open_workspace(workspace) as con:
-        return con.execute("SELECT * FROM swing_neighbours ORDER BY item_id, rank").fetchall()
+        return con.execute("SELECT item_id, neighbour_id, rank, round(score, 9), common_users FROM swing_neighbours "
+                           "ORDER BY item_id, rank").fetchall()
 
 
 def rewrite_after(workspace, cut: str) -> int:

@@ -125,7 +125,9 @@ def _item_pairs(con, config: SwingConfig) -> None:
         both_ways AS (SELECT i, j, score, user_pairs FROM pairs UNION ALL SELECT j, i, score, user_pairs FROM pairs)
         SELECT i, j, score,
                CAST(round((1 + sqrt(1 + 8 * user_pairs)) / 2) AS INTEGER) AS common_users,
-               CAST(row_number() OVER (PARTITION BY i ORDER BY score DESC, j) AS INTEGER) AS rank
+               -- scores are parallel float sums whose last bits vary between runs: rank on 9 decimals, so
+               -- equal scores always break their tie by item, and a rebuild gives the same table
+               CAST(row_number() OVER (PARTITION BY i ORDER BY round(score, 9) DESC, j) AS INTEGER) AS rank
         FROM both_ways QUALIFY rank <= ?""", [least_pairs, config.top_k])
 
 
