@@ -122,12 +122,13 @@ def _item_pairs(con, config: SwingConfig) -> None:
             SELECT x.i, y.i AS j, 2 * sum(x.weight) AS score, count(*) AS user_pairs
             FROM swing_pair_items x JOIN swing_pair_items y ON x.pair = y.pair AND x.i < y.i
             GROUP BY x.i, y.i HAVING count(*) >= ?),
-        both_ways AS (SELECT i, j, score, user_pairs FROM pairs UNION ALL SELECT j, i, score, user_pairs FROM pairs)
+        -- scores are parallel float sums whose last bits vary between runs: keep 9 decimals, so equal
+        -- scores always break their tie by item, and a rebuild gives the same table
+        both_ways AS (SELECT i, j, round(score, 9) AS score, user_pairs FROM pairs
+                      UNION ALL SELECT j, i, round(score, 9), user_pairs FROM pairs)
         SELECT i, j, score,
                CAST(round((1 + sqrt(1 + 8 * user_pairs)) / 2) AS INTEGER) AS common_users,
-               -- scores are parallel float sums whose last bits vary between runs: rank on 9 decimals, so
-               -- equal scores always break their tie by item, and a rebuild gives the same table
-               CAST(row_number() OVER (PARTITION BY i ORDER BY round(score, 9) DESC, j) AS INTEGER) AS rank
+               CAST(row_number() OVER (PARTITION BY i ORDER BY score DESC, j) AS INTEGER) AS rank
         FROM both_ways QUALIFY rank <= ?""", [least_pairs, config.top_k])
 
 
