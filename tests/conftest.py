@@ -56,11 +56,15 @@ def sample_codebooks(tmp_path_factory) -> dict:
     from conrec_core.semantic_ids.codebook import build_codebook
     from conrec_core.shipped.sample_data import sample_workspace
 
-    built, folder = {}, tmp_path_factory.mktemp("sample-codebooks")
-    for name in ("synthetic-shop", "movielens-small"):
-        path = sample_workspace(name, folder)
-        built[name] = (path, build_codebook(path))
-    return built
+    folder = tmp_path_factory.mktemp("sample-codebooks")
+
+    class Built(dict):  # each sample's codebook is trained on first use: a run without MovieLens tests skips it
+        def __missing__(self, name):
+            path = sample_workspace(name, folder)
+            self[name] = (path, build_codebook(path))
+            return self[name]
+
+    return Built()
 
 
 @pytest.fixture(scope="session")

@@ -21,7 +21,7 @@ from conftest import write
 QUICK = CodebookConfig(epochs=8, warmup_epochs=3, batch_size=64, code_decoder_steps=100, codebook_size=64)
 
 
-@pytest.mark.parametrize("name", ["synthetic-shop", "movielens-small"])
+@pytest.mark.parametrize("name", ["synthetic-shop", pytest.param("movielens-small", marks=pytest.mark.slow)])
 def test_sample_codebooks_meet_the_quality_targets(sample_codebooks, name):
     path, result = sample_codebooks[name]
     report = result.report
@@ -36,7 +36,7 @@ def test_sample_codebooks_meet_the_quality_targets(sample_codebooks, name):
     assert set(result.parts) == expected_parts
 
 
-@pytest.mark.parametrize("name", ["synthetic-shop", "movielens-small"])
+@pytest.mark.parametrize("name", ["synthetic-shop", pytest.param("movielens-small", marks=pytest.mark.slow)])
 def test_sids_are_one_to_one_and_round_trip(sample_codebooks, name):
     path, _ = sample_codebooks[name]
     codebook = load_codebook(path)

@@ -120,3 +120,29 @@ def test_default_sft_on_the_synthetic_sample_learns_alignment_well_above_chance(
     result = train_sft(workspace, "default-sft")
     # four candidates: chance is 0.25; an item-level negative/positive ratio reaches about 0.49 here
     assert result.summary["test_alignment_accuracy"] > 0.32, result.summary  # measured 0.365 (838 examples)
+
+
+def test_sequence_training_beats_one_target_per_example_at_no_more_cost(lm_world, tmp_path):
+    from conftest import writable_copy
+    from conrec_core.lm.sft import encode
+
+    workspace = writable_copy(lm_world, tmp_path)
+    codebook = load_codebook(workspace)
+    data = read_task_data(workspace, codebook)
+    losses, tokens = {}, {}
+    for sequences, steps in ((True, 100), (False, 150)):
+        config = SFTConfig(tasks=("next_negative",), task_weights=(1.0,), steps=steps, eval_every=steps,
+                           checkpoint_every=steps, eval_examples=60, warmup_steps=10, sequence_training=sequences)
+        result = train_sft(workspace, f"seq-{sequences}", config=config)
+        losses[sequences] = result.summary["validation"]["loss"]["next_negative"]
+        trained, _ = load_checkpoint(result.folder, codebook=codebook)
+        [examples] = training_examples(data, codebook, config).values()
+        encoded = encode(trained.tokenizer, examples, BackboneConfig().max_positions)
+        tokens[sequences] = sum(len(e.ids) for e in encoded) / len(encoded)
+        if sequences:  # one window ends at each training negative, with up to context_items before it
+            assert [e.item_id for e in examples] == [i for items in data.training_negatives.values() for i in items]
+            assert max(e.target.count("<a_") for e in examples) <= config.context_items + 1
+    # the one-target examples get 1.5x the steps, more than the tokens the longer sequence windows cost them,
+    # and still learn less
+    assert tokens[True] * 100 <= tokens[False] * 150, tokens
+    assert losses[True] < losses[False], losses

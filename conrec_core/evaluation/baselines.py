@@ -12,13 +12,14 @@ from dataclasses import replace
 
 import pandas as pd
 
+from .item_cf import rank_item_cf, training_matrix
 from .sasrec_config import SASRecConfig
 from ..errors import ConfigError
 from ..rl.swing import read_neighbours_with_scores
 from ..data.samples import read_samples, seen_items
 from ..data.workspace import open_workspace
 
-BASELINES = ("most_disliked", "swing_cf", "sasrec_negatives", "sasrec_both")
+BASELINES = ("most_disliked", "swing_cf", "item_cf", "sasrec_negatives", "sasrec_both")
 SASREC_VARIANTS = {"sasrec_negatives": False, "sasrec_both": True}  # name -> reads positives too
 
 
@@ -99,6 +100,10 @@ def rank_baseline(workspace, method: str, samples: pd.DataFrame, k: int = 20,
     with open_workspace(workspace) as con:
         popular = training_negative_counts(con)
         neighbours = read_neighbours_with_scores(con) if method == "swing_cf" else {}
+        if method == "item_cf":
+            matrix, items = training_matrix(con)
+    if method == "item_cf":
+        return rank_item_cf(matrix, items, [list(n) for n in samples["context_negatives"]], excluded, popular, k)
     rankings = []
     for negatives, seen_here in zip(samples["context_negatives"], excluded):
         if method == "most_disliked":

@@ -13,12 +13,14 @@ import pandas as pd
 from .baselines import baseline_of
 from .scoring import EXTRA_METRICS, LABELS, METRICS
 from .intervals import format_p
+from .item_cf import HISTORY as ITEM_CF_HISTORY
 from ..lm.checkpoints import checkpoint_dir, read_metrics
 from ..data.samples import read_sample_config
 from ..data.stats import calendar_overlap
 from ..data.workspace import open_workspace, read_meta
 
 ROLES = {"most_disliked": "baseline: most-disliked items", "swing_cf": "baseline: Swing item-CF on negatives",
+         "item_cf": f"baseline: cosine item-CF on the last {ITEM_CF_HISTORY} negatives",
          "sasrec_negatives": "baseline: SASRec on negatives", "sasrec_both": "baseline: SASRec on negatives + positives"}
 VARIANT_ROLES = {"tiger": "TIGER-style: SID model, sequence SFT only",
                  "lcrec": "LC-Rec-style: SID model, translation + sequence SFT"}

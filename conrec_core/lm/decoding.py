@@ -19,7 +19,8 @@ from .trie import SidTrie
 
 
 class TrieMask(LogitsProcessor):
-    """Sets the score of every token that would leave the trie (or reach an excluded item) to -inf."""
+    """Sets the score of every token that would leave the trie (or reach an excluded item) to -inf, and the
+    EOS that ends a complete SID to 0."""
 
     def __init__(self, trie: SidTrie, prompt_length: int, beams_per_prompt: int,
                  remaining: torch.Tensor | None = None):
@@ -36,7 +37,12 @@ class TrieMask(LogitsProcessor):
         allowed[beams, self.trie.edge_tokens[edges]] = True
         # a finished sequence (past its EOS) still gets a step when sampling: let it repeat EOS, not NaN
         allowed[~allowed.any(-1), self.trie.eos_token_id] = True
-        return scores.masked_fill(~allowed, float("-inf"))
+        scores = scores.masked_fill(~allowed, float("-inf"))
+        # a complete SID can only end: its EOS is no decision, so it costs nothing (a model trained on sequences
+        # of negatives gives EOS little weight, and a SID's score should be its items' probability alone)
+        ended = (allowed.sum(-1) == 1) & allowed[:, self.trie.eos_token_id]
+        scores[ended, self.trie.eos_token_id] = 0.0
+        return scores
 
 
 def generation_config(tokenizer, config: DecodingConfig, max_new_tokens: int) -> GenerationConfig:
