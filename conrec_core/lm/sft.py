@@ -270,9 +270,11 @@ def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneCo
         _restore(model, best["state"])
     progress(1.0, "held-out alignment accuracy on the test split")
     test_alignment = held_out_alignment(data, codebook, "test", np.random.default_rng(config.seed + 2))
+    validation = _evaluate(model, tokenizer, codebook, held_out, held_out_encoded, max_length, device)
+    validation["ranking"] = ranking.figures(model)
     summary = {
         "best_step": best["step"],
-        "validation": _evaluate(model, tokenizer, codebook, held_out, held_out_encoded, max_length, device),
+        "validation": validation,
         "test_alignment_accuracy": alignment_accuracy(model, tokenizer, codebook, test_alignment, max_length),
         "test_alignment_examples": len(test_alignment),
     }
