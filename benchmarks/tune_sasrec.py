@@ -1,6 +1,6 @@
 """The SASRec baselines' settings search: validation and test FHR@K of each setting, over seeds.
 
-    python benchmarks/tune_sasrec.py WORKSPACE [--seeds 3] [--grid default|wide] [--with-positives]
+    python -m benchmarks.tune_sasrec WORKSPACE [--seeds 3] [--grid default|wide] [--with-positives]
 
 Settings are chosen on the mean validation FHR@K only; the test column is printed so the choice can be
 audited, never used to make it. The chosen settings are the defaults of SASRecConfig (its comments cite this
