@@ -39,3 +39,7 @@ class StaleArtifact(ConrecError):
 
 class WorkspaceError(ConrecError):
     """A workspace file that is missing, locked, or not a conrec workspace."""
+
+
+class WorkspaceBusy(WorkspaceError):
+    """Another process holds the workspace's write lock past the wait: the file is fine, only in use."""

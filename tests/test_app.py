@@ -63,3 +63,28 @@ def test_home_lists_other_workspaces_and_reports_broken_ones(workspaces):
         assert "not a DuckDB file" in app.error[0].value
     finally:
         (workspaces / "broken.duckdb").unlink()
+
+
+def test_a_sample_workspace_in_use_by_another_process_is_never_deleted(workspaces, tmp_path):
+    import shutil
+    import subprocess
+    import sys
+
+    import pytest
+
+    from conrec_core.errors import WorkspaceBusy
+
+    path = tmp_path / "synthetic-shop.duckdb"
+    shutil.copy(sample_workspace("synthetic-shop", workspaces), path)
+    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; con = duckdb.connect(sys.argv[1]); "
+                               "print('holding', flush=True); time.sleep(60)", str(path)], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline().strip() == "holding"  # a job's write connection
+        before = path.stat().st_ino
+        with pytest.raises(WorkspaceBusy, match="in use"):
+            sample_workspace("synthetic-shop", tmp_path)
+        assert path.is_file() and path.stat().st_ino == before  # neither deleted nor rebuilt
+    finally:
+        holder.kill()
+        holder.wait()

@@ -16,7 +16,7 @@ from typing import Any, Iterator
 
 import duckdb
 
-from ..errors import WorkspaceError
+from ..errors import WorkspaceBusy, WorkspaceError
 from .schema import SCHEMA_VERSION, create_tables, migrate
 
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
@@ -50,7 +50,7 @@ def _connect_duckdb(path: Path, *, read_only: bool, lock_timeout: float) -> duck
             if "lock" not in str(error).lower():
                 raise WorkspaceError(f"{path}: cannot open ({str(error).splitlines()[0]})") from None
             if time.monotonic() > deadline:  # writers hold the lock for seconds at most: wait for them
-                raise WorkspaceError(f"{path}: the workspace is in use by another conrec process") from None
+                raise WorkspaceBusy(f"{path}: the workspace is in use by another conrec process") from None
             time.sleep(0.2)
         except duckdb.Error as error:
             raise WorkspaceError(f"{path}: cannot open ({str(error).splitlines()[0]})") from None

@@ -11,7 +11,7 @@ from ..data.importer import import_source
 from .sample_outputs import MANIFEST, file_digest
 from ..data.synthetic import EVENTS_FILE, MAPPING_FILE
 from ..data.workspace import connect, open_workspace, read_meta, write_meta
-from ..errors import WorkspaceError
+from ..errors import WorkspaceBusy, WorkspaceError
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 SAMPLE_DATA = REPO_ROOT / "sample_data"
@@ -66,6 +66,8 @@ def sample_workspace(name: str, directory: Path | None = None) -> Path:
             con.close()
             if built_from == (fingerprint, outputs_stamp):
                 return path
+        except WorkspaceBusy:
+            raise  # in use (a job writes to it): never delete a file another process holds
         except WorkspaceError:
             path.unlink()  # our own cache file, old or broken: build it again
     import_source(sample.source, path, mapping=sample.mapping)
