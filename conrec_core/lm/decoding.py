@@ -19,8 +19,7 @@ from .trie import SidTrie
 
 
 class TrieMask(LogitsProcessor):
-    """Sets the score of every token that would leave the trie (or reach an excluded item) to -inf, and the
-    EOS that ends a complete SID to 0."""
+    """Sets the score of every token that would leave the trie (or reach an excluded item) to -inf."""
 
     def __init__(self, trie: SidTrie, prompt_length: int, beams_per_prompt: int,
                  remaining: torch.Tensor | None = None):
@@ -37,12 +36,7 @@ class TrieMask(LogitsProcessor):
         allowed[beams, self.trie.edge_tokens[edges]] = True
         # a finished sequence (past its EOS) still gets a step when sampling: let it repeat EOS, not NaN
         allowed[~allowed.any(-1), self.trie.eos_token_id] = True
-        scores = scores.masked_fill(~allowed, float("-inf"))
-        # a complete SID can only end: its EOS is no decision, so it costs nothing (a model trained on sequences
-        # of negatives gives EOS little weight, and a SID's score should be its items' probability alone)
-        ended = (allowed.sum(-1) == 1) & allowed[:, self.trie.eos_token_id]
-        scores[ended, self.trie.eos_token_id] = 0.0
-        return scores
+        return scores.masked_fill(~allowed, float("-inf"))
 
 
 def generation_config(tokenizer, config: DecodingConfig, max_new_tokens: int) -> GenerationConfig:

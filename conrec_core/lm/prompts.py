@@ -20,10 +20,8 @@ PROMPTS = {
     "sid_to_title": "Item {sid} is titled:",
     "title_to_sid": "The item titled {title} is",
     "alignment": "Candidates: {candidates}. The user rejected",
-    # The next negative's SID follows the history directly, so one user's negatives in a row are one training
-    # sequence with a target at every item (`negative_sequences`), and a prompt is a prefix of it.
-    "next_negative": "Dislikes so far: {history}",
-    "with_positives": "Likes: {positives}. Dislikes so far: {history}",  # GRPO stage 3
+    "next_negative": "Dislikes so far: {history}. Next dislike",
+    "with_positives": "Likes: {positives}. Dislikes so far: {history}. Next dislike",  # GRPO stage 3
 }
 CANDIDATES = 4  # alignment: one disliked item among three of the same user's positives
 
@@ -35,7 +33,6 @@ class Example:
     target: str  # a SID, or a title for sid_to_title
     item_id: str  # the item the target names
     candidates: list[str] = field(default_factory=list)  # alignment only: the four items, target among them
-    ends: bool = True  # the target ends the text (EOS follows); False for next negatives, where more would follow
 
 
 def render(task: str, **values) -> str:
@@ -55,7 +52,6 @@ class TaskData:
     categories: dict[str, str]
     samples: dict[str, list[Sample]]  # split -> samples whose next negative has a SID
     popular_positives: list[str]  # fill-ins for users with fewer than three positives of their own
-    training_negatives: dict[str, list[str]]  # user -> negatives before their validation cut (with a SID), in order
 
 
 def read_task_data(workspace, codebook: Codebook) -> TaskData:
@@ -66,17 +62,13 @@ def read_task_data(workspace, codebook: Codebook) -> TaskData:
             SELECT e.item_id FROM events e JOIN user_cuts c USING (user_id)
             WHERE e.kind = 'positive' AND e.ts < c.validation_cut GROUP BY e.item_id
             ORDER BY count(*) DESC, e.item_id LIMIT 200""").fetchall()]
-        negatives = con.execute("""
-            SELECT e.user_id, list(e.item_id ORDER BY e.ts, e.event_id) FROM events e JOIN user_cuts c USING (user_id)
-            WHERE e.kind = 'negative' AND e.ts < c.validation_cut GROUP BY e.user_id ORDER BY e.user_id""").fetchall()
     known = codebook.sids.item_to_row
     every = as_samples(read_samples(workspace))
     samples = {split: [s for s in every if s.split == split and s.next_negative in known]
                for split in ("train", "validation", "test")}
     return TaskData(titles={i: t for i, t, _ in items if t and i in known},
                     categories={i: c for i, _, c in items if c},
-                    samples=samples, popular_positives=[i for i in popular if i in known],
-                    training_negatives={user: [i for i in items if i in known] for user, items in negatives})
+                    samples=samples, popular_positives=[i for i in popular if i in known])
 
 
 def translation_examples(data: TaskData, codebook: Codebook, config: SFTConfig) -> list[Example]:
@@ -144,26 +136,9 @@ def held_out_alignment(data: TaskData, codebook: Codebook, split: str, rng: np.r
 
 def next_negative_examples(data: TaskData, codebook: Codebook, split: str, config: SFTConfig,
                            limit: int | None = None) -> list[Example]:
-    """One example per sample: its context as the prompt, its next negative as the target (held-out loss)."""
     return [Example("next_negative", next_negative_prompt(codebook, list(s.context_negatives), config),
-                    codebook.sids.sid(s.next_negative), s.next_negative, ends=False)
+                    codebook.sids.sid(s.next_negative), s.next_negative)
             for s in data.samples[split][:limit]]
-
-
-def negative_sequences(data: TaskData, codebook: Codebook, config: SFTConfig) -> list[Example]:
-    """Each user's training negatives as windows of up to `context_items + 1` items, one window ending at each
-    negative, with the loss on every item's SID: a window trains every next negative in it at once, each from
-    the items before it, as a sequence recommender trains (a per-sample example gives one target). Windows
-    overlap, so an item is a target under many contexts: fixed, disjoint windows let the model learn each one
-    by heart within a few epochs."""
-    start = render("next_negative", history="")
-    examples, length = [], config.context_items + 1
-    for user, items in data.training_negatives.items():
-        for end in range(1, len(items) + 1):
-            window = items[max(0, end - length):end]
-            examples.append(Example("next_negative", start, "".join(codebook.sids.sid(i) for i in window),
-                                    window[-1], ends=False))
-    return examples
 
 
 def next_negative_prompt(codebook: Codebook, context_negatives: list[str], config: SFTConfig) -> str:
@@ -201,8 +176,7 @@ def training_examples(data: TaskData, codebook: Codebook, config: SFTConfig) -> 
     if "alignment" in config.tasks:
         examples["alignment"] = training_alignment(data, codebook, config, rng)
     if "next_negative" in config.tasks:
-        examples["next_negative"] = negative_sequences(data, codebook, config) if config.sequence_training \
-            else next_negative_examples(data, codebook, "train", config)
+        examples["next_negative"] = next_negative_examples(data, codebook, "train", config)
     return examples
 
 
