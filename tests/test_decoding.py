@@ -79,3 +79,29 @@ def test_predict_writes_ranked_predictions_for_chosen_users(tiny_world):
     assert not any(item in seen[sample_id] for sample_id, item in zip(stored["sample_id"], stored["item_id"]))
     again = predict(workspace, "tiny", users=users)  # a rerun replaces, never duplicates
     assert len(read_predictions(workspace, "tiny")) == len(stored) and again.hr == run.hr
+
+
+def test_cold_samples_get_the_most_disliked_unseen_items(tiny_world):
+    import numpy as np
+
+    from conrec_core.data.stats import training_negative_shares
+    from conrec_core.data.workspace import open_workspace
+    from conrec_core.evaluation.baselines import rank_baseline
+
+    workspace, _ = tiny_world
+    samples = read_samples(workspace, "test", None)
+    counts = samples["context_negatives"].map(len)
+    threshold = int(counts.median()) + 1  # about half the samples are cold
+    run = predict(workspace, "tiny", config=DecodingConfig(cold_negatives=threshold))
+    stored = read_predictions(workspace, "tiny")
+    ranked = stored.groupby("sample_id")["item_id"].apply(list)
+    popular = rank_baseline(workspace, "most_disliked", samples, k=20)
+    cold = [(s, p) for s, p, n in zip(samples["sample_id"], popular, counts) if n < threshold]
+    warm = [s for s, n in zip(samples["sample_id"], counts) if n >= threshold]
+    assert cold and warm and run.samples == len(samples)
+    for sample_id, expected in cold:
+        assert ranked[sample_id] == expected
+    with open_workspace(workspace) as con:  # a cold list is scored by the log share of training negatives
+        shares = dict(training_negative_shares(con))
+    cold_rows = stored[stored["sample_id"].isin([s for s, _ in cold])]
+    assert np.allclose(cold_rows["score"], np.log(cold_rows["item_id"].map(shares)))

@@ -128,8 +128,8 @@ def test_sequence_training_has_a_target_at_every_training_negative(lm_world, tmp
     workspace = writable_copy(lm_world, tmp_path)
     codebook = load_codebook(workspace)
     data = read_task_data(workspace, codebook)
-    config = SFTConfig(tasks=("next_negative",), task_weights=(1.0,), steps=60, eval_every=10, checkpoint_every=60,
-                       eval_examples=60, warmup_steps=5, patience=0)
+    config = SFTConfig(tasks=("negative_sequence",), task_weights=(1.0,), steps=60, eval_every=10,
+                       checkpoint_every=60, eval_examples=60, warmup_steps=5, patience=0)
     [examples] = training_examples(data, codebook, config).values()
     # one window ends at each training negative, with up to context_items negatives before it, all SIDs targets
     assert [e.item_id for e in examples] == [i for items in data.training_negatives.values() for i in items]

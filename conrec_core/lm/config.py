@@ -8,7 +8,7 @@ from ..config import Settings, known_values, setting
 from ..errors import ConfigError
 
 TINY, SMOLLM2 = "tiny", "smollm2"
-TASKS = ("sid_to_title", "title_to_sid", "alignment", "next_negative")
+TASKS = ("sid_to_title", "title_to_sid", "alignment", "next_negative", "negative_sequence")
 # Peak learning rates when none is set: a from-scratch model moves further. With sequence training on MovieLens
 # small (validation FHR@20 of 200 samples, best check in 1,200 steps): 2e-3 peaked at 0.09 and then learnt the
 # users' sequences by heart (training loss 0.8, validation loss rising from 3.7 to 4.2); 1e-3 with weight decay
@@ -44,7 +44,7 @@ class SFTConfig(Settings):
     tasks: tuple[str, ...] = setting(TASKS, "tasks trained together from one prompt table (stages 1-3, see "
                                             "prompts.py)", choices=TASKS)
     # The two user tasks carry the signal the later GRPO stage builds on; the translations teach what a SID means.
-    task_weights: tuple[float, ...] = setting((1.0, 1.0, 2.0, 2.0), "sampling weight per task", above=0,
+    task_weights: tuple[float, ...] = setting((1.0, 1.0, 2.0, 2.0, 1.0), "sampling weight per task", above=0,
                                               cli=False)
     steps: int = setting(3000, "optimiser steps", low=1)
     batch_size: int = setting(32, "examples per step", low=1)
@@ -56,9 +56,6 @@ class SFTConfig(Settings):
     grad_clip: float = setting(1.0, "gradient-norm clip", above=0, cli=False)
     context_items: int = setting(20, "most recent negatives in a next-negative prompt (and a training window "
                                      "holds one more)", low=1)
-    sequence_training: bool = setting(True, "next negatives trained as each user's windows of negatives with a "
-                                            "target at every item; False: one example per training sample (the "
-                                            "paper's form, for the ablation)", cli=False)
     alignment_per_user: int = setting(30, "alignment examples drawn per user (weighted to repeatedly disliked "
                                           "categories)", low=1, cli=False)
     title_words: int = setting(12, "titles are cut to this many words in the translation tasks", low=1,

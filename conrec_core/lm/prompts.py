@@ -23,6 +23,7 @@ PROMPTS = {
     # The next negative's SID follows the history directly, so one user's negatives in a row are one training
     # sequence with a target at every item (`negative_sequences`), and a prompt is a prefix of it.
     "next_negative": "Dislikes so far: {history}",
+    "negative_sequence": "Dislikes so far: {history}",  # a user's negatives in a row, a target at every item
     "with_positives": "Likes: {positives}. Dislikes so far: {history}",  # GRPO stage 3
 }
 CANDIDATES = 4  # alignment: one disliked item among three of the same user's positives
@@ -156,12 +157,12 @@ def negative_sequences(data: TaskData, codebook: Codebook, config: SFTConfig) ->
     the items before it, as a sequence recommender trains (a per-sample example gives one target). Windows
     overlap, so an item is a target under many contexts: fixed, disjoint windows let the model learn each one
     by heart within a few epochs."""
-    start = render("next_negative", history="")
+    start = render("negative_sequence", history="")
     examples, length = [], config.context_items + 1
     for user, items in data.training_negatives.items():
         for end in range(1, len(items) + 1):
             window = items[max(0, end - length):end]
-            examples.append(Example("next_negative", start, "".join(codebook.sids.sid(i) for i in window),
+            examples.append(Example("negative_sequence", start, "".join(codebook.sids.sid(i) for i in window),
                                     window[-1], ends=False))
     return examples
 
@@ -201,8 +202,9 @@ def training_examples(data: TaskData, codebook: Codebook, config: SFTConfig) -> 
     if "alignment" in config.tasks:
         examples["alignment"] = training_alignment(data, codebook, config, rng)
     if "next_negative" in config.tasks:
-        examples["next_negative"] = negative_sequences(data, codebook, config) if config.sequence_training \
-            else next_negative_examples(data, codebook, "train", config)
+        examples["next_negative"] = next_negative_examples(data, codebook, "train", config)
+    if "negative_sequence" in config.tasks:
+        examples["negative_sequence"] = negative_sequences(data, codebook, config)
     return examples
 
 
