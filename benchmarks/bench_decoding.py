@@ -52,7 +52,8 @@ def free_forced_end(eos_token_id: int):
     return FreeForcedEnd()
 
 
-def reference_decode(model, tokenizer, sequences, token_rows, prompts, config, max_depth) -> list[list[int]]:
+def reference_decode(model, tokenizer, sequences, token_rows, prompts, config, max_depth,
+                     free_end: bool = False) -> list[list[int]]:
     from transformers import LogitsProcessorList
 
     from conrec_core.lm.decoding import generation_config
@@ -66,7 +67,8 @@ def reference_decode(model, tokenizer, sequences, token_rows, prompts, config, m
         output = model.generate(**encoded, generation_config=generation_config(tokenizer, config, max_depth),
                                 prefix_allowed_tokens_fn=python_trie_prefix_fn(sequences, tokenizer.eos_token_id,
                                                                                width),
-                                logits_processor=LogitsProcessorList([free_forced_end(tokenizer.eos_token_id)]))
+                                logits_processor=LogitsProcessorList(
+                                    [free_forced_end(tokenizer.eos_token_id)] if free_end else []))
         generated = output.sequences[:, width:].tolist()
         for prompt in range(len(generated) // config.returns):
             rows = []

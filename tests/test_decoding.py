@@ -54,14 +54,15 @@ def test_the_model_generation_config_is_never_inherited(loaded):
     assert [r.rows for r in before] == [r.rows for r in after]
 
 
-def test_same_top20_as_transformers_prefix_allowed_tokens_fn(loaded):
+@pytest.mark.parametrize("free_end", [False, True])
+def test_same_top20_as_transformers_prefix_allowed_tokens_fn(loaded, free_end):
     from benchmarks.bench_decoding import reference_decode
 
     _, codebook, backbone, trie, rows, _, prompts = loaded
     config = DecodingConfig(batch_size=3)
-    ours = decode(backbone.model, backbone.tokenizer, trie, rows, prompts[:3], config)
+    ours = decode(backbone.model, backbone.tokenizer, trie, rows, prompts[:3], config, free_end=free_end)
     theirs = reference_decode(backbone.model, backbone.tokenizer, sid_token_sequences(codebook, backbone.tokenizer),
-                              rows, prompts[:3], config, trie.max_depth)
+                              rows, prompts[:3], config, trie.max_depth, free_end)
     assert [r.rows for r in ours] == theirs
 
 

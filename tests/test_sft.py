@@ -23,7 +23,7 @@ def weights(model) -> dict[str, torch.Tensor]:
 
 def test_every_task_comes_from_the_prompt_table(lm_world):
     codebook = load_codebook(lm_world)
-    examples = training_examples(read_task_data(lm_world, codebook), codebook, SFTConfig())
+    examples = training_examples(read_task_data(lm_world, codebook), codebook, SFTConfig().with_tasks(TASKS))
     assert set(examples) == set(TASKS) <= set(PROMPTS) and all(examples.values())
     for task, items in examples.items():
         fixed = PROMPTS[task].split("{")[0]
@@ -129,7 +129,7 @@ def test_sequence_training_has_a_target_at_every_training_negative(lm_world, tmp
     codebook = load_codebook(workspace)
     data = read_task_data(workspace, codebook)
     config = SFTConfig(tasks=("negative_sequence",), task_weights=(1.0,), steps=60, eval_every=10,
-                       checkpoint_every=60, eval_examples=60, warmup_steps=5, patience=0)
+                       checkpoint_every=60, eval_examples=60, warmup_steps=5, keep_best=True)
     [examples] = training_examples(data, codebook, config).values()
     # one window ends at each training negative, with up to context_items negatives before it, all SIDs targets
     assert [e.item_id for e in examples] == [i for items in data.training_negatives.values() for i in items]

@@ -5,7 +5,7 @@ prompt's key/value cache, one row per prefix. Log-probabilities only fall along 
 the K-th best complete SID found so far cannot lead into the top K: prefixes are taken best first, in chunks, and
 the rest of a level is dropped as soon as one falls below that bound. The result is the exact top K under the
 model (beam search may lose an item whose first tokens look unlikely), at a cost that grows with how flat the
-model's distribution is, not with the catalogue. A complete SID's closing EOS costs nothing, as in `decoding`.
+model's distribution is, not with the catalogue. A complete SID's closing EOS is scored as in `decoding`.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ CHUNK = 512  # prefixes extended per forward: bounds the copied key/value cache
 @torch.no_grad()
 def exhaustive_top_k(model, tokenizer, trie: SidTrie, token_rows: dict, prompts: list[str], k: int,
                      excluded_rows: list[list[int]] | None = None,
-                     on_batch: Callable[[int], None] | None = None) -> list[Decoded]:
+                     on_batch: Callable[[int], None] | None = None, free_end: bool = False) -> list[Decoded]:
     """The K best valid SIDs per prompt by summed log-probability, never an excluded item's.
 
     A beam search of width K runs first: its K-th score is a score some allowed SID reaches, so every prefix
@@ -33,29 +33,30 @@ def exhaustive_top_k(model, tokenizer, trie: SidTrie, token_rows: dict, prompts:
     device = next(model.parameters()).device
     trie = trie.to(device)
     excluded_rows = excluded_rows or [[] for _ in prompts]
-    beams = decode(model, tokenizer, trie, token_rows, prompts, DecodingConfig(beams=k, returns=k), excluded_rows)
+    beams = decode(model, tokenizer, trie, token_rows, prompts, DecodingConfig(beams=k, returns=k), excluded_rows,
+                   free_end=free_end)
     remaining = trie.remaining(excluded_rows)
     results = []
     for index, (prompt, beam) in enumerate(zip(prompts, beams)):
         bound = beam.scores[-1] if len(beam.rows) == k else float("-inf")
-        results.append(_one_prompt(model, tokenizer, trie, prompt, k, remaining[index], bound, device))
+        results.append(_one_prompt(model, tokenizer, trie, prompt, k, remaining[index], bound, free_end, device))
         if on_batch:
             on_batch(1)
     return results
 
 
 def top_sids(model, tokenizer, trie: SidTrie, token_rows: dict, prompts: list[str], config: DecodingConfig,
-             excluded_rows: list[list[int]] | None = None,
-             on_batch: Callable[[int], None] | None = None) -> list[Decoded]:
+             excluded_rows: list[list[int]] | None = None, on_batch: Callable[[int], None] | None = None,
+             free_end: bool = False) -> list[Decoded]:
     """The top `config.returns` SIDs per prompt by the configured search."""
     if config.search == "exact":
         return exhaustive_top_k(model, tokenizer, trie, token_rows, prompts, config.returns,
-                                excluded_rows if config.exclude_seen else None, on_batch)
-    return decode(model, tokenizer, trie, token_rows, prompts, config, excluded_rows, on_batch)
+                                excluded_rows if config.exclude_seen else None, on_batch, free_end)
+    return decode(model, tokenizer, trie, token_rows, prompts, config, excluded_rows, on_batch, free_end)
 
 
 def _one_prompt(model, tokenizer, trie: SidTrie, prompt: str, k: int, remaining: torch.Tensor, start_bound: float,
-                device) -> Decoded:
+                free_end: bool, device) -> Decoded:
     ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"].to(device)
     output = model(input_ids=ids, use_cache=True)
     cache, logprobs = output.past_key_values, torch.log_softmax(output.logits[:, -1].float(), dim=-1)
@@ -71,8 +72,9 @@ def _one_prompt(model, tokenizer, trie: SidTrie, prompt: str, k: int, remaining:
         beams, edges, children = beams[keep], edges[keep], children[keep]
         tokens = trie.edge_tokens[edges]
         ended = tokens == trie.eos_token_id
-        child_scores = scores[beams] + torch.where(ended, torch.zeros_like(tokens, dtype=scores.dtype),
-                                                   logprobs[beams, tokens])
+        step_scores = logprobs[beams, tokens]
+        child_scores = scores[beams] + (torch.where(ended, torch.zeros_like(step_scores), step_scores) if free_end
+                                        else step_scores)
         if ended.any():
             found_rows.append(trie.leaf_items[children[ended]])
             found_scores.append(child_scores[ended])

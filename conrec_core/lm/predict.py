@@ -67,7 +67,8 @@ def predict(workspace, checkpoint: str, *, split: str = "test", users: list[str]
         done[0] += count
         progress(done[0] / len(prompts), f"decoded {done[0]:,} of {len(prompts):,} samples")
 
-    decoded = top_sids(backbone.model, backbone.tokenizer, trie, token_rows, prompts, config, excluded, batch_done)
+    decoded = top_sids(backbone.model, backbone.tokenizer, trie, token_rows, prompts, config, excluded, batch_done,
+                       free_end=sft.prefix_prompts)
     cold = [i for i, s in enumerate(samples) if len(s.context_negatives) < config.cold_negatives]
     if cold:
         decoded = cold_start(workspace, codebook, decoded, cold, excluded, config.returns)

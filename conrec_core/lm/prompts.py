@@ -20,11 +20,12 @@ PROMPTS = {
     "sid_to_title": "Item {sid} is titled:",
     "title_to_sid": "The item titled {title} is",
     "alignment": "Candidates: {candidates}. The user rejected",
-    # The next negative's SID follows the history directly, so one user's negatives in a row are one training
-    # sequence with a target at every item (`negative_sequences`), and a prompt is a prefix of it.
-    "next_negative": "Dislikes so far: {history}",
-    "negative_sequence": "Dislikes so far: {history}",  # a user's negatives in a row, a target at every item
-    "with_positives": "Likes: {positives}. Dislikes so far: {history}",  # GRPO stage 3
+    "next_negative": "Dislikes so far: {history}. Next dislike",
+    "with_positives": "Likes: {positives}. Dislikes so far: {history}. Next dislike",  # GRPO stage 3
+    # A model that trains windows of negatives (`negative_sequences`) reads next-negative prompts as a prefix of
+    # such a window: the answer's SID follows the history directly (SFTConfig.prefix_prompts).
+    "negative_sequence": "Dislikes so far: {history}",
+    "with_positives_prefix": "Likes: {positives}. Dislikes so far: {history}",
 }
 CANDIDATES = 4  # alignment: one disliked item among three of the same user's positives
 
@@ -147,7 +148,7 @@ def next_negative_examples(data: TaskData, codebook: Codebook, split: str, confi
                            limit: int | None = None) -> list[Example]:
     """One example per sample: its context as the prompt, its next negative as the target (held-out loss)."""
     return [Example("next_negative", next_negative_prompt(codebook, list(s.context_negatives), config),
-                    codebook.sids.sid(s.next_negative), s.next_negative, ends=False)
+                    codebook.sids.sid(s.next_negative), s.next_negative, ends=not config.prefix_prompts)
             for s in data.samples[split][:limit]]
 
 
@@ -168,7 +169,8 @@ def negative_sequences(data: TaskData, codebook: Codebook, config: SFTConfig) ->
 
 
 def next_negative_prompt(codebook: Codebook, context_negatives: list[str], config: SFTConfig) -> str:
-    return render("next_negative", history=sid_history(codebook, context_negatives, config.context_items))
+    return render("negative_sequence" if config.prefix_prompts else "next_negative",
+                  history=sid_history(codebook, context_negatives, config.context_items))
 
 
 def stage_prompt(codebook: Codebook, kind: str, sample: Sample, config: SFTConfig,
@@ -180,14 +182,13 @@ def stage_prompt(codebook: Codebook, kind: str, sample: Sample, config: SFTConfi
     apart so the model can tell the two kinds.
     """
     if kind == "recent_negatives":
-        return render("next_negative", history=sid_history(codebook, list(sample.recent_negatives),
-                                                           config.context_items))
+        return next_negative_prompt(codebook, list(sample.recent_negatives), config)
     if kind == "negatives":
         return next_negative_prompt(codebook, list(sample.context_negatives), config)
     if kind == "negatives_positives":
         if positive_items is None:
             raise ConrecError("a prompt with positives needs the GRPO run's positive_items setting")
-        return render("with_positives",
+        return render("with_positives_prefix" if config.prefix_prompts else "with_positives",
                       positives=sid_history(codebook, list(sample.context_positives), positive_items),
                       history=sid_history(codebook, list(sample.context_negatives), config.context_items))
     raise ValueError(f"unknown prompt kind {kind!r}")

@@ -250,10 +250,11 @@ def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneCo
             record["validation"] = _evaluate(model, tokenizer, codebook, held_out, held_out_encoded, max_length,
                                              device)
             record["validation"]["ranking"] = ranking.figures(model)
-            if record["validation"]["ranking"]["fhr"] > best["fhr"]:
-                best = {"fhr": record["validation"]["ranking"]["fhr"], "step": done, "state": _snapshot(model)}
+            fhr = record["validation"]["ranking"]["fhr"]
+            if config.keep_best and fhr > best["fhr"]:
+                best = {"fhr": fhr, "step": done, "state": _snapshot(model)}
                 checks_without_gain = 0
-            else:
+            elif config.keep_best:
                 checks_without_gain += 1
                 stop = bool(config.patience) and checks_without_gain >= config.patience
         append_metrics(folder, record)
@@ -266,14 +267,14 @@ def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneCo
                                           f"stopped at step {done}")
             break
     step += 1  # steps taken
-    if best["state"] is not None:  # the weights of the best check (a resumed run: the best since resuming)
+    if best["state"] is not None:  # keep_best: the weights of the best check (resumed: the best since resuming)
         _restore(model, best["state"])
     progress(1.0, "held-out alignment accuracy on the test split")
     test_alignment = held_out_alignment(data, codebook, "test", np.random.default_rng(config.seed + 2))
     validation = _evaluate(model, tokenizer, codebook, held_out, held_out_encoded, max_length, device)
     validation["ranking"] = ranking.figures(model)
     summary = {
-        "best_step": best["step"],
+        "best_step": best["step"] if config.keep_best else step,
         "validation": validation,
         "test_alignment_accuracy": alignment_accuracy(model, tokenizer, codebook, test_alignment, max_length),
         "test_alignment_examples": len(test_alignment),
@@ -303,10 +304,12 @@ class _RankingCheck:
     codebook: Codebook
     held_out: HeldOut
     k: int
+    free_end: bool
 
     def figures(self, model) -> dict:
         was_training = model.training
-        sums = hit_sums(model, self.tokenizer, self.trie, self.token_rows, self.codebook, self.held_out, self.k)
+        sums = hit_sums(model, self.tokenizer, self.trie, self.token_rows, self.codebook, self.held_out, self.k,
+                        self.free_end)
         model.train(was_training)
         return ranking_figures(*sums, self.k)
 
@@ -320,7 +323,7 @@ def _ranking_check(workspace, data: TaskData, codebook: Codebook, tokenizer, mod
     held_out = HeldOut(samples, [next_negative_prompt(codebook, list(s.context_negatives), config) for s in samples],
                        [seen_rows(codebook, seen[s.sample_id]) for s in samples])
     return _RankingCheck(tokenizer, trie.to(next(model.parameters()).device), token_rows, codebook, held_out,
-                         config.eval_k)
+                         config.eval_k, config.prefix_prompts)
 
 
 def _snapshot(model) -> dict[str, torch.Tensor]:

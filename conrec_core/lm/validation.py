@@ -23,13 +23,13 @@ class HeldOut:
 
 
 @torch.no_grad()
-def hit_sums(model, tokenizer, trie, token_rows, codebook: Codebook, held_out: HeldOut, k: int
-             ) -> tuple[float, float, int]:
+def hit_sums(model, tokenizer, trie, token_rows, codebook: Codebook, held_out: HeldOut, k: int,
+             free_end: bool = False) -> tuple[float, float, int]:
     """(summed HR@K, summed FHR@K, samples) of the top K under beam search with max(20, K) beams."""
     if not held_out.samples:
         return 0.0, 0.0, 0
     decoded = decode(model, tokenizer, trie, token_rows, held_out.prompts, DecodingConfig(beams=max(20, k), returns=k),
-                     held_out.seen_rows)
+                     held_out.seen_rows, free_end=free_end)
     hr = fhr = 0.0
     for sample, result in zip(held_out.samples, decoded):
         ranked = [codebook.sids.item_ids[r] for r in result.rows]

@@ -286,7 +286,8 @@ def evaluate(run: Run, kind: str) -> dict:
     accelerator, k = run.accelerator, run.config.eval_k
     samples = run.validation[accelerator.process_index::accelerator.num_processes]
     held_out = HeldOut(samples, run.prompts(kind, samples), run.seen_rows(samples))
-    sums = hit_sums(run.policy, run.tokenizer, run.trie, run.token_rows, run.codebook, held_out, k)
+    sums = hit_sums(run.policy, run.tokenizer, run.trie, run.token_rows, run.codebook, held_out, k,
+                    run.sft.prefix_prompts)
     sums = accelerator.reduce(torch.tensor(sums, dtype=torch.float64, device=accelerator.device), "sum")
     return ranking_figures(float(sums[0]), float(sums[1]), int(sums[2]), k)
 
