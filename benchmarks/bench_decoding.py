@@ -36,7 +36,26 @@ def python_trie_prefix_fn(sequences: list[list[int]], eos: int, prompt_width: in
     return allowed
 
 
-def reference_decode(model, tokenizer, sequences, token_rows, prompts, config, max_depth) -> list[list[int]]:
+def free_forced_end(eos_token_id: int):
+    """A logits processor that, after transformers' own prefix constraint, makes an EOS that is the only
+    finite choice cost nothing (as TrieMask does): written here from the rule, not from TrieMask."""
+    import torch
+    from transformers import LogitsProcessor
+
+    class FreeForcedEnd(LogitsProcessor):
+        def __call__(self, input_ids, scores):
+            finite = torch.isfinite(scores)
+            ended = (finite.sum(-1) == 1) & finite[:, eos_token_id]
+            scores[ended, eos_token_id] = 0.0
+            return scores
+
+    return FreeForcedEnd()
+
+
+def reference_decode(model, tokenizer, sequences, token_rows, prompts, config, max_depth,
+                     free_end: bool = False) -> list[list[int]]:
+    from transformers import LogitsProcessorList
+
     from conrec_core.lm.decoding import generation_config
 
     padding_side, tokenizer.padding_side = tokenizer.padding_side, "left"
@@ -47,7 +66,9 @@ def reference_decode(model, tokenizer, sequences, token_rows, prompts, config, m
         width = encoded["input_ids"].shape[1]
         output = model.generate(**encoded, generation_config=generation_config(tokenizer, config, max_depth),
                                 prefix_allowed_tokens_fn=python_trie_prefix_fn(sequences, tokenizer.eos_token_id,
-                                                                               width))
+                                                                               width),
+                                logits_processor=LogitsProcessorList(
+                                    [free_forced_end(tokenizer.eos_token_id)] if free_end else []))
         generated = output.sequences[:, width:].tolist()
         for prompt in range(len(generated) // config.returns):
             rows = []

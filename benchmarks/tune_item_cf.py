@@ -13,7 +13,7 @@ import numpy as np
 
 from conrec_core.data.samples import read_samples, seen_items
 from conrec_core.data.workspace import open_workspace
-from conrec_core.evaluation.baselines import training_negative_counts
+from conrec_core.data.stats import training_negative_counts
 from conrec_core.evaluation.item_cf import rank_item_cf, training_matrix
 from conrec_core.metrics import future_hit_rate
 

@@ -54,14 +54,15 @@ def test_the_model_generation_config_is_never_inherited(loaded):
     assert [r.rows for r in before] == [r.rows for r in after]
 
 
-def test_same_top20_as_transformers_prefix_allowed_tokens_fn(loaded):
+@pytest.mark.parametrize("free_end", [False, True])
+def test_same_top20_as_transformers_prefix_allowed_tokens_fn(loaded, free_end):
     from benchmarks.bench_decoding import reference_decode
 
     _, codebook, backbone, trie, rows, _, prompts = loaded
     config = DecodingConfig(batch_size=3)
-    ours = decode(backbone.model, backbone.tokenizer, trie, rows, prompts[:3], config)
+    ours = decode(backbone.model, backbone.tokenizer, trie, rows, prompts[:3], config, free_end=free_end)
     theirs = reference_decode(backbone.model, backbone.tokenizer, sid_token_sequences(codebook, backbone.tokenizer),
-                              rows, prompts[:3], config, trie.max_depth)
+                              rows, prompts[:3], config, trie.max_depth, free_end)
     assert [r.rows for r in ours] == theirs
 
 
@@ -79,3 +80,29 @@ def test_predict_writes_ranked_predictions_for_chosen_users(tiny_world):
     assert not any(item in seen[sample_id] for sample_id, item in zip(stored["sample_id"], stored["item_id"]))
     again = predict(workspace, "tiny", users=users)  # a rerun replaces, never duplicates
     assert len(read_predictions(workspace, "tiny")) == len(stored) and again.hr == run.hr
+
+
+def test_cold_samples_get_the_most_disliked_unseen_items(tiny_world):
+    import numpy as np
+
+    from conrec_core.data.stats import training_negative_shares
+    from conrec_core.data.workspace import open_workspace
+    from conrec_core.evaluation.baselines import rank_baseline
+
+    workspace, _ = tiny_world
+    samples = read_samples(workspace, "test", None)
+    counts = samples["context_negatives"].map(len)
+    threshold = int(counts.median()) + 1  # about half the samples are cold
+    run = predict(workspace, "tiny", config=DecodingConfig(cold_negatives=threshold))
+    stored = read_predictions(workspace, "tiny")
+    ranked = stored.groupby("sample_id")["item_id"].apply(list)
+    popular = rank_baseline(workspace, "most_disliked", samples, k=20)
+    cold = [(s, p) for s, p, n in zip(samples["sample_id"], popular, counts) if n < threshold]
+    warm = [s for s, n in zip(samples["sample_id"], counts) if n >= threshold]
+    assert cold and warm and run.samples == len(samples)
+    for sample_id, expected in cold:
+        assert ranked[sample_id] == expected
+    with open_workspace(workspace) as con:  # a cold list is scored by the log share of training negatives
+        shares = dict(training_negative_shares(con))
+    cold_rows = stored[stored["sample_id"].isin([s for s, _ in cold])]
+    assert np.allclose(cold_rows["score"], np.log(cold_rows["item_id"].map(shares)))

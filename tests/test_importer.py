@@ -149,6 +149,11 @@ BAD_CASES = {
                        r"events\.csv, column 'uid': missing column 'uid'; the file has: user, iid"),
     "unparsable time": (EVENTS.replace("1700000180000", "yesterday"), {},
                         r"events\.csv, column 'when', row 5: cannot read 'yesterday' as milliseconds"),
+    "time after 2099": (EVENTS.replace("1700000180000", "5600000000000"), {},
+                        r"column 'when', row 5: cannot read '5600000000000' as milliseconds since the epoch from "
+                        r"1970 to 2099"),
+    "time before 1970": (EVENTS.replace("1700000180000", "-1000"), {},
+                         r"row 5: cannot read '-1000' as milliseconds since the epoch from 1970 to 2099"),
     "seconds that are milliseconds": (EVENTS, {"events__time_unit": "s"},
                                       r"row 1: .*it looks like milliseconds: set \"time_unit\": \"ms\""),
     "unknown kind": (EVENTS.replace("b,i1,1700000180000,view", "b,i1,1700000180000,share"), {},

@@ -49,3 +49,26 @@ def test_a_newer_workspace_is_refused_not_damaged(tmp_path):
     with pytest.raises(WorkspaceError, match="update conrec"):
         connect(path)
     assert path.read_bytes() == before
+
+
+def test_an_import_killed_midway_leaves_nothing_behind_the_next_one(tmp_path):
+    import subprocess
+    import sys
+
+    path = tmp_path / "shop.duckdb"
+    finished = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True)  # a PID whose process is gone, as after a SIGKILL
+    killed = tmp_path / f".shop.duckdb.building-{finished.stdout.strip()}"
+    duckdb.connect(str(killed)).execute("CREATE TABLE half AS SELECT 1 AS x").close()
+    (tmp_path / (killed.name + ".wal")).write_bytes(b"torn")
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        busy = tmp_path / f".shop.duckdb.building-{running.pid}"  # another import still at work
+        busy.write_bytes(b"in progress")
+        with new_workspace(path) as con:
+            con.execute("SELECT 1")
+        left = sorted(p.name for p in tmp_path.iterdir())
+        assert left == sorted(["shop.duckdb", busy.name]), left
+    finally:
+        running.kill()
+        running.wait()

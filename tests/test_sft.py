@@ -23,7 +23,7 @@ def weights(model) -> dict[str, torch.Tensor]:
 
 def test_every_task_comes_from_the_prompt_table(lm_world):
     codebook = load_codebook(lm_world)
-    examples = training_examples(read_task_data(lm_world, codebook), codebook, SFTConfig())
+    examples = training_examples(read_task_data(lm_world, codebook), codebook, SFTConfig().with_tasks(TASKS))
     assert set(examples) == set(TASKS) <= set(PROMPTS) and all(examples.values())
     for task, items in examples.items():
         fixed = PROMPTS[task].split("{")[0]
@@ -120,3 +120,27 @@ def test_default_sft_on_the_synthetic_sample_learns_alignment_well_above_chance(
     result = train_sft(workspace, "default-sft")
     # four candidates: chance is 0.25; an item-level negative/positive ratio reaches about 0.49 here
     assert result.summary["test_alignment_accuracy"] > 0.32, result.summary  # measured 0.365 (838 examples)
+
+
+def test_sequence_training_has_a_target_at_every_training_negative(lm_world, tmp_path):
+    from conftest import writable_copy
+
+    workspace = writable_copy(lm_world, tmp_path)
+    codebook = load_codebook(workspace)
+    data = read_task_data(workspace, codebook)
+    config = SFTConfig(tasks=("negative_sequence",), task_weights=(1.0,), steps=60, eval_every=10,
+                       checkpoint_every=60, eval_examples=60, warmup_steps=5, keep_best=True)
+    [examples] = training_examples(data, codebook, config).values()
+    # one window ends at each training negative, with up to context_items negatives before it, all SIDs targets
+    assert [e.item_id for e in examples] == [i for items in data.training_negatives.values() for i in items]
+    assert max(e.target.count("<a_") for e in examples) <= config.context_items + 1
+    assert all(e.target.endswith(codebook.sids.sid(e.item_id)) and not e.ends for e in examples)
+    result = train_sft(workspace, "sequences", config=config)
+    checks = {m["step"]: m["validation"] for m in read_metrics(result.folder) if "validation" in m}
+    assert list(checks) == [10, 20, 30, 40, 50, 60]
+    losses = [c["loss"]["next_negative"] for c in checks.values()]
+    assert min(losses) < 0.95 * losses[0], losses
+    # the kept weights are those of the first check with the best validation FHR@20
+    best = max(checks, key=lambda step: (checks[step]["ranking"]["fhr"], -step))
+    assert result.summary["best_step"] == best
+    assert result.summary["validation"]["ranking"] == checks[best]["ranking"]  # those weights were restored

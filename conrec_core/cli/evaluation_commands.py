@@ -34,6 +34,9 @@ def register(commands) -> dict:
                                "global is the leak-free check of the per-user protocol")
     pipeline.add_argument("--seed", type=int, default=0, help="seed of the SFT, GRPO and SASRec runs "
                                                               "(default %(default)s)")
+    pipeline.add_argument("--seeds", type=int, default=1, help="train every learnt method with this many seeds "
+                          "(--seed, --seed + 1, ...): one report per seed in OUT/seed-S, and OUT/seeds.md with mean "
+                          "± sd over seeds (default %(default)s: one report in OUT)")
     pipeline.add_argument("--ship", action="store_true",
                           help="with --sample: write the codebook, the SFT and final checkpoints, their predictions "
                                "and the per-sample metrics to sample_data/outputs/NAME, which the app opens on")
@@ -71,14 +74,26 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
     if args.split:  # the workspace's sample settings, with the other split
         config = replace(config, samples=replace(read_sample_config(workspace), split=args.split,
                                                  validation_cut=None, test_cut=None))
-    bar, progress = progress_bar("pipeline")
-    with bar:
-        result = run_pipeline(workspace, args.out, config, on_progress=progress, command=command)
-    print(f"report: {result.out / 'report.md'} (methods: {', '.join(result.methods)})")
+    if args.seeds < 1:
+        raise ConrecError("--seeds must be at least 1")
+    seeds = list(range(args.seed, args.seed + args.seeds))
+    results = {}
+    for seed in seeds:
+        out = Path(args.out) if len(seeds) == 1 else Path(args.out) / f"seed-{seed}"
+        bar, progress = progress_bar("pipeline" if len(seeds) == 1 else f"pipeline, seed {seed}")
+        with bar:
+            results[seed] = run_pipeline(workspace, out, replace(config, seed=seed), on_progress=progress,
+                                         command=command)
+        print(f"report: {results[seed].out / 'report.md'} (methods: {', '.join(results[seed].methods)})")
+        print("  " + ", ".join(f"{stage} {value:.0f} s" for stage, value in results[seed].seconds.items()))
+    if len(seeds) > 1:
+        from ..evaluation.seed_summary import write_seed_summary
+
+        write_seed_summary(Path(args.out), {seed: result.out for seed, result in results.items()})
+        print(f"over seeds: {Path(args.out) / 'seeds.md'}")
     if args.ship:
-        shipped = ship_sample_outputs(args.sample, workspace, result.names, command)
+        shipped = ship_sample_outputs(args.sample, workspace, results[seeds[0]].names, command)
         print(f"shipped outputs: {shipped}")
-    print("  " + ", ".join(f"{stage} {value:.0f} s" for stage, value in result.seconds.items()))
     return 0
 
 

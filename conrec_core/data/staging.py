@@ -16,6 +16,9 @@ from .mapping import EventMapping, ItemMapping
 from .tabular import DELIMITER_CANDIDATES, ROW_COLUMN
 
 MAX_SECONDS = 1e11  # about the year 5138: a larger "seconds" value is almost surely milliseconds
+# Event times a log may hold: a time outside is a unit or typing error (year 20000, seconds read as ms), and
+# would make per-day views span millennia.
+EARLIEST, LATEST = "1970-01-01", "2100-01-01"
 
 
 @dataclass
@@ -65,12 +68,16 @@ def _text(column: str) -> str:
 
 
 def _time_expression(column: str, unit: str) -> str:
+    """The column as a UTC TIMESTAMP, NULL when unreadable or outside [EARLIEST, LATEST)."""
     if unit == "iso":
-        return f"CAST(TRY_CAST({quote(column)} AS TIMESTAMPTZ) AS TIMESTAMP)"
-    number = f"TRY_CAST({_text(column)} AS DOUBLE)"
-    seconds = number if unit == "s" else f"({number} / 1000.0)"
-    return (f"CASE WHEN abs({seconds}) < {MAX_SECONDS} "
-            f"THEN make_timestamp(CAST(round({seconds} * 1e6) AS BIGINT)) END")
+        parsed = f"CAST(TRY_CAST({quote(column)} AS TIMESTAMPTZ) AS TIMESTAMP)"
+    else:
+        number = f"TRY_CAST({_text(column)} AS DOUBLE)"
+        seconds = number if unit == "s" else f"({number} / 1000.0)"
+        parsed = (f"CASE WHEN abs({seconds}) < {MAX_SECONDS} "
+                  f"THEN make_timestamp(CAST(round({seconds} * 1e6) AS BIGINT)) END")
+    return (f"CASE WHEN {parsed} >= TIMESTAMP '{EARLIEST}' AND {parsed} < TIMESTAMP '{LATEST}' "
+            f"THEN {parsed} END")
 
 
 def _finite_number(column: str) -> str:
@@ -169,7 +176,7 @@ def _time_problem(raw: str | None, unit: str) -> str:
     if raw is None:
         return "the time is empty"
     names = {"s": "seconds since the epoch", "ms": "milliseconds since the epoch", "iso": "an ISO-8601 time"}
-    message = f"cannot read {raw!r} as {names[unit]}"
+    message = f"cannot read {raw!r} as {names[unit]} from {EARLIEST[:4]} to {int(LATEST[:4]) - 1}"
     try:
         number = float(raw)
     except ValueError:

@@ -123,3 +123,15 @@ def calendar_overlap(con: duckdb.DuckDBPyConnection) -> dict:
         WHERE e.ts < c.validation_cut""").fetchall()[0]
     return {"median_test_anchor": None if median is None else median.isoformat(),
             "training_events": int(events), "training_events_after_median_test_anchor": share}
+
+
+def training_negative_shares(con: duckdb.DuckDBPyConnection) -> list[tuple[str, float]]:
+    """(item, its share of the training part's negatives), most disliked first (ties by item id)."""
+    return con.execute("""
+        SELECT item_id, train_negatives / sum(train_negatives) OVER () FROM item_stats WHERE train_negatives > 0
+        ORDER BY train_negatives DESC, item_id""").fetchall()
+
+
+def training_negative_counts(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """Items by negatives in the training part, most disliked first (ties by item id)."""
+    return [item for item, _ in training_negative_shares(con)]

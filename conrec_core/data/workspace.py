@@ -101,6 +101,7 @@ def new_workspace(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         _check_replaceable(path)  # fail before the work, and again before the swap
+    _remove_orphans(path)
     staging = path.with_name(f".{path.name}.building-{os.getpid()}")
     _remove_database(staging)
     con = duckdb.connect(str(staging))
@@ -158,6 +159,26 @@ def _check_replaceable(path: Path) -> None:
             raise WorkspaceError(f"{path}: a DuckDB database but not a conrec workspace; refusing to overwrite it")
     finally:
         con.close()
+
+
+def _remove_orphans(path: Path) -> None:
+    """Remove the staging files of imports into `path` whose process is gone (killed mid-import); a staging
+    file whose PID is alive may be another import at work and stays."""
+    for staging in path.parent.glob(f".{path.name}.building-*"):
+        pid = staging.name.rsplit("-", 1)[1]
+        if not pid.isdigit() or _alive(int(pid)):
+            continue
+        _remove_database(staging)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    return True
 
 
 def _remove_database(path: Path) -> None:

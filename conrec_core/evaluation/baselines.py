@@ -17,6 +17,7 @@ from .sasrec_config import SASRecConfig
 from ..errors import ConfigError
 from ..rl.swing import read_neighbours_with_scores
 from ..data.samples import read_samples, seen_items
+from ..data.stats import training_negative_counts
 from ..data.workspace import open_workspace
 
 BASELINES = ("most_disliked", "swing_cf", "item_cf", "sasrec_negatives", "sasrec_both")
@@ -41,12 +42,6 @@ def baseline_of(method: str) -> str | None:
     """
     name = re.sub(r"-s\d+$", "", method) if method.startswith(tuple(SASREC_VARIANTS)) else method
     return name if name in BASELINES else None
-
-
-def training_negative_counts(con) -> list[str]:
-    """Items by negatives in the training part, most disliked first (ties by item id)."""
-    return [item for (item,) in con.execute(
-        "SELECT item_id FROM item_stats WHERE train_negatives > 0 ORDER BY train_negatives DESC, item_id").fetchall()]
 
 
 def most_disliked(popular: list[str], seen: set[str], k: int) -> list[str]:

@@ -19,12 +19,14 @@ from .trie import SidTrie
 
 
 class TrieMask(LogitsProcessor):
-    """Sets the score of every token that would leave the trie (or reach an excluded item) to -inf."""
+    """Sets the score of every token that would leave the trie (or reach an excluded item) to -inf, and (with
+    `free_end`) the EOS that ends a complete SID to 0."""
 
     def __init__(self, trie: SidTrie, prompt_length: int, beams_per_prompt: int,
-                 remaining: torch.Tensor | None = None):
+                 remaining: torch.Tensor | None = None, free_end: bool = False):
         self.trie, self.prompt_length, self.beams_per_prompt = trie, prompt_length, beams_per_prompt
         self.remaining = remaining  # (prompts, nodes) items still allowed under each node
+        self.free_end = free_end
 
     def __call__(self, input_ids: torch.LongTensor, scores: torch.FloatTensor) -> torch.FloatTensor:
         states = self.trie.walk(input_ids[:, self.prompt_length:])
@@ -36,7 +38,13 @@ class TrieMask(LogitsProcessor):
         allowed[beams, self.trie.edge_tokens[edges]] = True
         # a finished sequence (past its EOS) still gets a step when sampling: let it repeat EOS, not NaN
         allowed[~allowed.any(-1), self.trie.eos_token_id] = True
-        return scores.masked_fill(~allowed, float("-inf"))
+        scores = scores.masked_fill(~allowed, float("-inf"))
+        if self.free_end:
+            # a complete SID can only end: its EOS is no decision, so it costs nothing (a model trained on
+            # windows of negatives never saw EOS after one, and a SID's score is its tokens' probability alone)
+            ended = (allowed.sum(-1) == 1) & allowed[:, self.trie.eos_token_id]
+            scores[ended, self.trie.eos_token_id] = 0.0
+        return scores
 
 
 def generation_config(tokenizer, config: DecodingConfig, max_new_tokens: int) -> GenerationConfig:
@@ -63,8 +71,9 @@ def sid_token_rows(trie_sequences: list[list[int]]) -> dict[tuple[int, ...], int
 
 def decode(model, tokenizer, trie: SidTrie, token_rows: dict[tuple[int, ...], int], prompts: list[str],
            config: DecodingConfig = DecodingConfig(), excluded_rows: list[list[int]] | None = None,
-           on_batch: Callable[[int], None] | None = None) -> list[Decoded]:
-    """Top `config.returns` valid SIDs per prompt; `excluded_rows[i]` are items prompt i may not return."""
+           on_batch: Callable[[int], None] | None = None, free_end: bool = False) -> list[Decoded]:
+    """Top `config.returns` valid SIDs per prompt; `excluded_rows[i]` are items prompt i may not return.
+    `free_end`: the EOS closing a complete SID costs nothing (for models trained without it, see TrieMask)."""
     model.eval()
     device = next(model.parameters()).device
     trie = trie.to(device)
@@ -79,7 +88,7 @@ def decode(model, tokenizer, trie: SidTrie, token_rows: dict[tuple[int, ...], in
                 remaining = trie.remaining(excluded_rows[start:start + len(batch)])
                 if int(remaining[:, 0].min()) < config.returns:
                     raise ConrecError("fewer items left to recommend than SIDs asked for")
-            mask = TrieMask(trie, encoded["input_ids"].shape[1], config.beams, remaining)
+            mask = TrieMask(trie, encoded["input_ids"].shape[1], config.beams, remaining, free_end)
             with torch.no_grad():
                 output = model.generate(**encoded, generation_config=generation_config(
                     tokenizer, config, trie.max_depth), logits_processor=LogitsProcessorList([mask]))

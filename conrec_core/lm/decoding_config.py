@@ -8,13 +8,22 @@ from ..config import Settings, setting
 from ..errors import ConfigError
 
 
+SEARCHES = ("beam", "exact")
+
+
 @dataclass(frozen=True)
 class DecodingConfig(Settings):
+    search: str = setting("beam", "beam: constrained beam search (the paper's); exact: every valid SID scored, "
+                                  "pruned below the K-th score of a first beam search (lm/exhaustive.py)",
+                          choices=SEARCHES)
     beams: int = setting(20, "beam width (paper: 20)", low=1)
     returns: int = setting(20, "SIDs returned per prompt, best first; at most `beams`", low=1)
     batch_size: int = setting(16, "prompts per generate call; 16 x 20 beams keeps the tiny model's steps batched",
                               low=1)
     exclude_seen: bool = setting(True, "never return an item the user has already met", cli=False)
+    cold_negatives: int = setting(0, "predict: a sample with fewer negatives than this before its anchor gets the "
+                                     "most disliked unseen items of the training part instead of the model's "
+                                     "SIDs (a sequence model has nothing to read there); 0: never", low=0)
 
     def __post_init__(self):
         super().__post_init__()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -10,7 +11,8 @@ from typing import Callable
 import pandas as pd
 
 from ..semantic_ids.store import load_codebook
-from .decoding import DecodingConfig, decode
+from .decoding import Decoded, DecodingConfig
+from .exhaustive import top_sids
 from ..errors import ConrecError
 from .checkpoints import checkpoint_dir, load_checkpoint, read_training
 from .config import SFTConfig
@@ -18,6 +20,7 @@ from ..metrics import future_hit_rate, hit_rate, mean
 from .prompts import stage_prompt
 from .item_trie import item_trie, seen_rows
 from ..data.samples import as_samples, read_samples, require_samples, seen_items
+from ..data.stats import training_negative_shares
 from ..data.workspace import open_workspace
 
 
@@ -64,7 +67,11 @@ def predict(workspace, checkpoint: str, *, split: str = "test", users: list[str]
         done[0] += count
         progress(done[0] / len(prompts), f"decoded {done[0]:,} of {len(prompts):,} samples")
 
-    decoded = decode(backbone.model, backbone.tokenizer, trie, token_rows, prompts, config, excluded, batch_done)
+    decoded = top_sids(backbone.model, backbone.tokenizer, trie, token_rows, prompts, config, excluded, batch_done,
+                       free_end=sft.prefix_prompts)
+    cold = [i for i, s in enumerate(samples) if len(s.context_negatives) < config.cold_negatives]
+    if cold:
+        decoded = cold_start(workspace, codebook, decoded, cold, excluded, config.returns)
     seconds = time.perf_counter() - clock
     records, hr, fhr = [], [], []
     for sample, result in zip(samples, decoded):
@@ -77,6 +84,21 @@ def predict(workspace, checkpoint: str, *, split: str = "test", users: list[str]
     write_predictions(workspace, checkpoint, [s.sample_id for s in samples], records)
     return PredictionRun(checkpoint, len(samples), sum(r.invalid for r in decoded), round(seconds, 2),
                          mean(hr), mean(fhr), config.returns)
+
+
+def cold_start(workspace, codebook, decoded: list[Decoded], cold: list[int], excluded: list[list[int]],
+               k: int) -> list[Decoded]:
+    """The K most disliked unseen items (training part) in place of the model's SIDs for the `cold` samples,
+    scored by the log of their share of the training negatives (the popularity prior's log-probability)."""
+    rows_of = codebook.sids.item_to_row
+    with open_workspace(workspace) as con:
+        popular = [(rows_of[i], math.log(share)) for i, share in training_negative_shares(con) if i in rows_of]
+    decoded = list(decoded)
+    for index in cold:
+        skip = set(excluded[index])
+        chosen = [(row, score) for row, score in popular if row not in skip][:k]
+        decoded[index] = Decoded([row for row, _ in chosen], [score for _, score in chosen], 0)
+    return decoded
 
 
 def write_predictions(workspace, checkpoint: str, sample_ids: list[int], records: list[tuple]) -> None:

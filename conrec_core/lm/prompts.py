@@ -22,6 +22,10 @@ PROMPTS = {
     "alignment": "Candidates: {candidates}. The user rejected",
     "next_negative": "Dislikes so far: {history}. Next dislike",
     "with_positives": "Likes: {positives}. Dislikes so far: {history}. Next dislike",  # GRPO stage 3
+    # A model that trains windows of negatives (`negative_sequences`) reads next-negative prompts as a prefix of
+    # such a window: the answer's SID follows the history directly (SFTConfig.prefix_prompts).
+    "negative_sequence": "Dislikes so far: {history}",
+    "with_positives_prefix": "Likes: {positives}. Dislikes so far: {history}",
 }
 CANDIDATES = 4  # alignment: one disliked item among three of the same user's positives
 
@@ -33,6 +37,7 @@ class Example:
     target: str  # a SID, or a title for sid_to_title
     item_id: str  # the item the target names
     candidates: list[str] = field(default_factory=list)  # alignment only: the four items, target among them
+    ends: bool = True  # the target ends the text (EOS follows); False for next negatives, where more would follow
 
 
 def render(task: str, **values) -> str:
@@ -52,6 +57,7 @@ class TaskData:
     categories: dict[str, str]
     samples: dict[str, list[Sample]]  # split -> samples whose next negative has a SID
     popular_positives: list[str]  # fill-ins for users with fewer than three positives of their own
+    training_negatives: dict[str, list[str]]  # user -> negatives before their validation cut (with a SID), in order
 
 
 def read_task_data(workspace, codebook: Codebook) -> TaskData:
@@ -62,13 +68,17 @@ def read_task_data(workspace, codebook: Codebook) -> TaskData:
             SELECT e.item_id FROM events e JOIN user_cuts c USING (user_id)
             WHERE e.kind = 'positive' AND e.ts < c.validation_cut GROUP BY e.item_id
             ORDER BY count(*) DESC, e.item_id LIMIT 200""").fetchall()]
+        negatives = con.execute("""
+            SELECT e.user_id, list(e.item_id ORDER BY e.ts, e.event_id) FROM events e JOIN user_cuts c USING (user_id)
+            WHERE e.kind = 'negative' AND e.ts < c.validation_cut GROUP BY e.user_id ORDER BY e.user_id""").fetchall()
     known = codebook.sids.item_to_row
     every = as_samples(read_samples(workspace))
     samples = {split: [s for s in every if s.split == split and s.next_negative in known]
                for split in ("train", "validation", "test")}
     return TaskData(titles={i: t for i, t, _ in items if t and i in known},
                     categories={i: c for i, _, c in items if c},
-                    samples=samples, popular_positives=[i for i in popular if i in known])
+                    samples=samples, popular_positives=[i for i in popular if i in known],
+                    training_negatives={user: [i for i in items if i in known] for user, items in negatives})
 
 
 def translation_examples(data: TaskData, codebook: Codebook, config: SFTConfig) -> list[Example]:
@@ -136,13 +146,31 @@ def held_out_alignment(data: TaskData, codebook: Codebook, split: str, rng: np.r
 
 def next_negative_examples(data: TaskData, codebook: Codebook, split: str, config: SFTConfig,
                            limit: int | None = None) -> list[Example]:
+    """One example per sample: its context as the prompt, its next negative as the target (held-out loss)."""
     return [Example("next_negative", next_negative_prompt(codebook, list(s.context_negatives), config),
-                    codebook.sids.sid(s.next_negative), s.next_negative)
+                    codebook.sids.sid(s.next_negative), s.next_negative, ends=not config.prefix_prompts)
             for s in data.samples[split][:limit]]
 
 
+def negative_sequences(data: TaskData, codebook: Codebook, config: SFTConfig) -> list[Example]:
+    """Each user's training negatives as windows of up to `context_items + 1` items, one window ending at each
+    negative, with the loss on every item's SID: a window trains every next negative in it at once, each from
+    the items before it, as a sequence recommender trains (a per-sample example gives one target). Windows
+    overlap, so an item is a target under many contexts: fixed, disjoint windows let the model learn each one
+    by heart within a few epochs."""
+    start = render("negative_sequence", history="")
+    examples, length = [], config.context_items + 1
+    for user, items in data.training_negatives.items():
+        for end in range(1, len(items) + 1):
+            window = items[max(0, end - length):end]
+            examples.append(Example("negative_sequence", start, "".join(codebook.sids.sid(i) for i in window),
+                                    window[-1], ends=False))
+    return examples
+
+
 def next_negative_prompt(codebook: Codebook, context_negatives: list[str], config: SFTConfig) -> str:
-    return render("next_negative", history=sid_history(codebook, context_negatives, config.context_items))
+    return render("negative_sequence" if config.prefix_prompts else "next_negative",
+                  history=sid_history(codebook, context_negatives, config.context_items))
 
 
 def stage_prompt(codebook: Codebook, kind: str, sample: Sample, config: SFTConfig,
@@ -154,14 +182,13 @@ def stage_prompt(codebook: Codebook, kind: str, sample: Sample, config: SFTConfi
     apart so the model can tell the two kinds.
     """
     if kind == "recent_negatives":
-        return render("next_negative", history=sid_history(codebook, list(sample.recent_negatives),
-                                                           config.context_items))
+        return next_negative_prompt(codebook, list(sample.recent_negatives), config)
     if kind == "negatives":
         return next_negative_prompt(codebook, list(sample.context_negatives), config)
     if kind == "negatives_positives":
         if positive_items is None:
             raise ConrecError("a prompt with positives needs the GRPO run's positive_items setting")
-        return render("with_positives",
+        return render("with_positives_prefix" if config.prefix_prompts else "with_positives",
                       positives=sid_history(codebook, list(sample.context_positives), positive_items),
                       history=sid_history(codebook, list(sample.context_negatives), config.context_items))
     raise ValueError(f"unknown prompt kind {kind!r}")
@@ -177,6 +204,8 @@ def training_examples(data: TaskData, codebook: Codebook, config: SFTConfig) -> 
         examples["alignment"] = training_alignment(data, codebook, config, rng)
     if "next_negative" in config.tasks:
         examples["next_negative"] = next_negative_examples(data, codebook, "train", config)
+    if "negative_sequence" in config.tasks:
+        examples["negative_sequence"] = negative_sequences(data, codebook, config)
     return examples
 
 

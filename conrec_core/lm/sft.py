@@ -20,13 +20,15 @@ import torch.nn.functional as F
 
 from .backbones import Backbone, default_device, new_backbone
 from ..semantic_ids.store import Codebook, load_codebook
-from ..data.samples import samples_fingerprint
+from ..data.samples import samples_fingerprint, seen_items
 from ..errors import ConrecError
 from .checkpoints import (STATE_FILE, STATE_META, TRAINING_FILE, append_metrics, checkpoint_dir, keep_metrics,
                              load_checkpoint, load_training_state, read_training, save_training_state, save_weights)
 from .config import BackboneConfig, SFTConfig
-from .prompts import Example, TaskData, held_out_alignment, next_negative_examples, read_task_data, \
-    template_texts, training_examples
+from .item_trie import item_trie, seen_rows
+from .prompts import Example, TaskData, held_out_alignment, next_negative_examples, next_negative_prompt, \
+    read_task_data, template_texts, training_examples
+from .validation import HeldOut, hit_sums, ranking_figures
 from .vocab import sid_token_ids, sid_tokens
 
 Progress = Callable[[float, str], None]
@@ -42,14 +44,16 @@ class Encoded:
 
 
 def encode(tokenizer, examples: list[Example], max_length: int) -> list[Encoded]:
-    """Prompt and target tokenised apart (the target ends with EOS); long prompts lose their oldest tokens."""
+    """Prompt and target tokenised apart (EOS closes a target that `ends`); long prompts lose their oldest
+    tokens."""
     if not examples:  # a task with nothing to learn from (translation on an id-only log)
         return []
     prompts = tokenizer([e.prompt for e in examples], add_special_tokens=False)["input_ids"]
     targets = tokenizer([e.target for e in examples], add_special_tokens=False)["input_ids"]
     encoded = []
     for example, prompt, target in zip(examples, prompts, targets):
-        target = target + [tokenizer.eos_token_id]
+        if example.ends:
+            target = target + [tokenizer.eos_token_id]
         prompt = prompt[-max(1, max_length - len(target)):]
         encoded.append(Encoded(prompt + target, len(prompt), example.task))
     return encoded
@@ -204,6 +208,7 @@ def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneCo
     encoded = {task: encode(tokenizer, items, max_length) for task, items in examples.items()}
     held_out = _held_out(data, codebook, config)
     held_out_encoded = {task: encode(tokenizer, items, max_length) for task, items in held_out.items()}
+    ranking = _ranking_check(workspace, data, codebook, tokenizer, model, config)
     training = {
         "name": name, "stage": "sft", "mode": "full" if full else "lora",
         "backbone": backbone_config.to_dict(), "sft": config.to_dict(), "codebook": codebook_name,
@@ -220,7 +225,8 @@ def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneCo
             (folder / stale).unlink(missing_ok=True)
     model.train()
     clock = time.perf_counter()
-    step = start_step
+    best = {"fhr": -1.0, "step": start_step, "state": None}
+    checks_without_gain, step = 0, start_step - 1
     for step in range(start_step, config.steps):
         rate = learning_rate(step, config, peak)
         for group in optimizer.param_groups:
@@ -239,19 +245,37 @@ def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneCo
             per_task.setdefault(example.task, []).append(value / max(count, 1))
         record["task_loss"] = {task: round(float(np.mean(v)), 5) for task, v in per_task.items()}
         done = step + 1
+        stop = False
         if done % config.eval_every == 0 or done == config.steps:
             record["validation"] = _evaluate(model, tokenizer, codebook, held_out, held_out_encoded, max_length,
                                              device)
+            record["validation"]["ranking"] = ranking.figures(model)
+            fhr = record["validation"]["ranking"]["fhr"]
+            if config.keep_best and fhr > best["fhr"]:
+                best = {"fhr": fhr, "step": done, "state": _snapshot(model)}
+                checks_without_gain = 0
+            elif config.keep_best:
+                checks_without_gain += 1
+                stop = bool(config.patience) and checks_without_gain >= config.patience
         append_metrics(folder, record)
-        if done % config.checkpoint_every == 0 or done == config.steps:
-            save_weights(folder, backbone, {**training, "step": done, "finished": done == config.steps})
+        if done % config.checkpoint_every == 0 or done == config.steps or stop:
+            save_weights(folder, backbone, {**training, "step": done, "finished": done == config.steps or stop})
             save_training_state(folder, optimizer, done)
         progress(done / config.steps, f"step {done}/{config.steps} loss {record['loss']:.3f}")
-    step = config.steps
+        if stop:
+            progress(done / config.steps, f"no better validation FHR@{config.eval_k} in {config.patience} checks: "
+                                          f"stopped at step {done}")
+            break
+    step += 1  # steps taken
+    if best["state"] is not None:  # keep_best: the weights of the best check (resumed: the best since resuming)
+        _restore(model, best["state"])
     progress(1.0, "held-out alignment accuracy on the test split")
     test_alignment = held_out_alignment(data, codebook, "test", np.random.default_rng(config.seed + 2))
+    validation = _evaluate(model, tokenizer, codebook, held_out, held_out_encoded, max_length, device)
+    validation["ranking"] = ranking.figures(model)
     summary = {
-        "validation": _evaluate(model, tokenizer, codebook, held_out, held_out_encoded, max_length, device),
+        "best_step": best["step"] if config.keep_best else step,
+        "validation": validation,
         "test_alignment_accuracy": alignment_accuracy(model, tokenizer, codebook, test_alignment, max_length),
         "test_alignment_examples": len(test_alignment),
     }
@@ -265,10 +289,52 @@ def _held_out(data: TaskData, codebook: Codebook, config: SFTConfig) -> dict[str
     held_out: dict[str, list[Example]] = {}
     if "alignment" in config.tasks:
         held_out["alignment"] = held_out_alignment(data, codebook, "validation", rng, config.eval_examples)
-    if "next_negative" in config.tasks:
+    if {"next_negative", "negative_sequence"} & set(config.tasks):
         held_out["next_negative"] = next_negative_examples(data, codebook, "validation", config,
                                                            config.eval_examples)
     return held_out
+
+
+@dataclass
+class _RankingCheck:
+    """Validation FHR@K of the next-negative prompt under constrained beam search, at every check."""
+    tokenizer: object
+    trie: object
+    token_rows: dict
+    codebook: Codebook
+    held_out: HeldOut
+    k: int
+    free_end: bool
+
+    def figures(self, model) -> dict:
+        was_training = model.training
+        sums = hit_sums(model, self.tokenizer, self.trie, self.token_rows, self.codebook, self.held_out, self.k,
+                        self.free_end)
+        model.train(was_training)
+        return ranking_figures(*sums, self.k)
+
+
+def _ranking_check(workspace, data: TaskData, codebook: Codebook, tokenizer, model, config: SFTConfig
+                   ) -> _RankingCheck:
+    samples = data.samples["validation"][:config.eval_examples]
+    seen = seen_items(workspace, [s.sample_id for s in samples])
+    vocab = max(len(tokenizer), model.get_output_embeddings().weight.shape[0])
+    trie, token_rows = item_trie(codebook, tokenizer, vocab)
+    held_out = HeldOut(samples, [next_negative_prompt(codebook, list(s.context_negatives), config) for s in samples],
+                       [seen_rows(codebook, seen[s.sample_id]) for s in samples])
+    return _RankingCheck(tokenizer, trie.to(next(model.parameters()).device), token_rows, codebook, held_out,
+                         config.eval_k, config.prefix_prompts)
+
+
+def _snapshot(model) -> dict[str, torch.Tensor]:
+    return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
+
+
+@torch.no_grad()
+def _restore(model, state: dict[str, torch.Tensor]) -> None:
+    for n, p in model.named_parameters():
+        if n in state:
+            p.copy_(state[n])
 
 
 def _evaluate(model, tokenizer, codebook, held_out, held_out_encoded, max_length, device) -> dict:

@@ -18,7 +18,6 @@ snapshot/restore of the best weights all read and write the same `Run`; apart th
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -30,18 +29,17 @@ import torch
 
 from ..lm.backbones import Backbone
 from ..semantic_ids.store import Codebook, load_codebook
-from ..lm.decoding import completion_rows, decode, sample_completions
-from ..lm.decoding_config import DecodingConfig
+from ..lm.decoding import completion_rows, sample_completions
 from ..errors import ConrecError
 from .grpo_config import GRPOConfig
 from .grpo_loss import allowed_tokens, constrained_logprobs, decision_mask, group_advantages, grpo_loss
 from ..lm.checkpoints import METRICS_FILE, append_metrics, checkpoint_dir, load_checkpoint, read_training, \
     save_weights
 from ..lm.config import SFTConfig
-from ..metrics import future_hit_rate, hit_rate
 from ..data.samples import Sample, require_samples, seen_items
 from ..lm.item_trie import item_trie, seen_rows
 from ..lm.prompts import read_task_data, stage_prompt
+from ..lm.validation import HeldOut, hit_sums, ranking_figures, standard_error
 from .targets import RewardTable
 from .rewards import REWARDS
 from .swing import ensure_swing, read_neighbours
@@ -283,28 +281,15 @@ def sequence_logprobs(model, inputs: dict, completions: torch.Tensor, allowed: t
     return constrained_logprobs(logits, completions, allowed)
 
 
-@torch.no_grad()
 def evaluate(run: Run, kind: str) -> dict:
     """Validation HR@K and FHR@K under constrained beam search, split between processes."""
     accelerator, k = run.accelerator, run.config.eval_k
     samples = run.validation[accelerator.process_index::accelerator.num_processes]
-    hits = torch.zeros(3, dtype=torch.float64, device=accelerator.device)
-    if samples:
-        decoded = decode(run.policy, run.tokenizer, run.trie, run.token_rows, run.prompts(kind, samples),
-                         DecodingConfig(beams=max(20, k), returns=k), run.seen_rows(samples))
-        for sample, result in zip(samples, decoded):
-            ranked = [run.codebook.sids.item_ids[r] for r in result.rows]
-            hits[0] += hit_rate(ranked, sample.next_negative, k)
-            hits[1] += future_hit_rate(ranked, list(sample.future_negatives), k)
-        hits[2] = len(samples)
-    hits = accelerator.reduce(hits, "sum")
-    return {"hr": round(float(hits[0] / hits[2]), 5), "fhr": round(float(hits[1] / hits[2]), 5),
-            "samples": int(hits[2]), "k": k}
-
-
-def standard_error(figures: dict) -> float:
-    p = figures["fhr"]
-    return math.sqrt(max(p * (1 - p), 1e-12) / max(figures["samples"], 1))
+    held_out = HeldOut(samples, run.prompts(kind, samples), run.seen_rows(samples))
+    sums = hit_sums(run.policy, run.tokenizer, run.trie, run.token_rows, run.codebook, held_out, k,
+                    run.sft.prefix_prompts)
+    sums = accelerator.reduce(torch.tensor(sums, dtype=torch.float64, device=accelerator.device), "sum")
+    return ranking_figures(float(sums[0]), float(sums[1]), int(sums[2]), k)
 
 
 def snapshot(run: Run) -> dict[str, torch.Tensor]:

@@ -1,0 +1,80 @@
+"""Several seeds of the pipeline in one table: each method's figures as mean ± sd over seeds, beside every
+seed's own value, interval and paired test.
+
+Methods are matched across seeds by their role (a learnt method's name carries its seed); a method missing from
+a seed's report is reported over the seeds that have it, and says how many.
+"""
+
+from __future__ import annotations
+
+import json
+import statistics
+from pathlib import Path
+
+from .intervals import format_p
+
+FIGURES = ("fhr", "hr", "lif", "luf", "ndcg", "candidate_accuracy")
+
+
+def summarise_seeds(reports: dict[int, dict]) -> dict:
+    """{"seeds": [...], "k": K, "methods": [{"role", "names", "seeds", figure: {"mean", "sd", "per_seed"}, "p"}]}
+    from each seed's report.json (seed -> parsed report), methods in the first report's order."""
+    if not reports:
+        raise ValueError("no seed reports to summarise")
+    seeds = sorted(reports)
+    ks = {row["k"] for report in reports.values() for row in report["methods"]}
+    if len(ks) != 1:
+        raise ValueError(f"the seed reports rank at different K ({sorted(ks)}): not comparable")
+    roles: dict[str, dict[int, dict]] = {}
+    for seed in seeds:
+        for row in reports[seed]["methods"]:
+            roles.setdefault(row["role"], {})[seed] = row
+    methods = []
+    for role, rows in roles.items():
+        entry = {"role": role, "names": {seed: row["method"] for seed, row in rows.items()}, "seeds": len(rows),
+                 "p_value_vs_best_baseline": {seed: row.get("fhr_p_value_vs_best_baseline")
+                                              for seed, row in rows.items()}}
+        for figure in FIGURES:
+            per_seed = {seed: row[figure] for seed, row in rows.items() if row.get(figure)}
+            values = [cell["value"] for cell in per_seed.values()]
+            entry[figure] = {"mean": statistics.fmean(values) if values else None,
+                             "sd": statistics.stdev(values) if len(values) > 1 else None,
+                             "per_seed": per_seed}
+        methods.append(entry)
+    return {"seeds": seeds, "k": ks.pop(), "methods": methods,
+            "best_baseline": {seed: reports[seed].get("best_baseline") for seed in seeds}}
+
+
+def markdown(summary: dict) -> str:
+    k, seeds = summary["k"], summary["seeds"]
+    lines = [f"# {len(seeds)} seeds ({', '.join(map(str, seeds))})", "",
+             f"Mean ± sd over seeds; then each seed's FHR@{k} with its 95% cluster-bootstrap interval and the "
+             f"p of its paired sign-flip test against that seed's best baseline.", "",
+             f"| method | seeds | FHR@{k} | HR@{k} | LIF@{k} | " + " | ".join(f"seed {s}: FHR@{k} (p)" for s in seeds)
+             + " |", "|---" * (4 + len(seeds)) + "|---|"]
+    for method in summary["methods"]:
+        cells = [method["role"], str(method["seeds"])]
+        cells += [_mean_sd(method[figure]) for figure in ("fhr", "hr", "lif")]
+        for seed in seeds:
+            cell = method["fhr"]["per_seed"].get(seed)
+            p = method["p_value_vs_best_baseline"].get(seed)
+            cells.append("–" if cell is None else f"{cell['value']:.3f} [{cell['low']:.3f}, {cell['high']:.3f}]"
+                         + ("" if p is None else f" (p {format_p(p)})"))
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def _mean_sd(figure: dict) -> str:
+    if figure["mean"] is None:
+        return "–"
+    return f"{figure['mean']:.3f}" + ("" if figure["sd"] is None else f" ± {figure['sd']:.3f}")
+
+
+def write_seed_summary(out: Path, seed_folders: dict[int, Path]) -> dict:
+    """Read each seed's report.json, write OUT/seeds.json and OUT/seeds.md, return the summary."""
+    reports = {seed: json.loads((folder / "report.json").read_text()) for seed, folder in seed_folders.items()}
+    summary = summarise_seeds(reports)
+    summary["reports"] = {seed: str(folder) for seed, folder in seed_folders.items()}
+    (out / "seeds.json").write_text(json.dumps(summary, indent=1, default=str))
+    (out / "seeds.md").write_text(markdown(summary))
+    return summary

@@ -1,0 +1,48 @@
+"""Ranking figures on held-out samples under constrained decoding: what SFT and GRPO choose their best step on."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+
+from ..data.samples import Sample
+from ..metrics import future_hit_rate, hit_rate
+from ..semantic_ids.store import Codebook
+from .decoding import decode
+from .decoding_config import DecodingConfig
+
+
+@dataclass
+class HeldOut:
+    """Samples with their prompts and the codebook rows their candidates exclude (method §2)."""
+    samples: list[Sample]
+    prompts: list[str]
+    seen_rows: list[list[int]]
+
+
+@torch.no_grad()
+def hit_sums(model, tokenizer, trie, token_rows, codebook: Codebook, held_out: HeldOut, k: int,
+             free_end: bool = False) -> tuple[float, float, int]:
+    """(summed HR@K, summed FHR@K, samples) of the top K under beam search with max(20, K) beams."""
+    if not held_out.samples:
+        return 0.0, 0.0, 0
+    decoded = decode(model, tokenizer, trie, token_rows, held_out.prompts, DecodingConfig(beams=max(20, k), returns=k),
+                     held_out.seen_rows, free_end=free_end)
+    hr = fhr = 0.0
+    for sample, result in zip(held_out.samples, decoded):
+        ranked = [codebook.sids.item_ids[r] for r in result.rows]
+        hr += hit_rate(ranked, sample.next_negative, k)
+        fhr += future_hit_rate(ranked, list(sample.future_negatives), k)
+    return hr, fhr, len(held_out.samples)
+
+
+def ranking_figures(hr: float, fhr: float, samples: int, k: int) -> dict:
+    return {"hr": round(hr / max(samples, 1), 5), "fhr": round(fhr / max(samples, 1), 5), "samples": samples, "k": k}
+
+
+def standard_error(figures: dict) -> float:
+    """Binomial standard error of a figures dict's FHR: how far below the best a check may fall by chance."""
+    p = figures["fhr"]
+    return math.sqrt(max(p * (1 - p), 1e-12) / max(figures["samples"], 1))

@@ -1,0 +1,57 @@
+"""Several seeds in one table: methods matched by role, mean ± sd over seeds, each seed's own figures kept."""
+
+import json
+import shutil
+import statistics
+
+import pytest
+
+from conrec_core.cli import main
+from conrec_core.evaluation.seed_summary import markdown, summarise_seeds
+
+
+def row(method, role, fhr, p=None, k=20):
+    cell = {"value": fhr, "low": fhr - 0.05, "high": fhr + 0.05}
+    return {"method": method, "role": role, "k": k, "fhr": cell, "hr": cell, "lif": None, "luf": cell,
+            "ndcg": cell, "candidate_accuracy": cell, "fhr_p_value_vs_best_baseline": p}
+
+
+def test_methods_are_matched_by_role_and_summarised_over_seeds():
+    reports = {0: {"best_baseline": "most_disliked",
+                   "methods": [row("most_disliked", "popular", 0.17), row("pipeline-sft-s0", "SID", 0.12, 0.01)]},
+               1: {"best_baseline": "sasrec_negatives-s1",
+                   "methods": [row("most_disliked", "popular", 0.17), row("pipeline-sft-s1", "SID", 0.16, 0.4)]},
+               2: {"best_baseline": "most_disliked", "methods": [row("most_disliked", "popular", 0.17)]}}
+    summary = summarise_seeds(reports)
+    popular, sid = summary["methods"]
+    assert popular["fhr"]["mean"] == pytest.approx(0.17) and popular["fhr"]["sd"] == pytest.approx(0.0)
+    assert sid["seeds"] == 2 and sid["names"] == {0: "pipeline-sft-s0", 1: "pipeline-sft-s1"}
+    assert sid["fhr"]["mean"] == pytest.approx(0.14) and sid["fhr"]["sd"] == pytest.approx(statistics.stdev([.12, .16]))
+    assert sid["p_value_vs_best_baseline"] == {0: 0.01, 1: 0.4} and sid["lif"]["mean"] is None
+    table = markdown(summary)
+    assert "| SID | 2 | 0.140 ± 0.028 |" in table and "0.120 [0.070, 0.170] (p = 0.010)" in table
+    assert table.count("\n| ") == 3 and "| – |" in table  # seed 2 has no SID row
+    reports[2]["methods"].append(row("pipeline-sft-s2", "SID", 0.1, k=10))
+    with pytest.raises(ValueError, match="different K"):
+        summarise_seeds(reports)
+
+
+@pytest.mark.slow  # two quick pipelines
+def test_pipeline_with_two_seeds_writes_a_report_per_seed_and_the_summary(small_world, tmp_path, capsys):
+    workspace = tmp_path / "ws.duckdb"
+    shutil.copy(small_world, workspace)
+    out = tmp_path / "report"
+    assert main(["pipeline", "--workspace", str(workspace), "--out", str(out), "--quick", "--seeds", "2"]) == 0
+    assert "seeds.md" in capsys.readouterr().out
+    reports = {seed: json.loads((out / f"seed-{seed}" / "report.json").read_text()) for seed in (0, 1)}
+    summary = json.loads((out / "seeds.json").read_text())
+    assert summary["seeds"] == [0, 1]
+    for method in summary["methods"]:
+        values = [next(r["fhr"]["value"] for r in reports[seed]["methods"] if r["role"] == method["role"])
+                  for seed in (0, 1)]
+        assert method["fhr"]["mean"] == pytest.approx(statistics.fmean(values))
+        assert method["fhr"]["sd"] == pytest.approx(statistics.stdev(values))
+    by_role = {m["role"]: m for m in summary["methods"]}
+    assert by_role["baseline: most-disliked items"]["fhr"]["sd"] == 0  # no seed in it
+    sid = next(m for m in summary["methods"] if m["names"]["0"] == "pipeline-sft-s0")
+    assert sid["names"] == {"0": "pipeline-sft-s0", "1": "pipeline-sft-s1"}
