@@ -198,6 +198,12 @@ def test_conflicting_item_rows_and_bad_vectors(tmp_path):
     write(tmp_path / "items.csv", ITEMS + "i1,Green mug,,Kitchen,\n")
     with pytest.raises(DataError, match=r"items\.csv, column 'item', row 1: item 'i1' appears again on row 4"):
         import_source(events, tmp_path / "ws.duckdb", mapping=mapping(tmp_path))
+    write(tmp_path / "items.csv", ITEMS + "i2,Blue mug,,Kitchen,0.9 0.9 0.9\n")  # same values, other vector
+    with pytest.raises(DataError, match=r"column 'img', row 2: item 'i2' appears again on row 4 with a different "
+                                        r"image vector"):
+        import_source(events, tmp_path / "ws.duckdb", mapping=mapping(tmp_path))
+    write(tmp_path / "items.csv", ITEMS + "i2,Blue mug,,Kitchen,\"[0.3, 0.2, 0.1]\"\n")  # a true duplicate
+    assert import_source(events, tmp_path / "ws.duckdb", mapping=mapping(tmp_path)).items.duplicates_dropped == 1
     write(tmp_path / "items.csv", ITEMS.replace("0.3 0.2 0.1", "0.3 0.2") + "i4,,,,1 1 1\n")
     with pytest.raises(DataError, match=r"column 'img', row 2: the image vector has 2 numbers here but 3"):
         import_source(events, tmp_path / "ws.duckdb", mapping=mapping(tmp_path))

@@ -289,6 +289,15 @@ def _stage_vector(con, raw_table: str, mapping: ItemMapping, name: str, column: 
     if len(dims) > 1:
         raise DataError(f"the {name} vector has {dims[1][0]} numbers here but {dims[0][0]} on most rows",
                         file=label, column=column, row=dims[1][1])
+    conflict = con.execute(f"""
+        SELECT item_id, list({ROW_COLUMN} ORDER BY {ROW_COLUMN})[1:2] FROM (
+            SELECT item_id, vector, min({ROW_COLUMN}) AS {ROW_COLUMN} FROM parsed_vectors WHERE NOT missing
+            GROUP BY ALL)
+        GROUP BY item_id HAVING count(*) > 1 ORDER BY min({ROW_COLUMN}) LIMIT 1""").fetchall()
+    if conflict:  # which of the two is right cannot be guessed
+        item, rows = conflict[0]
+        raise DataError(f"item {item!r} appears again on row {rows[1]} with a different {name} vector",
+                        file=label, column=column, row=rows[0])
     con.execute("""
         INSERT INTO staged_item_vectors
         SELECT item_id, ?, any_value(vector) FROM parsed_vectors WHERE NOT missing GROUP BY item_id""", [name])
