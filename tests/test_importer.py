@@ -1,5 +1,6 @@
 import hashlib
 import json
+import re
 from datetime import datetime
 
 import pytest
@@ -289,4 +290,22 @@ def test_nan_and_infinity_never_become_feedback(tmp_path, rating, threshold, mes
         "column": "stars", "negative_max": threshold, "positive_min": 4}}}))
     with pytest.raises(DataError, match=message):
         import_source(events, tmp_path / "ws.duckdb", mapping=tmp_path / "m.json")
+    assert not (tmp_path / "ws.duckdb").exists()
+
+
+@pytest.mark.parametrize("uid, found", [("CAST(u AS DOUBLE)", "DOUBLE"), ("[u]", "BIGINT[]"),
+                                        ("{'id': u}", "STRUCT"), ("CAST(CAST(u AS VARCHAR) AS BLOB)", "BLOB")])
+def test_parquet_id_columns_of_a_type_without_one_spelling_are_refused(tmp_path, uid, found):
+    import duckdb
+
+    path = tmp_path / "events.parquet"
+    with duckdb.connect() as con:
+        con.execute(f"""COPY (SELECT {uid} AS uid, 'i' || u AS iid, 1700000000000 + u AS "when", 'dislike' AS action
+                            FROM range(1, 4) r(u)) TO '{path}' (FORMAT parquet)""")
+    events_mapping = {"events": {"user": "uid", "item": "iid", "time": "when", "time_unit": "ms",
+                                 "kind": {"column": "action", "negative": ["dislike"]}}}
+    (tmp_path / "m.json").write_text(json.dumps(events_mapping))
+    with pytest.raises(DataError, match=rf"column 'uid': holds {re.escape(found)}.* values, but user ids must be "
+                                        r"text or whole numbers"):
+        import_source(path, tmp_path / "ws.duckdb", mapping=tmp_path / "m.json")
     assert not (tmp_path / "ws.duckdb").exists()
