@@ -1,5 +1,6 @@
 import hashlib
 import json
+import re
 from datetime import datetime
 
 import pytest
@@ -198,6 +199,12 @@ def test_conflicting_item_rows_and_bad_vectors(tmp_path):
     write(tmp_path / "items.csv", ITEMS + "i1,Green mug,,Kitchen,\n")
     with pytest.raises(DataError, match=r"items\.csv, column 'item', row 1: item 'i1' appears again on row 4"):
         import_source(events, tmp_path / "ws.duckdb", mapping=mapping(tmp_path))
+    write(tmp_path / "items.csv", ITEMS + "i2,Blue mug,,Kitchen,0.9 0.9 0.9\n")  # same values, other vector
+    with pytest.raises(DataError, match=r"column 'img', row 2: item 'i2' appears again on row 4 with a different "
+                                        r"image vector"):
+        import_source(events, tmp_path / "ws.duckdb", mapping=mapping(tmp_path))
+    write(tmp_path / "items.csv", ITEMS + "i2,Blue mug,,Kitchen,\"[0.3, 0.2, 0.1]\"\n")  # a true duplicate
+    assert import_source(events, tmp_path / "ws.duckdb", mapping=mapping(tmp_path)).items.duplicates_dropped == 1
     write(tmp_path / "items.csv", ITEMS.replace("0.3 0.2 0.1", "0.3 0.2") + "i4,,,,1 1 1\n")
     with pytest.raises(DataError, match=r"column 'img', row 2: the image vector has 2 numbers here but 3"):
         import_source(events, tmp_path / "ws.duckdb", mapping=mapping(tmp_path))
@@ -283,4 +290,22 @@ def test_nan_and_infinity_never_become_feedback(tmp_path, rating, threshold, mes
         "column": "stars", "negative_max": threshold, "positive_min": 4}}}))
     with pytest.raises(DataError, match=message):
         import_source(events, tmp_path / "ws.duckdb", mapping=tmp_path / "m.json")
+    assert not (tmp_path / "ws.duckdb").exists()
+
+
+@pytest.mark.parametrize("uid, found", [("CAST(u AS DOUBLE)", "DOUBLE"), ("[u]", "BIGINT[]"),
+                                        ("{'id': u}", "STRUCT"), ("CAST(CAST(u AS VARCHAR) AS BLOB)", "BLOB")])
+def test_parquet_id_columns_of_a_type_without_one_spelling_are_refused(tmp_path, uid, found):
+    import duckdb
+
+    path = tmp_path / "events.parquet"
+    with duckdb.connect() as con:
+        con.execute(f"""COPY (SELECT {uid} AS uid, 'i' || u AS iid, 1700000000000 + u AS "when", 'dislike' AS action
+                            FROM range(1, 4) r(u)) TO '{path}' (FORMAT parquet)""")
+    events_mapping = {"events": {"user": "uid", "item": "iid", "time": "when", "time_unit": "ms",
+                                 "kind": {"column": "action", "negative": ["dislike"]}}}
+    (tmp_path / "m.json").write_text(json.dumps(events_mapping))
+    with pytest.raises(DataError, match=rf"column 'uid': holds {re.escape(found)}.* values, but user ids must be "
+                                        r"text or whole numbers"):
+        import_source(path, tmp_path / "ws.duckdb", mapping=tmp_path / "m.json")
     assert not (tmp_path / "ws.duckdb").exists()

@@ -103,3 +103,20 @@ def test_4bit_load_agrees_with_full_precision_and_survives_a_save(tiny_checkpoin
     assert cosine(after, before) > 0.999
     assert cosine(after, reference) >= 0.95
     assert guard_4bit(quantised.model) == len(layers)
+
+
+def test_a_half_written_metrics_line_is_skipped_and_dropped_on_resume(tiny_checkpoint, tmp_path):
+    import shutil
+
+    from conrec_core.lm.checkpoints import METRICS_FILE, keep_metrics, read_metrics
+
+    _, result = tiny_checkpoint
+    folder = tmp_path / "copy"
+    shutil.copytree(result.folder, folder)
+    records = read_metrics(folder)
+    with open(folder / METRICS_FILE, "a") as handle:  # a kill in the middle of append_metrics
+        handle.write('{"step": 61, "loss": 2.')
+    assert read_metrics(folder) == records
+    keep_metrics(folder, records[-1]["step"])
+    assert (folder / METRICS_FILE).read_text().count("\n") == len(records)
+    assert read_metrics(folder) == records

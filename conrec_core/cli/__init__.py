@@ -9,6 +9,8 @@ import argparse
 import sys
 import traceback
 
+import duckdb
+
 from ..errors import ConrecError
 from ..quiet import quiet_libraries
 from . import data_commands, evaluation_commands, model_commands
@@ -53,6 +55,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except OSError as error:  # the machine's side (a missing file, a full disk), not a bug: one line
         print(f"error: {error}", file=sys.stderr)
+        return 2
+    except duckdb.Error as error:  # the database refused a file or a query: its first line says why
+        print(f"error: the database says: {str(error).splitlines()[0]}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)

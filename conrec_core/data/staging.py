@@ -63,6 +63,25 @@ def require_columns(columns: list[str], wanted: list[str], label: str) -> None:
         raise DataError(message, file=label, column=name)
 
 
+# Column types an id or a category can come in: text, or integers (written the same way in every file). A float id
+# reads "1.0" and no longer matches "1" in another file; a struct, list or blob has no one spelling.
+KEY_TYPES = ("VARCHAR", "TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT",
+             "UINTEGER", "UBIGINT", "UHUGEINT")
+
+
+def require_key_types(con, raw_table: str, columns: dict[str, str], label: str) -> None:
+    """Fail when a Parquet column meant to hold ids or labels (`columns`: column -> what it holds) has a type
+    that would not match the same value elsewhere (CSV columns are all text)."""
+    types = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ?",
+                             [raw_table]).fetchall())
+    for column, what in columns.items():
+        found = types.get(column)
+        if found is not None and found not in KEY_TYPES:
+            raise DataError(f"holds {found} values, but {what} must be text or whole numbers (a float reads "
+                            f"'1.0' and would not match '1'; a struct, list or blob has no single spelling)",
+                            file=label, column=column)
+
+
 def _text(column: str) -> str:
     return f"NULLIF(trim(CAST({quote(column)} AS VARCHAR)), '')"
 
@@ -110,6 +129,12 @@ def stage_events(con: duckdb.DuckDBPyConnection, raw_table: str, columns: list[s
     wanted = [mapping.user, mapping.item, mapping.time, mapping.kind.column]
     wanted += [c for c in (value_column, reason_column) if c]
     require_columns(columns, wanted, label)
+    keys = {mapping.user: "user ids", mapping.item: "item ids"}
+    if not mapping.kind.numeric:
+        keys[mapping.kind.column] = "feedback kinds"
+    if reason_column:
+        keys[reason_column] = "reasons"
+    require_key_types(con, raw_table, keys, label)
 
     kind_sql, kind_params = _kind_expression(mapping)
     value_sql = _finite_number(value_column) if value_column else "CAST(NULL AS DOUBLE)"
@@ -217,6 +242,7 @@ def stage_items(con: duckdb.DuckDBPyConnection, raw_table: str, columns: list[st
     wanted = [mapping.id] + [c for c in (mapping.title, mapping.category) if c] + list(mapping.text)
     wanted += list(mapping.vectors.values())
     require_columns(columns, wanted, label)
+    require_key_types(con, raw_table, {mapping.id: "item ids"}, label)
     if len(mapping.text) == 1:
         text_sql = _text(mapping.text[0])
     elif mapping.text:
@@ -289,6 +315,15 @@ def _stage_vector(con, raw_table: str, mapping: ItemMapping, name: str, column: 
     if len(dims) > 1:
         raise DataError(f"the {name} vector has {dims[1][0]} numbers here but {dims[0][0]} on most rows",
                         file=label, column=column, row=dims[1][1])
+    conflict = con.execute(f"""
+        SELECT item_id, list({ROW_COLUMN} ORDER BY {ROW_COLUMN})[1:2] FROM (
+            SELECT item_id, vector, min({ROW_COLUMN}) AS {ROW_COLUMN} FROM parsed_vectors WHERE NOT missing
+            GROUP BY ALL)
+        GROUP BY item_id HAVING count(*) > 1 ORDER BY min({ROW_COLUMN}) LIMIT 1""").fetchall()
+    if conflict:  # which of the two is right cannot be guessed
+        item, rows = conflict[0]
+        raise DataError(f"item {item!r} appears again on row {rows[1]} with a different {name} vector",
+                        file=label, column=column, row=rows[0])
     con.execute("""
         INSERT INTO staged_item_vectors
         SELECT item_id, ?, any_value(vector) FROM parsed_vectors WHERE NOT missing GROUP BY item_id""", [name])

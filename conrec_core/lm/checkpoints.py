@@ -73,10 +73,20 @@ def list_checkpoints(workspace) -> list[CheckpointInfo]:
 
 
 def read_metrics(folder: Path) -> list[dict]:
+    """The metric records, oldest first; a line a killed run left half-written is skipped (a resume rewrites
+    the file without it, `keep_metrics`)."""
     path = folder / METRICS_FILE
     if not path.is_file():
         return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+    records = []
+    for line in path.read_text(errors="replace").splitlines():
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError:
+            continue
+        if isinstance(record, dict):
+            records.append(record)
+    return records
 
 
 def append_metrics(folder: Path, record: dict) -> None:
