@@ -170,6 +170,10 @@ BAD_CASES = {
     "empty user": (EVENTS.replace("b,i3", ",i3"), {}, r"column 'uid', row 6: the user id is empty"),
     "wrong delimiter": (EVENTS.replace(",", ";"), {"events__delimiter": ","},
                         r"missing column 'uid'.*one column only: is the delimiter wrong\?"),
+    "reserved column name": (EVENTS.replace("uid,", "_ROW,uid,", 1).replace("\na,", "\n1,a,").replace("\nb,", "\n1,b,"),
+                             {}, r"events\.csv, column '_ROW': a column may not be named '_ROW' \(reserved"),
+    "two-character delimiter": (EVENTS, {"events__delimiter": "||"},
+                                r"events\.csv: the delimiter must be one character, not '\|\|'"),
     "empty file": ("", {}, r"events\.csv: the file is empty"),
     "header only": (EVENTS.splitlines()[0] + "\n", {}, r"events\.csv: the file has a header but no data rows"),
 }

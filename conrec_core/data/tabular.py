@@ -84,11 +84,18 @@ def _read_parquet(con, path: Path, table: str, label: str) -> list[str]:
     except duckdb.Error as error:
         raise DataError(f"cannot read as Parquet: {_first_line(error)}", file=label) from None
     columns = [row[0] for row in con.execute(f'DESCRIBE "{table}"').fetchall()]
-    if ROW_COLUMN in columns:
-        raise DataError(f"a column may not be named '{ROW_COLUMN}' (reserved)", file=label)
+    _refuse_reserved(columns, label)
     con.execute(f'ALTER TABLE "{table}" ADD COLUMN {ROW_COLUMN} BIGINT')
     con.execute(f'UPDATE "{table}" SET {ROW_COLUMN} = rowid + 1')
     return columns
+
+
+def _refuse_reserved(columns: list[str], label: str) -> None:
+    """Column names are case-insensitive in the database: '_ROW' would collide with the row-number column."""
+    clash = next((c for c in columns if c.lower() == ROW_COLUMN), None)
+    if clash is not None:
+        raise DataError(f"a column may not be named '{clash}' (reserved for row numbers; names ignore case)",
+                        file=label, column=clash)
 
 
 def _read_csv(con, path: Path, table: str, label: str, options: CsvOptions) -> list[str]:
@@ -97,6 +104,8 @@ def _read_csv(con, path: Path, table: str, label: str, options: CsvOptions) -> l
         raise DataError(f"unsupported encoding '{options.encoding}'; use one of utf-8, latin-1, utf-16",
                         file=label)
     first_lines = _head_text(path, encoding, label)
+    if options.delimiter is not None and len(options.delimiter) != 1:
+        raise DataError(f"the delimiter must be one character, not {options.delimiter!r}", file=label)
     delimiter = options.delimiter or _detect_delimiter(first_lines)
     first_fields = _split_line(first_lines.splitlines()[0], delimiter, options.quote)
     if options.header:
@@ -107,8 +116,7 @@ def _read_csv(con, path: Path, table: str, label: str, options: CsvOptions) -> l
         if len(names) != width:
             raise DataError(f"expected {len(names)} fields per line, found {width} on line 1", file=label)
     _check_column_names(names, label)
-    if ROW_COLUMN in names:
-        raise DataError(f"a column may not be named '{ROW_COLUMN}' (reserved)", file=label)
+    _refuse_reserved(names, label)
     columns = {name: "VARCHAR" for name in names}
     try:
         con.execute(
