@@ -10,6 +10,7 @@ model's distribution is, not with the catalogue. A complete SID's closing EOS is
 
 from __future__ import annotations
 
+import copy
 from typing import Callable
 
 import torch
@@ -111,8 +112,6 @@ def _kth(found_scores: list[torch.Tensor], k: int) -> float:
 
 def _select(cache, rows: torch.Tensor):
     """A new cache holding `rows` of `cache` (repeats allowed), the original untouched."""
-    import copy
-
     selected = copy.copy(cache)
     selected.layers = [copy.copy(layer) for layer in cache.layers]
     for layer in selected.layers:
