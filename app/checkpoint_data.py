@@ -1,4 +1,5 @@
-"""What the checkpoints page keeps between reruns: loaded models, and one colour per GRPO stage."""
+"""What the checkpoints page keeps between reruns: loaded models, tables read once per workspace version, and one
+colour per GRPO stage."""
 
 from __future__ import annotations
 
@@ -7,6 +8,29 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
+from conrec_core.data.samples import read_samples
+from conrec_core.lm.predict import read_predictions
+
+from .workspace_picker import CACHE_ENTRIES, workspace_version
+
+
+@st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
+def _test_users(path: str, version: float) -> list[str]:
+    return sorted(read_samples(path, "test", None)["user_id"].unique().tolist())
+
+
+def test_users(path: Path) -> list[str]:
+    """Users with a test sample: whom predictions can be run for."""
+    return _test_users(str(path), workspace_version(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
+def _predictions(path: str, checkpoint: str, version: float) -> pd.DataFrame:
+    return read_predictions(path, checkpoint)
+
+
+def predictions(path: Path, checkpoint: str) -> pd.DataFrame:
+    return _predictions(str(path), checkpoint, workspace_version(path))
 
 
 def stage_colours(evaluations: pd.DataFrame) -> dict[str, str]:

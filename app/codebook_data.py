@@ -12,10 +12,10 @@ from conrec_core.semantic_ids.store import list_codebooks
 from conrec_core.views.codebook import codebook_items
 from conrec_core.semantic_ids.item_index import ItemIndex
 
-from .workspace_picker import workspace_version
+from .workspace_picker import CACHE_ENTRIES, workspace_version
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
 def _codebooks(path: str, version: float) -> list[dict]:
     return list_codebooks(path)
 
@@ -24,7 +24,7 @@ def codebooks(path: Path) -> list[dict]:
     return _codebooks(str(path), workspace_version(path))
 
 
-@st.cache_data(show_spinner="Loading the codebook…")
+@st.cache_data(show_spinner="Loading the codebook…", max_entries=CACHE_ENTRIES)
 def _items(path: str, name: str, version: float) -> pd.DataFrame:
     return codebook_items(path, name)
 
@@ -43,7 +43,7 @@ def index(path: Path, name: str) -> ItemIndex:
     return _index(str(path), name, workspace_version(path))
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
 def _labels(path: str, name: str, version: float) -> dict[str, str]:
     frame = _items(path, name, version)
     return dict(zip(frame.item_id, frame.title + "  " + frame.sid))

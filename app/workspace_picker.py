@@ -12,6 +12,8 @@ from conrec_core.data import stats
 from conrec_core.errors import ConrecError
 from conrec_core.data.workspace import open_workspace
 
+CACHE_ENTRIES = 8  # per cached function: keys include the file version, so old entries would pile up
+
 SESSION_KEY = "workspace_choice"
 
 
@@ -57,7 +59,7 @@ def workspace_version(path: Path) -> float:
     return path.stat().st_mtime
 
 
-@st.cache_data(show_spinner=False)
+@st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
 def _overview(path: str, version: float) -> dict:
     with open_workspace(path) as con:
         return {"summary": stats.summarize(con), "per_day": stats.negatives_per_day(con),

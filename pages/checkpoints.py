@@ -9,8 +9,6 @@ from app.workspace_picker import pick_workspace
 from conrec_core.errors import ConrecError
 from conrec_core.jobs.registry import JobRegistry
 from conrec_core.lm.decoding_config import DecodingConfig
-from conrec_core.data.samples import read_samples
-from conrec_core.lm.predict import read_predictions
 from conrec_core.views.checkpoints import (checkpoint_table, codebook_fingerprints, fingerprint_status, grpo_curves,
                                            sft_curves)
 
@@ -107,8 +105,7 @@ if st.button("Load checkpoint", key="checkpoint_load"):
 
 st.subheader("Predict")
 decoding = DecodingConfig()
-samples = read_samples(workspace, "test", None)
-users = sorted(samples["user_id"].unique().tolist())
+users = checkpoint_data.test_users(workspace)
 with st.form("predict_settings"):
     chosen_users = st.multiselect("Users (empty: every user with a test sample)", users, key="predict_users")
     left, right = st.columns(2)
@@ -135,7 +132,7 @@ if last is not None and last.status == "done" and last.params.get("checkpoint") 
     cols[2].metric(f"FHR@{result['k']}", f"{result['fhr']:.3f}", help="any negative of the 7-day window is in the top K")
     cols[3].metric("Invalid outputs", f"{result['invalid']:,}", help="0 under the SID constraint")
 
-predictions = read_predictions(workspace, chosen_name)
+predictions = checkpoint_data.predictions(workspace, chosen_name)
 if predictions.empty:
     st.caption("No predictions from this checkpoint yet.")
 else:

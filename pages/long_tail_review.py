@@ -5,12 +5,13 @@ import re
 import plotly.graph_objects as go
 import streamlit as st
 
+from app import review_data
 from app.workspace_picker import pick_workspace
 from conrec_core.evaluation.baselines import BASELINES, baseline_of
 from conrec_core.errors import ConrecError
 from conrec_core.evaluation.scoring import LABELS, METRICS
 from conrec_core.evaluation.intervals import format_p
-from conrec_core.evaluation.slices import (EXPORT_FORMATS, FILTER_METRICS, SLICES, evaluated_samples, export_slice,
+from conrec_core.evaluation.slices import (EXPORT_FORMATS, FILTER_METRICS, SLICES, export_slice,
                                           slice_definitions, slice_table, take_slice)
 
 st.title("Long-tail review")
@@ -18,7 +19,7 @@ st.caption("Metrics per slice with 95% bootstrap intervals, every scored method 
            "FHR against the best baseline on the same samples.")
 workspace = pick_workspace()
 split = st.radio("Split", ["test", "validation"], horizontal=True, key="review_split")
-frame = evaluated_samples(workspace, split)
+frame = review_data.evaluated_samples(workspace, split)
 if frame.empty:
     st.info("Nothing scored on this split yet: run `python -m conrec_core evaluate --workspace "
             f"{workspace} --split {split}` (after predictions), or the pipeline.")

@@ -6,7 +6,7 @@ import streamlit as st
 
 from app import codebook_data, inspector_data
 from app.workspace_picker import pick_workspace
-from conrec_core.views.user import ranked_users, swing_neighbours_of, user_view
+from conrec_core.views.user import swing_neighbours_of, user_view
 
 KIND_COLOURS = {"negative": "#d62728", "positive": "#2ca02c"}
 
@@ -24,12 +24,13 @@ if chosen is None or pairs.empty:
 left, middle, right = st.columns([2, 2, 3])
 checkpoint = left.selectbox("Predictions of", sorted(pairs["checkpoint"].unique()), key="inspector_checkpoint")
 users = sorted(pairs.loc[pairs["checkpoint"] == checkpoint, "user_id"])
-best, worst = ranked_users(workspace, checkpoint)
+best, worst = inspector_data.ranked_users(workspace, checkpoint)
 source = middle.radio("Choose from", ["all users", "best FHR", "worst FHR"], horizontal=True, key="inspector_source",
                       index=0 if best.empty else 1, disabled=best.empty, help="best and worst need `evaluate` (or the pipeline) to have scored "
                                                 "this checkpoint")
 options = {"all users": users, "best FHR": best.get("user_id", []), "worst FHR": worst.get("user_id", [])}[source]
-options = [u for u in options if u in set(users)] or users
+known = set(users)
+options = [u for u in options if u in known] or users
 user = right.selectbox("User (type to search)", options, key="inspector_user")
 
 view = user_view(workspace, user, checkpoint, codebook=chosen["name"])

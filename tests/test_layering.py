@@ -14,6 +14,7 @@ LAYERS = (
     ("rl",),
     ("evaluation",),
     ("views", "jobs", "shipped"),
+    ("maintenance",),  # doctor looks at everything, job records included
     ("cli",),
     ("__main__", "__init__"),
 )

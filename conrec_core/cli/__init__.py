@@ -13,7 +13,7 @@ import duckdb
 
 from ..errors import ConrecError
 from ..quiet import quiet_libraries
-from . import data_commands, evaluation_commands, model_commands
+from . import data_commands, evaluation_commands, maintenance_commands, model_commands
 
 DESCRIPTION = "conrec: learn what users dislike from explicit negative feedback."
 EPILOG = """examples:
@@ -26,9 +26,10 @@ EPILOG = """examples:
   python -m conrec_core predict --workspace ws/ml.duckdb --checkpoint sft --users 1 7 42
   python -m conrec_core pipeline --workspace ws/shop.duckdb --out reports/shop
   python -m conrec_core pipeline --sample synthetic-shop --out reports/synthetic-shop
+  python -m conrec_core doctor --workspace ws/ml.duckdb
   accelerate launch --multi_gpu --num_processes 2 -m conrec_core grpo --workspace ws/ml.duckdb --checkpoint sft
 """
-MODULES = (data_commands, model_commands, evaluation_commands)
+MODULES = (data_commands, model_commands, evaluation_commands, maintenance_commands)
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict]:

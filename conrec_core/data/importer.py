@@ -69,6 +69,10 @@ def import_source(source: Path | str, workspace: Path | str, *, format: str = "a
         if events.events_kept == 0:
             raise DataError("no events left to import (every row was dropped as a duplicate or for its reason)",
                             file=str(source))
+        if not con.execute("SELECT count(*) FROM staged_events WHERE kind = 'negative'").fetchall()[0][0]:
+            raise DataError(f"none of the {events.events_kept:,} events is negative feedback, and negatives are what "
+                            "conrec learns from: check the values the mapping lists under 'negative' (or its "
+                            "'negative_max')", file=str(source))
         on_step("checking item references")
         report.id_only_items_added = _resolve_items(con, events.file, unknown_items, has_item_file=items is not None)
         on_step("writing the workspace")

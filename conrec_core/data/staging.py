@@ -82,6 +82,15 @@ def require_key_types(con, raw_table: str, columns: dict[str, str], label: str) 
                             file=label, column=column)
 
 
+def require_time_type(con, raw_table: str, column: str, label: str) -> None:
+    """Fail when a Parquet time column holds values with no one reading as a time (blobs, lists, structs)."""
+    found = dict(con.execute("SELECT column_name, data_type FROM duckdb_columns() WHERE table_name = ?",
+                             [raw_table]).fetchall()).get(column)
+    if found is not None and (found.startswith(("BLOB", "STRUCT", "MAP", "UNION", "BIT")) or "[" in found):
+        raise DataError(f"holds {found} values, but times must be numbers, text or timestamps", file=label,
+                        column=column)
+
+
 def _text(column: str) -> str:
     return f"NULLIF(trim(CAST({quote(column)} AS VARCHAR)), '')"
 
@@ -135,6 +144,7 @@ def stage_events(con: duckdb.DuckDBPyConnection, raw_table: str, columns: list[s
     if reason_column:
         keys[reason_column] = "reasons"
     require_key_types(con, raw_table, keys, label)
+    require_time_type(con, raw_table, mapping.time, label)
 
     kind_sql, kind_params = _kind_expression(mapping)
     value_sql = _finite_number(value_column) if value_column else "CAST(NULL AS DOUBLE)"

@@ -25,6 +25,9 @@ DELIMITER_CANDIDATES = ",\t;|"
 ENCODINGS = {"utf-8": "utf-8", "utf8": "utf-8", "latin-1": "latin-1", "latin1": "latin-1",
              "iso-8859-1": "latin-1", "utf-16": "utf-16"}
 ROW_COLUMN = "_row"  # 1-based data row number (header not counted), added to every table read here
+# Longest line read (DuckDB's own default). Checked before DuckDB reads the file: past it DuckDB drops a final
+# line without a word, and a gzip with one huge line would cost memory in proportion to the line.
+MAX_LINE_BYTES = 2 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,7 @@ def _read_csv(con, path: Path, table: str, label: str, options: CsvOptions) -> l
         raise DataError(f"unsupported encoding '{options.encoding}'; use one of utf-8, latin-1, utf-16",
                         file=label)
     first_lines = _head_text(path, encoding, label)
+    _check_line_lengths(path, label)
     if options.delimiter is not None and len(options.delimiter) != 1:
         raise DataError(f"the delimiter must be one character, not {options.delimiter!r}", file=label)
     delimiter = options.delimiter or _detect_delimiter(first_lines)
@@ -121,8 +125,9 @@ def _read_csv(con, path: Path, table: str, label: str, options: CsvOptions) -> l
     try:
         con.execute(
             f'CREATE OR REPLACE TEMP TABLE "{table}" AS SELECT * FROM read_csv(?, auto_detect=false, '
-            "columns=?, delim=?, quote=?, escape=?, header=?, strict_mode=true, encoding=?)",
-            [str(path), columns, delimiter, options.quote, options.quote, options.header, encoding])
+            "columns=?, delim=?, quote=?, escape=?, header=?, strict_mode=true, encoding=?, max_line_size=?)",
+            [str(path), columns, delimiter, options.quote, options.quote, options.header, encoding,
+             MAX_LINE_BYTES + 1])
     except duckdb.Error as error:
         raise _csv_error(error, label, encoding) from None
     con.execute(f'ALTER TABLE "{table}" ADD COLUMN {ROW_COLUMN} BIGINT')
@@ -154,6 +159,26 @@ def _head_text(path: Path, encoding: str, label: str, size: int = 65536) -> str:
     if not text.strip():
         raise DataError("the file is empty", file=label)
     return text
+
+
+def _check_line_lengths(path: Path, label: str, limit: int = MAX_LINE_BYTES, chunk: int = 1 << 20) -> None:
+    """Refuse a file with a line over `limit` bytes, reading it in chunks (constant memory, gzip too)."""
+    opener = gzip.open if path.suffix.lower() == ".gz" else open
+    line, current = 1, 0  # the line being read and its length so far
+    try:
+        with opener(path, "rb") as handle:
+            while block := handle.read(chunk):
+                parts = block.split(b"\n")
+                lengths = [current + len(parts[0])] + [len(p) for p in parts[1:]]
+                longest = max(range(len(lengths)), key=lengths.__getitem__)
+                if lengths[longest] > limit:
+                    raise DataError(f"line {line + longest} is longer than {limit // (1024 * 1024)} MiB; conrec "
+                                    "reads lines up to that length (is this a log with one record per line?)",
+                                    file=label)
+                line += len(parts) - 1
+                current = lengths[-1]
+    except (OSError, EOFError) as error:
+        raise DataError(f"cannot read the file: {error}", file=label) from None
 
 
 def _split_line(line: str, delimiter: str, quote: str) -> list[str]:

@@ -7,6 +7,7 @@ beside it and swaps it in only after everything succeeded, so a failed import le
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import re
@@ -20,8 +21,12 @@ from ..errors import WorkspaceBusy, WorkspaceError
 from .schema import SCHEMA_VERSION, create_tables, migrate
 
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+LOCK_TIMEOUT = 15.0  # seconds a connection waits for another process's lock (writers hold it for seconds)
+# The results of long work (predictions, metrics, a codebook, embeddings) wait this long for readers to let
+# go: giving up would throw the work away, and a reader (the app, a DuckDB shell) may hold on for a while.
+RESULT_LOCK_TIMEOUT = 600.0
 
-def connect(path: Path | str, *, read_only: bool = True, lock_timeout: float = 15.0) -> duckdb.DuckDBPyConnection:
+def connect(path: Path | str, *, read_only: bool = True, lock_timeout: float = LOCK_TIMEOUT) -> duckdb.DuckDBPyConnection:
     """Open an existing workspace, migrated to this conrec's schema; a clear WorkspaceError when it is missing,
     locked or not a workspace."""
     path = Path(path)
@@ -49,8 +54,9 @@ def _connect_duckdb(path: Path, *, read_only: bool, lock_timeout: float) -> duck
         except duckdb.IOException as error:
             if "lock" not in str(error).lower():
                 raise WorkspaceError(f"{path}: cannot open ({str(error).splitlines()[0]})") from None
-            if time.monotonic() > deadline:  # writers hold the lock for seconds at most: wait for them
-                raise WorkspaceBusy(f"{path}: the workspace is in use by another conrec process") from None
+            if time.monotonic() > deadline:
+                raise WorkspaceBusy(f"{path}: the workspace is in use by another process (waited "
+                                    f"{lock_timeout:.0f} s); close it there and try again") from None
             time.sleep(0.2)
         except duckdb.Error as error:
             raise WorkspaceError(f"{path}: cannot open ({str(error).splitlines()[0]})") from None
@@ -83,7 +89,7 @@ def _migrate(path: Path, lock_timeout: float) -> None:
 
 
 @contextlib.contextmanager
-def open_workspace(path: Path | str, *, read_only: bool = True, lock_timeout: float = 15.0
+def open_workspace(path: Path | str, *, read_only: bool = True, lock_timeout: float = LOCK_TIMEOUT
                    ) -> Iterator[duckdb.DuckDBPyConnection]:
     con = connect(path, read_only=read_only, lock_timeout=lock_timeout)
     try:
@@ -101,7 +107,7 @@ def new_workspace(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         _check_replaceable(path)  # fail before the work, and again before the swap
-    _remove_orphans(path)
+    remove_orphan_imports(path)
     staging = path.with_name(f".{path.name}.building-{os.getpid()}")
     _remove_database(staging)
     con = duckdb.connect(str(staging))
@@ -125,6 +131,15 @@ def artifacts_dir(workspace: Path | str) -> Path:
     """Folder beside the workspace file for what does not belong in tables: weights, job records."""
     workspace = Path(workspace)
     return workspace.with_name(workspace.stem + ".files")
+
+
+def file_digest(path: Path) -> str:
+    """sha256 of a file's bytes, read in chunks: what artefact records store to be checked against later."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(1 << 22):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
@@ -161,17 +176,20 @@ def _check_replaceable(path: Path) -> None:
         con.close()
 
 
-def _remove_orphans(path: Path) -> None:
+def remove_orphan_imports(path: Path) -> list[str]:
     """Remove the staging files of imports into `path` whose process is gone (killed mid-import); a staging
-    file whose PID is alive may be another import at work and stays."""
+    file whose PID is alive may be another import at work and stays. Returns the names removed."""
+    removed = []
     for staging in path.parent.glob(f".{path.name}.building-*"):
         pid = staging.name.rsplit("-", 1)[1]
-        if not pid.isdigit() or _alive(int(pid)):
+        if staging.name.endswith(".wal") or not pid.isdigit() or pid_alive(int(pid)):
             continue
         _remove_database(staging)
+        removed.append(staging.name)
+    return removed
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -18,7 +18,7 @@ from ..metrics import future_hit_rate, hit_rate, long_tail_future_hit_rate, ndcg
 from ..data.samples import read_samples
 from .sasrec_config import SASRecConfig
 from .true_dislikes import TrueDislikes, load_true_dislikes
-from ..data.workspace import open_workspace
+from ..data.workspace import RESULT_LOCK_TIMEOUT, open_workspace
 from ..semantic_ids.store import list_codebooks
 
 METRICS = ("hr", "fhr", "luf", "lif", "ndcg", "candidate_accuracy", "invalid_rate")
@@ -55,7 +55,7 @@ def long_tail_items(workspace) -> set[str]:
 def store_metrics(workspace, method: str, split: str, metrics: pd.DataFrame) -> None:
     frame = metrics.assign(method=method, split=split,
                            created_at=datetime.now(timezone.utc).replace(tzinfo=None))
-    with open_workspace(workspace, read_only=False) as con:
+    with open_workspace(workspace, read_only=False, lock_timeout=RESULT_LOCK_TIMEOUT) as con:
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM sample_metrics WHERE method = ? AND split = ?", [method, split])
         con.register("new_metrics", frame)

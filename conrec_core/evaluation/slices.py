@@ -14,7 +14,7 @@ from ..errors import ConfigError, ConrecError
 from .scoring import common_samples, summarise
 from ..data.samples import read_sample_config
 from ..lm.checkpoints import list_checkpoints
-from ..data.workspace import artifacts_dir, check_name, open_workspace, read_meta
+from ..data.workspace import artifacts_dir, check_name, file_digest, open_workspace, read_meta
 
 SLICES = ("all samples", "long-tail users", "long-tail items", "no negative history")
 
@@ -130,7 +130,7 @@ def export_slice(workspace, name: str, rows: pd.DataFrame, fmt: str, *, split: s
             "thresholds": {"long_tail_user_negatives": sample_config.get("long_tail_user_negatives"),
                            "long_tail_item_negatives": sample_config.get("long_tail_item_negatives"),
                            "window_days": sample_config.get("window_days")},
-            "rows": len(rows), "file": data_path.name,
+            "rows": len(rows), "file": data_path.name, "sha256": file_digest(staging),
             "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     manifest_staging = manifest_path.with_name(f".{manifest_path.name}.{os.getpid()}.tmp")
     manifest_staging.write_text(json.dumps(full, indent=2, default=str))

@@ -8,6 +8,8 @@
         tokenizer.json ...  the tokenizer with the SID tokens
         state.safetensors + state.json             optimiser moments and RNG, for resuming
 
+A save writes a whole new folder and swaps it in (`save_weights`), so no reader ever sees half a checkpoint.
+
 Checkpoints stay in full precision; 4-bit is a choice made at load time.
 """
 
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,9 +28,10 @@ from .backbones import Backbone, base_source, default_device, load_pretrained, l
 from ..semantic_ids.store import Codebook, require_fingerprint
 from ..errors import ConrecError
 from .config import BackboneConfig
-from ..data.workspace import artifacts_dir, check_name
+from ..data.workspace import artifacts_dir, check_name, file_digest, pid_alive
 
 TRAINING_FILE, METRICS_FILE = "training.json", "metrics.jsonl"
+WEIGHT_FILES = ("model.safetensors", "adapter_model.safetensors")  # whichever the stage wrote
 STATE_FILE, STATE_META = "state.safetensors", "state.json"
 
 
@@ -56,6 +60,8 @@ class CheckpointInfo:
 
 def read_training(folder: Path) -> dict:
     path = folder / TRAINING_FILE
+    if not path.is_file() and settle(folder.parent):
+        pass  # an interrupted save may just have been finished
     if not path.is_file():
         raise ConrecError(f"{folder} is not a conrec checkpoint (no {TRAINING_FILE})")
     return json.loads(path.read_text())
@@ -65,6 +71,7 @@ def list_checkpoints(workspace) -> list[CheckpointInfo]:
     folder = checkpoints_dir(workspace)
     if not folder.is_dir():
         return []
+    settle(folder)
     found = []
     for child in sorted(folder.iterdir()):
         if (child / TRAINING_FILE).is_file():
@@ -109,15 +116,85 @@ def write_json(path: Path, data: dict) -> None:
     os.replace(temporary, path)
 
 
-def save_weights(folder: Path, backbone: Backbone, training: dict) -> None:
-    """Weights, tokenizer and training record; the record is written last, so a half-saved folder is no checkpoint."""
+def weights_problem(folder: Path, training: dict) -> str | None:
+    """Why the checkpoint's weight files are not the ones its record was saved with; None when they are (or the
+    record predates digests)."""
+    for name, expected in training.get("weights_sha256", {}).items():
+        path = folder / name
+        if not path.is_file():
+            return f"{name} is missing"
+        if file_digest(path) != expected:
+            return f"{name} is not the file this checkpoint was saved with (changed or truncated)"
+    return None
+
+
+def save_weights(folder: Path, backbone: Backbone, training: dict,
+                 optimizer: torch.optim.Optimizer | None = None) -> None:
+    """Weights, tokenizer, training record and (with `optimizer`) the state to resume from, as one unit.
+
+    Everything is written to a folder beside the checkpoint that then replaces it by two renames, so a kill
+    at any moment leaves either the old checkpoint or the new one, whole (`settle` finishes an interrupted
+    swap). The metric log carries over; resume state carries over only when it is of the same step."""
     folder.mkdir(parents=True, exist_ok=True)
-    backbone.model.save_pretrained(str(folder), safe_serialization=True)
-    backbone.tokenizer.save_pretrained(str(folder))
-    write_json(folder / TRAINING_FILE, training)
+    staging = _sibling(folder, "new")
+    shutil.rmtree(staging, ignore_errors=True)
+    staging.mkdir()
+    try:
+        backbone.model.save_pretrained(str(staging), safe_serialization=True)
+        backbone.tokenizer.save_pretrained(str(staging))
+        if optimizer is not None:
+            _write_training_state(staging, optimizer, int(training.get("step", 0)))
+        elif _state_step(folder) == training.get("step"):
+            for kept in (STATE_FILE, STATE_META):
+                shutil.copy2(folder / kept, staging / kept)
+        if (folder / METRICS_FILE).is_file():
+            shutil.copy2(folder / METRICS_FILE, staging / METRICS_FILE)
+        digests = {f: file_digest(staging / f) for f in WEIGHT_FILES if (staging / f).is_file()}
+        write_json(staging / TRAINING_FILE, {**training, "weights_sha256": digests})
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    retired = _sibling(folder, "old")
+    folder.rename(retired)
+    staging.rename(folder)
+    shutil.rmtree(retired, ignore_errors=True)
 
 
-def save_training_state(folder: Path, optimizer: torch.optim.Optimizer, step: int) -> None:
+def _sibling(folder: Path, role: str, pid: int | None = None) -> Path:
+    return folder.with_name(f".{folder.name}.{role}-{pid or os.getpid()}")
+
+
+def _state_step(folder: Path) -> int | None:
+    try:
+        return int(json.loads((folder / STATE_META).read_text())["step"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def settle(parent: Path) -> list[str]:
+    """Finish or undo checkpoint saves that a killed process left in `parent`; return what was done.
+
+    A save killed between its two renames left no checkpoint folder but a complete `.NAME.new-PID` (its record
+    is written last): that becomes the checkpoint. Any other leftover of a process that is gone is removed."""
+    done = []
+    if not parent.is_dir():
+        return done
+    for leftover in sorted(parent.glob(".*.new-*")) + sorted(parent.glob(".*.old-*")):
+        name, _, pid = leftover.name[1:].rpartition("-")
+        name, role = name.rsplit(".", 1)
+        if not pid.isdigit() or pid_alive(int(pid)) or not leftover.exists():
+            continue
+        target = parent / name
+        if not target.exists() and (leftover / TRAINING_FILE).is_file():
+            leftover.rename(target)
+            done.append(f"checkpoint {name!r}: finished an interrupted save")
+        else:
+            shutil.rmtree(leftover, ignore_errors=True)
+            done.append(f"checkpoint {name!r}: removed {leftover.name}, left by a save that was killed")
+    return done
+
+
+def _write_training_state(folder: Path, optimizer: torch.optim.Optimizer, step: int) -> None:
     state = optimizer.state_dict()
     tensors = {f"{index}.{key}": value.detach().cpu().contiguous()
                for index, values in state["state"].items() for key, value in values.items()

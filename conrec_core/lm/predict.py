@@ -21,7 +21,7 @@ from .prompts import stage_prompt
 from .item_trie import item_trie, seen_rows
 from ..data.samples import as_samples, read_samples, require_samples, seen_items
 from ..data.stats import training_negative_shares
-from ..data.workspace import open_workspace
+from ..data.workspace import RESULT_LOCK_TIMEOUT, open_workspace
 
 
 
@@ -105,7 +105,7 @@ def write_predictions(workspace, checkpoint: str, sample_ids: list[int], records
     frame = pd.DataFrame(records, columns=["sample_id", "user_id", "anchor_ts", "rank", "sid", "item_id", "score"])
     frame.insert(0, "checkpoint", checkpoint)
     frame["created_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
-    with open_workspace(workspace, read_only=False) as con:
+    with open_workspace(workspace, read_only=False, lock_timeout=RESULT_LOCK_TIMEOUT) as con:
         con.execute("BEGIN TRANSACTION")
         con.execute("DELETE FROM predictions WHERE checkpoint = ? AND list_contains(?, sample_id)",
                     [checkpoint, sample_ids])

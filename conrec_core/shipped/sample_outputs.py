@@ -13,7 +13,6 @@ freshly imported workspace, only when the manifest was made from exactly the dat
 
 from __future__ import annotations
 
-import hashlib
 import json
 import shutil
 from datetime import datetime, timezone
@@ -22,7 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..errors import ConrecError
-from ..data.workspace import artifacts_dir, check_name, open_workspace, write_meta
+from ..data.workspace import artifacts_dir, check_name, file_digest, open_workspace, write_meta
 
 MANIFEST = "manifest.json"
 CODEBOOK = "default"
@@ -30,10 +29,6 @@ CODEBOOK = "default"
 SHIPPED_TABLES = {"codebooks": "name", "item_sids": "codebook", "item_map": "codebook", "predictions": "checkpoint",
                   "sample_metrics": None}
 SKIPPED_FILES = ("state.safetensors", "state.json")  # resumable training state: large, not needed to use a model
-
-
-def file_digest(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def folder_digests(folder: Path) -> dict[str, str]:

@@ -37,12 +37,6 @@ def user_view(workspace, user_id: str, checkpoint: str | None, split: str = "tes
         samples = con.execute("""SELECT sample_id, anchor_ts, window_end, next_negative, future_negatives
                                  FROM samples WHERE user_id = ? AND split = ? ORDER BY anchor_ts""",
                               [user_id, split]).df()
-        codes = dict(con.execute("SELECT item_id, codes FROM item_sids WHERE codebook = ?", [codebook]).fetchall())
-        levels = con.execute("SELECT CAST(json_extract(config, '$.levels') AS INTEGER) FROM codebooks WHERE name = ?",
-                             [codebook]).fetchall()
-        tail = {i for (i,) in con.execute("SELECT item_id FROM item_stats WHERE long_tail_item").fetchall()}
-        titles = dict(con.execute("SELECT item_id, coalesce(title, item_id) FROM items").fetchall())
-        sids = dict(con.execute("SELECT item_id, sid FROM item_sids WHERE codebook = ?", [codebook]).fetchall())
         predictions = pd.DataFrame(columns=["sample_id", "rank", "item_id", "sid", "score"])
         if checkpoint:
             predictions = con.execute("""SELECT sample_id, rank, item_id, sid, score FROM predictions
@@ -52,6 +46,20 @@ def user_view(workspace, user_id: str, checkpoint: str | None, split: str = "tes
                                  FROM sample_metrics
                                  WHERE user_id = ? AND split = ? ORDER BY method, sample_id""",
                               [user_id, split]).df()
+        levels = con.execute("SELECT CAST(json_extract(config, '$.levels') AS INTEGER) FROM codebooks WHERE name = ?",
+                             [codebook]).fetchall()
+        # only this user's items: reading the whole catalogue costs seconds per rerun on a large one
+        wanted = sorted({str(i) for items in samples["future_negatives"] for i in items}
+                        | set(predictions["item_id"].astype(str)))
+        catalogue = con.execute("""
+            SELECT i.item_id, coalesce(i.title, i.item_id), s.sid, s.codes, coalesce(t.long_tail_item, false)
+            FROM items i LEFT JOIN item_sids s ON s.item_id = i.item_id AND s.codebook = ?
+                         LEFT JOIN item_stats t ON t.item_id = i.item_id
+            WHERE list_contains(?, i.item_id)""", [codebook, wanted]).fetchall()
+    titles = {row[0]: row[1] for row in catalogue}
+    sids = {row[0]: row[2] for row in catalogue if row[2] is not None}
+    codes = {row[0]: row[3] for row in catalogue if row[3] is not None}
+    tail = {row[0] for row in catalogue if row[4]}
     depth = levels[0][0] if levels else 0
     futures = {row.sample_id: list(row.future_negatives) for row in samples.itertuples()}
     predictions = predictions[predictions["sample_id"].isin(futures)].copy()

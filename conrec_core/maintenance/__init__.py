@@ -1,0 +1,1 @@
+"""Keeping workspaces healthy: checks and safe repairs (`doctor`)."""
