@@ -137,8 +137,12 @@ def _checkpoints(workspace: Path, repair: bool) -> list[Finding]:
     if folder.is_dir():
         for child in sorted(folder.iterdir()):
             if child.is_dir() and not child.name.startswith(".") and not (child / TRAINING_FILE).is_file():
-                findings.append(Finding(f"checkpoint {child.name!r}", PROBLEM,
-                                        f"no {TRAINING_FILE}: not a usable checkpoint (not listed); remove {child}"))
+                if any((child / f).is_file() for f in WEIGHT_FILES):  # weights without a record: never ours now
+                    findings.append(Finding(f"checkpoint {child.name!r}", PROBLEM, f"weights without {TRAINING_FILE}: "
+                                            f"not a usable checkpoint (not listed); remove {child}"))
+                else:
+                    findings.append(Finding(f"checkpoint {child.name!r}", OK, "no saved weights yet (a run in "
+                                            "progress, or one stopped before its first save): not listed"))
     return findings
 
 
