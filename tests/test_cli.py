@@ -2,6 +2,7 @@ import json
 import subprocess
 import sys
 
+import duckdb
 import pytest
 
 from conftest import REPO, write
@@ -96,3 +97,27 @@ def test_sft_then_predict_from_the_command_line(lm_world, tmp_path):
     assert users["invalid"] == 0 and users["k"] == 5 and users["samples"] > 0
     out = cli("predict", "--workspace", workspace, "--checkpoint", "cli", "--split", "validation").stdout
     assert "invalid outputs 0" in out and "FHR@20" in out
+
+
+@pytest.mark.parametrize("raised, code, first_line", [
+    (duckdb.IOException("IO Error: Could not read file \"x.csv\"\nLINE 1: SELECT"), 2,
+     'error: the database says: IO Error: Could not read file "x.csv"'),
+    (KeyboardInterrupt(), 130, "interrupted"),
+    (ZeroDivisionError("a slip"), 1, "Traceback (most recent call last):"),
+])
+def test_a_command_that_fails_exits_with_its_code_and_says_why(monkeypatch, capsys, raised, code, first_line):
+    from conrec_core import cli as entry
+
+    parser, handlers = entry.build_parser()
+
+    def failing(args):
+        raise raised
+
+    monkeypatch.setattr(entry, "build_parser", lambda: (parser, {name: failing for name in handlers}))
+    assert entry.main(["info", "--workspace", "unused.duckdb"]) == code
+    stderr = capsys.readouterr().err
+    assert stderr.splitlines()[0] == first_line
+    if code == 2:
+        assert len(stderr.splitlines()) == 1  # the database's own follow-up lines stay out of it
+    if code == 1:
+        assert stderr.splitlines()[-1].startswith("error: this is a bug in conrec")
