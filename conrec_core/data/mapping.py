@@ -224,3 +224,35 @@ class _Section:
         unknown = sorted(set(self.raw) - allowed)
         if unknown:
             self.fail(f"unknown key(s) {', '.join(unknown)}; allowed: {', '.join(sorted(allowed))}")
+
+
+def mapping_to_dict(mapping: ImportMapping) -> dict:
+    """The JSON form of a mapping, the inverse of `parse_mapping` (paths written absolute); defaults and empty
+    lists are left out so the file reads like one written by hand."""
+    def compact(values: dict) -> dict:
+        return {key: list(value) if isinstance(value, tuple) else value
+                for key, value in values.items() if value not in (None, (), [], {})}
+
+    events = mapping.events
+    kind = events.kind
+    raw = {"events": compact({
+        "user": events.user, "item": events.item, "time": events.time, "time_unit": events.time_unit,
+        "kind": kind and compact({"column": kind.column, "negative": kind.negative, "positive": kind.positive,
+                                  "neutral": kind.neutral, "negative_max": kind.negative_max,
+                                  "positive_min": kind.positive_min}),
+        "value": events.value,
+        "reason": events.reason and compact({"column": events.reason.column, "keep": events.reason.keep,
+                                             "drop": events.reason.drop}),
+        "delimiter": events.delimiter,
+        "encoding": None if events.encoding == EventMapping.encoding else events.encoding})}
+    if mapping.items is not None:
+        items = mapping.items
+        raw["items"] = compact({"path": str(items.path) if items.path else None, "id": items.id,
+                                "title": items.title, "text": items.text, "category": items.category,
+                                "vectors": dict(items.vectors), "delimiter": items.delimiter,
+                                "encoding": None if items.encoding == ItemMapping.encoding else items.encoding})
+    if mapping.unknown_items != ImportMapping.unknown_items:
+        raw["unknown_items"] = mapping.unknown_items
+    if mapping.true_dislikes is not None:
+        raw["true_dislikes"] = str(mapping.true_dislikes)
+    return raw

@@ -49,6 +49,44 @@ def predict(workspace: str, params: dict, progress) -> dict:
     return run.to_dict()
 
 
+def import_log(workspace: str, params: dict, progress) -> dict:
+    """Import `params["source"]` (a file with `params["mapping"]`, a mapping JSON path, or a MovieLens folder)
+    into the job's workspace, which is replaced only if the import succeeds."""
+    from ..data.importer import IMPORT_STEPS, import_source
+
+    done = 0
+
+    def step(name: str) -> None:
+        nonlocal done
+        progress(done / IMPORT_STEPS, name)
+        done += 1
+
+    report = import_source(params["source"], workspace, format=params.get("format", "auto"),
+                           mapping=params.get("mapping"), on_step=step)
+    return report.to_dict()
+
+
+def pipeline(workspace: str, params: dict, progress) -> dict:
+    """The one-command pipeline for each seed of `params["seeds"]` (default [0]) with the preset
+    `params["preset"]`, each into its own run folder (evaluation.runs)."""
+    from ..evaluation.pipeline import run_pipeline
+    from ..evaluation.runs import finish_run, preset_config, start_run
+
+    preset, seeds = params.get("preset", "default"), [int(s) for s in params.get("seeds", [0])]
+    if not seeds:
+        raise ConrecError("choose at least one seed")
+    runs = []
+    for index, seed in enumerate(seeds):
+        config = preset_config(preset, seed)
+        folder, record = start_run(workspace, preset, config)
+        label = f"seed {seed} ({index + 1} of {len(seeds)}): " if len(seeds) > 1 else ""
+        run_pipeline(workspace, folder, config, command=f"app: pipeline, preset {preset}, seed {seed}",
+                     on_progress=lambda fraction, message, i=index: progress((i + fraction) / len(seeds),
+                                                                             label + message))
+        runs.append(finish_run(folder, record).name)
+    return {"runs": runs, "preset": preset, "seeds": seeds}
+
+
 def sleep(workspace: str, params: dict, progress) -> dict:
     """A job that only waits and reports progress: what the runner's own tests drive."""
     steps = int(params.get("steps", 10))

@@ -27,7 +27,9 @@ from ..data.workspace import artifacts_dir
 ACTIVE = ("queued", "running", "cancelling")
 FINISHED = ("done", "failed", "cancelled")
 # kind -> "module:function"; the function is called as fn(workspace, params, progress) -> result dict
-JOB_KINDS = {kind: f"conrec_core.jobs.kinds:{kind}" for kind in ("codebook", "sft", "grpo", "predict", "sleep")}
+JOB_KINDS = {kind: f"conrec_core.jobs.kinds:{function}" for kind, function in (
+    ("codebook", "codebook"), ("sft", "sft"), ("grpo", "grpo"), ("predict", "predict"), ("import", "import_log"),
+    ("pipeline", "pipeline"), ("sleep", "sleep"))}
 CANCEL_GRACE_SECONDS = 10.0  # after this, a job that ignores its cancel flag is terminated
 
 
@@ -45,6 +47,7 @@ class Job:
     started_at: str | None = None
     finished_at: str | None = None
     error: str | None = None
+    error_column: str | None = None  # the input column a failed import's message is about, shown beside it
     result: dict | None = None
 
     @property

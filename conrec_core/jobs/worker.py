@@ -48,6 +48,7 @@ def run(workspace: str, job_id: str) -> int:
     except ConrecError as error:
         final = registry.read(job_id)
         final.status, final.error = "failed", str(error)
+        final.error_column = getattr(error, "column", None)
         code = 1
     except Exception as error:  # a bug: keep the traceback in the log, show one line in the app
         traceback.print_exc()

@@ -1,0 +1,220 @@
+"""Import a log: pick a file (upload or a path here) or a MovieLens folder, map its columns in a form built from
+its header and values, check every row as the importer would, then import it in the background."""
+
+import pandas as pd
+import streamlit as st
+
+from app import import_data
+from app.job_panel import job_panel
+from conrec_core.data.mapping import TIME_UNITS
+from conrec_core.data.preview import guess_kinds, guess_roles, looks_like_ratings
+from conrec_core.errors import ConrecError
+from conrec_core.jobs.registry import JobRegistry
+
+st.title("Import a log")
+st.caption("Bring your own event log with explicit negative feedback (dislike, hide, not interested, low stars). "
+           "The file is checked row by row with the same rules and messages as `python -m conrec_core import`; "
+           "the import runs in the background and an existing workspace of the same name is replaced only if it "
+           "succeeds.")
+
+TIME_UNIT_LABELS = {"s": "seconds since 1970", "ms": "milliseconds since 1970", "iso": "ISO-8601 text"}
+NONE = "(none)"
+
+# 1. The file
+how = st.radio("Where is the log?", ["Upload a file", "A file or MovieLens folder on this machine"],
+               horizontal=True, key="import_how")
+source = None
+try:
+    if how == "Upload a file":
+        limit = st.get_option("server.maxUploadSize")
+        upload = st.file_uploader(f"Event log (CSV, TSV, gzip-compressed CSV or Parquet; up to {limit} MB)",
+                                  type=["csv", "tsv", "txt", "gz", "parquet"], key="import_upload")
+        if upload is not None:
+            source = import_data.save_upload(upload.name, upload.getvalue())
+    else:
+        typed = st.text_input("Path", key="import_path", placeholder="/data/logs/events.csv or /data/ml-latest-small")
+        if typed:
+            source = import_data.server_path(typed)
+except ConrecError as error:
+    st.error(str(error))
+if source is None:
+    st.info("Choose a file to see its columns.")
+    st.stop()
+
+name = st.text_input("Workspace name", value=import_data.default_name(source),
+                     key="import_name", help="the workspace file is workspaces/NAME.duckdb; letters, digits, _ . -")
+try:
+    workspace = import_data.target_workspace(name)
+except ConrecError as error:
+    st.error(str(error))
+    st.stop()
+if workspace.exists():
+    st.warning(f"A workspace named {name!r} exists: a successful import replaces it (a failed one leaves it as "
+               "it is).")
+registry = JobRegistry(workspace)
+
+
+def start_import(params: dict) -> None:
+    try:
+        job = registry.submit("import", {"source": str(source), **params})
+        st.toast(f"Import job {job.id} is {job.status}.")
+    except ConrecError as error:
+        st.error(str(error))
+
+
+if import_data.is_movielens(source):
+    st.success("This is a MovieLens folder: ratings ≤ 2 become negatives and ≥ 4 positives (the CLI's "
+               "`--negative-max` and `--positive-min` change that).")
+    if st.button("Import", type="primary", key="import_movielens"):
+        start_import({"format": "movielens"})
+    job_panel(workspace, "import", "import")
+    st.stop()
+if source.is_dir():
+    st.error(f"{source} is a folder but not a MovieLens one (no ratings.csv or u.data): choose the event file.")
+    st.stop()
+
+# 2. Preview
+with st.expander("Reading options"):
+    left, right = st.columns(2)
+    delimiter_choice = left.selectbox("Delimiter", ["detect", ",", "tab", ";", "|"], key="import_delimiter")
+    encoding = right.selectbox("Encoding", ["utf-8", "latin-1", "utf-16"], key="import_encoding")
+delimiter = {"detect": None, "tab": "\t"}.get(delimiter_choice, delimiter_choice)
+try:
+    file = import_data.preview(source, delimiter, encoding)
+except ConrecError as error:
+    st.error(str(error))
+    st.stop()
+st.subheader(f"{source.name}: {file.rows:,} rows, {len(file.columns)} columns")
+st.dataframe(file.head(8), hide_index=True, width="stretch")
+
+
+def values_of(column: str):
+    stat = source.stat()
+    return import_data.column_values(str(source), (stat.st_size, stat.st_mtime_ns), column, delimiter, encoding)
+
+
+# 3. The mapping
+st.subheader("What each column means")
+guess = guess_roles(file.columns)
+columns = file.columns
+slots = {}  # column -> placeholder under its widget, where a check's message about that column goes
+
+
+def pick(container, label: str, role: str, optional: bool = False, help: str | None = None) -> str | None:
+    options = ([NONE] if optional else []) + columns
+    default = guess.get(role)
+    index = options.index(default) if default in options else 0
+    chosen = container.selectbox(label, options, index=index, key=f"import_col_{role}", help=help)
+    if chosen != NONE:
+        slots.setdefault(chosen, container.empty())
+    return None if chosen == NONE else chosen
+
+
+left, middle, right = st.columns(3)
+user = pick(left, "User column", "user")
+item = pick(middle, "Item column", "item")
+time_column = pick(right, "Time column", "time")
+unit_guess = file.guess_time_unit(time_column)
+unit = right.selectbox("Time unit", TIME_UNITS, index=TIME_UNITS.index(unit_guess), key="import_time_unit",
+                       format_func=TIME_UNIT_LABELS.get, help="guessed from the column's values")
+span = file.time_range(time_column, unit)
+right.caption(f"Read this way: {span[0]:%Y-%m-%d %H:%M} to {span[1]:%Y-%m-%d %H:%M} UTC" if span
+              else "No cell of this column reads as a time in this unit.")
+
+left, right = st.columns(2)
+kind_column = pick(left, "Feedback column", "kind", help="which events are negative, positive or neutral")
+kind_values = values_of(kind_column)
+ratings = looks_like_ratings(kind_values)
+mode = left.radio("Kinds by", ["listed values", "rating thresholds"], index=1 if ratings else 0, horizontal=True,
+                  key=f"import_kind_mode_{kind_column}")
+kind: dict = {"column": kind_column}
+if mode == "listed values":
+    listed = [value for value, _ in kind_values.values]
+    if kind_values.distinct > len(listed):
+        left.caption(f"The {len(listed)} commonest of {kind_values.distinct:,} values are listed.")
+    guessed = guess_kinds(listed)
+    taken: set = set()
+    for kind_name, label in (("negative", "Negative feedback (what conrec learns from)"),
+                             ("positive", "Positive feedback"), ("neutral", "Neither (impressions, views)")):
+        chosen = right.multiselect(label, [v for v in listed if v not in taken], default=guessed[kind_name],
+                                   key=f"import_kind_{kind_name}_{kind_column}")
+        taken |= set(chosen)
+        kind[kind_name] = chosen
+else:
+    low, high = right.columns(2)
+    kind["negative_max"] = low.number_input("Negative at or below", value=2.0, step=0.5, key="import_negative_max")
+    kind["positive_min"] = high.number_input("Positive at or above", value=4.0, step=0.5, key="import_positive_min")
+    right.caption("Values between the two are neutral.")
+
+reason_column = pick(left, "Reason column (optional)", "reason", optional=True,
+                     help="why a user gave negative feedback; reasons that are not a dislike of the item can be "
+                          "dropped")
+events: dict = {"user": user, "item": item, "time": time_column, "time_unit": unit, "kind": kind}
+if reason_column:
+    reasons = [value for value, _ in values_of(reason_column).values]
+    drop = right.multiselect("Drop negatives with these reasons (not a taste signal)", reasons,
+                             key=f"import_reason_drop_{reason_column}")
+    events["reason"] = {"column": reason_column, "drop": drop}
+if delimiter:
+    events["delimiter"] = delimiter
+if encoding != "utf-8":
+    events["encoding"] = encoding
+raw = {"events": events}
+
+with st.expander("Item file (optional): titles and text make better semantic IDs"):
+    item_path_text = st.text_input("Path of the item file on this machine", key="import_items_path")
+    if item_path_text:
+        try:
+            item_path = import_data.server_path(item_path_text)
+            items = import_data.preview(item_path)
+            st.dataframe(items.head(5), hide_index=True)
+            a, b, c = st.columns(3)
+            options = [NONE] + items.columns
+            item_id = a.selectbox("Item id column", items.columns, key="import_items_id")
+            title = b.selectbox("Title column", options, key="import_items_title")
+            category = c.selectbox("Category column", options, key="import_items_category")
+            text = st.multiselect("Other text columns", items.columns, key="import_items_text")
+            raw["items"] = {"path": str(item_path), "id": item_id, "text": text,
+                            **({"title": title} if title != NONE else {}),
+                            **({"category": category} if category != NONE else {})}
+            if st.checkbox("Keep events whose item is not in the item file (as id-only items)",
+                           key="import_items_add"):
+                raw["unknown_items"] = "add"
+        except ConrecError as error:
+            st.error(str(error))
+
+# 4. Check and import
+outcome = import_data.check_mapping(source, raw, delimiter, encoding)
+job = registry.latest("import")
+if job is not None and job.status == "failed" and job.error_column in slots and outcome.error is None:
+    slots[job.error_column].error(f"The last import failed here: {job.error}")
+if outcome.error is not None:
+    if outcome.column in slots:
+        slots[outcome.column].error(outcome.error)
+    st.error(outcome.error)
+    st.stop()
+kinds = dict(outcome.kinds)
+cells = st.columns(4)
+cells[0].metric("Events kept", f"{outcome.kept:,}", help=f"of {outcome.rows:,} rows; the rest are exact duplicates "
+                                                        "or dropped for their reason")
+for cell, name_of_kind in zip(cells[1:], ("negative", "positive", "neutral")):
+    cell.metric(name_of_kind.capitalize(), f"{kinds.get(name_of_kind, 0):,}")
+if not kinds.get("negative"):
+    st.error("No event is negative feedback under this mapping, and negatives are what conrec learns from: choose "
+             "the values (or the rating threshold) that mean a dislike.")
+    st.stop()
+st.success("Every row passes the importer's checks.")
+if st.button("Import", type="primary", key="import_start"):
+    try:
+        path = import_data.save_mapping(workspace, import_data.build_mapping(raw))
+    except ConrecError as error:
+        st.error(str(error))
+    else:
+        st.caption(f"Mapping saved to {path}; the same import from a terminal: `python -m conrec_core import "
+                   f"{source} --mapping {path} --workspace {workspace}`")
+        start_import({"mapping": str(path)})
+job_panel(workspace, "import", "import")
+if job is not None and job.status == "done":
+    st.info(f"{name} is in the Dataset list in the sidebar.")
+with st.expander("The mapping as JSON"):
+    st.json(raw)
