@@ -7,6 +7,7 @@ from app import checkpoint_data
 from app.job_panel import job_panel
 from app.workspace_picker import pick_workspace
 from conrec_core.errors import ConrecError
+from conrec_core.evaluation.method_labels import method_label
 from conrec_core.jobs.registry import JobRegistry
 from conrec_core.lm.decoding_config import DecodingConfig
 from conrec_core.views.checkpoints import (checkpoint_table, codebook_fingerprints, fingerprint_status, grpo_curves,
@@ -39,7 +40,7 @@ st.dataframe(table, hide_index=True, width="stretch", column_config={
         format="%.3f", help="GRPO: its best stage's, on the validation samples it evaluated (K beside it)")})
 
 names = [info.name for info in infos]
-chosen_name = st.selectbox("Checkpoint", names, key="checkpoint_choice")
+chosen_name = st.selectbox("Checkpoint", names, key="checkpoint_choice", format_func=method_label)
 info = infos[names.index(chosen_name)]
 status = fingerprint_status(info, fingerprints)
 

@@ -1,7 +1,6 @@
 """Import a log: pick a file (upload or a path here) or a MovieLens folder, map its columns in a form built from
 its header and values, check every row as the importer would, then import it in the background."""
 
-import pandas as pd
 import streamlit as st
 
 from app import import_data

@@ -11,6 +11,7 @@ from conrec_core.evaluation.baselines import BASELINES, baseline_of
 from conrec_core.errors import ConrecError
 from conrec_core.evaluation.scoring import LABELS, METRICS
 from conrec_core.evaluation.intervals import format_p
+from conrec_core.evaluation.method_labels import method_label
 from conrec_core.evaluation.slices import (EXPORT_FORMATS, FILTER_METRICS, SLICES, export_slice,
                                           slice_definitions, slice_table, take_slice)
 
@@ -30,11 +31,12 @@ definitions = slice_definitions(workspace)
 slice_name = left.selectbox("Slice", SLICES, key="review_slice",
                             help="\n".join(f"{k}: {v}" for k, v in definitions.items()))
 methods = right.multiselect("Methods", sorted(frame["method"].unique()), default=sorted(frame["method"].unique()),
-                            key="review_methods")
+                            format_func=method_label, key="review_methods")
 metric_filter = None
 if st.checkbox("Filter on a metric", key="review_filter_on"):
     a, b, c = st.columns([1, 1, 2])
     reference = a.selectbox("Of method", methods or sorted(frame["method"].unique()), key="review_filter_reference",
+                            format_func=method_label,
                             help="samples are chosen once, by this method's value; every method is then "
                                  "compared on those same samples")
     metric = b.selectbox("Metric", FILTER_METRICS, key="review_filter_metric")
@@ -49,16 +51,19 @@ if table.empty:
     st.info("No samples in this slice.")
     st.stop()
 
-display = table[["method", "samples"]].copy()
+display = table[["samples"]].copy()
+display.insert(0, "method", table["method"].map(method_label))
 for metric in METRICS:
     display[LABELS[metric]] = [None if v is None or v != v else f"{v:.3f} [{lo:.3f}, {hi:.3f}]"
                                for v, lo, hi in zip(table[metric], table[f"{metric}_low"], table[f"{metric}_high"])]
 if "fhr_p_value" in table:
     display[f"p (FHR vs {table['best_baseline'].iloc[0]})"] = [
         "" if p != p else format_p(p) for p in table["fhr_p_value"]]
-st.dataframe(display, hide_index=True, width="stretch")
+display["name"] = table["method"]  # the internal name: checkpoints, files and the CLI use it
+st.dataframe(display, hide_index=True, width="stretch",
+             column_config={"name": st.column_config.TextColumn("name", help="internal name (CLI, files)")})
 
-chart = go.Figure(go.Bar(x=table["method"], y=table["fhr"],
+chart = go.Figure(go.Bar(x=table["method"].map(method_label), y=table["fhr"], hovertext=table["method"],
                          error_y=dict(type="data", symmetric=False, array=table["fhr_high"] - table["fhr"],
                                       arrayminus=table["fhr"] - table["fhr_low"]),
                          marker_color=["#7f7f7f" if baseline_of(m) else "#d62728" for m in table["method"]]))

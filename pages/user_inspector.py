@@ -6,6 +6,7 @@ import streamlit as st
 
 from app import codebook_data, inspector_data
 from app.workspace_picker import pick_workspace
+from conrec_core.evaluation.method_labels import method_label
 from conrec_core.views.user import swing_neighbours_of, user_view
 
 KIND_COLOURS = {"negative": "#d62728", "positive": "#2ca02c"}
@@ -22,7 +23,8 @@ if chosen is None or pairs.empty:
     st.stop()
 
 left, middle, right = st.columns([2, 2, 3])
-checkpoint = left.selectbox("Predictions of", sorted(pairs["checkpoint"].unique()), key="inspector_checkpoint")
+checkpoint = left.selectbox("Predictions of", sorted(pairs["checkpoint"].unique()), key="inspector_checkpoint",
+                            format_func=method_label)
 users = sorted(pairs.loc[pairs["checkpoint"] == checkpoint, "user_id"])
 best, worst = inspector_data.ranked_users(workspace, checkpoint)
 source = middle.radio("Choose from", ["all users", "best FHR", "worst FHR"], horizontal=True, key="inspector_source",
@@ -83,8 +85,11 @@ right.dataframe(future[["title", "sid", "predicted", "long_tail_item"]], hide_in
 
 if not view.metrics.empty:
     st.subheader("This user's metrics, every scored method")
-    st.dataframe(view.metrics[view.metrics["sample_id"] == sample_id].drop(columns="sample_id"), hide_index=True,
-                 width="stretch")
+    shown = view.metrics[view.metrics["sample_id"] == sample_id].drop(columns="sample_id")
+    shown.insert(0, "name", shown.pop("method"))
+    shown.insert(0, "method", shown["name"].map(method_label))
+    st.dataframe(shown, hide_index=True, width="stretch",
+                 column_config={"name": st.column_config.TextColumn("name", help="internal name (CLI, files)")})
 
 if not future.empty:
     item = st.selectbox("Swing neighbours of a future negative", future["item_id"].tolist(),

@@ -7,6 +7,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conrec_core.evaluation.baselines import BASELINES, baseline_method
+from conrec_core.evaluation.method_labels import method_label
 from conrec_core.errors import ConrecError
 from conrec_core.evaluation.slices import evaluated_samples, export_slice, exports_dir, slice_table, take_slice
 
@@ -66,7 +67,8 @@ def test_the_review_page_shows_slices_and_exports(evaluated_world):
     app.run()
     assert not app.exception, [e.message for e in app.exception]
     table = app.dataframe[0].value
-    assert set(table["method"]) == {"tiny", *(baseline_method(b, 0) for b in BASELINES)}
+    assert set(table["name"]) == {"tiny", *(baseline_method(b, 0) for b in BASELINES)}
+    assert set(table["method"]) == {"tiny", *(method_label(baseline_method(b, 0)) for b in BASELINES)}
     app.selectbox(key="review_slice").set_value("long-tail users").run()
     assert not app.exception
     app.checkbox(key="review_filter_on").check().run()

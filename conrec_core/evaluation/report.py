@@ -13,29 +13,15 @@ import pandas as pd
 from .baselines import baseline_of
 from .scoring import EXTRA_METRICS, LABELS, METRICS
 from .intervals import format_p
-from .item_cf import HISTORY as ITEM_CF_HISTORY
+from .method_labels import FULL_ROLE, REWARD_ROLES, ROLES, SFT_ROLE, VARIANT_ROLES
 from ..lm.checkpoints import checkpoint_dir, read_metrics
 from ..data.samples import read_sample_config
 from ..data.stats import calendar_overlap
 from ..data.workspace import open_workspace, read_meta
 
-ROLES = {"most_disliked": "baseline: most-disliked items", "swing_cf": "baseline: Swing item-CF on negatives",
-         "item_cf": f"baseline: cosine item-CF on the last {ITEM_CF_HISTORY} negatives",
-         "sasrec_negatives": "baseline: SASRec on negatives", "sasrec_both": "baseline: SASRec on negatives + positives"}
-VARIANT_ROLES = {"tiger": "TIGER-style: SID model, sequence SFT only",
-                 "lcrec": "LC-Rec-style: SID model, translation + sequence SFT"}
-REWARD_ROLES = {"next_negative": "GRPO, biased reward: exact hit on the next negative",
-                "future_negative": "GRPO, reward (a): future-negative similarity",
-                "future_negative_truncated": "GRPO, reward (b): (a) truncated at 0.6",
-                "default": "GRPO, reward (c): (a) minus the future-positive penalty",
-                "default_truncated": "GRPO, reward (d): (c) truncated on both terms",
-                "sid_levels": "GRPO, reward (e): 1 / 0.1 / 0.01 for 3 / 2 / 1 matching SID levels"}
-
-
 def method_roles(names, config) -> dict[str, str]:
     """What each method of the report is, by name (`names`: the pipeline's MethodNames)."""
-    roles = {**ROLES, names.sft: "SID model after SFT (translation + alignment + next negative)",
-             names.grpo: "full method: SFT + progressive GRPO (future-window + Swing reward)"}
+    roles = {**ROLES, names.sft: SFT_ROLE, names.grpo: FULL_ROLE}
     roles.update({names.variant(v): VARIANT_ROLES[v] for v in config.sft_variants})
     roles.update({names.reward(r): REWARD_ROLES[r] for r in config.grpo_rewards()})
     return roles

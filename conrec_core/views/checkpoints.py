@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..evaluation.method_labels import method_role
 from ..lm.checkpoints import CheckpointInfo, list_checkpoints, read_metrics
 from ..semantic_ids.store import list_codebooks
 
@@ -35,7 +36,7 @@ def checkpoint_table(workspace, codebooks: dict[str, str]) -> tuple[list[Checkpo
         summary = training.get("summary", {})
         validation = summary.get("validation", {})
         rows.append({
-            "checkpoint": info.name, "stage": info.stage, "backbone": training["backbone"]["name"],
+            "checkpoint": info.name, "what it is": method_role(info.name) or "", "stage": info.stage, "backbone": training["backbone"]["name"],
             "mode": training.get("mode"), "steps": training.get("step"),
             "finished": training.get("finished", False),
             "parameters": training.get("parameters"), "trainable": training.get("trainable_parameters"),

@@ -1,0 +1,60 @@
+"""What each method is, in words: the label reports and pages show instead of internal names such as
+`pipeline-grpo-default-truncated-s0` (which stay available as tooltips and in the files)."""
+
+from __future__ import annotations
+
+import re
+
+from .baselines import baseline_of
+from .item_cf import HISTORY as ITEM_CF_HISTORY
+
+ROLES = {"most_disliked": "baseline: most-disliked items", "swing_cf": "baseline: Swing item-CF on negatives",
+         "item_cf": f"baseline: cosine item-CF on the last {ITEM_CF_HISTORY} negatives",
+         "sasrec_negatives": "baseline: SASRec on negatives", "sasrec_both": "baseline: SASRec on negatives + positives"}
+SFT_ROLE = "SID model after SFT (translation + alignment + next negative)"
+FULL_ROLE = "full method: SFT + progressive GRPO (future-window + Swing reward)"
+VARIANT_ROLES = {"tiger": "TIGER-style: SID model, sequence SFT only",
+                 "lcrec": "LC-Rec-style: SID model, translation + sequence SFT"}
+REWARD_ROLES = {"next_negative": "GRPO, biased reward: exact hit on the next negative",
+                "future_negative": "GRPO, reward (a): future-negative similarity",
+                "future_negative_truncated": "GRPO, reward (b): (a) truncated at 0.6",
+                "default": "GRPO, reward (c): (a) minus the future-positive penalty",
+                "default_truncated": "GRPO, reward (d): (c) truncated on both terms",
+                "sid_levels": "GRPO, reward (e): 1 / 0.1 / 0.01 for 3 / 2 / 1 matching SID levels"}
+PIPELINE_NAME = re.compile(r"^pipeline-(?P<model>.+)-s(?P<seed>\d+)$")
+
+
+def method_role(name: str) -> str | None:
+    """The role of a baseline or of a model the pipeline named, without its seed; None for any other checkpoint.
+
+    >>> method_role("sasrec_both-s2"), method_role("pipeline-grpo-default-truncated-s0"), method_role("my-sft")
+    ('baseline: SASRec on negatives + positives', 'GRPO, reward (d): (c) truncated on both terms', None)
+    """
+    baseline = baseline_of(name)
+    if baseline is not None:
+        return ROLES[baseline]
+    match = PIPELINE_NAME.match(name)
+    if match is None:
+        return None
+    model = match["model"]
+    if model == "sft":
+        return SFT_ROLE
+    if model == "grpo":
+        return FULL_ROLE
+    if model in VARIANT_ROLES:
+        return VARIANT_ROLES[model]
+    reward = model.removeprefix("grpo-").replace("-", "_")
+    return REWARD_ROLES.get(reward) if model.startswith("grpo-") else None
+
+
+def method_label(name: str) -> str:
+    """What a page shows for a method: its role with the seed of a learnt one, or a checkpoint's own name.
+
+    >>> method_label("pipeline-grpo-s1"), method_label("most_disliked"), method_label("my-sft")
+    ('full method: SFT + progressive GRPO (future-window + Swing reward), seed 1', 'baseline: most-disliked items', 'my-sft')
+    """
+    role = method_role(name)
+    if role is None:
+        return name
+    seed = re.search(r"-s(\d+)$", name)
+    return f"{role}, seed {seed[1]}" if seed else role
