@@ -9,7 +9,7 @@ import streamlit as st
 
 from app import codebook_data
 from app.workspace_picker import pick_workspace
-from conrec_core.views.codebook import fourth_token_items, hierarchy_counts, search_items
+from conrec_core.views.codebook import code_colours, fourth_token_items, hierarchy_counts, search_items
 
 TABLE_COLUMNS = ["item_id", "title", "category", "sid", "reconstruction_cosine"]
 
@@ -24,17 +24,17 @@ levels = len(chosen["report"]["utilisation"])
 letters = [chr(ord("a") + level) for level in range(levels)]
 
 
-def map_figure(items, colour_column: str) -> go.Figure:
+def map_figure(items, colour_column: str, parent_code: int | None = None) -> go.Figure:
     hover = items.title + "<br>" + items.sid + "<br>" + items.category
     if colour_column == "category":  # a few named groups: one trace each, with a legend
         figure = px.scatter(items, x="x", y="y", color="category", render_mode="webgl", custom_data=["item_id"],
                             hover_name="title", hover_data={"sid": True, "x": False, "y": False})
-    else:  # 256 codes: one trace coloured by code number (a legend of 256 entries helps nobody)
+    else:  # up to 256 codes: categorical colours (a legend of 256 entries helps nobody; the hover names the code)
+        parent = items[letters[0]] if parent_code is not None else None
         figure = go.Figure(go.Scattergl(
             x=items.x, y=items.y, mode="markers", customdata=items[["item_id"]].to_numpy(), text=hover,
             hovertemplate="%{text}<extra></extra>",
-            marker=dict(color=items[colour_column], colorscale="Turbo", showscale=True,
-                        colorbar=dict(title=f"<{colour_column}_·>"))))
+            marker=dict(color=code_colours(items[colour_column], parent, parent_code))))
     figure.update_traces(marker_size=5, marker_opacity=0.8)
     figure.update_layout(height=560, margin=dict(l=0, r=0, t=10, b=0), dragmode="lasso",
                          xaxis_visible=False, yaxis_visible=False)
@@ -51,7 +51,15 @@ def item_map() -> None:
     options = [f"SID level {level + 1}" for level in range(levels)] + ["category"]
     colour = st.radio("Colour by", options, horizontal=True, key="map_colour")
     colour_column = "category" if colour == "category" else letters[int(colour.split()[-1]) - 1]
-    event = st.plotly_chart(map_figure(items, colour_column), width="stretch", on_select="rerun",
+    parent_code = None
+    if colour_column not in ("category", letters[0]):
+        parents = items[letters[0]].value_counts()
+        choice = st.selectbox("Within the level-1 code", ["all codes"] + [int(c) for c in parents.index],
+                              key="map_parent", format_func=lambda c: c if c == "all codes" else
+                              f"<a_{c}> ({parents[c]:,} items)",
+                              help="colour only the items under one level-1 code, by their deeper code")
+        parent_code = None if choice == "all codes" else int(choice)
+    event = st.plotly_chart(map_figure(items, colour_column, parent_code), width="stretch", on_select="rerun",
                             selection_mode=("box", "lasso"), key="item_map")
     picked = {point["customdata"][0] for point in event.selection.points} if event and event.selection else set()
     selected = items[items.item_id.isin(picked)]

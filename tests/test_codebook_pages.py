@@ -77,6 +77,12 @@ def test_explorer_drives_map_hierarchy_search_neighbours_and_collisions(workspac
                                                 "Items that needed a 4th token"]
     app.radio(key="map_colour").set_value("category").run()
     app.radio(key="map_colour").set_value("SID level 2").run()
+    parents = app.selectbox(key="map_parent")
+    assert parents.options[0] == "all codes" and len(parents.options) > 2
+    parents.set_value(int(parents.options[1].split("_")[1].split(">")[0])).run()
+    assert not app.exception
+    colours = app.get("plotly_chart")[0].proto.spec
+    assert "#e3e3e3" in colours  # items under other level-1 codes are greyed out
     app.slider(key="hierarchy_depth").set_value(3).run()
     app.text_input(key="item_search").set_value("dress").run()
     found = app.dataframe[0].value

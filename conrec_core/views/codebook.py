@@ -57,3 +57,30 @@ def fourth_token_items(items: pd.DataFrame) -> pd.DataFrame:
     shared = items[items.collision_rank.notna()].copy()
     shared["prefix"] = shared.sid.str.replace(r"<[a-h]_\d+>$", "", regex=True)
     return shared.sort_values(["prefix", "collision_rank"])
+
+
+# A categorical palette for codes: Plotly's Dark24 then Light24, walked with a stride coprime to its length so
+# that codes next to each other (which a continuous scale would paint alike) get unrelated colours.
+CODE_PALETTE = ("#2E91E5", "#E15F99", "#1CA71C", "#FB0D0D", "#DA16FF", "#222A2A", "#B68100", "#750D86", "#EB663B",
+                "#511CFB", "#00A08B", "#FB00D1", "#FC0080", "#B2828D", "#6C7C32", "#778AAE", "#862A16", "#A777F1",
+                "#620042", "#1616A7", "#DA60CA", "#6C4516", "#0D2A63", "#AF0038", "#FD3216", "#00FE35", "#6A76FC",
+                "#FED4C4", "#FE00CE", "#0DF9FF", "#F6F926", "#FF9616", "#479B55", "#EEA6FB", "#DC587D", "#D626FF",
+                "#6E899C", "#00B5F7", "#B68E00", "#C9FBE5", "#FF0092", "#22FFA7", "#E3EE9E", "#86CE00", "#BC7196",
+                "#7E7DCD", "#FC6955", "#E48F72")
+CODE_STRIDE = 11
+OTHER_COLOUR = "#e3e3e3"
+
+
+def code_colours(codes: pd.Series, parent: pd.Series | None = None, parent_code: int | None = None) -> list[str]:
+    """One categorical colour per code; with `parent_code`, items under another parent code are light grey.
+
+    >>> code_colours(pd.Series([0, 1, 0]))
+    ['#2E91E5', '#FB00D1', '#2E91E5']
+    >>> code_colours(pd.Series([0, 1]), parent=pd.Series([5, 6]), parent_code=6)
+    ['#e3e3e3', '#FB00D1']
+    """
+    colours = [CODE_PALETTE[(int(code) * CODE_STRIDE) % len(CODE_PALETTE)] for code in codes]
+    if parent_code is None:
+        return colours
+    return [colour if int(p) == parent_code else OTHER_COLOUR for colour, p in zip(colours, parent)]
+
