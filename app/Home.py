@@ -18,6 +18,7 @@ PAGES = ROOT / "pages"
 navigation = st.navigation([
     st.Page(PAGES / "overview.py", title="Workspace overview", icon=":material/monitoring:", default=True),
     st.Page(PAGES / "import_log.py", title="Import a log", icon=":material/upload_file:"),
+    st.Page(PAGES / "pipeline.py", title="Pipeline and reports", icon=":material/analytics:"),
     st.Page(PAGES / "codebook_trainer.py", title="Codebook trainer", icon=":material/model_training:"),
     st.Page(PAGES / "codebook_explorer.py", title="Codebook explorer", icon=":material/scatter_plot:"),
     st.Page(PAGES / "train.py", title="Train", icon=":material/model_training:"),

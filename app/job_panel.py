@@ -6,7 +6,7 @@ from pathlib import Path
 
 import streamlit as st
 
-from conrec_core.jobs.registry import JobRegistry
+from conrec_core.jobs.registry import JobRegistry, time_estimate
 
 SEEN_KEY = "job_status_seen"
 
@@ -24,6 +24,10 @@ def job_panel(workspace: Path, kind: str, title: str) -> None:
     seen[job.id] = job.status
     if job.active:
         label = "Stopping…" if job.status == "cancelling" else f"{title}: {job.message or job.status}"
+        timing = time_estimate(job)
+        if timing is not None and job.status == "running":
+            elapsed, left = timing
+            label += f" · {_duration(elapsed)} so far" + ("" if left is None else f", about {_duration(left)} left")
         st.progress(job.progress, text=label)
         st.button("Cancel", key=f"cancel-{job.id}", disabled=job.status == "cancelling",
                   on_click=registry.cancel, args=(job.id,))
@@ -40,3 +44,7 @@ def job_panel(workspace: Path, kind: str, title: str) -> None:
         st.success(f"The last {title} finished at {job.finished_at} (UTC).")
     if was_active:
         st.rerun(scope="app")  # the job just ended: redraw the whole page with its results
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.0f} min"

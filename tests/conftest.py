@@ -104,8 +104,9 @@ def listed_copy(source: Path, workspaces: Path, name: str) -> Path:
 
     workspace = workspaces / f"{name}.duckdb"
     shutil.copy(source, workspace)
-    shutil.copytree(artifacts_dir(source), artifacts_dir(workspace), ignore=shutil.ignore_patterns("jobs"),
-                    dirs_exist_ok=True)
+    if artifacts_dir(source).exists():  # a workspace with nothing trained yet has no artefacts folder
+        shutil.copytree(artifacts_dir(source), artifacts_dir(workspace), ignore=shutil.ignore_patterns("jobs"),
+                        dirs_exist_ok=True)
     return workspace
 
 

@@ -55,6 +55,21 @@ class Job:
         return self.status in ACTIVE
 
 
+def time_estimate(job: Job, now: datetime | None = None) -> tuple[float, float | None] | None:
+    """(seconds elapsed, seconds left) of a running job, the second extrapolated from its progress so far (None
+    until it has done 2%: the first stages' pace says little); None before it starts.
+
+    >>> job = Job("a", "sft", {}, status="running", progress=0.25, started_at="2026-01-01T10:00:00+00:00")
+    >>> time_estimate(job, datetime(2026, 1, 1, 10, 1, tzinfo=timezone.utc))
+    (60.0, 180.0)
+    """
+    if job.started_at is None:
+        return None
+    elapsed = max(0.0, ((now or datetime.now(timezone.utc)) - datetime.fromisoformat(job.started_at)).total_seconds())
+    left = elapsed * (1 - job.progress) / job.progress if job.progress >= 0.02 else None
+    return elapsed, left
+
+
 class JobCancelled(Exception):
     """Raised inside a job when the user asked it to stop."""
 

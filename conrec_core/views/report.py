@@ -1,0 +1,84 @@
+"""A pipeline report (report.json) as the pipeline page shows it: the methods table, the paired tests in words,
+and the data of its figures."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..evaluation.baselines import baseline_of
+from ..evaluation.intervals import format_p
+from ..evaluation.method_labels import method_label
+
+FIGURES = (("fhr", "FHR"), ("hr", "HR"), ("lif", "LIF"), ("luf", "LUF"), ("ndcg", "NDCG"),
+           ("candidate_accuracy", "CandAcc"))
+SIGNIFICANCE = 0.05
+
+
+def methods_frame(report: dict) -> pd.DataFrame:
+    """One row per method: label, internal name, users, samples, and each figure's value, low and high."""
+    rows = []
+    for method in report["methods"]:
+        row = {"method": method["role"] or method_label(method["method"]), "name": method["method"],
+               "baseline": baseline_of(method["method"]) is not None, "users": method["users"],
+               "samples": method["samples"], "k": method["k"],
+               "p": method.get("fhr_p_value_vs_best_baseline")}
+        for figure, _ in FIGURES:
+            cell = method.get(figure) or {}
+            row[figure], row[f"{figure}_low"], row[f"{figure}_high"] = (cell.get("value"), cell.get("low"),
+                                                                        cell.get("high"))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def display_table(frame: pd.DataFrame) -> pd.DataFrame:
+    """The methods table as text cells: "value [low, high]" per figure, p against the best baseline."""
+    k = int(frame["k"].iloc[0]) if len(frame) else 20
+    shown = frame[["method", "users", "samples"]].copy()
+    for figure, label in FIGURES:
+        if frame[figure].notna().any():
+            shown[f"{label}@{k}"] = [None if value is None or value != value else f"{value:.3f} [{low:.3f}, {high:.3f}]"
+                                     for value, low, high in zip(frame[figure], frame[f"{figure}_low"],
+                                                                 frame[f"{figure}_high"])]
+    shown["p (FHR vs best baseline)"] = ["" if p is None or p != p else format_p(p) for p in frame["p"]]
+    shown["name"] = frame["name"]
+    return shown
+
+
+def paired_tests_in_words(report: dict) -> list[str]:
+    """A sentence per SID model: its FHR@K against the best baseline's, the paired test, and what it means."""
+    frame = methods_frame(report)
+    if frame.empty or report.get("best_baseline") is None:
+        return []
+    best = frame[frame["name"] == report["best_baseline"]]
+    if best.empty:
+        return []
+    best = best.iloc[0]
+    k = int(best["k"])
+    sentences = []
+    for row in frame[~frame["baseline"]].itertuples():
+        if row.p is None or row.p != row.p or row.fhr is None:
+            continue
+        direction = "above" if row.fhr > best.fhr else "below" if row.fhr < best.fhr else "equal to"
+        verdict = ("a difference this large is unlikely by chance" if row.p < SIGNIFICANCE
+                   else "the difference is within what chance gives")
+        sentences.append(f"{row.method}: FHR@{k} {row.fhr:.3f}, {direction} {best.method} ({best.fhr:.3f}); "
+                         f"paired test over {row.users:,} users, p {format_p(row.p)}: {verdict}.")
+    return sentences
+
+
+def headline(report: dict) -> dict | None:
+    """The full method's and the best baseline's FHR@K, and their ratio; None when either is missing."""
+    frame = methods_frame(report).set_index("name")
+    full, best = report.get("full_method"), report.get("best_baseline")
+    if full not in frame.index or best not in frame.index:
+        return None
+    a, b = frame.loc[full], frame.loc[best]
+    if a["fhr"] is None or b["fhr"] is None:
+        return None
+    return {"k": int(a["k"]), "full": float(a["fhr"]), "best": float(b["fhr"]), "best_label": b["method"],
+            "ratio": float(a["fhr"]) / float(b["fhr"]) if b["fhr"] else None, "p": a["p"]}
+
+
+def filter_curve(report: dict) -> pd.DataFrame:
+    """The filter simulation: per threshold θ, the share of future negatives and of positives filtered."""
+    return pd.DataFrame(report.get("filter_simulation") or [])

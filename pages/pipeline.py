@@ -1,0 +1,152 @@
+"""Pipeline: run everything from codebook to report as one background job, read each run's report, compare runs
+and seeds."""
+
+import plotly.graph_objects as go
+import streamlit as st
+
+from app import runs_data
+from app.job_panel import job_panel
+from app.workspace_picker import pick_workspace
+from conrec_core.errors import ConrecError
+from conrec_core.evaluation.method_labels import method_label
+from conrec_core.evaluation.runs import PRESETS, compare_figures, run_table, sample_differences, seed_groups
+from conrec_core.evaluation.seed_summary import markdown as seeds_markdown
+from conrec_core.jobs.registry import JobRegistry
+from conrec_core.views.report import (FIGURES, display_table, filter_curve, headline, methods_frame,
+                                      paired_tests_in_words)
+
+REPORT_FILES = (("report.md", "text/markdown"), ("report.json", "application/json"),
+                ("sample_metrics.parquet", "application/octet-stream"))
+FIGURE_LABELS = dict(FIGURES)
+
+st.title("Pipeline and reports")
+st.caption("One job from the imported log to a report: codebook, SFT, progressive GRPO, predictions, the "
+           "baselines, per-sample metrics with intervals over users. Every run is kept by its settings and "
+           "seed, so runs and seeds can be compared here.")
+workspace = pick_workspace()
+registry = JobRegistry(workspace)
+
+with st.form("pipeline_settings"):
+    preset = st.radio("Preset", list(PRESETS), format_func=PRESETS.get, key="pipeline_preset")
+    left, right = st.columns(2)
+    first_seed = left.number_input("First seed", 0, 10_000, 0, key="pipeline_first_seed")
+    seed_count = right.number_input("Seeds", 1, 5, 1, key="pipeline_seeds",
+                                    help="every learnt method (SID models, SASRec) is trained once per seed")
+    started = st.form_submit_button("Run the pipeline", type="primary")
+if started:
+    try:
+        job = registry.submit("pipeline", {"preset": preset,
+                                           "seeds": list(range(int(first_seed), int(first_seed + seed_count)))})
+        st.toast(f"Pipeline job {job.id} is {job.status}.")
+    except ConrecError as error:
+        st.error(str(error))
+job_panel(workspace, "pipeline", "pipeline run")
+
+runs = runs_data.runs(workspace)
+if not runs:
+    st.info("No finished run on this workspace yet: start one above (the quick preset takes a few minutes).")
+    st.stop()
+names = [record.name for record, _ in runs]
+by_name = dict(zip(names, runs))
+
+
+def run_label(name: str) -> str:
+    record, report = by_name[name]
+    return f"{record.finished_at[:16].replace('T', ' ')} · {record.preset} · seed {record.seed} ({name})"
+
+
+st.subheader("Runs")
+st.dataframe(run_table(runs), hide_index=True, width="stretch", column_config={
+    "full method FHR": st.column_config.NumberColumn(format="%.3f"),
+    "best baseline FHR": st.column_config.NumberColumn(format="%.3f"),
+    "settings": st.column_config.TextColumn(help="hash of the settings (seed aside) and of the samples scored")})
+
+report_tab, compare_tab, seeds_tab = st.tabs(["Report", "Compare two runs", "Across seeds"])
+
+with report_tab:
+    chosen = st.selectbox("Run", names, format_func=run_label, key="pipeline_run")
+    record, report = by_name[chosen]
+    frame = methods_frame(report)
+    top = headline(report)
+    if top is not None:
+        cells = st.columns(3)
+        cells[0].metric(f"Full method FHR@{top['k']}", f"{top['full']:.3f}")
+        cells[1].metric(f"Best baseline FHR@{top['k']}", f"{top['best']:.3f}", help=top["best_label"])
+        if top["ratio"] is not None:
+            cells[2].metric("Ratio", f"{top['ratio']:.2f}×")
+    st.caption(f"{report['split']} split ({report.get('sample_split', '?')} sample split); 95% intervals resample "
+               "users; p is a paired sign-flip test of FHR against the best baseline, per user.")
+    st.dataframe(display_table(frame), hide_index=True, width="stretch",
+                 column_config={"name": st.column_config.TextColumn(help="internal name (CLI, files)")})
+    for sentence in paired_tests_in_words(report):
+        st.markdown(f"- {sentence}")
+    metric = st.radio("Figure", [f for f, _ in FIGURES if frame[f].notna().any()], format_func=FIGURE_LABELS.get,
+                      horizontal=True, key="pipeline_figure")
+    shown = frame[frame[metric].notna()]
+    chart = go.Figure(go.Bar(x=shown["method"], y=shown[metric], hovertext=shown["name"],
+                             error_y=dict(type="data", symmetric=False, array=shown[f"{metric}_high"] - shown[metric],
+                                          arrayminus=shown[metric] - shown[f"{metric}_low"]),
+                             marker_color=["#7f7f7f" if b else "#c0392b" for b in shown["baseline"]]))
+    chart.update_layout(height=380, margin=dict(l=0, r=0, t=40, b=0), yaxis_title=FIGURE_LABELS[metric],
+                        title=f"{FIGURE_LABELS[metric]}@{int(frame['k'].iloc[0])} with 95% intervals "
+                              "(grey: baselines)")
+    st.plotly_chart(chart, width="stretch", key="pipeline_chart")
+    curve = filter_curve(report)
+    if not curve.empty:
+        filtered = go.Figure()
+        for column, name in (("negatives_caught", "future negatives filtered"),
+                             ("positives_filtered", "future positives filtered")):
+            filtered.add_trace(go.Scatter(x=curve["theta"], y=curve[column], mode="lines+markers", name=name))
+        filtered.update_layout(height=320, margin=dict(l=0, r=0, t=40, b=0), xaxis_title="threshold θ",
+                               yaxis_title="share", title=f"Filter simulation ({method_label(report['filter_checkpoint'])})")
+        st.plotly_chart(filtered, width="stretch", key="pipeline_filter")
+    buttons = st.columns(len(REPORT_FILES))
+    for column, (file, mime) in zip(buttons, REPORT_FILES):
+        column.download_button(file, runs_data.run_file(workspace, chosen, file), file_name=f"{chosen}-{file}",
+                               mime=mime, key=f"pipeline_download_{file}")
+
+with compare_tab:
+    if len(names) < 2:
+        st.info("Run the pipeline again (another seed or preset) to compare two runs.")
+    else:
+        left, right = st.columns(2)
+        a = left.selectbox("Run A", names, index=1, format_func=run_label, key="pipeline_compare_a")
+        b = right.selectbox("Run B", names, index=0, format_func=run_label, key="pipeline_compare_b")
+        metric = st.radio("Figure", [f for f, _ in FIGURES], format_func=FIGURE_LABELS.get, horizontal=True,
+                          key="pipeline_compare_figure")
+        figures = compare_figures(by_name[a][1], by_name[b][1], metric)
+        st.dataframe(figures, hide_index=True, width="stretch", column_config={
+            column: st.column_config.NumberColumn(format="%.3f") for column in ("A", "B", "B − A")})
+        record_a, record_b = by_name[a][0], by_name[b][0]
+        if record_a.samples != record_b.samples:
+            st.caption("The two runs were scored on different samples: only their figures compare, not their "
+                       "samples one by one.")
+        else:
+            st.markdown("**Sample by sample**")
+            methods_a = list(dict.fromkeys(runs_data.sample_metrics(workspace, a)["method"]))
+            methods_b = list(dict.fromkeys(runs_data.sample_metrics(workspace, b)["method"]))
+            full_a, full_b = by_name[a][1].get("full_method"), by_name[b][1].get("full_method")
+            left, right = st.columns(2)
+            method_a = left.selectbox("Method in A", methods_a, format_func=method_label, key="pipeline_method_a",
+                                      index=methods_a.index(full_a) if full_a in methods_a else 0)
+            method_b = right.selectbox("Method in B", methods_b, format_func=method_label, key="pipeline_method_b",
+                                       index=methods_b.index(full_b) if full_b in methods_b else 0)
+            pairs = sample_differences(runs_data.sample_metrics(workspace, a), runs_data.sample_metrics(workspace, b),
+                                       method_a, method_b, "fhr")
+            outcomes = pairs["outcome"].value_counts().reindex(["both hit", "only A hits", "only B hits",
+                                                                "both miss"], fill_value=0)
+            cells = st.columns(4)
+            for cell, (outcome, count) in zip(cells, outcomes.items()):
+                cell.metric(outcome, f"{count:,}", help="samples where the method's FHR is above 0 (A) / (B)")
+            differing = pairs[pairs["outcome"].isin(["only A hits", "only B hits"])]
+            st.dataframe(differing.sort_values(["outcome", "user_id"]), hide_index=True, width="stretch")
+
+with seeds_tab:
+    groups = seed_groups(runs)
+    if not groups:
+        st.info("No settings have been run with two or more seeds yet: choose 'Seeds' above 1 when you start "
+                "the pipeline.")
+    for settings, summary in groups.items():
+        preset_of = next(record.preset for record, _ in runs if record.settings == settings)
+        st.markdown(f"**Settings {settings}** ({preset_of}):")
+        st.markdown(seeds_markdown(summary).split("\n", 2)[2])

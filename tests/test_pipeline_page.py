@@ -1,0 +1,116 @@
+"""The pipeline as the app runs it: the job kind writes one run per seed, kept by settings and seed; the page
+shows the report, compares two runs figure by figure and sample by sample, and summarises the seeds."""
+
+from dataclasses import replace
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from conrec_core.evaluation import runs as runs_module
+from conrec_core.evaluation.runs import (compare_figures, list_runs, read_run, run_table, sample_differences,
+                                         seed_groups, settings_hash)
+from conrec_core.evaluation.pipeline_config import PipelineConfig
+from conrec_core.errors import ConrecError
+from conrec_core.jobs import kinds
+
+from conftest import REPO, listed_copy, remove_listed
+from test_log_shapes import lightest
+
+PAGE = str(REPO / "pages" / "pipeline.py")
+
+
+@pytest.fixture(scope="module")
+def two_seeds(workspaces, small_world):
+    """The pipeline job's own function, seeds 0 and 1, on a listed copy of the small world (the lightest
+    settings stand in for the quick preset: these tests are about runs, not quality)."""
+    workspace = listed_copy(small_world, workspaces, "pipeline-page")
+    original = runs_module.preset_config
+    runs_module.preset_config = lambda preset, seed=0: replace(lightest(), seed=seed)
+    try:
+        messages = []
+        result = kinds.pipeline(str(workspace), {"preset": "quick", "seeds": [0, 1]},
+                                lambda fraction, message: messages.append((fraction, message)))
+    finally:
+        runs_module.preset_config = original
+    yield workspace, result, messages
+    remove_listed(workspace)
+
+
+def test_each_seed_is_kept_as_a_run_of_the_same_settings(two_seeds):
+    workspace, result, messages = two_seeds
+    assert result["seeds"] == [0, 1] and len(result["runs"]) == 2
+    runs = list_runs(workspace)
+    assert {record.seed for record, _ in runs} == {0, 1}
+    assert len({record.settings for record, _ in runs}) == 1  # seeds aside, the same settings
+    assert all(record.finished_at and report["methods"] for record, report in runs)
+    assert messages[0][1].startswith("seed 0 (1 of 2)") and messages[-1][1].startswith("seed 1 (2 of 2)")
+    assert [f for f, _ in messages] == sorted(f for f, _ in messages)  # one bar over both seeds
+    table = run_table(runs)
+    assert list(table["seed"].sort_values()) == [0, 1] and table["full method FHR"].between(0, 1).all()
+
+
+def test_seeds_average_and_runs_compare(two_seeds):
+    workspace, _, _ = two_seeds
+    runs = list_runs(workspace)
+    (settings, summary), = seed_groups(runs).items()
+    assert summary["seeds"] == [0, 1]
+    full = next(m for m in summary["methods"] if m["role"].startswith("full method"))
+    values = [full["fhr"]["per_seed"][seed]["value"] for seed in (0, 1)]
+    assert full["fhr"]["mean"] == pytest.approx(sum(values) / 2)
+    (a_record, a), (b_record, b) = runs
+    figures = compare_figures(a, b).set_index("method")
+    assert figures.loc[full["role"], "B − A"] == pytest.approx(figures.loc[full["role"], "B"]
+                                                               - figures.loc[full["role"], "A"])
+    left = pd.read_parquet(runs_module.run_folder(workspace, a_record.name) / "sample_metrics.parquet")
+    right = pd.read_parquet(runs_module.run_folder(workspace, b_record.name) / "sample_metrics.parquet")
+    pairs = sample_differences(left, right, a["full_method"], b["full_method"])
+    assert len(pairs) == a["methods"][0]["samples"]  # the same samples, matched one to one
+    only_a = pairs[pairs["outcome"] == "only A hits"]
+    assert ((only_a["A"] > 0) & (only_a["B"] == 0)).all()
+
+
+def test_a_rerun_of_the_same_settings_and_seed_starts_from_an_empty_report(two_seeds):
+    workspace, _, _ = two_seeds
+    config = replace(lightest(), seed=5)
+    name = f"{settings_hash(config, list_runs(workspace)[0][0].samples)}-s5"
+    earlier = runs_module.runs_dir(workspace) / name
+    earlier.mkdir()
+    (earlier / "report.json").write_text("{}")  # what an earlier run of these settings and seed left
+    folder, record = runs_module.start_run(workspace, "quick", config)
+    assert folder == earlier and record.name == name
+    assert not (folder / "report.json").exists()  # an unfinished rerun never passes for the old result
+    assert name not in [r.name for r, _ in list_runs(workspace)]
+    with pytest.raises(ConrecError, match="no readable report"):
+        read_run(workspace, name)
+    assert settings_hash(config, record.samples) == settings_hash(replace(config, seed=7), record.samples)
+    assert settings_hash(config, record.samples) != settings_hash(PipelineConfig(), record.samples)
+
+
+@pytest.mark.parametrize("name", ["../../etc", "abc", "0123456789-s1/../x"])
+def test_a_run_name_is_checked_before_it_becomes_a_path(workspaces, name):
+    with pytest.raises(ConrecError, match="not a run name"):
+        read_run(workspaces / "any.duckdb", name)
+
+
+def test_the_page_shows_the_report_compares_runs_and_seeds(two_seeds):
+    workspace, _, _ = two_seeds
+    app = AppTest.from_file(PAGE, default_timeout=120)
+    app.session_state["workspace_choice"] = "Workspace: pipeline-page"
+    app.run()
+    assert not app.exception, [e.message for e in app.exception]
+    runs = list_runs(workspace)
+    newest = runs[0][1]
+    shown = {m.label: m.value for m in app.metric}
+    k = newest["methods"][0]["k"]
+    full = next(m for m in newest["methods"] if m["method"] == newest["full_method"])
+    assert shown[f"Full method FHR@{k}"] == f"{full['fhr']['value']:.3f}"
+    table = next(d.value for d in app.dataframe if "p (FHR vs best baseline)" in d.value.columns)
+    assert list(table["name"]) == [m["method"] for m in newest["methods"]]
+    assert table["method"].iloc[-1].startswith("full method")
+    assert any("paired test over" in m.value for m in app.markdown)
+    assert any("Settings" in m.value for m in app.markdown)  # the seeds tab's summary
+    assert [b.label for b in app.get("download_button")] == ["report.md", "report.json", "sample_metrics.parquet"]
+    app.selectbox(key="pipeline_compare_a").set_value(runs[1][0].name).run()
+    assert not app.exception
+    assert {"both hit", "only A hits", "only B hits", "both miss"} <= {m.label for m in app.metric}
