@@ -97,7 +97,12 @@ def build_mapping(raw: dict) -> ImportMapping:
 
 @st.cache_resource(max_entries=PREVIEWS_KEPT, show_spinner="Reading the file…")
 def _preview(path: str, version: tuple, delimiter: str | None, encoding: str) -> EventFilePreview:
-    return EventFilePreview(Path(path), delimiter=delimiter, encoding=encoding)
+    return EventFilePreview(Path(path), delimiter=delimiter, encoding=encoding, label=label(Path(path)))
+
+
+def label(path: Path) -> str:
+    """How messages name a file: an upload by the name it was uploaded with, any other file by its path."""
+    return path.name.split("-", 1)[-1] if path.parent == uploads_dir() else str(path)
 
 
 def preview(path: Path, delimiter: str | None = None, encoding: str = "utf-8") -> EventFilePreview:

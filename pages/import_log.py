@@ -1,6 +1,8 @@
 """Import a log: pick a file (upload or a path here) or a MovieLens folder, map its columns in a form built from
 its header and values, check every row as the importer would, then import it in the background."""
 
+from pathlib import Path
+
 import streamlit as st
 
 from app import import_data
@@ -40,8 +42,11 @@ if source is None:
     st.info("Choose a file to see its columns.")
     st.stop()
 
-name = st.text_input("Workspace name", value=import_data.default_name(source),
-                     key="import_name", help="the workspace file is workspaces/NAME.duckdb; letters, digits, _ . -")
+if st.session_state.get("import_source") != str(source):  # a new file: its own name, not the last one's
+    st.session_state["import_source"] = str(source)
+    st.session_state["import_name"] = import_data.default_name(source)
+name = st.text_input("Workspace name", key="import_name",
+                     help="the workspace file is workspaces/NAME.duckdb; letters, digits, _ . -")
 try:
     workspace = import_data.target_workspace(name)
 except ConrecError as error:
@@ -83,7 +88,7 @@ try:
 except ConrecError as error:
     st.error(str(error))
     st.stop()
-st.subheader(f"{source.name}: {file.rows:,} rows, {len(file.columns)} columns")
+st.subheader(f"{Path(import_data.label(source)).name}: {file.rows:,} rows, {len(file.columns)} columns")
 st.dataframe(file.head(8), hide_index=True, width="stretch")
 
 

@@ -16,7 +16,8 @@ from conftest import REPO
 CHROMIUM = "/usr/bin/chromium"
 CHARTS_DRAWN = """() => [...document.querySelectorAll('[data-testid="stPlotlyChart"]')]
                      .every(chart => chart.querySelector('.main-svg') !== null)"""
-PAGES = ("", "codebook_trainer", "codebook_explorer", "train", "checkpoints", "user_inspector", "long_tail_review")
+PAGES = ("", "import_log", "pipeline", "codebook_trainer", "codebook_explorer", "train", "checkpoints",
+         "user_inspector", "long_tail_review")
 SCREENS = REPO / "reports" / "screens"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
         "--disable-component-update", "--disable-sync"]
@@ -24,6 +25,24 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--
 playwright = pytest.importorskip("playwright.sync_api", reason="pip install -r requirements.txt installs playwright")
 if not os.path.exists(CHROMIUM):
     pytest.skip("needs Debian's chromium (apt-get install chromium); .ci/run installs it", allow_module_level=True)
+
+
+def open_browser(driver):
+    browser = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+    return browser, browser.new_page(viewport={"width": 1400, "height": 1800})
+
+
+def settle(page, timeout: int = 120_000) -> None:
+    """Wait until the page's script has run to its end and its charts are drawn."""
+    page.wait_for_selector('[data-testid="stSidebar"]', timeout=60_000)
+    page.wait_for_selector("h1", timeout=timeout)
+    page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=timeout)
+    page.wait_for_function(CHARTS_DRAWN, timeout=60_000)
+
+
+def no_exception(page, where: str) -> None:
+    errors = page.locator('[data-testid="stException"]')
+    assert errors.count() == 0, f"{where}: {errors.first.inner_text()[:500]}"
 
 
 def free_port() -> int:
@@ -61,17 +80,87 @@ def test_every_page_renders_without_an_exception(app_url):
         shutil.rmtree(SCREENS)
     SCREENS.mkdir(parents=True)
     with playwright.sync_playwright() as driver:
-        browser = driver.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        page = browser.new_page(viewport={"width": 1400, "height": 1800})
+        browser, page = open_browser(driver)
         for path in PAGES:
             page.goto(f"{app_url}/{path}")
-            page.wait_for_selector('[data-testid="stSidebar"]', timeout=60_000)
-            page.wait_for_selector("h1", timeout=120_000)  # the page's script has started drawing
-            page.wait_for_selector('[data-testid="stStatusWidget"]', state="detached", timeout=120_000)
-            page.wait_for_function(CHARTS_DRAWN, timeout=60_000)  # plotly draws after the script has finished
+            settle(page)
             page.screenshot(path=str(SCREENS / f"{path or 'home'}.png"), full_page=True)
-            errors = page.locator('[data-testid="stException"]')
-            assert errors.count() == 0, f"/{path}: {errors.first.inner_text()[:500]}"
+            no_exception(page, f"/{path}")
             assert page.locator("h1").count() >= 1, f"/{path} shows no title"
         browser.close()
     assert len(list(SCREENS.glob("*.png"))) == len(PAGES)
+
+
+@pytest.fixture(scope="module")
+def shop_csv(tmp_path_factory):
+    """A small synthetic shop log as an analyst would have it: one CSV, times in milliseconds."""
+    import pandas as pd
+
+    from conrec_core.data.synthetic import generate_world, write_world
+    from conrec_core.data.synthetic_config import WorldConfig
+
+    folder = tmp_path_factory.mktemp("shop-csv")
+    events = pd.read_parquet(write_world(generate_world(WorldConfig(users=60, items=200, shops=20, days=21)), folder))
+    events["ts"] = events["ts"] * 1000  # seconds in the world's files; milliseconds in many real logs
+    good = events[["user_id", "item_id", "ts", "action"]]
+    good.to_csv(folder / "shop-log.csv", index=False)
+    bad = good.astype({"ts": str})
+    bad.iloc[3, bad.columns.get_loc("ts")] = "03/11/2026"
+    bad.to_csv(folder / "bad-times.csv", index=False)
+    return folder
+
+
+def upload(page, path) -> None:
+    earlier = page.locator('[data-testid="stFileUploaderDeleteBtn"] button')
+    if earlier.count():
+        earlier.first.click()
+        settle(page)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+    settle(page)
+
+
+@pytest.mark.slow  # a quick pipeline in the app: minutes
+def test_an_analyst_imports_a_csv_runs_the_quick_pipeline_and_downloads_the_report(app_url, shop_csv, tmp_path):
+    with playwright.sync_playwright() as driver:
+        browser, page = open_browser(driver)
+        page.goto(f"{app_url}/import_log")
+        settle(page)
+        upload(page, shop_csv / "bad-times.csv")
+        time_block = page.locator('[data-testid="stColumn"]').filter(has_text="Time column")
+        assert "bad-times.csv, column 'ts', row 4: cannot read '03/11/2026' as milliseconds" in time_block.locator('[data-testid="stAlert"]').inner_text()
+        assert page.get_by_role("button", name="Import", exact=True).count() == 0
+        page.screenshot(path=str(SCREENS / "import-refused.png"), full_page=True)
+
+        upload(page, shop_csv / "shop-log.csv")
+        page.get_by_text("Every row passes the importer's checks.").wait_for(timeout=60_000)
+        name = page.get_by_role("textbox", name="Workspace name")
+        assert name.input_value() == "shop-log"  # named after the new file, not the refused one
+        name.fill("shop")
+        name.press("Enter")
+        settle(page)
+        page.screenshot(path=str(SCREENS / "import-form.png"), full_page=True)
+        page.get_by_role("button", name="Import", exact=True).click()
+        page.get_by_text("The last import finished").wait_for(timeout=180_000)
+        no_exception(page, "import")
+
+        page.goto(f"{app_url}/pipeline")
+        settle(page)
+        page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
+        page.get_by_role("option", name="Workspace: shop").click()
+        settle(page)
+        page.get_by_text("quick: minutes").click()
+        page.get_by_role("button", name="Run the pipeline").click()
+        page.get_by_text("The last pipeline run finished").wait_for(timeout=900_000)
+        page.reload()
+        settle(page)
+        no_exception(page, "pipeline")
+        assert page.get_by_text("Full method FHR@20").count() == 1
+        assert page.get_by_text("paired test over").count() >= 1
+        page.screenshot(path=str(SCREENS / "pipeline-report.png"), full_page=True)
+        with page.expect_download() as download:
+            page.get_by_role("button", name="report.md").click()
+        saved = tmp_path / "report.md"
+        download.value.save_as(saved)
+        assert saved.read_text().startswith("#")
+        browser.close()
+

@@ -1,13 +1,16 @@
 """The background job runner, with real worker processes."""
 
+import doctest
 import os
 import signal
 import time
+from datetime import datetime, timezone
 
 import pytest
 
 from conrec_core.errors import ConrecError
-from conrec_core.jobs.registry import Job, JobRegistry, process_start
+from conrec_core.jobs import registry as registry_module
+from conrec_core.jobs.registry import Job, JobRegistry, process_start, time_estimate
 
 
 @pytest.fixture
@@ -95,3 +98,30 @@ def test_unreadable_records_are_passed_over(registry):
     assert [job.status for job in registry.list()] == ["done"]
     with pytest.raises(ConrecError, match="unreadable"):
         registry.read("foreign")
+
+
+def test_a_record_written_by_a_newer_version_still_reads(registry):
+    job = registry.wait(registry.submit("sleep", {"steps": 1}).id, timeout=30)
+    record = registry.path(job.id)
+    record.write_text(record.read_text().replace('"kind"', '"added_later": 1, "kind"'))
+    assert registry.read(job.id).status == "done"
+
+
+def test_the_time_estimate_extrapolates_progress():
+    result = doctest.testmod(registry_module)
+    assert result.attempted >= 2 and result.failed == 0
+    early = Job("a", "sft", {}, status="running", progress=0.01, started_at="2026-01-01T10:00:00+00:00")
+    assert time_estimate(early, datetime(2026, 1, 1, 10, 0, 30, tzinfo=timezone.utc)) == (30.0, None)
+    assert time_estimate(Job("b", "sft", {})) is None  # queued: not started
+
+
+def test_a_failed_import_job_names_the_column_and_leaves_the_workspace(tmp_path):
+    (tmp_path / "log.csv").write_text("u,i,t,k\n1,2,1700000000,neg\n1,3,next week,pos\n")
+    (tmp_path / "mapping.json").write_text('{"events": {"user": "u", "item": "i", "time": "t", '
+                                           '"kind": {"column": "k", "negative": ["neg"], "positive": ["pos"]}}}')
+    registry = JobRegistry(tmp_path / "ws.duckdb")
+    job = registry.wait(registry.submit("import", {"source": str(tmp_path / "log.csv"),
+                                                   "mapping": str(tmp_path / "mapping.json")}).id, timeout=120)
+    assert job.status == "failed" and job.error_column == "t"
+    assert job.error.endswith("column 't', row 2: cannot read 'next week' as seconds since the epoch from 1970 to 2099")
+    assert not (tmp_path / "ws.duckdb").exists()

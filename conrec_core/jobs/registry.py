@@ -17,7 +17,7 @@ import subprocess
 import sys
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -107,7 +107,9 @@ class JobRegistry:
 
     def read(self, job_id: str) -> Job:
         try:
-            return Job(**json.loads(self.path(job_id).read_text()))
+            record = json.loads(self.path(job_id).read_text())
+            known = {spec.name for spec in fields(Job)}  # a record from a newer version may carry more
+            return Job(**{key: value for key, value in record.items() if key in known})
         except FileNotFoundError:
             raise ConrecError(f"no job {job_id} in {self.folder}") from None
         except (ValueError, TypeError):  # truncated, or not a job record at all
