@@ -41,8 +41,8 @@ def pick_workspace() -> Path:
     default = labels.index(sample_data.SAMPLES[sample_data.DEFAULT_SAMPLE].title)
     label = st.sidebar.selectbox("Dataset", labels, index=default, key=SESSION_KEY)
     choice = choices[label]
-    st.sidebar.caption(f"Other logs: `python -m conrec_core import SOURCE --workspace "
-                       f"{sample_data.workspaces_dir()}/NAME.duckdb` adds them here.")
+    st.sidebar.caption("Other logs: the *Import a log* page, or `python -m conrec_core import SOURCE --workspace "
+                       f"{sample_data.workspaces_dir()}/NAME.duckdb`, adds them here.")
     if choice.startswith("sample:"):
         name = choice.removeprefix("sample:")
         st.sidebar.caption(sample_data.SAMPLES[name].description)

@@ -44,3 +44,11 @@ def test_the_readme_layout_table_names_what_is_there():
     for package in (REPO / "conrec_core").iterdir():
         if (package / "__init__.py").is_file():
             assert f"conrec_core/{package.name}/" in layout or f"`{package.name}/`" in layout, package.name
+
+
+def test_every_picture_the_readme_shows_is_in_the_tree():
+    text = (REPO / "README.md").read_text()
+    pictures = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", text)
+    assert pictures, "the first-ten-minutes section shows the pages"
+    for picture in pictures:
+        assert (REPO / picture).is_file(), picture
