@@ -12,21 +12,14 @@ from __future__ import annotations
 
 import argparse
 import os
-import statistics
 import tempfile
 import time
 from pathlib import Path
 
+from benchmarks.timing import timed
+
 REPO = Path(__file__).resolve().parents[1]
 
-
-def timed(action, repeats: int = 5) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def widget(app, kind: str, key: str):

@@ -12,21 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import tempfile
-import time
 from pathlib import Path
 
 from benchmarks.bench_workspace import MAPPING, generate
+from benchmarks.timing import timed
 
-
-def timed(action, repeats: int = 5) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
 
 
 def build(folder: Path, users: int) -> Path:
