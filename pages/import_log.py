@@ -8,7 +8,7 @@ import streamlit as st
 from app import import_data
 from app.job_panel import job_panel
 from conrec_core.data.mapping import TIME_UNITS
-from conrec_core.data.preview import guess_kinds, guess_roles, looks_like_ratings
+from conrec_core.data.preview import ITEM_ROLE_NAMES, guess_kinds, guess_roles, looks_like_ratings
 from conrec_core.errors import ConrecError
 from conrec_core.jobs.registry import JobRegistry
 
@@ -166,17 +166,24 @@ if encoding != "utf-8":
 raw = {"events": events}
 
 with st.expander("Item file (optional): titles and text make better semantic IDs"):
-    item_path_text = st.text_input("Path of the item file on this machine", key="import_items_path")
-    if item_path_text:
+    item_upload = st.file_uploader("Item file (CSV, TSV or Parquet)", type=["csv", "tsv", "txt", "gz", "parquet"],
+                                   key="import_items_upload")
+    item_path_text = st.text_input("…or its path on this machine", key="import_items_path")
+    if item_upload is not None or item_path_text:
         try:
-            item_path = import_data.server_path(item_path_text)
+            item_path = (import_data.save_upload(item_upload.name, item_upload.getvalue()) if item_upload is not None
+                         else import_data.server_path(item_path_text))
             items = import_data.preview(item_path)
             st.dataframe(items.head(5), hide_index=True)
             a, b, c = st.columns(3)
             options = [NONE] + items.columns
-            item_id = a.selectbox("Item id column", items.columns, key="import_items_id")
-            title = b.selectbox("Title column", options, key="import_items_title")
-            category = c.selectbox("Category column", options, key="import_items_category")
+            item_guess = guess_roles(items.columns, ITEM_ROLE_NAMES)
+            item_id = a.selectbox("Item id column", items.columns, key="import_items_id",
+                                  index=items.columns.index(item_guess["id"]) if item_guess["id"] else 0)
+            title = b.selectbox("Title column", options, key="import_items_title",
+                                index=options.index(item_guess["title"] or NONE))
+            category = c.selectbox("Category column", options, key="import_items_category",
+                                   index=options.index(item_guess["category"] or NONE))
             text = st.multiselect("Other text columns", items.columns, key="import_items_text")
             raw["items"] = {"path": str(item_path), "id": item_id, "text": text,
                             **({"title": title} if title != NONE else {}),

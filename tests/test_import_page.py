@@ -115,3 +115,21 @@ def test_an_upload_of_another_kind_and_a_sample_name_are_refused(workspaces):
         import_data.target_workspace("synthetic-shop")
     with pytest.raises(ConrecError, match="not allowed"):
         import_data.target_workspace("../outside")
+
+
+def test_an_item_file_is_attached_with_its_columns_guessed(workspaces, tmp_path):
+    items = write(tmp_path / "products.csv", "product_id,name,department,blurb\np1,Red lamp,home,bright\n"
+                                             "p2,Blue mug,kitchen,\np3,Green rug,home,soft\n")
+    app = open_page(write(tmp_path / "log.csv", LOG))
+    widget(app, "text_input", "import_items_path").input(str(items)).run()
+    assert widget(app, "selectbox", "import_items_id").value == "product_id"
+    assert widget(app, "selectbox", "import_items_title").value == "name"
+    assert widget(app, "selectbox", "import_items_category").value == "department"
+    widget(app, "multiselect", "import_items_text").select("blurb").run()
+    widget(app, "text_input", "import_name").input("with-items").run()
+    widget(app, "button", "import_start").click().run()
+    job = wait_for(JobRegistry(workspaces / "with-items.duckdb"))
+    assert job.status == "done", job.error
+    with open_workspace(workspaces / "with-items.duckdb") as con:
+        assert con.execute("SELECT item_id, title, category FROM items ORDER BY 1").fetchall() == [
+            ("p1", "Red lamp", "home"), ("p2", "Blue mug", "kitchen"), ("p3", "Green rug", "home")]

@@ -28,6 +28,11 @@ ROLE_NAMES = {
              "signal"),
     "reason": ("reason", "dislikereason", "why", "feedbackreason"),
 }
+ITEM_ROLE_NAMES = {
+    "id": ("itemid", "item", "movieid", "productid", "product", "id", "sku", "articleid"),
+    "title": ("title", "name", "itemname", "productname", "headline"),
+    "category": ("category", "genres", "genre", "categories", "section", "department"),
+}
 # Words in a feedback value that say which kind it is; a value matching none is left for the user to place.
 KIND_WORDS = {
     "negative": ("dislike", "notinterested", "hide", "hidden", "negative", "thumbsdown", "downvote", "skip",
@@ -130,11 +135,12 @@ class EventFilePreview:
             raise KeyError(f"no column {column!r} in {self.label}")
 
 
-def guess_roles(columns: list[str]) -> dict[str, str | None]:
-    """role -> the column that most likely holds it (user, item, time, kind, reason), each column used once."""
+def guess_roles(columns: list[str], roles: dict[str, tuple[str, ...]] = ROLE_NAMES) -> dict[str, str | None]:
+    """role -> the column that most likely holds it (of an event file by default; ITEM_ROLE_NAMES for an item
+    file), each column used once."""
     keys = {column: re.sub(r"[\s_\-]", "", column.lower()) for column in columns}
     chosen: dict[str, str | None] = {}
-    for role, names in ROLE_NAMES.items():
+    for role, names in roles.items():
         taken = set(chosen.values())
         candidates = [(names.index(key), column) for column, key in keys.items()
                       if key in names and column not in taken]
