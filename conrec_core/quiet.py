@@ -7,12 +7,14 @@ import logging
 import os
 import warnings
 
+from transformers.utils import logging as transformers_logging
+
 LIBRARIES = ("bitsandbytes", "transformers", "peft", "accelerate", "torch", "umap", "sklearn", "numba",
              "sentence_transformers", "huggingface_hub")
 
 
 def quiet_libraries() -> None:
-    """Call before the libraries are imported: some read their switches from the environment only then."""
+    """Call as early as possible: some libraries read their switches from the environment only on import."""
     os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
     os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -22,3 +24,6 @@ def quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     for name in LIBRARIES:
         warnings.filterwarnings("ignore", module=rf"{name}(\..*)?$")
+    # transformers reads its progress-bar switch once, on import, which the CLI's modules have done already.
+    transformers_logging.disable_progress_bar()
+    transformers_logging.set_verbosity_error()

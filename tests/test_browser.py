@@ -121,11 +121,13 @@ def shop_csv(tmp_path_factory):
 
 
 def upload(page, path) -> None:
-    earlier = page.locator('[data-testid="stFileUploaderDeleteBtn"] button')
+    """Put a file into the event-log uploader (the page has a second one, for the item file, once a log is read)."""
+    uploader = page.locator('[data-testid="stFileUploader"]').filter(has_text="Event log")
+    earlier = uploader.locator('[data-testid="stFileUploaderDeleteBtn"] button')
     if earlier.count():
         earlier.first.click()
         settle(page)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
+    uploader.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(path))
     settle(page)
 
 

@@ -87,9 +87,11 @@ def test_sft_then_predict_from_the_command_line(lm_world, tmp_path):
     workspace = tmp_path / "ws.duckdb"
     shutil.copy(lm_world, workspace)
     shutil.copytree(artifacts_dir(lm_world) / "codebooks", artifacts_dir(workspace) / "codebooks")
-    out = cli("sft", "--workspace", workspace, "--name", "cli", "--steps", 6, "--eval-every", 3,
-              "--checkpoint-every", 3).stdout
-    assert "checkpoint 'cli' after 6 steps" in out and "alignment accuracy" in out
+    trained = cli("sft", "--workspace", workspace, "--name", "cli", "--steps", 6, "--eval-every", 3,
+                  "--checkpoint-every", 3)
+    assert "checkpoint 'cli' after 6 steps" in trained.stdout and "alignment accuracy" in trained.stdout
+    for chatter in ("Loading weights", "Writing model shards", "gemm_4bit", "Warning"):  # libraries stay quiet
+        assert chatter not in trained.stdout + trained.stderr
     missing = cli("predict", "--workspace", workspace, "--checkpoint", "nope", check=False)
     assert missing.returncode == 2 and "not a conrec checkpoint" in missing.stderr
     users = json.loads(cli("predict", "--workspace", workspace, "--checkpoint", "cli", "--top-k", 5,

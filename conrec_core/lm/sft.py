@@ -3,6 +3,10 @@
 A small focused loop: batches mix the tasks by weight, the loss covers target tokens only, and the
 training state is saved so an interrupted run continues where it stopped. Batches depend only on
 (seed, step), so a resumed run sees the batches an uninterrupted one would have.
+
+Over 300 lines because the loop and what it does at each check (held-out losses, alignment accuracy, the
+ranking check, keeping the best weights) share the encoded batches and the model's snapshot; apart they would
+pass those back and forth through every call.
 """
 
 from __future__ import annotations
