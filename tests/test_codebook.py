@@ -67,6 +67,7 @@ def test_sid_vectors_are_the_sum_of_codewords(sample_codebooks):
     assert np.allclose(cosine, items.reconstruction_cosine.to_numpy(), atol=1e-4)
 
 
+@pytest.mark.slow  # three codebooks; tests/test_leakage_canary.py rebuilds one with the same seed in the default run
 def test_same_seed_same_codebook_other_seed_other_codebook(small_world, tmp_path):
     copies = [tmp_path / f"ws{i}.duckdb" for i in range(3)]
     for copy in copies:
@@ -127,6 +128,7 @@ def test_codebook_of_an_id_only_log_uses_collaborative_vectors(tmp_path):
     assert len(set(load_codebook(tmp_path / "ws.duckdb").sids.sids)) == 40
 
 
+@pytest.mark.slow  # an 8,192-code codebook on 200 items: minutes under load, and only the size is new
 def test_a_large_codebook_size_trains(small_world, tmp_path):
     path = tmp_path / "ws.duckdb"
     shutil.copy(small_world, path)

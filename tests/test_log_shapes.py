@@ -45,9 +45,13 @@ SHAPES = {
     "no positives": lambda events: events[~events["action"].isin(["click", "purchase"])],
     "users with no negative before the test cut": late_first_negatives,
 }
+# A whole pipeline per shape: the default suite keeps the shape that is hardest on the samples and the
+# models; the other two run with -m slow (an id-only codebook is also trained in tests/test_codebook.py).
+SLOW_SHAPES = {"id-only items", "no positives"}
 
 
-@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("shape", [pytest.param(name, marks=pytest.mark.slow) if name in SLOW_SHAPES else name
+                                   for name in SHAPES])
 def test_the_pipeline_runs_on_every_shape_of_log(world_events, tmp_path, shape):
     SHAPES[shape](world_events).to_csv(tmp_path / "events.csv", index=False)
     (tmp_path / "mapping.json").write_text(MAPPING)  # no item file: items are known by id only

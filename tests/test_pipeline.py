@@ -2,12 +2,15 @@
 
 import json
 import shutil
+from dataclasses import replace
 
 import pandas as pd
 import pytest
 
 from conrec_core.cli import main
 from conrec_core.lm.checkpoints import checkpoint_dir, list_checkpoints
+
+from test_log_shapes import lightest
 
 
 @pytest.mark.slow  # two more SFT and five more GRPO runs; the default suite runs the pipeline in test_log_shapes
@@ -60,13 +63,12 @@ def test_shipped_outputs_restore_into_a_fresh_import(small_world, tmp_path):
     """ship_outputs then restore_outputs, on the quick pipeline's workspace: what the app opens with."""
     from conrec_core.semantic_ids.store import load_codebook
     from conrec_core.evaluation.pipeline import run_pipeline
-    from conrec_core.evaluation.pipeline_config import PipelineConfig
     from conrec_core.shipped.sample_outputs import read_manifest, restore_outputs, ship_outputs
     from conrec_core.data.workspace import open_workspace
 
     workspace = tmp_path / "ws.duckdb"
     shutil.copy(small_world, workspace)
-    config = PipelineConfig(**{**PipelineConfig.quick(seed=1).__dict__, "baselines": ("most_disliked",)})
+    config = replace(lightest(), seed=1, baselines=("most_disliked",))  # about shipping, not quality
     result = run_pipeline(workspace, tmp_path / "report", config)
     out = tmp_path / "outputs"
     ship_outputs(workspace, out, "small", "data-fingerprint", [result.names.sft, result.names.grpo], "the command")
