@@ -21,7 +21,12 @@ from conftest import write
 QUICK = CodebookConfig(epochs=8, warmup_epochs=3, batch_size=64, code_decoder_steps=100, codebook_size=64)
 
 
-@pytest.mark.parametrize("name", ["synthetic-shop", pytest.param("movielens-small", marks=pytest.mark.slow)])
+# The default codebook on a whole sample (3,000 or 9,742 items, map included) takes minutes: these tests run
+# with -m slow; the default run trains codebooks on the 200-item small world through the same code.
+SAMPLES = [pytest.param(name, marks=pytest.mark.slow) for name in ("synthetic-shop", "movielens-small")]
+
+
+@pytest.mark.parametrize("name", SAMPLES)
 def test_sample_codebooks_meet_the_quality_targets(sample_codebooks, name):
     path, result = sample_codebooks[name]
     report = result.report
@@ -36,7 +41,7 @@ def test_sample_codebooks_meet_the_quality_targets(sample_codebooks, name):
     assert set(result.parts) == expected_parts
 
 
-@pytest.mark.parametrize("name", ["synthetic-shop", pytest.param("movielens-small", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("name", SAMPLES)
 def test_sids_are_one_to_one_and_round_trip(sample_codebooks, name):
     path, _ = sample_codebooks[name]
     codebook = load_codebook(path)
@@ -52,6 +57,7 @@ def test_sids_are_one_to_one_and_round_trip(sample_codebooks, name):
     assert all(len(c) in (3, 4) for c in codebook.sids.codes)
 
 
+@pytest.mark.slow
 def test_sid_vectors_are_the_sum_of_codewords(sample_codebooks):
     path, _ = sample_codebooks["synthetic-shop"]
     codebook = load_codebook(path)
@@ -137,6 +143,7 @@ def test_a_large_codebook_size_trains(small_world, tmp_path):
     assert len(result.report.utilisation) == 3 and result.report.items == 200
 
 
+@pytest.mark.slow
 def test_views_hierarchy_search_collisions_and_neighbours(sample_codebooks):
     path, _ = sample_codebooks["synthetic-shop"]
     items = codebook_items(path, "default")
