@@ -85,6 +85,7 @@ def app_url(tmp_path_factory):
     server.wait(timeout=20)
 
 
+@pytest.mark.slow  # about a minute; AppTest renders every page in the default run, and the flow test below keeps Chromium in it
 def test_every_page_renders_without_an_exception(app_url):
     if SCREENS.exists():
         shutil.rmtree(SCREENS)
