@@ -92,6 +92,10 @@ def test_sft_then_predict_from_the_command_line(lm_world, tmp_path):
     assert "checkpoint 'cli' after 6 steps" in trained.stdout and "alignment accuracy" in trained.stdout
     for chatter in ("Loading weights", "Writing model shards", "gemm_4bit", "Warning"):  # libraries stay quiet
         assert chatter not in trained.stdout + trained.stderr
+    # stderr is a pipe here, not a terminal: conrec's progress comes as plain lines, first and last included
+    lines = [line for line in trained.stderr.splitlines() if line.startswith("sft: ")]
+    assert lines and lines[0].startswith("sft:   0%") and lines[-1].startswith("sft: 100%"), trained.stderr
+    assert len(lines) <= 12  # a line per tenth of the work, not one per step
     missing = cli("predict", "--workspace", workspace, "--checkpoint", "nope", check=False)
     assert missing.returncode == 2 and "not a conrec checkpoint" in missing.stderr
     users = json.loads(cli("predict", "--workspace", workspace, "--checkpoint", "cli", "--top-k", 5,
