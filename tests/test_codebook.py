@@ -134,7 +134,7 @@ def test_codebook_of_an_id_only_log_uses_collaborative_vectors(tmp_path):
     assert len(set(load_codebook(tmp_path / "ws.duckdb").sids.sids)) == 40
 
 
-@pytest.mark.slow  # an 8,192-code codebook on 200 items: minutes under load, and only the size is new
+@pytest.mark.slow  # an 8,192-code codebook on 200 items: about a minute under load, and only the size is new
 def test_a_large_codebook_size_trains(small_world, tmp_path):
     path = tmp_path / "ws.duckdb"
     shutil.copy(small_world, path)
