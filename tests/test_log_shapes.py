@@ -1,6 +1,7 @@
 """Every shape of real log runs end to end through the pipeline: id-only items (no item file), no positives,
 and users whose first negative comes after the test cut."""
 
+import json
 from dataclasses import replace
 
 import pandas as pd
@@ -64,3 +65,7 @@ def test_the_pipeline_runs_on_every_shape_of_log(world_events, tmp_path, shape):
     report = (tmp_path / "report" / "report.md").read_text()
     for method in result.methods:
         assert f"| {method} |" in report
+    # the full method re-ranked with the popularity prior, its weight the best of the grid on validation
+    prior = json.loads((tmp_path / "report" / "report.json").read_text())["prior"]
+    assert "pipeline-grpo-prior-s0" in result.methods and prior["method"] == "pipeline-grpo-prior-s0"
+    assert prior["fhr"][str(prior["weight"])] == max(prior["fhr"].values()) and "Popularity prior" in report

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import argparse
 import os
+from dataclasses import replace
 from pathlib import Path
 
 from ..config import add_options, config_from_options
 from ..errors import ConrecError
 from ..data.workspace import open_workspace
 from ..lm.config import TINY, BackboneConfig, SFTConfig
-from ..lm.decoding_config import DecodingConfig
+from ..lm.decoding_config import WEIGHT_GRID, DecodingConfig
 from ..rl.grpo_config import GRPOConfig
 from ..rl.swing_config import SwingConfig
 from ..semantic_ids.codebook_config import CodebookConfig
@@ -70,6 +71,11 @@ def register(commands) -> dict:
     predict.add_argument("--users", nargs="+", help="only these users' samples")
     predict.add_argument("--split", choices=("train", "validation", "test"), default="test")
     add_options(predict.add_argument_group("decoding (method §7)"), DecodingConfig, aliases={"returns": "--top-k"})
+    predict.add_argument("--choose-prior", action="store_true",
+                         help="first choose --prior-weight on the validation samples (FHR@K over "
+                              f"{', '.join(map(str, WEIGHT_GRID))}), then predict with it")
+    predict.add_argument("--save-as", metavar="NAME", help="store the predictions under this name instead of the "
+                                                           "checkpoint's (to compare decodings of one model)")
     predict.add_argument("--4bit", dest="load_in_4bit", action="store_true", help="load the checkpoint in NF4")
     predict.add_argument("--json", action="store_true")
     return {"codebook": run_codebook, "sft": run_sft, "swing": run_swing, "grpo": run_grpo, "predict": run_predict}
@@ -124,16 +130,24 @@ def run_sft(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from ..lm.predict import predict
+    from ..lm.predict import choose_prior, predict
 
+    config, choice = config_from_options(DecodingConfig, args), None
+    if args.choose_prior:
+        bar, progress = progress_bar("prior weight")
+        with bar:
+            choice = choose_prior(args.workspace, args.checkpoint, config, on_progress=progress)
+        config = replace(config, prior_weight=choice.weight)
     bar, progress = progress_bar("predict")
     with bar:
-        run = predict(args.workspace, args.checkpoint, split=args.split, users=args.users,
-                      config=config_from_options(DecodingConfig, args), load_in_4bit=args.load_in_4bit,
-                      on_progress=progress)
+        run = predict(args.workspace, args.checkpoint, split=args.split, users=args.users, config=config,
+                      load_in_4bit=args.load_in_4bit, on_progress=progress, save_as=args.save_as)
     if args.json:
-        print_json(run.to_dict())
+        print_json({**run.to_dict(), "prior": choice.to_dict() if choice else {"weight": config.prior_weight}})
         return 0
+    if choice is not None:
+        tried = ", ".join(f"{w}: {v:.4f}" for w, v in choice.fhr.items())
+        print(f"prior weight {choice.weight} (validation FHR@{config.returns} by weight: {tried})")
     print(f"wrote {run.k} predicted negatives for each of {run.samples:,} {args.split} samples "
           f"({run.seconds:.1f} s); invalid outputs {run.invalid}")
     print(f"  HR@{run.k} {run.hr:.4f}   FHR@{run.k} {run.fhr:.4f}")

@@ -13,6 +13,7 @@ ROLES = {"most_disliked": "baseline: most-disliked items", "swing_cf": "baseline
          "sasrec_negatives": "baseline: SASRec on negatives", "sasrec_both": "baseline: SASRec on negatives + positives"}
 SFT_ROLE = "SID model after SFT (translation + alignment + next negative)"
 FULL_ROLE = "full method: SFT + progressive GRPO (future-window + Swing reward)"
+PRIOR_ROLE = "full method + popularity prior (weight chosen on validation)"
 VARIANT_ROLES = {"tiger": "TIGER-style: SID model, sequence SFT only",
                  "lcrec": "LC-Rec-style: SID model, translation + sequence SFT"}
 REWARD_ROLES = {"next_negative": "GRPO, biased reward: exact hit on the next negative",
@@ -41,6 +42,8 @@ def method_role(name: str) -> str | None:
         return SFT_ROLE
     if model == "grpo":
         return FULL_ROLE
+    if model == "grpo-prior":
+        return PRIOR_ROLE
     if model in VARIANT_ROLES:
         return VARIANT_ROLES[model]
     reward = model.removeprefix("grpo-").replace("-", "_")

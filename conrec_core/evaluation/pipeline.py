@@ -4,6 +4,7 @@ with plots, and the per-sample table."""
 
 from __future__ import annotations
 
+import json
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -37,6 +38,11 @@ class MethodNames:
     @property
     def grpo(self) -> str:
         return f"pipeline-grpo-s{self.seed}"
+
+    @property
+    def prior(self) -> str:
+        """The full method's predictions with the popularity prior (not a checkpoint of its own)."""
+        return f"pipeline-grpo-prior-s{self.seed}"
 
     def variant(self, variant: str) -> str:
         return f"pipeline-{variant}-s{self.seed}"
@@ -85,13 +91,15 @@ def run_pipeline(workspace, out, config: PipelineConfig = PipelineConfig(), *,
         seconds[stage.name] = time.perf_counter() - clock
         done += stage.weight
     models = model_names(config, names)
-    methods = [baseline_method(b, config.sasrec.seed) for b in config.baselines] + models
+    methods = [baseline_method(b, config.sasrec.seed) for b in config.baselines] + prediction_names(config, names)
     metrics = read_sample_metrics(workspace, config.split)
     metrics = metrics[metrics["method"].isin(methods)]
     summary = summarise(metrics, config.baselines)
     summary = summary.sort_values("method", key=lambda names: names.map(methods.index), ignore_index=True)
     probes = {"filter_simulation": filter_simulation(workspace, names.grpo, config.split),
               "forgetting": forgetting_rate(workspace, names.grpo, names.sft, config.split)}
+    if config.prior:
+        probes["prior"] = {"method": names.prior, **read_prior_choice(workspace, names)}
     truth = load_true_dislikes(workspace)
     if truth is not None:
         probes["true_dislikes"] = reference_shares(truth, read_samples(workspace, config.split))
@@ -106,10 +114,29 @@ def model_names(config: PipelineConfig, names: MethodNames) -> list[str]:
             + [names.reward(r) for r in config.grpo_rewards()])
 
 
+def prediction_names(config: PipelineConfig, names: MethodNames) -> list[str]:
+    """Every set of predictions the pipeline scores: its models', and the full method's with the prior."""
+    models = model_names(config, names)
+    if not config.prior:
+        return models
+    at = models.index(names.grpo) + 1
+    return models[:at] + [names.prior] + models[at:]
+
+
+def prior_choice_path(workspace, names: MethodNames) -> Path:
+    from ..lm.checkpoints import checkpoint_dir
+
+    return checkpoint_dir(workspace, names.grpo) / "prior_choice.json"
+
+
+def read_prior_choice(workspace, names: MethodNames) -> dict:
+    return json.loads(prior_choice_path(workspace, names).read_text())
+
+
 def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
     from ..semantic_ids.codebook import build_codebook
     from ..rl.grpo import train_grpo
-    from ..lm.predict import predict
+    from ..lm.predict import choose_prior, predict
     from ..lm.sft import train_sft
     from ..rl.swing import ensure_swing
 
@@ -132,6 +159,13 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
                     on_progress=lambda fraction, message, i=index: progress((i + fraction) / len(models),
                                                                            f"{checkpoint}: {message}"))
 
+    def prior(progress: Progress) -> None:
+        choice = choose_prior(workspace, names.grpo, config.decoding,
+                              on_progress=lambda fraction, message: progress(fraction / 2, f"validation: {message}"))
+        prior_choice_path(workspace, names).write_text(json.dumps(choice.to_dict(), indent=2))
+        predict(workspace, names.grpo, split=config.split, config=replace(config.decoding, prior_weight=choice.weight),
+                save_as=names.prior, on_progress=lambda fraction, message: progress(0.5 + fraction / 2, message))
+
     def baselines(progress: Progress) -> None:
         for index, baseline in enumerate(config.baselines):
             evaluate_baseline(workspace, baseline, config.split, config.decoding.returns, config.sasrec,
@@ -139,7 +173,7 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
                                   (i + fraction) / len(config.baselines), f"{baseline}: {message}"))
 
     def models(progress: Progress) -> None:
-        for checkpoint in model_names(config, names):
+        for checkpoint in prediction_names(config, names):
             evaluate_predictions(workspace, checkpoint, config.split, config.decoding.returns)
 
     # weights: seconds on the synthetic sample, roughly
@@ -153,7 +187,10 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
     for reward in config.grpo_rewards():
         stages.append(Stage(f"grpo {reward}", grpo_weight, grpo(names.reward(reward), replace(config.grpo,
                                                                                                reward=reward))))
-    stages += [Stage("predict", 15 * len(model_names(config, names)), predict_all),
+    stages.append(Stage("predict", 15 * len(model_names(config, names)), predict_all))
+    if config.prior:
+        stages.append(Stage("prior", 30, prior))
+    stages += [
                Stage("baselines", 20 + 50 * sum(b.startswith("sasrec") for b in config.baselines), baselines),
                Stage("evaluate", 10, models)]
     return stages

@@ -39,6 +39,9 @@ class PipelineConfig:
     # part of the ablation run (`with_ablations`), not of the default one (11 minutes there).
     sft_variants: tuple[str, ...] = ()
     ablations: bool = False
+    # The full method's beams re-ranked with the popularity prior, its weight chosen on validation
+    # (lm/prior_fusion.py), as one more row of the report: about a minute of decoding per split.
+    prior: bool = True
     compute_map: bool = True  # the 2-D item map for the explorer and the inspector (about 40 s of UMAP)
     samples: SampleConfig | None = None  # rebuild the workspace's samples with these first (None: keep them)
 

@@ -13,15 +13,16 @@ import pandas as pd
 from .baselines import baseline_of
 from .scoring import EXTRA_METRICS, LABELS, METRICS
 from .intervals import format_p
-from .method_labels import FULL_ROLE, REWARD_ROLES, ROLES, SFT_ROLE, VARIANT_ROLES
+from .method_labels import FULL_ROLE, PRIOR_ROLE, REWARD_ROLES, ROLES, SFT_ROLE, VARIANT_ROLES
 from ..lm.checkpoints import checkpoint_dir, read_metrics
 from ..data.samples import read_sample_config
 from ..data.stats import calendar_overlap
 from ..data.workspace import open_workspace, read_meta
 
+
 def method_roles(names, config) -> dict[str, str]:
     """What each method of the report is, by name (`names`: the pipeline's MethodNames)."""
-    roles = {**ROLES, names.sft: SFT_ROLE, names.grpo: FULL_ROLE}
+    roles = {**ROLES, names.sft: SFT_ROLE, names.grpo: FULL_ROLE, names.prior: PRIOR_ROLE}
     roles.update({names.variant(v): VARIANT_ROLES[v] for v in config.sft_variants})
     roles.update({names.reward(r): REWARD_ROLES[r] for r in config.grpo_rewards()})
     return roles
@@ -78,7 +79,7 @@ def write_report(workspace, out: Path, config, summary: pd.DataFrame, metrics: p
               "filter_simulation": probes["filter_simulation"].to_dict("records")
               if "filter_simulation" in probes else None,
               "filter_checkpoint": names.grpo, "forgetting": probes.get("forgetting"),
-              "true_dislikes": probes.get("true_dislikes"),
+              "true_dislikes": probes.get("true_dislikes"), "prior": probes.get("prior"),
               "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     (out / "report.json").write_text(json.dumps(report, indent=2, default=_plain, allow_nan=False))
     metrics.to_parquet(out / "sample_metrics.parquet", index=False)
@@ -241,6 +242,12 @@ def markdown(report: dict, plots: list[str]) -> str:
                   + (f"{forgetting['forgetting_rate']:.1%} lost" if forgetting["forgetting_rate"] >= 0 else
                      f"nothing lost ({-forgetting['forgetting_rate']:.1%} gained)")
                   + " (paper: 13.6% lost for the full method).", ""]
+    prior = report.get("prior")
+    if prior:
+        tried = ", ".join(f"{weight}: {fhr:.3f}" for weight, fhr in prior["fhr"].items())
+        lines += [f"Popularity prior ({prior['method']}): the full method's beams and the most disliked unseen "
+                  "items, re-ranked by log p(SID) + w · log(share of training negatives). Weight chosen on the "
+                  f"validation samples: **w = {prior['weight']}** (validation FHR@{k} by w: {tried}).", ""]
     if report.get("filter_simulation"):
         lines += [f"Filter simulation ({report['filter_checkpoint']}): a candidate met in the future window is "
                   "dropped when its SID vector is within cosine θ of the predicted-dislike set.", "",

@@ -9,6 +9,9 @@ from ..errors import ConfigError
 
 
 SEARCHES = ("beam", "exact")
+# popularity-prior weights tried on validation (lm/prior_fusion.py); 0 keeps the model's own ranking, so the
+# choice is never worse than the model there
+WEIGHT_GRID = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,12 @@ class DecodingConfig(Settings):
     cold_negatives: int = setting(0, "predict: a sample with fewer negatives than this before its anchor gets the "
                                      "most disliked unseen items of the training part instead of the model's "
                                      "SIDs (a sequence model has nothing to read there); 0: never", low=0)
+    prior_weight: float = setting(0.0, "weight w of the popularity prior: the beams and the most disliked unseen "
+                                       "items re-ranked by log p(SID) + w * log (smoothed share of training "
+                                       "negatives), see lm/prior_fusion.py; 0: the model's own ranking; the "
+                                       "pipeline chooses it on validation", low=0.0)
+    prior_candidates: int = setting(50, "with a prior weight: the most disliked unseen items added to the beams "
+                                        "as candidates", low=0)
 
     def __post_init__(self):
         super().__post_init__()

@@ -89,7 +89,7 @@ def _one_prompt(model, tokenizer, trie: SidTrie, prompt: str, k: int, remaining:
             if child_scores[chunk[0]] < bound:  # best first: nothing after this can reach the top K
                 break
             chunk = chunk[child_scores[chunk] >= bound]
-            step_cache = _select(cache, beams[chunk])
+            step_cache = cache_rows(cache, beams[chunk])
             step = model(input_ids=tokens[chunk, None], past_key_values=step_cache, use_cache=True)
             next_nodes.append(children[chunk])
             next_scores.append(child_scores[chunk])
@@ -110,7 +110,7 @@ def _kth(found_scores: list[torch.Tensor], k: int) -> float:
     return float(torch.topk(scores, k).values[-1]) if len(scores) >= k else float("-inf")
 
 
-def _select(cache, rows: torch.Tensor):
+def cache_rows(cache, rows: torch.Tensor):
     """A new cache holding `rows` of `cache` (repeats allowed), the original untouched."""
     selected = copy.copy(cache)
     selected.layers = [copy.copy(layer) for layer in cache.layers]

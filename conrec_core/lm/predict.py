@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Callable
 
@@ -18,11 +18,12 @@ from .checkpoints import checkpoint_dir, load_checkpoint, read_training
 from .config import SFTConfig
 from ..metrics import future_hit_rate, hit_rate, mean
 from .prompts import stage_prompt
-from .item_trie import item_trie, seen_rows
+from .item_trie import item_trie, seen_rows, sid_token_sequences
+from .prior_fusion import (WEIGHT_GRID, CandidatePool, WeightChoice, candidate_pools, choose_prior_weight, fused,
+                           prior_of_rows)
 from ..data.samples import as_samples, read_samples, require_samples, seen_items
 from ..data.stats import training_negative_shares
 from ..data.workspace import RESULT_LOCK_TIMEOUT, open_workspace
-
 
 
 @dataclass
@@ -39,41 +40,79 @@ class PredictionRun:
         return dict(self.__dict__)
 
 
-def predict(workspace, checkpoint: str, *, split: str = "test", users: list[str] | None = None,
-            config: DecodingConfig = DecodingConfig(), load_in_4bit: bool = False,
-            on_progress: Callable[[float, str], None] | None = None) -> PredictionRun:
-    """Decode the top `config.returns` SIDs for the split's samples (of `users`, if given) and store them."""
-    progress = on_progress or (lambda fraction, message: None)
+@dataclass
+class DecodingRun:
+    """A checkpoint loaded with one split's samples, prompts and excluded items: what every search needs."""
+    codebook: object
+    backbone: object
+    sft: SFTConfig
+    samples: list
+    prompts: list[str]
+    excluded: list[list[int]]
+
+    def search(self, config: DecodingConfig, on_batch: Callable[[int], None] | None = None) -> list[Decoded]:
+        vocab = max(len(self.backbone.tokenizer), self.backbone.model.get_output_embeddings().weight.shape[0])
+        trie, token_rows = item_trie(self.codebook, self.backbone.tokenizer, vocab)
+        return top_sids(self.backbone.model, self.backbone.tokenizer, trie, token_rows, self.prompts, config,
+                        self.excluded, on_batch, free_end=self.sft.prefix_prompts)
+
+    def pools(self, workspace, beams: list[Decoded], extra: int) -> list[CandidatePool]:
+        """Each sample's beams plus the `extra` most disliked items it may get, scored exactly (prior_fusion)."""
+        with open_workspace(workspace) as con:
+            counts = dict(con.execute("SELECT item_id, train_negatives FROM item_stats").fetchall())
+        prior = prior_of_rows(counts, self.codebook.sids.item_ids)
+        sequences = sid_token_sequences(self.codebook, self.backbone.tokenizer)
+        return candidate_pools(self.backbone.model, self.backbone.tokenizer, sequences, self.prompts, beams, prior,
+                               self.excluded, extra, free_end=self.sft.prefix_prompts)
+
+    def future_rows(self) -> list[list[int]]:
+        rows_of = self.codebook.sids.item_to_row
+        return [[rows_of[i] for i in s.future_negatives if i in rows_of] for s in self.samples]
+
+
+def load_run(workspace, checkpoint: str, split: str, users: list[str] | None = None,
+             load_in_4bit: bool = False) -> DecodingRun:
     folder = checkpoint_dir(workspace, checkpoint)
     training = read_training(folder)
     require_samples(workspace, training.get("samples_fingerprint"), f"checkpoint {checkpoint!r}")
     codebook = load_codebook(workspace, training.get("codebook", "default"))
-    progress(0.0, "loading the checkpoint")
     backbone, training = load_checkpoint(folder, codebook=codebook, load_in_4bit=load_in_4bit)
     samples = as_samples(read_samples(workspace, split, users))
     if not samples:
         raise ConrecError(f"no {split} samples" + (" for the chosen users" if users else ""))
     sft = SFTConfig.from_dict(training.get("sft", {}))
-    vocab = max(len(backbone.tokenizer), backbone.model.get_output_embeddings().weight.shape[0])
-    trie, token_rows = item_trie(codebook, backbone.tokenizer, vocab)
     kind = training.get("prompt", "negatives")  # a GRPO checkpoint answers the prompt of its best stage
     positive_items = training.get("grpo", {}).get("positive_items")  # only a GRPO stage-3 prompt shows them
     prompts = [stage_prompt(codebook, kind, sample, sft, positive_items) for sample in samples]
     seen = seen_items(workspace, [s.sample_id for s in samples])
     excluded = [seen_rows(codebook, seen[s.sample_id]) for s in samples]
-    done, clock = [0], time.perf_counter()
+    return DecodingRun(codebook, backbone, sft, samples, prompts, excluded)
+
+
+def predict(workspace, checkpoint: str, *, split: str = "test", users: list[str] | None = None,
+            config: DecodingConfig = DecodingConfig(), load_in_4bit: bool = False,
+            on_progress: Callable[[float, str], None] | None = None, save_as: str | None = None) -> PredictionRun:
+    """Decode the top `config.returns` SIDs for the split's samples (of `users`, if given) and store them under
+    `save_as` (default: the checkpoint's name)."""
+    progress = on_progress or (lambda fraction, message: None)
+    progress(0.0, "loading the checkpoint")
+    run = load_run(workspace, checkpoint, split, users, load_in_4bit)
+    samples, done, clock = run.samples, [0], time.perf_counter()
 
     def batch_done(count: int) -> None:
         done[0] += count
-        progress(done[0] / len(prompts), f"decoded {done[0]:,} of {len(prompts):,} samples")
+        progress(done[0] / len(samples), f"decoded {done[0]:,} of {len(samples):,} samples")
 
-    decoded = top_sids(backbone.model, backbone.tokenizer, trie, token_rows, prompts, config, excluded, batch_done,
-                       free_end=sft.prefix_prompts)
+    if config.prior_weight > 0:  # every beam is a candidate of the re-ranking
+        beams = run.search(replace(config, returns=config.beams), batch_done)
+        decoded = fused(run.pools(workspace, beams, config.prior_candidates), config.prior_weight, config.returns)
+    else:
+        decoded = run.search(config, batch_done)
     cold = [i for i, s in enumerate(samples) if len(s.context_negatives) < config.cold_negatives]
     if cold:
-        decoded = cold_start(workspace, codebook, decoded, cold, excluded, config.returns)
+        decoded = cold_start(workspace, run.codebook, decoded, cold, run.excluded, config.returns)
     seconds = time.perf_counter() - clock
-    records, hr, fhr = [], [], []
+    codebook, records, hr, fhr = run.codebook, [], [], []
     for sample, result in zip(samples, decoded):
         ranked = [codebook.sids.item_ids[r] for r in result.rows]
         hr.append(hit_rate(ranked, sample.next_negative, config.returns))
@@ -81,9 +120,29 @@ def predict(workspace, checkpoint: str, *, split: str = "test", users: list[str]
         for rank, (row, score) in enumerate(zip(result.rows, result.scores), start=1):
             records.append((sample.sample_id, sample.user_id, sample.anchor_ts, rank, codebook.sids.sids[row],
                             codebook.sids.item_ids[row], score))
-    write_predictions(workspace, checkpoint, [s.sample_id for s in samples], records)
-    return PredictionRun(checkpoint, len(samples), sum(r.invalid for r in decoded), round(seconds, 2),
+    name = save_as or checkpoint
+    write_predictions(workspace, name, [s.sample_id for s in samples], records)
+    return PredictionRun(name, len(samples), sum(r.invalid for r in decoded), round(seconds, 2),
                          mean(hr), mean(fhr), config.returns)
+
+
+def choose_prior(workspace, checkpoint: str, config: DecodingConfig = DecodingConfig(), *,
+                 grid: tuple[float, ...] = WEIGHT_GRID,
+                 on_progress: Callable[[float, str], None] | None = None) -> WeightChoice:
+    """The popularity prior's weight for `checkpoint`, chosen by FHR@K on the validation samples."""
+    progress = on_progress or (lambda fraction, message: None)
+    progress(0.0, "loading the checkpoint")
+    run = load_run(workspace, checkpoint, "validation")
+    done = [0]
+
+    def batch_done(count: int) -> None:
+        done[0] += count
+        progress(0.8 * done[0] / len(run.samples), f"decoded {done[0]:,} of {len(run.samples):,} samples")
+
+    beams = run.search(replace(config, returns=config.beams, prior_weight=0.0), batch_done)
+    progress(0.8, "scoring the candidates")
+    return choose_prior_weight(run.pools(workspace, beams, config.prior_candidates), run.future_rows(),
+                               config.returns, grid)
 
 
 def cold_start(workspace, codebook, decoded: list[Decoded], cold: list[int], excluded: list[list[int]],

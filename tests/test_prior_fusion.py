@@ -1,0 +1,108 @@
+"""The popularity prior in decoding: exact candidate scores, the fused ranking, the weight chosen on validation,
+and predictions made with it from the command line."""
+
+import json
+
+import numpy as np
+import pytest
+
+from conrec_core.cli import main
+from conrec_core.data.samples import read_samples, seen_items
+from conrec_core.data.workspace import open_workspace
+from conrec_core.lm.checkpoints import load_checkpoint
+from conrec_core.lm.config import SFTConfig
+from conrec_core.lm.decoding import DecodingConfig, decode
+from conrec_core.lm.item_trie import item_trie, sid_token_sequences
+from conrec_core.lm.prior_fusion import CandidatePool, candidate_pools, choose_prior_weight, log_prior
+from conrec_core.lm.prompts import next_negative_prompt
+from conrec_core.lm.sid_scores import sid_logprobs
+from conrec_core.semantic_ids.store import load_codebook
+
+
+@pytest.mark.parametrize("free_end", [True, False])
+def test_teacher_forced_scores_equal_the_beam_search_scores(tiny_checkpoint, free_end):
+    workspace, result = tiny_checkpoint
+    codebook = load_codebook(workspace)
+    backbone, _ = load_checkpoint(result.folder, codebook=codebook)
+    model, tokenizer = backbone.model, backbone.tokenizer
+    trie, rows = item_trie(codebook, tokenizer, len(tokenizer))
+    sequences = sid_token_sequences(codebook, tokenizer)
+    samples = read_samples(workspace, "test", None).head(3)
+    prompts = [next_negative_prompt(codebook, list(n), SFTConfig()) for n in samples["context_negatives"]]
+    beams = decode(model, tokenizer, trie, rows, prompts, DecodingConfig(beams=12, returns=12), free_end=free_end)
+    for prompt, beam in zip(prompts, beams):
+        scores = sid_logprobs(model, tokenizer, prompt, [sequences[r] for r in beam.rows], free_end=free_end)
+        assert scores == pytest.approx(beam.scores, abs=1e-3)
+    # with the closing EOS, a SID's score is lower than without it by exactly that EOS's log-probability
+    if not free_end:
+        free = sid_logprobs(model, tokenizer, prompts[0], [sequences[r] for r in beams[0].rows], free_end=True)
+        assert all(f > s for f, s in zip(free, beams[0].scores))
+
+
+def test_pools_add_the_most_disliked_items_the_sample_may_get_and_score_them(tiny_checkpoint):
+    workspace, result = tiny_checkpoint
+    codebook = load_codebook(workspace)
+    backbone, _ = load_checkpoint(result.folder, codebook=codebook)
+    model, tokenizer = backbone.model, backbone.tokenizer
+    trie, rows = item_trie(codebook, tokenizer, len(tokenizer))
+    sequences = sid_token_sequences(codebook, tokenizer)
+    with open_workspace(workspace) as con:
+        counts = dict(con.execute("SELECT item_id, train_negatives FROM item_stats").fetchall())
+    prior = log_prior(np.array([counts.get(item, 0) for item in codebook.sids.item_ids]))
+    samples = read_samples(workspace, "test", None).head(2)
+    prompts = [next_negative_prompt(codebook, list(n), SFTConfig()) for n in samples["context_negatives"]]
+    top_prior = [int(r) for r in np.argsort(-prior, kind="stable")[:3]]
+    excluded = [[], top_prior[:1]]  # the second sample has seen the most disliked item
+    beams = decode(model, tokenizer, trie, rows, prompts, DecodingConfig(beams=5, returns=5), excluded)
+    pools = candidate_pools(model, tokenizer, sequences, prompts, beams, prior, excluded, extra=3)
+    for pool, beam, skip in zip(pools, beams, excluded):
+        assert pool.rows[:5] == beam.rows and len(pool.rows) == len(set(pool.rows)) == 8
+        assert not set(pool.rows) & set(skip)
+        assert pool.model[:5] == pytest.approx(beam.scores, abs=1e-3)
+        assert pool.prior.tolist() == prior[pool.rows].tolist()
+        assert pool.ranked(0.0, 5).rows == beam.rows  # weight 0: the model's own ranking
+    assert set(top_prior) - set(beams[0].rows) <= set(pools[0].rows)
+    assert top_prior[0] not in pools[1].rows and set(top_prior[1:]) <= set(pools[1].rows) | set(beams[1].rows)
+    # a large weight puts the most disliked candidates first
+    heavy = pools[0].ranked(100.0, 3).rows
+    assert heavy == sorted(pools[0].rows, key=lambda r: -prior[r])[:3]
+
+
+def pool(model: list[float], prior: list[float]) -> CandidatePool:
+    return CandidatePool(list(range(len(model))), np.array(model), np.array(prior))
+
+
+def test_the_weight_chosen_is_the_one_with_the_best_validation_fhr():
+    # the model ranks 0 first, the prior ranks 2 first
+    pools = [pool([-1.0, -2.0, -3.0], [-4.0, -2.0, -0.5]) for _ in range(4)]
+    popular = choose_prior_weight(pools, [[2]] * 4, k=1)
+    assert popular.weight > 0 and popular.fhr[popular.weight] == 1.0 and popular.fhr[0.0] == 0.0
+    own = choose_prior_weight(pools, [[0]] * 4, k=1)
+    assert own.weight == 0.0 and own.fhr[0.0] == 1.0  # ties go to the smaller weight
+    half = choose_prior_weight(pools, [[0], [0], [2], [2]], k=1, grid=(0.0, 0.5, 3.0))
+    assert half.fhr == {0.0: 0.5, 0.5: 0.5, 3.0: 0.5} and half.weight == 0.0
+    assert json.loads(json.dumps(popular.to_dict()))["weight"] == popular.weight
+    with pytest.raises(ValueError):
+        choose_prior_weight([], [], k=1)
+
+
+def test_log_prior_is_a_distribution_that_keeps_unseen_items_finite():
+    prior = np.exp(log_prior(np.array([10, 3, 0, 0])))
+    assert prior.sum() == pytest.approx(1.0) and prior[0] > prior[1] > prior[2] == prior[3] > 0
+
+
+def test_predict_chooses_the_weight_on_validation_and_stores_under_its_own_name(tiny_world, capsys):
+    workspace, result = tiny_world
+    name = result.folder.name
+    assert main(["predict", "--workspace", str(workspace), "--checkpoint", name, "--choose-prior",
+                 "--save-as", "tiny-prior", "--json"]) == 0
+    run = json.loads(capsys.readouterr().out)
+    assert run["checkpoint"] == "tiny-prior" and set(run["prior"]["fhr"]) == {"0.0", "0.25", "0.5", "1.0", "1.5",
+                                                                             "2.0", "3.0"}
+    assert run["prior"]["fhr"][str(run["prior"]["weight"])] == max(run["prior"]["fhr"].values())
+    with open_workspace(workspace) as con:
+        stored = con.execute("SELECT checkpoint, sample_id, list(item_id ORDER BY rank) FROM predictions "
+                             "GROUP BY ALL").fetchall()
+    assert {c for c, _, _ in stored} == {"tiny-prior"}  # the checkpoint's own name stays free
+    seen = seen_items(workspace, [s for _, s, _ in stored])
+    assert all(len(items) == 20 == len(set(items)) and not set(items) & set(seen[s]) for _, s, items in stored)
