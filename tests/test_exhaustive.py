@@ -1,5 +1,7 @@
 """Exact SID scoring: the top K of every valid SID's log-probability, checked against brute-force enumeration."""
 
+from dataclasses import dataclass
+
 import pytest
 import torch
 
@@ -29,16 +31,34 @@ def brute_force(model, tokenizer, sequences, prompt, free_end) -> torch.Tensor:
     return torch.tensor(scores)
 
 
-@pytest.mark.parametrize("free_end", [True, False])
-def test_exact_scoring_returns_the_brute_force_top_k_and_never_a_seen_item(tiny_checkpoint, free_end):
+@dataclass
+class TinyDecoder:
+    """The tiny checkpoint loaded with its trie, every item's SID tokens and next-negative prompts of test samples."""
+    codebook: object
+    model: object
+    tokenizer: object
+    trie: object
+    rows: dict
+    sequences: list
+    prompts: list[str]
+
+
+def tiny_decoder(tiny_checkpoint, prompts: int) -> TinyDecoder:
     workspace, result = tiny_checkpoint
     codebook = load_codebook(workspace)
     backbone, _ = load_checkpoint(result.folder, codebook=codebook)
-    model, tokenizer = backbone.model, backbone.tokenizer
+    tokenizer = backbone.tokenizer
     trie, rows = item_trie(codebook, tokenizer, len(tokenizer))
-    sequences = sid_token_sequences(codebook, tokenizer)
-    samples = read_samples(workspace, "test", None).head(5)
-    prompts = [next_negative_prompt(codebook, list(n), SFTConfig()) for n in samples["context_negatives"]]
+    samples = read_samples(workspace, "test", None).head(prompts)
+    return TinyDecoder(codebook, backbone.model, tokenizer, trie, rows, sid_token_sequences(codebook, tokenizer),
+                       [next_negative_prompt(codebook, list(n), SFTConfig()) for n in samples["context_negatives"]])
+
+
+@pytest.mark.parametrize("free_end", [True, False])
+def test_exact_scoring_returns_the_brute_force_top_k_and_never_a_seen_item(tiny_checkpoint, free_end):
+    loaded = tiny_decoder(tiny_checkpoint, 5)
+    model, tokenizer, trie, rows, sequences, prompts = (loaded.model, loaded.tokenizer, loaded.trie, loaded.rows,
+                                                        loaded.sequences, loaded.prompts)
     excluded = [[], [0, 1, 2, 3], [], [5], []]
     exact = exhaustive_top_k(model, tokenizer, trie, rows, prompts, 15, excluded, free_end=free_end)
     beam = decode(model, tokenizer, trie, rows, prompts, DecodingConfig(beams=15, returns=15), excluded,

@@ -7,28 +7,20 @@ import numpy as np
 import pytest
 
 from conrec_core.cli import main
-from conrec_core.data.samples import read_samples, seen_items
+from conrec_core.data.samples import seen_items
 from conrec_core.data.workspace import open_workspace
-from conrec_core.lm.checkpoints import load_checkpoint
-from conrec_core.lm.config import SFTConfig
 from conrec_core.lm.decoding import DecodingConfig, decode
-from conrec_core.lm.item_trie import item_trie, sid_token_sequences
 from conrec_core.lm.prior_fusion import CandidatePool, candidate_pools, choose_prior_weight, log_prior
-from conrec_core.lm.prompts import next_negative_prompt
 from conrec_core.lm.sid_scores import sid_logprobs
-from conrec_core.semantic_ids.store import load_codebook
+
+from test_exhaustive import tiny_decoder
 
 
 @pytest.mark.parametrize("free_end", [True, False])
 def test_teacher_forced_scores_equal_the_beam_search_scores(tiny_checkpoint, free_end):
-    workspace, result = tiny_checkpoint
-    codebook = load_codebook(workspace)
-    backbone, _ = load_checkpoint(result.folder, codebook=codebook)
-    model, tokenizer = backbone.model, backbone.tokenizer
-    trie, rows = item_trie(codebook, tokenizer, len(tokenizer))
-    sequences = sid_token_sequences(codebook, tokenizer)
-    samples = read_samples(workspace, "test", None).head(3)
-    prompts = [next_negative_prompt(codebook, list(n), SFTConfig()) for n in samples["context_negatives"]]
+    loaded = tiny_decoder(tiny_checkpoint, 3)
+    model, tokenizer, trie, rows, sequences, prompts = (loaded.model, loaded.tokenizer, loaded.trie, loaded.rows,
+                                                        loaded.sequences, loaded.prompts)
     beams = decode(model, tokenizer, trie, rows, prompts, DecodingConfig(beams=12, returns=12), free_end=free_end)
     for prompt, beam in zip(prompts, beams):
         scores = sid_logprobs(model, tokenizer, prompt, [sequences[r] for r in beam.rows], free_end=free_end)
@@ -40,17 +32,12 @@ def test_teacher_forced_scores_equal_the_beam_search_scores(tiny_checkpoint, fre
 
 
 def test_pools_add_the_most_disliked_items_the_sample_may_get_and_score_them(tiny_checkpoint):
-    workspace, result = tiny_checkpoint
-    codebook = load_codebook(workspace)
-    backbone, _ = load_checkpoint(result.folder, codebook=codebook)
-    model, tokenizer = backbone.model, backbone.tokenizer
-    trie, rows = item_trie(codebook, tokenizer, len(tokenizer))
-    sequences = sid_token_sequences(codebook, tokenizer)
-    with open_workspace(workspace) as con:
+    loaded = tiny_decoder(tiny_checkpoint, 2)
+    model, tokenizer, trie, rows, sequences, prompts = (loaded.model, loaded.tokenizer, loaded.trie, loaded.rows,
+                                                        loaded.sequences, loaded.prompts)
+    with open_workspace(tiny_checkpoint[0]) as con:
         counts = dict(con.execute("SELECT item_id, train_negatives FROM item_stats").fetchall())
-    prior = log_prior(np.array([counts.get(item, 0) for item in codebook.sids.item_ids]))
-    samples = read_samples(workspace, "test", None).head(2)
-    prompts = [next_negative_prompt(codebook, list(n), SFTConfig()) for n in samples["context_negatives"]]
+    prior = log_prior(np.array([counts.get(item, 0) for item in loaded.codebook.sids.item_ids]))
     top_prior = [int(r) for r in np.argsort(-prior, kind="stable")[:3]]
     excluded = [[], top_prior[:1]]  # the second sample has seen the most disliked item
     beams = decode(model, tokenizer, trie, rows, prompts, DecodingConfig(beams=5, returns=5), excluded)
