@@ -23,7 +23,7 @@ from .prior_fusion import (WEIGHT_GRID, CandidatePool, WeightChoice, candidate_p
                            prior_of_rows)
 from ..data.samples import as_samples, read_samples, require_samples, seen_items
 from ..data.stats import training_negative_shares
-from ..data.workspace import RESULT_LOCK_TIMEOUT, open_workspace
+from ..data.workspace import RESULT_LOCK_TIMEOUT, check_name, open_workspace
 
 
 @dataclass
@@ -70,12 +70,13 @@ class DecodingRun:
         return [[rows_of[i] for i in s.future_negatives if i in rows_of] for s in self.samples]
 
 
-def load_run(workspace, checkpoint: str, split: str, users: list[str] | None = None,
-             load_in_4bit: bool = False) -> DecodingRun:
+def load_run(workspace, checkpoint: str, split: str, users: list[str] | None = None, load_in_4bit: bool = False,
+             progress: Callable[[float, str], None] = lambda fraction, message: None) -> DecodingRun:
     folder = checkpoint_dir(workspace, checkpoint)
     training = read_training(folder)
     require_samples(workspace, training.get("samples_fingerprint"), f"checkpoint {checkpoint!r}")
     codebook = load_codebook(workspace, training.get("codebook", "default"))
+    progress(0.0, "loading the checkpoint")
     backbone, training = load_checkpoint(folder, codebook=codebook, load_in_4bit=load_in_4bit)
     samples = as_samples(read_samples(workspace, split, users))
     if not samples:
@@ -95,8 +96,8 @@ def predict(workspace, checkpoint: str, *, split: str = "test", users: list[str]
     """Decode the top `config.returns` SIDs for the split's samples (of `users`, if given) and store them under
     `save_as` (default: the checkpoint's name)."""
     progress = on_progress or (lambda fraction, message: None)
-    progress(0.0, "loading the checkpoint")
-    run = load_run(workspace, checkpoint, split, users, load_in_4bit)
+    name = check_name(save_as, "prediction set") if save_as else checkpoint
+    run = load_run(workspace, checkpoint, split, users, load_in_4bit, progress)
     samples, done, clock = run.samples, [0], time.perf_counter()
 
     def batch_done(count: int) -> None:
@@ -120,7 +121,6 @@ def predict(workspace, checkpoint: str, *, split: str = "test", users: list[str]
         for rank, (row, score) in enumerate(zip(result.rows, result.scores), start=1):
             records.append((sample.sample_id, sample.user_id, sample.anchor_ts, rank, codebook.sids.sids[row],
                             codebook.sids.item_ids[row], score))
-    name = save_as or checkpoint
     write_predictions(workspace, name, [s.sample_id for s in samples], records)
     return PredictionRun(name, len(samples), sum(r.invalid for r in decoded), round(seconds, 2),
                          mean(hr), mean(fhr), config.returns)
@@ -131,8 +131,7 @@ def choose_prior(workspace, checkpoint: str, config: DecodingConfig = DecodingCo
                  on_progress: Callable[[float, str], None] | None = None) -> WeightChoice:
     """The popularity prior's weight for `checkpoint`, chosen by FHR@K on the validation samples."""
     progress = on_progress or (lambda fraction, message: None)
-    progress(0.0, "loading the checkpoint")
-    run = load_run(workspace, checkpoint, "validation")
+    run = load_run(workspace, checkpoint, "validation", progress=progress)
     done = [0]
 
     def batch_done(count: int) -> None:
