@@ -112,13 +112,20 @@ with st.form("predict_settings"):
     left, right = st.columns(2)
     top_k = left.number_input("SIDs per sample", 1, 200, decoding.returns, key="predict_top_k")
     predict_4bit = right.checkbox("Load in 4-bit", key="predict_4bit")
+    prior_weight = left.number_input(
+        "Popularity prior weight", 0.0, 10.0, decoding.prior_weight, step=0.25, key="predict_prior_weight",
+        help="re-rank the model's beams and the most disliked unseen items by log p(SID) + w · log(share of "
+             "training negatives); 0: the model's own ranking. Helps where dislikes follow popularity.")
+    choose_prior = right.checkbox("Choose the weight on validation", key="predict_choose_prior",
+                                  help="try 0 to 3 on the validation samples and keep the best FHR@K (about as "
+                                       "long as the predictions themselves)")
     run = st.form_submit_button("Run predictions", type="primary")
 if run:
     try:
         job = registry.submit("predict", {"checkpoint": chosen_name, "users": chosen_users or None,
-                                          "load_in_4bit": predict_4bit,
+                                          "load_in_4bit": predict_4bit, "choose_prior": choose_prior,
                                           "decoding": {"beams": max(int(top_k), decoding.beams),
-                                                       "returns": int(top_k)}})
+                                                       "returns": int(top_k), "prior_weight": float(prior_weight)}})
         st.toast(f"Prediction job {job.id} is {job.status}.")
     except ConrecError as error:
         st.error(str(error))
@@ -127,11 +134,16 @@ job_panel(workspace, "predict", "prediction run")
 last = registry.latest("predict")
 if last is not None and last.status == "done" and last.params.get("checkpoint") == chosen_name:
     result = last.result
-    cols = st.columns(4)
+    cols = st.columns(5)
     cols[0].metric("Samples", f"{result['samples']:,}")
     cols[1].metric(f"HR@{result['k']}", f"{result['hr']:.3f}", help="the next negative is in the top K")
     cols[2].metric(f"FHR@{result['k']}", f"{result['fhr']:.3f}", help="any negative of the 7-day window is in the top K")
     cols[3].metric("Invalid outputs", f"{result['invalid']:,}", help="0 under the SID constraint")
+    cols[4].metric("Prior weight", f"{result.get('prior_weight', 0.0):g}",
+                   help="the popularity prior's weight in the ranking (0: the model's own)")
+    if result.get("prior_choice"):
+        tried = result["prior_choice"]["fhr"]
+        st.caption("Validation FHR@K by prior weight: " + ", ".join(f"{w}: {v:.3f}" for w, v in tried.items()))
 
 predictions = checkpoint_data.predictions(workspace, chosen_name)
 if predictions.empty:

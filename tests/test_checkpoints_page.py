@@ -53,6 +53,7 @@ def test_the_page_lists_loads_and_predicts(listed_lm_world):
     user = app.multiselect(key="predict_users").options[0]
     app.multiselect(key="predict_users").set_value([user])
     app.number_input(key="predict_top_k").set_value(5)
+    app.checkbox(key="predict_choose_prior").check()
     submit = [b for b in app.get("form_submit_button") if b.label == "Run predictions"][0]
     submit.click().run()
     assert not app.exception and not app.error
@@ -63,6 +64,10 @@ def test_the_page_lists_loads_and_predicts(listed_lm_world):
     app.run()
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Invalid outputs"] == "0" and "HR@5" in metrics and "FHR@5" in metrics
+    tried = finished.result["prior_choice"]["fhr"]  # the weight was chosen on validation, and the page says so
+    assert float(metrics["Prior weight"]) == finished.result["prior_weight"] and len(tried) == 7
+    assert tried[str(finished.result["prior_weight"])] == max(tried.values())
+    assert any("Validation FHR@K by prior weight" in c.value for c in app.caption)
     stored = read_predictions(listed_lm_world, "tiny")
     assert set(stored["user_id"]) == {user} and stored["rank"].max() == 5
     assert app.dataframe[-1].value["rank"].tolist()[:5] == [1, 2, 3, 4, 5]
