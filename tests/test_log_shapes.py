@@ -7,12 +7,13 @@ from dataclasses import replace
 import pandas as pd
 import pytest
 
-from conrec_core.data.importer import import_source
-from conrec_core.data.samples import read_samples
+from conrec_core.data.importer import import_source, rebuild_samples
+from conrec_core.data.samples import read_sample_config, read_samples
 from conrec_core.data.synthetic import generate_world, write_world
 from conrec_core.data.synthetic_config import WorldConfig
-from conrec_core.evaluation.pipeline import run_pipeline
+from conrec_core.evaluation.pipeline import finished_as_configured, run_pipeline
 from conrec_core.evaluation.pipeline_config import PipelineConfig
+from conrec_core.lm.checkpoints import checkpoint_dir
 
 MAPPING = ('{"events": {"user": "user_id", "item": "item_id", "time": "ts", "time_unit": "s", "kind": {"column": '
            '"action", "negative": ["not_interested"], "positive": ["click", "purchase"], "neutral": ["impression"]}}}')
@@ -69,3 +70,27 @@ def test_the_pipeline_runs_on_every_shape_of_log(world_events, tmp_path, shape):
     prior = json.loads((tmp_path / "report" / "report.json").read_text())["prior"]
     assert "pipeline-grpo-prior-s0" in result.methods and prior["method"] == "pipeline-grpo-prior-s0"
     assert prior["fhr"][str(prior["weight"])] == max(prior["fhr"].values()) and "Popularity prior" in report
+    if shape == "users with no negative before the test cut":  # once: a rerun keeps what finished
+        rerun_keeps_finished_models(workspace, tmp_path, lightest())
+
+
+def rerun_keeps_finished_models(workspace, tmp_path, config: PipelineConfig) -> None:
+    """A second run with the same settings keeps the finished SFT and GRPO models instead of training them
+    again; any other setting, warm-up or samples and the model is trained again."""
+    weights = {name: (checkpoint_dir(workspace, name) / "model.safetensors").stat().st_mtime_ns
+               for name in ("pipeline-sft-s0", "pipeline-grpo-s0")}
+    run_pipeline(workspace, tmp_path / "again", config)
+    again = json.loads((tmp_path / "again" / "report.json").read_text())
+    assert again["kept_stages"] == ["sft", "grpo"] and "Kept from an earlier run" in \
+        (tmp_path / "again" / "report.md").read_text()
+    assert weights == {name: (checkpoint_dir(workspace, name) / "model.safetensors").stat().st_mtime_ns
+                       for name in weights}
+    sft = {"sft": config.seeded().sft, "backbone": config.backbone}
+    assert finished_as_configured(workspace, "pipeline-sft-s0", sft)
+    assert not finished_as_configured(workspace, "pipeline-sft-s0", {**sft, "sft": replace(sft["sft"], steps=21)})
+    grpo = {"grpo": config.seeded().grpo, "backbone": config.backbone}
+    assert finished_as_configured(workspace, "pipeline-grpo-s0", grpo, warmup="pipeline-sft-s0")
+    assert not finished_as_configured(workspace, "pipeline-grpo-s0", grpo, warmup="another-sft")
+    assert not finished_as_configured(workspace, "no-such-checkpoint", sft)
+    rebuild_samples(workspace, replace(read_sample_config(workspace), window_days=3))
+    assert not finished_as_configured(workspace, "pipeline-sft-s0", sft)  # fitted on other samples

@@ -1,6 +1,7 @@
 """The popularity prior in decoding: exact candidate scores, the fused ranking, the weight chosen on validation,
 and predictions made with it from the command line."""
 
+import doctest
 import json
 
 import numpy as np
@@ -10,7 +11,9 @@ from conrec_core.cli import main
 from conrec_core.data.samples import seen_items
 from conrec_core.data.workspace import open_workspace
 from conrec_core.lm.decoding import DecodingConfig, decode
-from conrec_core.lm.prior_fusion import CandidatePool, candidate_pools, choose_prior_weight, log_prior
+from conrec_core.data import prior as prior_module
+from conrec_core.data.prior import log_prior
+from conrec_core.lm.prior_fusion import CandidatePool, candidate_pools, choose_prior_weight
 from conrec_core.lm.sid_scores import sid_logprobs
 
 from test_exhaustive import tiny_decoder
@@ -71,6 +74,11 @@ def test_the_weight_chosen_is_the_one_with_the_best_validation_fhr():
     assert json.loads(json.dumps(popular.to_dict()))["weight"] == popular.weight
     with pytest.raises(ValueError):
         choose_prior_weight([], [], k=1)
+
+
+def test_docstring_examples_hold():
+    result = doctest.testmod(prior_module)
+    assert result.attempted >= 3 and result.failed == 0
 
 
 def test_log_prior_is_a_distribution_that_keeps_unseen_items_finite():

@@ -9,7 +9,9 @@ from conrec_core.data.importer import import_source
 from conrec_core.metrics import hit_rate
 from conrec_core.data.samples import read_samples, seen_items
 from conrec_core.errors import ConrecError
-from conrec_core.evaluation.sasrec import rank_sasrec, train_sasrec
+from conrec_core.data.prior import WEIGHT_GRID
+from conrec_core.data.workspace import open_workspace
+from conrec_core.evaluation.sasrec import choose_sasrec_prior, rank_sasrec, train_sasrec
 from conrec_core.evaluation.sasrec_config import SASRecConfig
 from tests.conftest import write
 
@@ -59,9 +61,29 @@ def test_sasrec_learns_what_comes_next(chain_world, with_positives):
         assert not set(items) & set(seen[sample_id])
 
 
+def test_the_prior_weight_is_chosen_on_validation_and_a_heavy_prior_ranks_by_popularity(chain_world):
+    validation = read_samples(chain_world, "validation", None)
+    trained = train_sasrec(chain_world, SASRecConfig(steps=200, eval_every=100, hidden_size=32, dropout=0.1),
+                           validation=validation)
+    weight, prior, fhr = choose_sasrec_prior(chain_world, trained, validation, k=5)
+    assert list(fhr) == list(WEIGHT_GRID) and fhr[weight] == max(fhr.values())
+    assert weight == min(w for w, v in fhr.items() if v == fhr[weight])  # ties go to the smaller weight
+    test = read_samples(chain_world, "test", None)
+    seen = seen_items(chain_world, test["sample_id"])
+    excluded = [set(seen[i]) for i in test["sample_id"]]
+    assert rank_sasrec(trained, test, excluded, k=5, prior=prior, weight=0.0) == rank_sasrec(trained, test, excluded,
+                                                                                             k=5)
+    with open_workspace(chain_world) as con:
+        counts = dict(con.execute("SELECT item_id, train_negatives FROM item_stats").fetchall())
+    for ranked, skip in zip(rank_sasrec(trained, test, excluded, k=5, prior=prior, weight=1e4), excluded):
+        shown = [counts.get(item, 0) for item in ranked]
+        assert shown == sorted(shown, reverse=True) and not set(ranked) & skip  # by popularity, never a seen item
+        assert shown[0] == max(n for item, n in counts.items() if item not in skip)
+
+
 def test_sasrec_baselines_share_the_baseline_interface(chain_world):
     test = read_samples(chain_world, "test", None).head(20)
-    for method in ("sasrec_negatives", "sasrec_both"):
+    for method in ("sasrec_negatives", "sasrec_both", "sasrec_prior"):
         rankings = rank_baseline(chain_world, method, test, k=3, sasrec=SASRecConfig(steps=20, eval_every=10))
         assert len(rankings) == 20 and all(len(r) == 3 for r in rankings)
 

@@ -11,7 +11,8 @@ from ..config import add_options, config_from_options
 from ..errors import ConrecError
 from ..data.workspace import open_workspace
 from ..lm.config import TINY, BackboneConfig, SFTConfig
-from ..lm.decoding_config import WEIGHT_GRID, DecodingConfig
+from ..data.prior import WEIGHT_GRID
+from ..lm.decoding_config import DecodingConfig
 from ..rl.grpo_config import GRPOConfig
 from ..rl.swing_config import SwingConfig
 from ..semantic_ids.codebook_config import CodebookConfig

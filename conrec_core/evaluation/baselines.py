@@ -20,8 +20,10 @@ from ..data.samples import read_samples, seen_items
 from ..data.stats import training_negative_counts
 from ..data.workspace import open_workspace
 
-BASELINES = ("most_disliked", "swing_cf", "item_cf", "sasrec_negatives", "sasrec_both")
-SASREC_VARIANTS = {"sasrec_negatives": False, "sasrec_both": True}  # name -> reads positives too
+BASELINES = ("most_disliked", "swing_cf", "item_cf", "sasrec_negatives", "sasrec_both", "sasrec_prior")
+# name -> reads positives too; sasrec_prior is SASRec on negatives ranked with the popularity prior, its weight
+# chosen on validation as for the SID model (data/prior.py): the baseline the full method with its prior must beat
+SASREC_VARIANTS = {"sasrec_negatives": False, "sasrec_both": True, "sasrec_prior": False}
 
 
 def baseline_method(baseline: str, seed: int) -> str:
@@ -86,12 +88,15 @@ def rank_baseline(workspace, method: str, samples: pd.DataFrame, k: int = 20,
     seen = seen_items(workspace, samples["sample_id"])
     excluded = [set(seen[sample_id]) for sample_id in samples["sample_id"]]
     if method in SASREC_VARIANTS:
-        from .sasrec import rank_sasrec, train_sasrec
+        from .sasrec import choose_sasrec_prior, rank_sasrec, train_sasrec
 
         config = replace(sasrec, with_positives=SASREC_VARIANTS[method])
-        trained = train_sasrec(workspace, config, validation=read_samples(workspace, "validation"),
-                               on_progress=on_progress)
-        return rank_sasrec(trained, samples, excluded, k)
+        validation = read_samples(workspace, "validation")
+        trained = train_sasrec(workspace, config, validation=validation, on_progress=on_progress)
+        if method != "sasrec_prior":
+            return rank_sasrec(trained, samples, excluded, k)
+        weight, prior, _ = choose_sasrec_prior(workspace, trained, validation, k)
+        return rank_sasrec(trained, samples, excluded, k, prior=prior, weight=weight)
     with open_workspace(workspace) as con:
         popular = training_negative_counts(con)
         neighbours = read_neighbours_with_scores(con) if method == "swing_cf" else {}

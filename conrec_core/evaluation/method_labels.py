@@ -10,7 +10,8 @@ from .item_cf import HISTORY as ITEM_CF_HISTORY
 
 ROLES = {"most_disliked": "baseline: most-disliked items", "swing_cf": "baseline: Swing item-CF on negatives",
          "item_cf": f"baseline: cosine item-CF on the last {ITEM_CF_HISTORY} negatives",
-         "sasrec_negatives": "baseline: SASRec on negatives", "sasrec_both": "baseline: SASRec on negatives + positives"}
+         "sasrec_negatives": "baseline: SASRec on negatives", "sasrec_both": "baseline: SASRec on negatives + positives",
+         "sasrec_prior": "baseline: SASRec on negatives + popularity prior (weight chosen on validation)"}
 SFT_ROLE = "SID model after SFT (translation + alignment + next negative)"
 FULL_ROLE = "full method: SFT + progressive GRPO (future-window + Swing reward)"
 PRIOR_ROLE = "full method + popularity prior (weight chosen on validation)"

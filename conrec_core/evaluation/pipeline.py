@@ -63,7 +63,7 @@ class PipelineResult:
 class Stage:
     name: str
     weight: float  # rough share of the run, for one progress bar over all stages
-    run: Callable[[Progress], None]
+    run: Callable[[Progress], bool | None]  # True: it kept a finished model of an earlier run instead of training
 
 
 def run_pipeline(workspace, out, config: PipelineConfig = PipelineConfig(), *,
@@ -83,11 +83,13 @@ def run_pipeline(workspace, out, config: PipelineConfig = PipelineConfig(), *,
     stages = plan(workspace, config, names)
     total, done = sum(s.weight for s in stages), 0.0
     seconds: dict[str, float] = {}
+    kept: list[str] = []
     for stage in stages:
         start, share = done / total, stage.weight / total
         clock = time.perf_counter()
-        stage.run(lambda fraction, message, s=stage.name, a=start, b=share: progress(a + b * fraction,
-                                                                                   f"{s}: {message}"))
+        if stage.run(lambda fraction, message, s=stage.name, a=start, b=share: progress(a + b * fraction,
+                                                                                      f"{s}: {message}")):
+            kept.append(stage.name)
         seconds[stage.name] = time.perf_counter() - clock
         done += stage.weight
     models = model_names(config, names)
@@ -103,7 +105,7 @@ def run_pipeline(workspace, out, config: PipelineConfig = PipelineConfig(), *,
     truth = load_true_dislikes(workspace)
     if truth is not None:
         probes["true_dislikes"] = reference_shares(truth, read_samples(workspace, config.split))
-    write_report(workspace, out, config, summary, metrics, names, seconds, command, probes)
+    write_report(workspace, out, config, summary, metrics, names, seconds, command, probes, kept)
     progress(1.0, f"report written to {out}")
     return PipelineResult(out, methods, seconds, names)
 
@@ -112,6 +114,26 @@ def model_names(config: PipelineConfig, names: MethodNames) -> list[str]:
     """The SID models the pipeline trains, in report order."""
     return ([names.variant(v) for v in config.sft_variants] + [names.sft, names.grpo]
             + [names.reward(r) for r in config.grpo_rewards()])
+
+
+def finished_as_configured(workspace, name: str, settings: dict, warmup: str | None = None) -> bool:
+    """Whether checkpoint `name` finished training with exactly `settings` (record key -> config) on the
+    workspace's current samples and default codebook: a rerun of the pipeline (after a later stage failed, or to
+    add a baseline) keeps it instead of training it again."""
+    from ..lm.checkpoints import checkpoint_dir, read_training
+    from ..lm.sft import fitted_on
+    from ..data.samples import samples_fingerprint
+    from ..semantic_ids.store import load_codebook
+
+    try:
+        training = read_training(checkpoint_dir(workspace, name))
+        if not training.get("finished") or (warmup is not None and training.get("warmup") != warmup):
+            return False
+        if fitted_on(training) != (samples_fingerprint(workspace), load_codebook(workspace, "default").fingerprint):
+            return False
+    except (ConrecError, OSError, ValueError):  # no such checkpoint, an unreadable record, a stale codebook
+        return False
+    return all(key in training and type(value).from_dict(training[key]) == value for key, value in settings.items())
 
 
 def prediction_names(config: PipelineConfig, names: MethodNames) -> list[str]:
@@ -146,11 +168,28 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
                            on_progress=progress)
         ensure_swing(workspace)
 
-    def sft(name: str, sft_config) -> Callable[[Progress], None]:
-        return lambda progress: train_sft(workspace, name, config.backbone, sft_config, on_progress=progress)
+    trained: set[str] = set()  # checkpoints this run trained (a GRPO model kept needs its warm-up kept too)
 
-    def grpo(name: str, grpo_config) -> Callable[[Progress], None]:
-        return lambda progress: train_grpo(workspace, name, names.sft, grpo_config, on_progress=progress)
+    def sft(name: str, sft_config) -> Callable[[Progress], bool]:
+        def run(progress: Progress) -> bool:
+            if finished_as_configured(workspace, name, {"sft": sft_config, "backbone": config.backbone}):
+                progress(1.0, f"kept {name}: finished with these settings on these samples")
+                return True
+            train_sft(workspace, name, config.backbone, sft_config, on_progress=progress)
+            trained.add(name)
+            return False
+        return run
+
+    def grpo(name: str, grpo_config) -> Callable[[Progress], bool]:
+        def run(progress: Progress) -> bool:
+            if names.sft not in trained and finished_as_configured(
+                    workspace, name, {"grpo": grpo_config, "backbone": config.backbone}, warmup=names.sft):
+                progress(1.0, f"kept {name}: finished with these settings from the same warm-up")
+                return True
+            train_grpo(workspace, name, names.sft, grpo_config, on_progress=progress)
+            trained.add(name)
+            return False
+        return run
 
     def predict_all(progress: Progress) -> None:
         models = model_names(config, names)

@@ -48,7 +48,8 @@ def reward_rows(names, config) -> list[tuple[str, str]]:
 
 
 def write_report(workspace, out: Path, config, summary: pd.DataFrame, metrics: pd.DataFrame, names,
-                 seconds: dict[str, float], command: str | None = None, probes: dict | None = None) -> dict:
+                 seconds: dict[str, float], command: str | None = None, probes: dict | None = None,
+                 kept: list[str] | None = None) -> dict:
     roles = method_roles(names, config)
     with open_workspace(workspace) as con:
         source = read_meta(con, "source", None)
@@ -73,7 +74,7 @@ def write_report(workspace, out: Path, config, summary: pd.DataFrame, metrics: p
               "ablation": [{"step": step, "method": method} for step, method in ablation_rows(names, config)],
               "reward_variants": [{"reward": reward, "method": method}
                                   for reward, method in reward_rows(names, config)],
-              "seconds": {k: round(v, 1) for k, v in seconds.items()},
+              "seconds": {k: round(v, 1) for k, v in seconds.items()}, "kept_stages": kept or [],
               "command": command, "config": asdict(config), "definitions": definitions,
               "sample_split": sample_config.split, "calendar_overlap": overlap,
               "filter_simulation": probes["filter_simulation"].to_dict("records")
@@ -258,4 +259,7 @@ def markdown(report: dict, plots: list[str]) -> str:
     lines += [f"![{plot}]({plot})" for plot in plots]
     seconds = ", ".join(f"{stage} {value:.0f} s" for stage, value in report["seconds"].items())
     lines += ["", f"Time per stage: {seconds}. Per-sample metrics: `sample_metrics.parquet`.", ""]
+    if report.get("kept_stages"):
+        lines[-1:-1] = [f"Kept from an earlier run with the same settings on the same samples (not trained again, "
+                        f"so their time here is only the check): {', '.join(report['kept_stages'])}."]
     return "\n".join(lines)

@@ -21,6 +21,7 @@ from torch import nn
 from ..errors import ConrecError
 from ..metrics import future_hit_rate
 from .sasrec_config import SASRecConfig
+from ..data.prior import WEIGHT_GRID, best_weight, read_log_prior
 from ..data.samples import seen_items
 from ..data.workspace import open_workspace
 
@@ -135,8 +136,9 @@ class TrainedSASRec:
 
 
 def rank_sasrec(trained: TrainedSASRec, samples: pd.DataFrame, seen: list[set[str]], k: int = 20,
-                batch_size: int = 256) -> list[list[str]]:
-    """Top-K item ids per sample (rows of `read_samples`), never one of the sample's `seen` items."""
+                batch_size: int = 256, prior: torch.Tensor | None = None, weight: float = 0.0) -> list[list[str]]:
+    """Top-K item ids per sample (rows of `read_samples`), never one of the sample's `seen` items; with a
+    `prior` (log prior per item index) ranked by log-softmax + weight · prior."""
     config, model = trained.config, trained.model
     empty = History(np.array([], dtype="datetime64[us]"), [], [])
     inputs = []
@@ -153,12 +155,36 @@ def rank_sasrec(trained: TrainedSASRec, samples: pd.DataFrame, seen: list[set[st
             items = torch.tensor([c[0] for c in chunk])
             kinds = torch.tensor([c[1] for c in chunk])
             scores = model.scores(model(items, kinds)[:, -1])
+            if prior is not None and weight:
+                scores = torch.log_softmax(scores, dim=1) + weight * prior
             scores[:, 0] = float("-inf")
             for row, items in enumerate(seen[start:start + batch_size]):
                 scores[row, [trained.item_index[i] for i in items if i in trained.item_index]] = float("-inf")
             top = scores.topk(min(k, scores.shape[1] - 1), dim=1).indices
             rankings.extend([[trained.items[i - 1] for i in row] for row in top.tolist()])
     return rankings
+
+
+def item_prior(workspace, trained: TrainedSASRec) -> torch.Tensor:
+    """The popularity prior per item index (index 0, the padding, gets 0)."""
+    with open_workspace(workspace) as con:
+        prior = read_log_prior(con, trained.items)
+    return torch.cat([torch.zeros(1), torch.from_numpy(prior).float()])
+
+
+def choose_sasrec_prior(workspace, trained: TrainedSASRec, validation: pd.DataFrame, k: int = 20,
+                        grid: tuple[float, ...] = WEIGHT_GRID) -> tuple[float, torch.Tensor, dict[float, float]]:
+    """(weight, prior, validation FHR@K by weight): the prior's weight for a trained SASRec, chosen like the
+    SID model's (lm/prior_fusion.py) on the validation samples."""
+    prior = item_prior(workspace, trained)
+    seen = seen_items(workspace, validation["sample_id"])
+    validation_seen = [set(seen[sample_id]) for sample_id in validation["sample_id"]]
+    fhr = {}
+    for weight in grid:
+        ranked = rank_sasrec(trained, validation, validation_seen, k, prior=prior, weight=weight)
+        fhr[weight] = float(np.mean([future_hit_rate(r, list(f), k)
+                                     for r, f in zip(ranked, validation["future_negatives"])]))
+    return best_weight(fhr), prior, fhr
 
 
 def train_sasrec(workspace, config: SASRecConfig = SASRecConfig(), validation: pd.DataFrame | None = None,

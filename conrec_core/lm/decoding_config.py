@@ -5,13 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import Settings, setting
+
 from ..errors import ConfigError
 
 
 SEARCHES = ("beam", "exact")
-# popularity-prior weights tried on validation (lm/prior_fusion.py); 0 keeps the model's own ranking, so the
-# choice is never worse than the model there
-WEIGHT_GRID = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,8 @@ from .config import SFTConfig
 from ..metrics import future_hit_rate, hit_rate, mean
 from .prompts import stage_prompt
 from .item_trie import item_trie, seen_rows, sid_token_sequences
-from .prior_fusion import (WEIGHT_GRID, CandidatePool, WeightChoice, candidate_pools, choose_prior_weight, fused,
-                           prior_of_rows)
+from .prior_fusion import CandidatePool, WeightChoice, candidate_pools, choose_prior_weight, fused
+from ..data.prior import WEIGHT_GRID, read_log_prior
 from ..data.samples import as_samples, read_samples, require_samples, seen_items
 from ..data.stats import training_negative_shares
 from ..data.workspace import RESULT_LOCK_TIMEOUT, check_name, open_workspace
@@ -59,8 +59,7 @@ class DecodingRun:
     def pools(self, workspace, beams: list[Decoded], extra: int) -> list[CandidatePool]:
         """Each sample's beams plus the `extra` most disliked items it may get, scored exactly (prior_fusion)."""
         with open_workspace(workspace) as con:
-            counts = dict(con.execute("SELECT item_id, train_negatives FROM item_stats").fetchall())
-        prior = prior_of_rows(counts, self.codebook.sids.item_ids)
+            prior = read_log_prior(con, self.codebook.sids.item_ids)
         sequences = sid_token_sequences(self.codebook, self.backbone.tokenizer)
         return candidate_pools(self.backbone.model, self.backbone.tokenizer, sequences, self.prompts, beams, prior,
                                self.excluded, extra, free_end=self.sft.prefix_prompts)

@@ -14,12 +14,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from ..data.prior import WEIGHT_GRID, best_weight
 from ..metrics import future_hit_rate
 from .decoding import Decoded
-from .decoding_config import WEIGHT_GRID
 from .sid_scores import sid_logprobs
-
-SMOOTHING = 0.5  # pseudo-negatives per item: an item nobody disliked in training keeps a finite prior
 
 
 @dataclass
@@ -34,16 +32,6 @@ class CandidatePool:
         fused = self.model + weight * self.prior
         order = sorted(range(len(self.rows)), key=lambda i: (-fused[i], -self.model[i]))[:k]
         return Decoded([self.rows[i] for i in order], [float(fused[i]) for i in order], 0)
-
-
-def log_prior(counts: np.ndarray) -> np.ndarray:
-    """Log of each item's smoothed share of the training negatives, from its count.
-
-    >>> np.round(np.exp(log_prior(np.array([3, 1, 0]))), 3).tolist()
-    [0.636, 0.273, 0.091]
-    """
-    counts = np.asarray(counts, dtype=np.float64) + SMOOTHING
-    return np.log(counts / counts.sum())
 
 
 def candidate_pools(model, tokenizer, token_sequences: list[list[int]], prompts: list[str], beams: list[Decoded],
@@ -87,15 +75,8 @@ def choose_prior_weight(pools: list[CandidatePool], futures: list[list[int]], k:
     for weight in grid:
         hits = [future_hit_rate(pool.ranked(weight, k).rows, future, k) for pool, future in zip(pools, futures)]
         fhr[weight] = float(np.mean(hits))
-    best = max(fhr.values())
-    return WeightChoice(min(w for w, v in fhr.items() if v >= best - 1e-12), fhr)
+    return WeightChoice(best_weight(fhr), fhr)
 
 
 def fused(pools: list[CandidatePool], weight: float, k: int) -> list[Decoded]:
     return [pool.ranked(weight, k) for pool in pools]
-
-
-def prior_of_rows(counts_by_item: dict[str, int], item_ids: list[str]) -> np.ndarray:
-    """The log prior per codebook row from training-negative counts by item (items absent count 0)."""
-    return log_prior(np.array([counts_by_item.get(item, 0) for item in item_ids]))
-
