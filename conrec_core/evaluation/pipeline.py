@@ -170,26 +170,28 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
 
     trained: set[str] = set()  # checkpoints this run trained (a GRPO model kept needs its warm-up kept too)
 
-    def sft(name: str, sft_config) -> Callable[[Progress], bool]:
+    def kept_or_trained(name: str, finished: Callable[[], bool],
+                        train: Callable[[Progress], object]) -> Callable[[Progress], bool]:
         def run(progress: Progress) -> bool:
-            if finished_as_configured(workspace, name, {"sft": sft_config, "backbone": config.backbone}):
+            if finished():
                 progress(1.0, f"kept {name}: finished with these settings on these samples")
                 return True
-            train_sft(workspace, name, config.backbone, sft_config, on_progress=progress)
+            train(progress)
             trained.add(name)
             return False
         return run
 
+    def sft(name: str, sft_config) -> Callable[[Progress], bool]:
+        return kept_or_trained(
+            name, lambda: finished_as_configured(workspace, name, {"sft": sft_config, "backbone": config.backbone}),
+            lambda progress: train_sft(workspace, name, config.backbone, sft_config, on_progress=progress))
+
     def grpo(name: str, grpo_config) -> Callable[[Progress], bool]:
-        def run(progress: Progress) -> bool:
-            if names.sft not in trained and finished_as_configured(
-                    workspace, name, {"grpo": grpo_config, "backbone": config.backbone}, warmup=names.sft):
-                progress(1.0, f"kept {name}: finished with these settings from the same warm-up")
-                return True
-            train_grpo(workspace, name, names.sft, grpo_config, on_progress=progress)
-            trained.add(name)
-            return False
-        return run
+        settings = {"grpo": grpo_config, "backbone": config.backbone}
+        return kept_or_trained(
+            name, lambda: names.sft not in trained and finished_as_configured(workspace, name, settings,
+                                                                              warmup=names.sft),
+            lambda progress: train_grpo(workspace, name, names.sft, grpo_config, on_progress=progress))
 
     def predict_all(progress: Progress) -> None:
         models = model_names(config, names)
