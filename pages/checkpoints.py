@@ -117,7 +117,7 @@ with st.form("predict_settings"):
         help="re-rank the model's beams and the most disliked unseen items by log p(SID) + w · log(share of "
              "training negatives); 0: the model's own ranking. Helps where dislikes follow popularity.")
     choose_prior = right.checkbox("Choose the weight on validation", key="predict_choose_prior",
-                                  help="try 0 to 3 on the validation samples and keep the best FHR@K (about as "
+                                  help="try 0 to 10 on the validation samples and keep the best FHR@K (about as "
                                        "long as the predictions themselves)")
     run = st.form_submit_button("Run predictions", type="primary")
 if run:

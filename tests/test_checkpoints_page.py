@@ -6,6 +6,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conrec_core.jobs.registry import JobRegistry
+from conrec_core.data.prior import WEIGHT_GRID
 from conrec_core.lm.predict import read_predictions
 from conrec_core.data.workspace import artifacts_dir
 
@@ -65,7 +66,7 @@ def test_the_page_lists_loads_and_predicts(listed_lm_world):
     metrics = {m.label: m.value for m in app.metric}
     assert metrics["Invalid outputs"] == "0" and "HR@5" in metrics and "FHR@5" in metrics
     tried = finished.result["prior_choice"]["fhr"]  # the weight was chosen on validation, and the page says so
-    assert float(metrics["Prior weight"]) == finished.result["prior_weight"] and len(tried) == 7
+    assert float(metrics["Prior weight"]) == finished.result["prior_weight"] and len(tried) == len(WEIGHT_GRID)
     assert tried[str(finished.result["prior_weight"])] == max(tried.values())
     assert any("Validation FHR@K by prior weight" in c.value for c in app.caption)
     stored = read_predictions(listed_lm_world, "tiny")

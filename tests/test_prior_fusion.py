@@ -12,7 +12,7 @@ from conrec_core.data.samples import seen_items
 from conrec_core.data.workspace import open_workspace
 from conrec_core.lm.decoding import DecodingConfig, decode
 from conrec_core.data import prior as prior_module
-from conrec_core.data.prior import log_prior
+from conrec_core.data.prior import WEIGHT_GRID, log_prior
 from conrec_core.lm.prior_fusion import CandidatePool, candidate_pools, choose_prior_weight
 from conrec_core.lm.sid_scores import sid_logprobs
 
@@ -92,8 +92,7 @@ def test_predict_chooses_the_weight_on_validation_and_stores_under_its_own_name(
     assert main(["predict", "--workspace", str(workspace), "--checkpoint", name, "--choose-prior",
                  "--save-as", "tiny-prior", "--json"]) == 0
     run = json.loads(capsys.readouterr().out)
-    assert run["checkpoint"] == "tiny-prior" and set(run["prior"]["fhr"]) == {"0.0", "0.25", "0.5", "1.0", "1.5",
-                                                                             "2.0", "3.0"}
+    assert run["checkpoint"] == "tiny-prior" and set(run["prior"]["fhr"]) == {str(w) for w in WEIGHT_GRID}
     assert run["prior"]["fhr"][str(run["prior"]["weight"])] == max(run["prior"]["fhr"].values())
     with open_workspace(workspace) as con:
         stored = con.execute("SELECT checkpoint, sample_id, list(item_id ORDER BY rank) FROM predictions "

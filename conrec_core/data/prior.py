@@ -8,8 +8,9 @@ from __future__ import annotations
 import duckdb
 import numpy as np
 
-# weights tried on validation; 0 keeps the model's own ranking, so the choice is never worse than it there
-WEIGHT_GRID = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
+# weights tried on validation; 0 keeps the model's own ranking and 10 is about the most-disliked order among
+# the candidates, so the choice is never worse on validation than either
+WEIGHT_GRID = (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0, 5.0, 10.0)
 SMOOTHING = 0.5  # pseudo-negatives per item: an item nobody disliked in training keeps a finite prior
 
 
