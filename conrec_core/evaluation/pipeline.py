@@ -162,11 +162,13 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
     from ..lm.sft import train_sft
     from ..rl.swing import ensure_swing
 
-    def codebook(progress: Progress) -> None:
-        if not codebook_is_current(workspace, "default"):  # missing, or fitted on other samples
+    def codebook(progress: Progress) -> bool:
+        kept = codebook_is_current(workspace, "default")  # else missing, or fitted on other samples
+        if not kept:
             build_codebook(workspace, "default", config.codebook, compute_map=config.compute_map,
                            on_progress=progress)
         ensure_swing(workspace)
+        return kept
 
     trained: set[str] = set()  # checkpoints this run trained (a GRPO model kept needs its warm-up kept too)
 
