@@ -158,7 +158,7 @@ def read_prior_choice(workspace, names: MethodNames) -> dict:
 def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
     from ..semantic_ids.codebook import build_codebook
     from ..rl.grpo import train_grpo
-    from ..lm.predict import choose_prior, predict
+    from ..lm.predict import predict, predict_choosing_prior
     from ..lm.sft import train_sft
     from ..rl.swing import ensure_swing
 
@@ -203,11 +203,9 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
                                                                            f"{checkpoint}: {message}"))
 
     def prior(progress: Progress) -> None:
-        choice = choose_prior(workspace, names.grpo, config.decoding,
-                              on_progress=lambda fraction, message: progress(fraction / 2, f"validation: {message}"))
+        _, choice = predict_choosing_prior(workspace, names.grpo, config=config.decoding, split=config.split,
+                                           save_as=names.prior, on_progress=progress)
         prior_choice_path(workspace, names).write_text(json.dumps(choice.to_dict(), indent=2))
-        predict(workspace, names.grpo, split=config.split, config=replace(config.decoding, prior_weight=choice.weight),
-                save_as=names.prior, on_progress=lambda fraction, message: progress(0.5 + fraction / 2, message))
 
     def baselines(progress: Progress) -> None:
         for index, baseline in enumerate(config.baselines):

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
-
 import time
 
 from ..errors import ConrecError
@@ -45,20 +43,16 @@ def grpo(workspace: str, params: dict, progress) -> dict:
 def predict(workspace: str, params: dict, progress) -> dict:
     """Predictions of a checkpoint; with `choose_prior`, the popularity prior's weight is first chosen on the
     validation samples (the first half of the progress)."""
-    from ..lm.predict import choose_prior, predict as run_predictions
+    from ..lm.predict import predict as run_predictions, predict_choosing_prior
 
-    config, choice = DecodingConfig.from_dict(params.get("decoding", {})), None
+    config = DecodingConfig.from_dict(params.get("decoding", {}))
+    options = dict(split=params.get("split", "test"), users=params.get("users"),
+                   load_in_4bit=params.get("load_in_4bit", False), on_progress=progress)
     if params.get("choose_prior"):
-        choice = choose_prior(workspace, params["checkpoint"], config,
-                              on_progress=lambda fraction, message: progress(fraction / 2, f"validation: {message}"))
-        config = replace(config, prior_weight=choice.weight)
-        step = progress
-        progress = lambda fraction, message: step(0.5 + fraction / 2, message)  # noqa: E731
-    run = run_predictions(workspace, params["checkpoint"], split=params.get("split", "test"),
-                          users=params.get("users"), config=config,
-                          load_in_4bit=params.get("load_in_4bit", False), on_progress=progress)
-    return {**run.to_dict(), "prior_weight": config.prior_weight,
-            "prior_choice": choice.to_dict() if choice else None}
+        run, choice = predict_choosing_prior(workspace, params["checkpoint"], config=config, **options)
+        return {**run.to_dict(), "prior_weight": choice.weight, "prior_choice": choice.to_dict()}
+    run = run_predictions(workspace, params["checkpoint"], config=config, **options)
+    return {**run.to_dict(), "prior_weight": config.prior_weight, "prior_choice": None}
 
 
 def import_log(workspace: str, params: dict, progress) -> dict:

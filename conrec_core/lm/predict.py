@@ -143,6 +143,19 @@ def choose_prior(workspace, checkpoint: str, config: DecodingConfig = DecodingCo
                                config.returns, grid)
 
 
+def predict_choosing_prior(workspace, checkpoint: str, *, config: DecodingConfig = DecodingConfig(),
+                           on_progress: Callable[[float, str], None] | None = None,
+                           **options) -> tuple[PredictionRun, WeightChoice]:
+    """`choose_prior` on the validation samples (the first half of the progress), then `predict` (`options`:
+    its keyword arguments) with the chosen weight."""
+    progress = on_progress or (lambda fraction, message: None)
+    choice = choose_prior(workspace, checkpoint, config,
+                          on_progress=lambda fraction, message: progress(fraction / 2, f"validation: {message}"))
+    run = predict(workspace, checkpoint, config=replace(config, prior_weight=choice.weight),
+                  on_progress=lambda fraction, message: progress(0.5 + fraction / 2, message), **options)
+    return run, choice
+
+
 def cold_start(workspace, codebook, decoded: list[Decoded], cold: list[int], excluded: list[list[int]],
                k: int) -> list[Decoded]:
     """The K most disliked unseen items (training part) in place of the model's SIDs for the `cold` samples,
