@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import warnings
-
-from transformers.utils import logging as transformers_logging
 
 LIBRARIES = ("bitsandbytes", "transformers", "peft", "accelerate", "torch", "umap", "sklearn", "numba",
              "sentence_transformers", "huggingface_hub")
@@ -24,6 +23,9 @@ def quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.ERROR)
     for name in LIBRARIES:
         warnings.filterwarnings("ignore", module=rf"{name}(\..*)?$")
-    # transformers reads its progress-bar switch once, on import, which the CLI's modules have done already.
-    transformers_logging.disable_progress_bar()
-    transformers_logging.set_verbosity_error()
+    # transformers reads the switches above once, on import; if it is loaded already, tell it directly. (The
+    # CLI loads it only for the commands that need it, so `--help` does not wait for it.)
+    if "transformers" in sys.modules:
+        from transformers.utils import logging as transformers_logging
+        transformers_logging.disable_progress_bar()
+        transformers_logging.set_verbosity_error()

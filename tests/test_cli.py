@@ -64,6 +64,16 @@ def test_help_documents_the_commands():
     assert "--mapping" in cli("import", "--help").stdout
 
 
+def test_the_parser_loads_no_heavy_library():
+    """`--help` and option errors answer at once: pandas, torch and transformers load only in the command that
+    uses them (benchmarks/bench_cli_startup.py measures the difference)."""
+    heavy = ("torch", "pandas", "transformers", "scipy", "sentence_transformers")
+    code = ("import sys; from conrec_core.cli import build_parser; build_parser(); "
+            f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
+    loaded = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == ""
+
+
 def test_synthesize_writes_an_importable_world(tmp_path):
     cli("synthesize", "--out", tmp_path / "world", "--users", 30, "--items", 200, "--days", 14)
     out = cli("import", tmp_path / "world" / "events.parquet", "--mapping", tmp_path / "world" / "mapping.json",

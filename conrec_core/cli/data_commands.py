@@ -9,11 +9,9 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ..config import add_options, config_from_options
-from ..data.importer import FORMATS, IMPORT_STEPS, import_source, rebuild_samples
-from ..data.movielens import MovieLensConfig
+from ..data.mapping import FORMATS
+from ..data.movielens_config import MovieLensConfig
 from ..data.samples_config import SampleConfig
-from ..data.stats import summarize
-from ..data.synthetic import generate_world, write_world
 from ..data.synthetic_config import WorldConfig
 from ..data.workspace import open_workspace
 from .progress import print_json
@@ -54,6 +52,7 @@ def register(commands) -> dict:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from ..data.importer import IMPORT_STEPS, import_source
     with tqdm(total=IMPORT_STEPS, desc="import", unit="step", file=sys.stderr, disable=None) as bar:
         def step(name: str) -> None:
             bar.set_description(name)
@@ -79,6 +78,7 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_info(args: argparse.Namespace) -> int:
+    from ..data.stats import summarize
     with open_workspace(args.workspace) as con:
         data = summarize(con).to_dict()
     if args.json:
@@ -102,6 +102,7 @@ def plain(value) -> str:
 
 
 def run_samples(args: argparse.Namespace) -> int:
+    from ..data.importer import rebuild_samples
     counts = rebuild_samples(args.workspace, config_from_options(SampleConfig, args))
     if args.json:
         print_json(counts)
@@ -113,6 +114,7 @@ def run_samples(args: argparse.Namespace) -> int:
 
 
 def run_synthesize(args: argparse.Namespace) -> int:
+    from ..data.synthetic import generate_world, write_world
     path = write_world(generate_world(config_from_options(WorldConfig, args)), args.out)
     print(f"wrote the synthetic world to {args.out}; import it with:\n"
           f"  python -m conrec_core import {path} --mapping {args.out / 'mapping.json'} --workspace WS.duckdb")

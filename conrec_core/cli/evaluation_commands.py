@@ -8,13 +8,12 @@ from dataclasses import replace
 from pathlib import Path
 
 from ..config import add_options, config_from_options
-from ..data.samples import read_sample_config
 from ..data.samples_config import SPLITS
 from ..data.workspace import open_workspace
 from ..errors import ConrecError
-from ..evaluation.baselines import BASELINES, SASREC_VARIANTS, baseline_method
+from ..evaluation.baseline_names import BASELINES, SASREC_VARIANTS
 from ..evaluation.sasrec_config import SASRecConfig
-from ..shipped.sample_data import SAMPLES
+from ..shipped.sample_catalogue import SAMPLES
 from .progress import progress_bar
 
 
@@ -61,6 +60,7 @@ def register(commands) -> dict:
 
 
 def run_pipeline_command(args: argparse.Namespace) -> int:
+    from ..data.samples import read_sample_config
     from ..evaluation.pipeline import run_pipeline
     from ..evaluation.pipeline_config import PipelineConfig
     from ..shipped.sample_data import sample_workspace, ship_sample_outputs
@@ -98,6 +98,7 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    from ..evaluation.baselines import baseline_method
     from ..evaluation.intervals import format_p
     from ..evaluation.scoring import (LABELS, METRICS, evaluate_baseline, evaluate_predictions, read_sample_metrics,
                                       summarise)

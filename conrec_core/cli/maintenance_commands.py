@@ -5,10 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..maintenance.doctor import PROBLEM, REPAIRED, doctor
 from .progress import print_json
 
-MARKS = {"ok": "ok      ", REPAIRED: "repaired", PROBLEM: "PROBLEM "}
 
 
 def register(commands) -> dict:
@@ -25,11 +23,13 @@ def register(commands) -> dict:
 
 
 def run_doctor(args: argparse.Namespace) -> int:
+    from ..maintenance.doctor import PROBLEM, REPAIRED, doctor
+    marks = {"ok": "ok      ", REPAIRED: "repaired", PROBLEM: "PROBLEM "}
     findings = doctor(args.workspace, repair=not args.check_only)
     if args.json:
         print_json([f.to_dict() for f in findings])
     else:
         width = max((len(f.part) for f in findings), default=0)
         for finding in findings:
-            print(f"{MARKS[finding.status]}  {finding.part:<{width}}  {finding.message}")
+            print(f"{marks[finding.status]}  {finding.part:<{width}}  {finding.message}")
     return 1 if any(f.status == PROBLEM for f in findings) else 0

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from ..config import add_options, config_from_options
 from ..errors import ConrecError
-from ..data.workspace import open_workspace
+from ..data.workspace import check_name, open_workspace, require_workspace_file
 from ..lm.config import TINY, BackboneConfig, SFTConfig
 from ..data.prior import WEIGHT_GRID
 from ..lm.decoding_config import DecodingConfig
@@ -83,6 +83,7 @@ def register(commands) -> dict:
 
 
 def run_codebook(args: argparse.Namespace) -> int:
+    require_workspace_file(args.workspace)  # a typo fails before torch loads
     from ..semantic_ids.codebook import build_codebook  # torch loads only for this command
 
     config = config_from_options(CodebookConfig, args, encoder=config_from_options(EncoderConfig, args))
@@ -107,6 +108,8 @@ def run_codebook(args: argparse.Namespace) -> int:
 
 
 def run_sft(args: argparse.Namespace) -> int:
+    check_name(args.name, "checkpoint")
+    require_workspace_file(args.workspace)  # a typo fails before torch loads
     from ..lm.sft import train_sft  # torch loads only for this command
 
     backbone = BackboneConfig(name=args.backbone, load_in_4bit=args.load_in_4bit)
@@ -131,6 +134,8 @@ def run_sft(args: argparse.Namespace) -> int:
 
 
 def run_predict(args: argparse.Namespace) -> int:
+    check_name(args.checkpoint, "checkpoint")
+    require_workspace_file(args.workspace)  # a typo fails before torch loads
     from ..lm.predict import choose_prior, predict
 
     config, choice = config_from_options(DecodingConfig, args), None
@@ -182,6 +187,7 @@ def warmup_name(workspace: Path, checkpoint: str) -> str:
 
 
 def run_grpo(args: argparse.Namespace) -> int:
+    require_workspace_file(args.workspace)  # a typo fails before torch loads
     from ..rl.grpo import train_grpo
 
     overrides = {}

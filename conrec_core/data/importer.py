@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import ConrecError, DataError
-from .mapping import ImportMapping, load_mapping
+from .mapping import FORMATS, ImportMapping, load_mapping
 from .movielens import MovieLensConfig, detect_layout, stage_movielens
 from .samples import build_samples
 from .samples_config import SampleConfig
@@ -16,7 +16,6 @@ from .staging import EventCounts, ItemCounts, require_columns, stage_events, sta
 from .tabular import CsvOptions, read_table
 from .workspace import new_workspace, open_workspace, write_meta
 
-FORMATS = ("auto", "movielens", "table")
 IMPORT_STEPS = 5
 TRUE_DISLIKE_COLUMNS = ("user_id", "facet", "value", "weight")
 

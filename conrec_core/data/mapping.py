@@ -26,6 +26,8 @@ from typing import Any
 
 from ..errors import DataError
 
+# auto: a folder holding ratings.csv or u.data is MovieLens, anything else a table read with a mapping
+FORMATS = ("auto", "movielens", "table")
 TIME_UNITS = ("s", "ms", "iso")
 
 

@@ -8,14 +8,13 @@ A rating at or below `negative_max` is negative feedback, at or above `positive_
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 
-from ..config import Settings, setting
-from ..errors import ConfigError, DataError
+from ..errors import DataError
 from .mapping import EventMapping, ItemMapping, KindRule
+from .movielens_config import MovieLensConfig
 from .staging import EventCounts, ItemCounts, require_columns, stage_events, stage_items
 from .tabular import CsvOptions, read_table
 
@@ -23,17 +22,6 @@ ML100K_GENRES = ("unknown", "Action", "Adventure", "Animation", "Children's", "C
                  "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi",
                  "Thriller", "War", "Western")
 MAX_TAGS_PER_MOVIE = 20  # the most used tags are enough to describe a film; some have hundreds
-
-
-@dataclass(frozen=True)
-class MovieLensConfig(Settings):
-    negative_max: float = setting(2.0, "ratings at or below this are negative (0.5-2.0 are dislikes, method §2)")
-    positive_min: float = setting(4.0, "ratings at or above this are positive; those between stay neutral")
-
-    def __post_init__(self):
-        super().__post_init__()
-        if not self.negative_max < self.positive_min:
-            raise ConfigError(f"negative_max ({self.negative_max}) must be below positive_min ({self.positive_min})")
 
 
 def detect_layout(directory: Path) -> str | None:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from .synthetic_config import WorldConfig
+from .synthetic_config import DISLIKES_FILE, EVENTS_FILE, ITEMS_FILE, MAPPING_FILE, WorldConfig
 
 CATEGORIES = {
     "Dresses": ["Maxi Dress", "Midi Dress", "Wrap Dress", "Shirt Dress"],
@@ -54,8 +54,6 @@ INTEREST_REASONS = ("this_item", "category", "shop", "image")
 NON_INTEREST_REASONS = ("already_bought", "clickbait_price", "counterfeit")
 SIMILAR_IMAGE = 0.8  # "image" reason: the platform stops showing items this similar (cosine) to the rejected one
 
-EVENTS_FILE, ITEMS_FILE, DISLIKES_FILE, MAPPING_FILE = ("events.parquet", "items.parquet", "true_dislikes.csv",
-                                                        "mapping.json")
 MAPPING = {
     "events": {"user": "user_id", "item": "item_id", "time": "ts", "time_unit": "s",
                "kind": {"column": "action", "negative": ["not_interested"], "positive": ["click", "purchase"],

@@ -7,6 +7,10 @@ from dataclasses import dataclass
 from ..config import Settings, setting
 from ..errors import ConfigError
 
+# The files `write_world` writes into its folder.
+EVENTS_FILE, ITEMS_FILE, DISLIKES_FILE, MAPPING_FILE = ("events.parquet", "items.parquet", "true_dislikes.csv",
+                                                        "mapping.json")
+
 
 @dataclass(frozen=True)
 class WorldConfig(Settings):

@@ -26,15 +26,23 @@ LOCK_TIMEOUT = 15.0  # seconds a connection waits for another process's lock (wr
 # go: giving up would throw the work away, and a reader (the app, a DuckDB shell) may hold on for a while.
 RESULT_LOCK_TIMEOUT = 600.0
 
-def connect(path: Path | str, *, read_only: bool = True, lock_timeout: float = LOCK_TIMEOUT) -> duckdb.DuckDBPyConnection:
-    """Open an existing workspace, migrated to this conrec's schema; a clear WorkspaceError when it is missing,
-    locked or not a workspace."""
+
+def require_workspace_file(path: Path | str) -> Path:
+    """`path` if it is a DuckDB file, else a clear WorkspaceError: the check a command makes before it loads
+    its libraries (opening waits for no lock and reads only the file's header)."""
     path = Path(path)
     if not path.is_file():
         raise WorkspaceError(f"{path}: no workspace here; create one with "
                              f"`python -m conrec_core import SOURCE --workspace {path}`")
     if not _is_duckdb_file(path):
         raise WorkspaceError(f"{path}: not a DuckDB file, so not a conrec workspace")
+    return path
+
+
+def connect(path: Path | str, *, read_only: bool = True, lock_timeout: float = LOCK_TIMEOUT) -> duckdb.DuckDBPyConnection:
+    """Open an existing workspace, migrated to this conrec's schema; a clear WorkspaceError when it is missing,
+    locked or not a workspace."""
+    path = require_workspace_file(path)
     con = _connect_duckdb(path, read_only=read_only, lock_timeout=lock_timeout)
     version = _schema_version(con, path)
     if version < SCHEMA_VERSION:

@@ -12,6 +12,7 @@ from dataclasses import replace
 
 import pandas as pd
 
+from .baseline_names import BASELINES, SASREC_VARIANTS
 from .item_cf import rank_item_cf, training_matrix
 from .sasrec_config import SASRecConfig
 from ..errors import ConfigError
@@ -19,11 +20,6 @@ from ..rl.swing import read_neighbours_with_scores
 from ..data.samples import read_samples, seen_items
 from ..data.stats import training_negative_counts
 from ..data.workspace import open_workspace
-
-BASELINES = ("most_disliked", "swing_cf", "item_cf", "sasrec_negatives", "sasrec_both", "sasrec_prior")
-# name -> reads positives too; sasrec_prior is SASRec on negatives ranked with the popularity prior, its weight
-# chosen on validation as for the SID model (data/prior.py): the baseline the full method with its prior must beat
-SASREC_VARIANTS = {"sasrec_negatives": False, "sasrec_both": True, "sasrec_prior": False}
 
 
 def baseline_method(baseline: str, seed: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .baselines import BASELINES
+from .baseline_names import BASELINES
 from ..semantic_ids.codebook_config import CodebookConfig
 from ..lm.decoding_config import DecodingConfig
 from ..rl.grpo_config import GRPOConfig

@@ -4,45 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import dataclass
 from pathlib import Path
 
 from ..data.importer import import_source
 from .sample_outputs import MANIFEST, file_digest
-from ..data.synthetic import EVENTS_FILE, MAPPING_FILE
 from ..data.workspace import connect, open_workspace, read_meta, write_meta
 from ..errors import WorkspaceBusy, WorkspaceError
+from .sample_catalogue import DEFAULT_SAMPLE, REPO_ROOT, SAMPLE_DATA, SAMPLES  # noqa: F401 (re-exported for the app)
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-SAMPLE_DATA = REPO_ROOT / "sample_data"
 SAMPLE_OUTPUTS = SAMPLE_DATA / "outputs"
 WORKSPACES_ENV = "CONREC_WORKSPACES"  # where workspaces live; defaults to <repo>/workspaces
-
-
-@dataclass(frozen=True)
-class SampleDataset:
-    name: str
-    title: str
-    folder: Path
-    source: Path  # what `import` reads
-    mapping: Path | None  # column mapping for table sources
-    description: str
-
-
-SAMPLES = {
-    "synthetic-shop": SampleDataset(
-        name="synthetic-shop", title="Synthetic shop",
-        folder=SAMPLE_DATA / "synthetic-shop", source=SAMPLE_DATA / "synthetic-shop" / EVENTS_FILE,
-        mapping=SAMPLE_DATA / "synthetic-shop" / MAPPING_FILE,
-        description="E-commerce feed with 'not interested' and its reasons: 1,000 users, 3,000 items, "
-                    "six weeks with exposure bias; ground-truth dislike profiles in true_dislikes."),
-    "movielens-small": SampleDataset(
-        name="movielens-small", title="MovieLens (small)",
-        folder=SAMPLE_DATA / "movielens-small", source=SAMPLE_DATA / "movielens-small", mapping=None,
-        description="ml-latest-small: 610 users, 9,742 movies, 100,836 ratings; ratings of 2 or less are "
-                    "dislikes. GroupLens data: see its README for the licence."),
-}
-DEFAULT_SAMPLE = "synthetic-shop"
 
 
 def workspaces_dir() -> Path:
