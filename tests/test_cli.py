@@ -74,6 +74,19 @@ def test_the_parser_loads_no_heavy_library():
     assert loaded.stdout.strip() == ""
 
 
+def test_pipeline_options_reach_its_settings():
+    from conrec_core.cli import build_parser
+    from conrec_core.cli.evaluation_commands import pipeline_config
+
+    parser, _ = build_parser()
+    default = pipeline_config(parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r"]))
+    assert default.codebook.encoder.collaborative == "auto" and default.seed == 0
+    chosen = pipeline_config(parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r", "--quick",
+                                                "--collaborative", "on", "--seed", "2"]))
+    assert chosen.codebook.encoder.collaborative == "on" and chosen.seed == 2
+    assert chosen.codebook.codebook_size == default.quick(2).codebook.codebook_size  # --quick kept
+
+
 def test_synthesize_writes_an_importable_world(tmp_path):
     cli("synthesize", "--out", tmp_path / "world", "--users", 30, "--items", 200, "--days", 14)
     out = cli("import", tmp_path / "world" / "events.parquet", "--mapping", tmp_path / "world" / "mapping.json",

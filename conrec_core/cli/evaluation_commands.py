@@ -13,6 +13,7 @@ from ..data.workspace import open_workspace
 from ..errors import ConrecError
 from ..evaluation.baseline_names import BASELINES, SASREC_VARIANTS
 from ..evaluation.sasrec_config import SASRecConfig
+from ..semantic_ids.encoder_config import COLLABORATIVE_MODES
 from ..shipped.sample_catalogue import SAMPLES
 from .progress import progress_bar
 
@@ -39,6 +40,9 @@ def register(commands) -> dict:
     pipeline.add_argument("--ship", action="store_true",
                           help="with --sample: write the codebook, the SFT and final checkpoints, their predictions "
                                "and the per-sample metrics to sample_data/outputs/NAME, which the app opens on")
+    pipeline.add_argument("--collaborative", choices=COLLABORATIVE_MODES,
+                          help="co-occurrence vectors of the training events in the codebook's item vectors: on, "
+                               "off, or auto (the default: only when some items have no text)")
     pipeline.add_argument("--ablations", action="store_true",
                           help="also the comparison SID models (TIGER-, LC-Rec-style), the paper's Table 2 and its "
                                "Table 4 reward variants: two more SFT and five more GRPO runs")
@@ -62,13 +66,11 @@ def register(commands) -> dict:
 def run_pipeline_command(args: argparse.Namespace) -> int:
     from ..data.samples import read_sample_config
     from ..evaluation.pipeline import run_pipeline
-    from ..evaluation.pipeline_config import PipelineConfig
     from ..shipped.sample_data import sample_workspace, ship_sample_outputs
 
     if args.ship and not args.sample:
         raise ConrecError("--ship needs --sample: shipped outputs belong to a sample dataset")
-    config = PipelineConfig.quick(args.seed) if args.quick else PipelineConfig(seed=args.seed)
-    config = config.with_ablations() if args.ablations else config
+    config = pipeline_config(args)
     command = "python -m conrec_core " + shlex.join(args.argv)
     workspace = args.workspace or sample_workspace(args.sample)
     if args.split:  # the workspace's sample settings, with the other split
@@ -95,6 +97,18 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
         shipped = ship_sample_outputs(args.sample, workspace, results[seeds[0]].names, command)
         print(f"shipped outputs: {shipped}")
     return 0
+
+
+def pipeline_config(args: argparse.Namespace):
+    """The pipeline's settings from its options (the sample split is read from the workspace later)."""
+    from ..evaluation.pipeline_config import PipelineConfig
+
+    config = PipelineConfig.quick(args.seed) if args.quick else PipelineConfig(seed=args.seed)
+    config = config.with_ablations() if args.ablations else config
+    if args.collaborative:
+        encoder = replace(config.codebook.encoder, collaborative=args.collaborative)
+        config = replace(config, codebook=replace(config.codebook, encoder=encoder))
+    return config
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
