@@ -12,6 +12,7 @@ from conrec_core.evaluation.method_labels import method_label
 from conrec_core.evaluation.runs import PRESETS, compare_figures, run_table, sample_differences, seed_groups
 from conrec_core.evaluation.seed_summary import markdown as seeds_markdown
 from conrec_core.jobs.registry import JobRegistry
+from conrec_core.semantic_ids.encoder_config import COLLABORATIVE_MODES
 from conrec_core.views.report import (FIGURES, display_table, filter_curve, headline, methods_frame,
                                       paired_tests_in_words)
 
@@ -32,10 +33,14 @@ with st.form("pipeline_settings"):
     first_seed = left.number_input("First seed", 0, 10_000, 0, key="pipeline_first_seed")
     seed_count = right.number_input("Seeds", 1, 5, 1, key="pipeline_seeds",
                                     help="every learnt method (SID models, SASRec) is trained once per seed")
+    collaborative = st.radio(
+        "Co-occurrence vectors in the SIDs", COLLABORATIVE_MODES, horizontal=True, key="pipeline_collaborative",
+        help="on: every item's vector also holds who met it in the training part (collaborative SIDs); auto: only "
+             "items without text get them; off: text and side vectors only")
     started = st.form_submit_button("Run the pipeline", type="primary")
 if started:
     try:
-        job = registry.submit("pipeline", {"preset": preset,
+        job = registry.submit("pipeline", {"preset": preset, "collaborative": collaborative,
                                            "seeds": list(range(int(first_seed), int(first_seed + seed_count)))})
         st.toast(f"Pipeline job {job.id} is {job.status}.")
     except ConrecError as error:

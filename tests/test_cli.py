@@ -85,6 +85,7 @@ def test_pipeline_options_reach_its_settings():
                                                 "--collaborative", "on", "--seed", "2"]))
     assert chosen.codebook.encoder.collaborative == "on" and chosen.seed == 2
     assert chosen.codebook.codebook_size == default.quick(2).codebook.codebook_size  # --quick kept
+    assert chosen == default.quick(2).with_collaborative("on")
 
 
 def test_synthesize_writes_an_importable_world(tmp_path):

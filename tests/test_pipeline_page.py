@@ -29,7 +29,7 @@ def two_seeds(workspaces, small_world):
     runs_module.preset_config = lambda preset, seed=0: replace(lightest(), seed=seed)
     try:
         messages = []
-        result = kinds.pipeline(str(workspace), {"preset": "quick", "seeds": [0, 1]},
+        result = kinds.pipeline(str(workspace), {"preset": "quick", "seeds": [0, 1], "collaborative": "on"},
                                 lambda fraction, message: messages.append((fraction, message)))
     finally:
         runs_module.preset_config = original
@@ -44,6 +44,9 @@ def test_each_seed_is_kept_as_a_run_of_the_same_settings(two_seeds):
     assert {record.seed for record, _ in runs} == {0, 1}
     assert len({record.settings for record, _ in runs}) == 1  # seeds aside, the same settings
     assert all(record.finished_at and report["methods"] for record, report in runs)
+    # the page's choice of co-occurrence vectors reached the codebook of every seed's run
+    assert {report["config"]["codebook"]["encoder"]["collaborative"] for _, report in runs} == {"on"}
+    assert result["collaborative"] == "on"
     assert messages[0][1].startswith("seed 0 (1 of 2)") and messages[-1][1].startswith("seed 1 (2 of 2)")
     assert [f for f, _ in messages] == sorted(f for f, _ in messages)  # one bar over both seeds
     table = run_table(runs)

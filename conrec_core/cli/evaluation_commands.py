@@ -105,10 +105,7 @@ def pipeline_config(args: argparse.Namespace):
 
     config = PipelineConfig.quick(args.seed) if args.quick else PipelineConfig(seed=args.seed)
     config = config.with_ablations() if args.ablations else config
-    if args.collaborative:
-        encoder = replace(config.codebook.encoder, collaborative=args.collaborative)
-        config = replace(config, codebook=replace(config.codebook, encoder=encoder))
-    return config
+    return config.with_collaborative(args.collaborative) if args.collaborative else config
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

@@ -54,6 +54,11 @@ class PipelineConfig:
         """The same settings plus every comparison SID model and GRPO ablation."""
         return replace(self, sft_variants=tuple(SFT_VARIANTS), ablations=True)
 
+    def with_collaborative(self, mode: str) -> "PipelineConfig":
+        """The same settings with the codebook's co-occurrence vectors `mode` (auto, on, off: EncoderConfig)."""
+        encoder = replace(self.codebook.encoder, collaborative=mode)
+        return replace(self, codebook=replace(self.codebook, encoder=encoder))
+
     @classmethod
     def quick(cls, seed: int = 0) -> "PipelineConfig":
         """Minutes-scale settings for tests: a 16-code codebook, 60 SFT steps, 2 GRPO steps per stage."""

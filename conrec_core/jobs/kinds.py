@@ -74,23 +74,26 @@ def import_log(workspace: str, params: dict, progress) -> dict:
 
 def pipeline(workspace: str, params: dict, progress) -> dict:
     """The one-command pipeline for each seed of `params["seeds"]` (default [0]) with the preset
-    `params["preset"]`, each into its own run folder (evaluation.runs)."""
+    `params["preset"]` (and the codebook's co-occurrence vectors `params["collaborative"]`, if given), each into
+    its own run folder (evaluation.runs)."""
     from ..evaluation.pipeline import run_pipeline
     from ..evaluation.runs import finish_run, preset_config, start_run
 
     preset, seeds = params.get("preset", "default"), [int(s) for s in params.get("seeds", [0])]
+    collaborative = params.get("collaborative")
     if not seeds:
         raise ConrecError("choose at least one seed")
     runs = []
     for index, seed in enumerate(seeds):
         config = preset_config(preset, seed)
+        config = config.with_collaborative(collaborative) if collaborative else config
         folder, record = start_run(workspace, preset, config)
         label = f"seed {seed} ({index + 1} of {len(seeds)}): " if len(seeds) > 1 else ""
         run_pipeline(workspace, folder, config, command=f"app: pipeline, preset {preset}, seed {seed}",
                      on_progress=lambda fraction, message, i=index: progress((i + fraction) / len(seeds),
                                                                              label + message))
         runs.append(finish_run(folder, record).name)
-    return {"runs": runs, "preset": preset, "seeds": seeds}
+    return {"runs": runs, "preset": preset, "seeds": seeds, "collaborative": collaborative}
 
 
 def sleep(workspace: str, params: dict, progress) -> dict:
