@@ -8,7 +8,6 @@ from pathlib import Path
 from .progress import print_json
 
 
-
 def register(commands) -> dict:
     check = commands.add_parser(
         "doctor", help="check a workspace and its files; repair what is safe",

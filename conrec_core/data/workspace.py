@@ -29,7 +29,7 @@ RESULT_LOCK_TIMEOUT = 600.0
 
 def require_workspace_file(path: Path | str) -> Path:
     """`path` if it is a DuckDB file, else a clear WorkspaceError: the check a command makes before it loads
-    its libraries (opening waits for no lock and reads only the file's header)."""
+    its libraries (it reads only the file's header, so it never waits for another process's lock)."""
     path = Path(path)
     if not path.is_file():
         raise WorkspaceError(f"{path}: no workspace here; create one with "
