@@ -74,6 +74,18 @@ def test_the_parser_loads_no_heavy_library():
     assert loaded.stdout.strip() == ""
 
 
+def test_a_mistyped_checkpoint_is_named_before_torch_loads(ml_latest, tmp_path):
+    """predict and grpo say which checkpoints the workspace has, without paying torch's start-up first."""
+    workspace = tmp_path / "ws.duckdb"
+    cli("import", ml_latest, "--workspace", workspace)
+    for command in (["predict", "--checkpoint", "sft-typo"], ["grpo", "--checkpoint", "sft-typo", "--name", "g"]):
+        code = ("import sys; from conrec_core.cli import main; "
+                f"code = main({[*command, '--workspace', str(workspace)]!r}); print(code, 'torch' in sys.modules)")
+        result = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+        assert result.stdout.split() == ["2", "False"], result.stderr
+        assert result.stderr.strip() == f"error: no checkpoint 'sft-typo' in {workspace}; it has none yet (run sft)"
+
+
 def test_pipeline_options_reach_its_settings():
     from conrec_core.cli import build_parser
     from conrec_core.cli.evaluation_commands import pipeline_config
@@ -121,7 +133,7 @@ def test_sft_then_predict_from_the_command_line(lm_world, tmp_path):
     assert lines and lines[0].startswith("sft:   0%") and lines[-1].startswith("sft: 100%"), trained.stderr
     assert len(lines) <= 12  # a line per tenth of the work, not one per step
     missing = cli("predict", "--workspace", workspace, "--checkpoint", "nope", check=False)
-    assert missing.returncode == 2 and "not a conrec checkpoint" in missing.stderr
+    assert missing.returncode == 2 and "no checkpoint 'nope'" in missing.stderr and "checkpoints: cli" in missing.stderr
     users = json.loads(cli("predict", "--workspace", workspace, "--checkpoint", "cli", "--top-k", 5,
                            "--beams", 5, "--json").stdout)
     assert users["invalid"] == 0 and users["k"] == 5 and users["samples"] > 0

@@ -10,6 +10,7 @@ from pathlib import Path
 from ..config import add_options, config_from_options
 from ..errors import ConrecError
 from ..data.workspace import check_name, open_workspace, require_workspace_file
+from ..lm.checkpoint_paths import checkpoints_dir, require_checkpoint
 from ..lm.config import TINY, BackboneConfig, SFTConfig
 from ..data.prior import WEIGHT_GRID
 from ..lm.decoding_config import DecodingConfig
@@ -136,6 +137,7 @@ def run_sft(args: argparse.Namespace) -> int:
 def run_predict(args: argparse.Namespace) -> int:
     check_name(args.checkpoint, "checkpoint")
     require_workspace_file(args.workspace)  # a typo fails before torch loads
+    require_checkpoint(args.workspace, args.checkpoint)
     from ..lm.predict import choose_prior, predict
 
     config, choice = config_from_options(DecodingConfig, args), None
@@ -175,8 +177,6 @@ def run_swing(args: argparse.Namespace) -> int:
 
 def warmup_name(workspace: Path, checkpoint: str) -> str:
     """A checkpoint given by name, or by its folder (which must lie in the workspace's checkpoints folder)."""
-    from ..lm.checkpoints import checkpoints_dir
-
     folder = Path(checkpoint).expanduser()
     if folder.is_dir():
         if folder.resolve().parent != checkpoints_dir(workspace).resolve():
@@ -188,6 +188,8 @@ def warmup_name(workspace: Path, checkpoint: str) -> str:
 
 def run_grpo(args: argparse.Namespace) -> int:
     require_workspace_file(args.workspace)  # a typo fails before torch loads
+    warmup = warmup_name(args.workspace, args.checkpoint)
+    require_checkpoint(args.workspace, warmup)
     from ..rl.grpo import train_grpo
 
     overrides = {}
@@ -197,7 +199,7 @@ def run_grpo(args: argparse.Namespace) -> int:
     bar, progress = progress_bar("grpo")
     main_process = os.environ.get("RANK", "0") == "0"  # under accelerate launch, only rank 0 reports
     with bar:
-        result = train_grpo(args.workspace, args.name, warmup_name(args.workspace, args.checkpoint), config,
+        result = train_grpo(args.workspace, args.name, warmup, config,
                             load_in_4bit=args.load_in_4bit, on_progress=progress if main_process else None)
     summary = result.summary
     if not main_process:

@@ -28,19 +28,12 @@ from .backbones import Backbone, base_source, default_device, load_pretrained, l
 from ..semantic_ids.store import Codebook, require_fingerprint
 from ..errors import ConrecError
 from .config import BackboneConfig
-from ..data.workspace import artifacts_dir, check_name, file_digest, pid_alive
+from ..data.workspace import file_digest
+from .checkpoint_paths import TRAINING_FILE, checkpoint_dir, checkpoints_dir, read_training, settle
 
-TRAINING_FILE, METRICS_FILE = "training.json", "metrics.jsonl"
+METRICS_FILE = "metrics.jsonl"
 WEIGHT_FILES = ("model.safetensors", "adapter_model.safetensors")  # whichever the stage wrote
 STATE_FILE, STATE_META = "state.safetensors", "state.json"
-
-
-def checkpoints_dir(workspace) -> Path:
-    return artifacts_dir(workspace) / "checkpoints"
-
-
-def checkpoint_dir(workspace, name: str) -> Path:
-    return checkpoints_dir(workspace) / check_name(name, "checkpoint")
 
 
 @dataclass
@@ -56,15 +49,6 @@ class CheckpointInfo:
     @property
     def fingerprint(self) -> str:
         return self.training.get("fingerprint", "")
-
-
-def read_training(folder: Path) -> dict:
-    path = folder / TRAINING_FILE
-    if not path.is_file() and settle(folder.parent):
-        pass  # an interrupted save may just have been finished
-    if not path.is_file():
-        raise ConrecError(f"{folder} is not a conrec checkpoint (no {TRAINING_FILE})")
-    return json.loads(path.read_text())
 
 
 def list_checkpoints(workspace) -> list[CheckpointInfo]:
@@ -169,29 +153,6 @@ def _state_step(folder: Path) -> int | None:
         return int(json.loads((folder / STATE_META).read_text())["step"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-
-
-def settle(parent: Path) -> list[str]:
-    """Finish or undo checkpoint saves that a killed process left in `parent`; return what was done.
-
-    A save killed between its two renames left no checkpoint folder but a complete `.NAME.new-PID` (its record
-    is written last): that becomes the checkpoint. Any other leftover of a process that is gone is removed."""
-    done = []
-    if not parent.is_dir():
-        return done
-    for leftover in sorted(parent.glob(".*.new-*")) + sorted(parent.glob(".*.old-*")):
-        name, _, pid = leftover.name[1:].rpartition("-")
-        name, role = name.rsplit(".", 1)
-        if not pid.isdigit() or pid_alive(int(pid)) or not leftover.exists():
-            continue
-        target = parent / name
-        if not target.exists() and (leftover / TRAINING_FILE).is_file():
-            leftover.rename(target)
-            done.append(f"checkpoint {name!r}: finished an interrupted save")
-        else:
-            shutil.rmtree(leftover, ignore_errors=True)
-            done.append(f"checkpoint {name!r}: removed {leftover.name}, left by a save that was killed")
-    return done
 
 
 def _write_training_state(folder: Path, optimizer: torch.optim.Optimizer, step: int) -> None:

@@ -1,0 +1,64 @@
+"""Where a workspace's checkpoints live, and reading one's record: no torch, so the CLI can refuse a missing
+checkpoint at once (lm/checkpoints.py loads and saves the weights)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+from ..data.workspace import artifacts_dir, check_name, pid_alive
+from ..errors import ConrecError
+
+TRAINING_FILE = "training.json"
+
+
+def checkpoints_dir(workspace) -> Path:
+    return artifacts_dir(workspace) / "checkpoints"
+
+
+def checkpoint_dir(workspace, name: str) -> Path:
+    return checkpoints_dir(workspace) / check_name(name, "checkpoint")
+
+
+def read_training(folder: Path) -> dict:
+    path = folder / TRAINING_FILE
+    if not path.is_file() and settle(folder.parent):
+        pass  # an interrupted save may just have been finished
+    if not path.is_file():
+        raise ConrecError(f"{folder} is not a conrec checkpoint (no {TRAINING_FILE})")
+    return json.loads(path.read_text())
+
+
+def settle(parent: Path) -> list[str]:
+    """Finish or undo checkpoint saves that a killed process left in `parent`; return what was done.
+
+    A save killed between its two renames left no checkpoint folder but a complete `.NAME.new-PID` (its record
+    is written last): that becomes the checkpoint. Any other leftover of a process that is gone is removed."""
+    done = []
+    if not parent.is_dir():
+        return done
+    for leftover in sorted(parent.glob(".*.new-*")) + sorted(parent.glob(".*.old-*")):
+        name, _, pid = leftover.name[1:].rpartition("-")
+        name, role = name.rsplit(".", 1)
+        if not pid.isdigit() or pid_alive(int(pid)) or not leftover.exists():
+            continue
+        target = parent / name
+        if not target.exists() and (leftover / TRAINING_FILE).is_file():
+            leftover.rename(target)
+            done.append(f"checkpoint {name!r}: finished an interrupted save")
+        else:
+            shutil.rmtree(leftover, ignore_errors=True)
+            done.append(f"checkpoint {name!r}: removed {leftover.name}, left by a save that was killed")
+    return done
+
+
+def require_checkpoint(workspace, name: str) -> dict:
+    """The record of checkpoint `name`, or an error naming the workspace's checkpoints (a mistyped name)."""
+    folder = checkpoint_dir(workspace, name)
+    if not (folder / TRAINING_FILE).is_file() and not settle(folder.parent):
+        names = sorted(child.name for child in checkpoints_dir(workspace).glob("*")
+                       if (child / TRAINING_FILE).is_file())
+        raise ConrecError(f"no checkpoint {name!r} in {workspace}; "
+                          + (f"its checkpoints: {', '.join(names)}" if names else "it has none yet (run sft)"))
+    return read_training(folder)
