@@ -34,7 +34,7 @@ _EXPORTS = {
     "BackboneConfig": "lm.config", "SFTConfig": "lm.config", "new_backbone": "lm.backbones",
     "train_sft": "lm.sft", "load_checkpoint": "lm.checkpoints", "list_checkpoints": "lm.checkpoints",
     "DecodingConfig": "lm.decoding_config", "decode": "lm.decoding", "SidTrie": "lm.trie",
-    "predict": "lm.predict", "read_predictions": "lm.predict",
+    "predict": "lm.predict", "read_predictions": "lm.prediction_store", "ensemble_predictions": "lm.ensemble",
     # 4. progressive GRPO
     "SwingConfig": "rl.swing_config", "ensure_swing": "rl.swing",
     "GRPOConfig": "rl.grpo_config", "train_grpo": "rl.grpo", "REWARDS": "rl.rewards",

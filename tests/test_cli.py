@@ -46,6 +46,7 @@ def test_import_json_report_and_sample_rebuild(ml_latest, tmp_path):
     (["sft", "--workspace", "{tmp}/none.duckdb"], "no workspace here"),
     (["sft", "--workspace", "{tmp}/none.duckdb", "--backbone", "{tmp}"], "no workspace here"),
     (["predict", "--workspace", "{tmp}/none.duckdb", "--checkpoint", "../x"], "is not allowed"),
+    (["ensemble", "--workspace", "{tmp}/none.duckdb", "--members", "a", "b", "--name", "e"], "no workspace here"),
 ])
 def test_errors_are_one_line_without_traceback(tmp_path, args, message):
     write(tmp_path / "e.csv", "u,i,t,k\n1,2,3,neg\n1,3,4,meh\n")

@@ -10,7 +10,8 @@ from conrec_core.lm.checkpoints import load_checkpoint
 from conrec_core.lm.config import SFTConfig
 from conrec_core.data.samples import read_samples, seen_items
 from conrec_core.lm.item_trie import item_trie, sid_token_sequences
-from conrec_core.lm.predict import predict, read_predictions
+from conrec_core.lm.predict import predict
+from conrec_core.lm.prediction_store import read_predictions
 from conrec_core.lm.prompts import next_negative_prompt
 
 

@@ -8,7 +8,8 @@ from conrec_core.data.samples import read_samples
 from conrec_core.errors import ConrecError
 from conrec_core.evaluation.scoring import common_samples, evaluate_baseline, read_sample_metrics, summarise
 from conrec_core.lm.decoding_config import DecodingConfig
-from conrec_core.lm.predict import predict, read_predictions
+from conrec_core.lm.predict import predict
+from conrec_core.lm.prediction_store import read_predictions
 from conrec_core.data.workspace import open_workspace
 
 

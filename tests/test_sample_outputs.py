@@ -9,7 +9,8 @@ import pandas as pd
 from conrec_core.semantic_ids.store import fingerprint, load_codebook
 from conrec_core.evaluation.scoring import evaluate_predictions, read_sample_metrics
 from conrec_core.lm.checkpoints import list_checkpoints
-from conrec_core.lm.predict import predict, read_predictions
+from conrec_core.lm.predict import predict
+from conrec_core.lm.prediction_store import read_predictions
 from conrec_core.shipped.sample_data import SAMPLES, outputs_dir, sample_workspace, source_fingerprint
 from conrec_core.shipped.sample_outputs import MANIFEST, read_manifest, restore_outputs
 from conrec_core.data.workspace import open_workspace

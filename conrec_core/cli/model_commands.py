@@ -80,7 +80,20 @@ def register(commands) -> dict:
                                                            "checkpoint's (to compare decodings of one model)")
     predict.add_argument("--4bit", dest="load_in_4bit", action="store_true", help="load the checkpoint in NF4")
     predict.add_argument("--json", action="store_true")
-    return {"codebook": run_codebook, "sft": run_sft, "swing": run_swing, "grpo": run_grpo, "predict": run_predict}
+
+    ensemble = commands.add_parser("ensemble", help="fuse stored predictions of several models into one set",
+                                   description="Reciprocal-rank fusion of prediction sets stored by predict (seeds "
+                                               "of one model, other decodings, SFT and GRPO checkpoints of one "
+                                               "codebook); `evaluate --checkpoints NAME` then scores the result.")
+    ensemble.add_argument("--workspace", type=Path, required=True)
+    ensemble.add_argument("--members", nargs="+", required=True, metavar="SET",
+                          help="prediction sets to fuse (checkpoint names, or predict's --save-as names)")
+    ensemble.add_argument("--name", required=True, help="name of the fused prediction set")
+    ensemble.add_argument("--split", choices=("train", "validation", "test"), default="test")
+    ensemble.add_argument("--top-k", type=int, default=20, help="items kept per sample (default %(default)s)")
+    ensemble.add_argument("--json", action="store_true")
+    return {"codebook": run_codebook, "sft": run_sft, "swing": run_swing, "grpo": run_grpo, "predict": run_predict,
+            "ensemble": run_ensemble}
 
 
 def run_codebook(args: argparse.Namespace) -> int:
@@ -158,6 +171,22 @@ def run_predict(args: argparse.Namespace) -> int:
         print(f"prior weight {choice.weight} (validation FHR@{config.returns} by weight: {tried})")
     print(f"wrote {run.k} predicted negatives for each of {run.samples:,} {args.split} samples "
           f"({run.seconds:.1f} s); invalid outputs {run.invalid}")
+    print(f"  HR@{run.k} {run.hr:.4f}   FHR@{run.k} {run.fhr:.4f}")
+    return 0
+
+
+def run_ensemble(args: argparse.Namespace) -> int:
+    from ..lm.ensemble import ensemble_predictions
+
+    if args.top_k < 1:
+        raise ConrecError(f"--top-k must be at least 1, not {args.top_k}")
+    require_workspace_file(args.workspace)
+    run = ensemble_predictions(args.workspace, args.members, args.name, args.split, args.top_k)
+    if args.json:
+        print_json(run.to_dict())
+        return 0
+    print(f"wrote {run.name!r}: the top {run.k} of {len(run.members)} prediction sets fused for each of "
+          f"{run.samples:,} {args.split} samples")
     print(f"  HR@{run.k} {run.hr:.4f}   FHR@{run.k} {run.fhr:.4f}")
     return 0
 

@@ -5,10 +5,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, replace
-from datetime import datetime, timezone
 from typing import Callable
-
-import pandas as pd
 
 from ..semantic_ids.store import load_codebook
 from .decoding import Decoded, DecodingConfig
@@ -23,7 +20,8 @@ from .prior_fusion import CandidatePool, WeightChoice, candidate_pools, choose_p
 from ..data.prior import WEIGHT_GRID, read_log_prior
 from ..data.samples import as_samples, read_samples, require_samples, seen_items
 from ..data.stats import training_negative_shares
-from ..data.workspace import RESULT_LOCK_TIMEOUT, check_name, open_workspace
+from ..data.workspace import check_name, open_workspace
+from .prediction_store import write_predictions
 
 
 @dataclass
@@ -169,24 +167,3 @@ def cold_start(workspace, codebook, decoded: list[Decoded], cold: list[int], exc
         chosen = [(row, score) for row, score in popular if row not in skip][:k]
         decoded[index] = Decoded([row for row, _ in chosen], [score for _, score in chosen], 0)
     return decoded
-
-
-def write_predictions(workspace, checkpoint: str, sample_ids: list[int], records: list[tuple]) -> None:
-    frame = pd.DataFrame(records, columns=["sample_id", "user_id", "anchor_ts", "rank", "sid", "item_id", "score"])
-    frame.insert(0, "checkpoint", checkpoint)
-    frame["created_at"] = datetime.now(timezone.utc).replace(tzinfo=None)
-    with open_workspace(workspace, read_only=False, lock_timeout=RESULT_LOCK_TIMEOUT) as con:
-        con.execute("BEGIN TRANSACTION")
-        con.execute("DELETE FROM predictions WHERE checkpoint = ? AND list_contains(?, sample_id)",
-                    [checkpoint, sample_ids])
-        con.register("new_predictions", frame)
-        con.execute("INSERT INTO predictions SELECT checkpoint, sample_id, user_id, anchor_ts, rank, sid, item_id, "
-                    "score, created_at FROM new_predictions")
-        con.execute("COMMIT")
-
-
-def read_predictions(workspace, checkpoint: str) -> pd.DataFrame:
-    with open_workspace(workspace) as con:
-        return con.execute("""
-            SELECT p.*, i.title FROM predictions p LEFT JOIN items i USING (item_id)
-            WHERE p.checkpoint = ? ORDER BY p.sample_id, p.rank""", [checkpoint]).df()

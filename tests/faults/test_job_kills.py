@@ -8,7 +8,7 @@ from safetensors.torch import load_file
 
 from conrec_core.jobs.registry import JobRegistry
 from conrec_core.lm.checkpoints import checkpoint_dir, list_checkpoints, load_checkpoint, read_training
-from conrec_core.lm.predict import read_predictions
+from conrec_core.lm.prediction_store import read_predictions
 from conrec_core.maintenance.doctor import PROBLEM, doctor
 from conrec_core.semantic_ids.store import codebook_dir, list_codebooks, load_codebook
 from harness import wait_for
