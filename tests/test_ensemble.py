@@ -41,6 +41,8 @@ def test_ensembles_refuse_what_they_cannot_fuse(tiny_world):
         ensemble_predictions(workspace, ["tiny-b10", "tiny-b20"], "tiny-ens")
     with pytest.raises(ConrecError, match="is one of its members"):
         ensemble_predictions(workspace, ["tiny-b10", "tiny"], "tiny")
+    with pytest.raises(ConrecError, match="is a checkpoint of this workspace"):  # its predictions stay
+        ensemble_predictions(workspace, ["tiny-b10", "tiny-b10-again"], "tiny")
     # a member decoded with another codebook: the same item under another SID
     other = read_predictions(workspace, "tiny-b10")
     records = [(r.sample_id, r.user_id, r.anchor_ts, r.rank, r.sid + "<d_9>", r.item_id, r.score)

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from ..data.workspace import check_name, open_workspace
 from ..errors import ConrecError
 from ..metrics import future_hit_rate, hit_rate, mean
+from .checkpoint_paths import checkpoint_dir
 from .prediction_store import write_predictions
 
 # Cormack, Clarke and Büttcher (SIGIR 2009): with 60 a member's first and twentieth items weigh 1/61 and 1/80,
@@ -58,6 +59,8 @@ def ensemble_predictions(workspace, members: list[str], name: str, split: str = 
         raise ConrecError("an ensemble needs at least two prediction sets")
     if name in members:
         raise ConrecError(f"the ensemble's name {name!r} is one of its members: choose another")
+    if checkpoint_dir(workspace, name).exists():  # its own predictions would be replaced by the ensemble's
+        raise ConrecError(f"{name!r} is a checkpoint of this workspace: give the ensemble another name")
     with open_workspace(workspace) as con:
         rows = con.execute("""
             SELECT p.checkpoint, p.sample_id, p.user_id, p.anchor_ts, p.rank, p.sid, p.item_id,
