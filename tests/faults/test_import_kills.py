@@ -1,4 +1,5 @@
-"""kill -9 an import that replaces a workspace: the old workspace stays byte-identical and usable, and the next
+"""kill -9 an import that replaces a workspace: the old workspace stays byte-identical and usable until the whole
+new one is swapped in (a kill between the swap and the exit leaves the new one), and the next
 import clears what the killed one left and arrives at the same result as an uninterrupted one."""
 
 import hashlib
@@ -37,7 +38,7 @@ def old_workspace(tmp_path):
 
 
 def test_imports_killed_at_several_moments_lose_nothing(old_workspace, tmp_path):
-    before = digest(old_workspace)
+    before, expected_events = digest(old_workspace), 2
     folder = old_workspace.parent
     for delay in (0.0, 0.8, 2.5):  # as staging begins, reading the ratings, building samples or writing
         process = start(["-m", "conrec_core", "import", str(MOVIELENS), "--workspace", str(old_workspace)],
@@ -49,8 +50,9 @@ def test_imports_killed_at_several_moments_lose_nothing(old_workspace, tmp_path)
             kill(process)
         if process.returncode == 0:  # finished before the kill: nothing left to check at this moment
             continue
-        assert digest(old_workspace) == before
-        assert events(old_workspace) == 2
+        if digest(old_workspace) != before:  # killed after its swap, before it exited: the new one is whole
+            before, expected_events = digest(old_workspace), 100_836
+        assert events(old_workspace) == expected_events
     finished = start(["-m", "conrec_core", "import", str(MOVIELENS), "--workspace", str(old_workspace)],
                      tmp_path / "import.log")
     assert finished.wait(timeout=300) == 0, (tmp_path / "import.log").read_text()
