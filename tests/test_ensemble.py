@@ -39,6 +39,8 @@ def test_ensembles_refuse_what_they_cannot_fuse(tiny_world):
     predict(workspace, "tiny", config=DecodingConfig(beams=10, returns=10), save_as="tiny-b10")
     with pytest.raises(ConrecError, match="no test predictions stored for 'tiny-b20'"):
         ensemble_predictions(workspace, ["tiny-b10", "tiny-b20"], "tiny-ens")
+    with pytest.raises(ConrecError, match="at least 1 item per sample"):
+        ensemble_predictions(workspace, ["tiny-b10", "tiny"], "tiny-ens", k=0)
     with pytest.raises(ConrecError, match="is one of its members"):
         ensemble_predictions(workspace, ["tiny-b10", "tiny"], "tiny")
     with pytest.raises(ConrecError, match="is a checkpoint of this workspace"):  # its predictions stay

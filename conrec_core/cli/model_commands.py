@@ -178,8 +178,6 @@ def run_predict(args: argparse.Namespace) -> int:
 def run_ensemble(args: argparse.Namespace) -> int:
     from ..lm.ensemble import ensemble_predictions
 
-    if args.top_k < 1:
-        raise ConrecError(f"--top-k must be at least 1, not {args.top_k}")
     require_workspace_file(args.workspace)
     run = ensemble_predictions(args.workspace, args.members, args.name, args.split, args.top_k)
     if args.json:

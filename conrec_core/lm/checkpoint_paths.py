@@ -53,12 +53,21 @@ def settle(parent: Path) -> list[str]:
     return done
 
 
+def checkpoint_names(workspace) -> list[str]:
+    """The names of the workspace's finished or resumable checkpoints, after settling interrupted saves."""
+    folder = checkpoints_dir(workspace)
+    if not folder.is_dir():
+        return []
+    settle(folder)
+    return sorted(child.name for child in folder.iterdir() if (child / TRAINING_FILE).is_file())
+
+
 def require_checkpoint(workspace, name: str) -> dict:
     """The record of checkpoint `name`, or an error naming the workspace's checkpoints (a mistyped name)."""
-    folder = checkpoint_dir(workspace, name)
-    if not (folder / TRAINING_FILE).is_file() and not settle(folder.parent):
-        names = sorted(child.name for child in checkpoints_dir(workspace).glob("*")
-                       if (child / TRAINING_FILE).is_file())
+    try:
+        return read_training(checkpoint_dir(workspace, name))
+    except ConrecError:
+        names = checkpoint_names(workspace)
         raise ConrecError(f"no checkpoint {name!r} in {workspace}; "
-                          + (f"its checkpoints: {', '.join(names)}" if names else "it has none yet (run sft)"))
-    return read_training(folder)
+                          + (f"its checkpoints: {', '.join(names)}" if names else "it has none yet (run sft)")) \
+            from None

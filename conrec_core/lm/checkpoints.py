@@ -29,7 +29,9 @@ from ..semantic_ids.store import Codebook, require_fingerprint
 from ..errors import ConrecError
 from .config import BackboneConfig
 from ..data.workspace import file_digest
-from .checkpoint_paths import TRAINING_FILE, checkpoint_dir, checkpoints_dir, read_training, settle
+# the paths and records live in checkpoint_paths (no torch); callers of the weights find them here too
+from .checkpoint_paths import (TRAINING_FILE, checkpoint_dir, checkpoint_names, checkpoints_dir, read_training,
+                               settle)
 
 METRICS_FILE = "metrics.jsonl"
 WEIGHT_FILES = ("model.safetensors", "adapter_model.safetensors")  # whichever the stage wrote
@@ -53,14 +55,7 @@ class CheckpointInfo:
 
 def list_checkpoints(workspace) -> list[CheckpointInfo]:
     folder = checkpoints_dir(workspace)
-    if not folder.is_dir():
-        return []
-    settle(folder)
-    found = []
-    for child in sorted(folder.iterdir()):
-        if (child / TRAINING_FILE).is_file():
-            found.append(CheckpointInfo(child.name, child, read_training(child)))
-    return found
+    return [CheckpointInfo(name, folder / name, read_training(folder / name)) for name in checkpoint_names(workspace)]
 
 
 def read_metrics(folder: Path) -> list[dict]:

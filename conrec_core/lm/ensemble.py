@@ -54,6 +54,8 @@ def ensemble_predictions(workspace, members: list[str], name: str, split: str = 
     """Fuse the members' stored predictions for every `split` sample they all cover and store the result as
     prediction set `name`, which `evaluate` then scores like any other."""
     check_name(name, "prediction set")
+    if k < 1:
+        raise ConrecError(f"an ensemble keeps at least 1 item per sample, not {k}")
     members = list(dict.fromkeys(members))
     if len(members) < 2:
         raise ConrecError("an ensemble needs at least two prediction sets")
