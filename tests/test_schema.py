@@ -36,9 +36,9 @@ def test_a_version_1_workspace_is_migrated_on_open(tmp_path):
     with open_workspace(path) as con:  # a reader: the migration takes a moment of write access first
         assert tables(con) == set(TABLES)
         assert read_meta(con, "schema_version") == SCHEMA_VERSION
-        row = con.execute("SELECT fhr, candidate_accuracy, invalid_rate, true_dislike_share FROM sample_metrics"
-                          ).fetchall()
-        assert row == [(1.0, None, None, None)]  # the old row kept, the new columns empty
+        row = con.execute("SELECT fhr, candidate_accuracy, invalid_rate, true_dislike_share, ranked "
+                          "FROM sample_metrics").fetchall()
+        assert row == [(1.0, None, None, None, None)]  # the old row kept, the new columns empty (through v3)
 
 
 def test_a_newer_workspace_is_refused_not_damaged(tmp_path):

@@ -7,7 +7,9 @@ import statistics
 import pytest
 
 from conrec_core.cli import main
+from conrec_core.evaluation.scoring import read_sample_metrics
 from conrec_core.evaluation.seed_summary import markdown, summarise_seeds
+from conrec_core.lm.ensemble import fuse_ranks
 
 
 def row(method, role, fhr, p=None, k=20):
@@ -32,6 +34,13 @@ def test_methods_are_matched_by_role_and_summarised_over_seeds():
     assert "| SID | 2 | 0.140 ± 0.028 |" in table and "0.120 [0.070, 0.170] (p = 0.010)" in table
     assert table.count("\n| ") == 3 and "| – |" in table  # seed 2 has no SID row
     reports[2]["methods"].append(row("pipeline-sft-s2", "SID", 0.1, k=10))
+    summary["fused"] = [{"method": "pipeline-sft-s0-1", "label": "SID, seeds 0, 1 fused", "samples": 9, "users": 9,
+                         "fhr": 0.2, "fhr_low": 0.1, "fhr_high": 0.3, "hr": 0.1, "hr_low": 0.0, "hr_high": 0.2,
+                         "lif": None, "lif_low": None, "lif_high": None, "best_baseline": "most_disliked",
+                         "fhr_p_value": 0.04}]
+    assert ("| SID, seeds 0, 1 fused | 9 | 0.200 [0.100, 0.300] | 0.100 [0.000, 0.200] | – | 0.040 |"
+            in markdown(summary))
+    reports[2]["methods"].append(row("pipeline-sft-s2", "SID", 0.1, k=10))
     with pytest.raises(ValueError, match="different K"):
         summarise_seeds(reports)
 
@@ -55,3 +64,14 @@ def test_pipeline_with_two_seeds_writes_a_report_per_seed_and_the_summary(small_
     assert by_role["baseline: most-disliked items"]["fhr"]["sd"] == 0  # no seed in it
     sid = next(m for m in summary["methods"] if m["names"]["0"] == "pipeline-sft-s0")
     assert sid["names"] == {"0": "pipeline-sft-s0", "1": "pipeline-sft-s1"}
+    # every learnt method's two seeds fused (SASRec's too), the deterministic baselines as they are
+    fused = {r["method"]: r for r in summary["fused"]}
+    assert {"most_disliked", "sasrec_negatives-s0-1", "pipeline-sft-s0-1", "pipeline-grpo-s0-1"} <= set(fused)
+    assert fused["most_disliked"]["fhr"] == pytest.approx(by_role["baseline: most-disliked items"]["fhr"]["mean"])
+    metrics = read_sample_metrics(workspace, "test").set_index(["method", "sample_id"])
+    for sample_id in metrics.loc["pipeline-sft-s0-1"].index:
+        members = [list(metrics.loc[(f"pipeline-sft-s{seed}", sample_id), "ranked"]) for seed in (0, 1)]
+        expected = [item for item, _ in fuse_ranks(members, 20)]
+        assert list(metrics.loc[("pipeline-sft-s0-1", sample_id), "ranked"]) == expected
+    assert fused["pipeline-sft-s0-1"]["fhr"] == pytest.approx(metrics.loc["pipeline-sft-s0-1", "fhr"].mean())
+    assert "## Seeds fused" in (out / "seeds.md").read_text()

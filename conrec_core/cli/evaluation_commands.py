@@ -89,9 +89,12 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
         print(f"report: {results[seed].out / 'report.md'} (methods: {', '.join(results[seed].methods)})")
         print("  " + ", ".join(f"{stage} {value:.0f} s" for stage, value in results[seed].seconds.items()))
     if len(seeds) > 1:
+        from ..evaluation.seed_fusion import fuse_seeds
         from ..evaluation.seed_summary import write_seed_summary
 
-        write_seed_summary(Path(args.out), {seed: result.out for seed, result in results.items()})
+        fused = fuse_seeds(workspace, {seed: result.methods for seed, result in results.items()}, config.split,
+                           config.baselines)
+        write_seed_summary(Path(args.out), {seed: result.out for seed, result in results.items()}, fused)
         print(f"over seeds: {Path(args.out) / 'seeds.md'}")
     if args.ship:
         shipped = ship_sample_outputs(args.sample, workspace, results[seeds[0]].names, command)

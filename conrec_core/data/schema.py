@@ -10,7 +10,7 @@ from typing import Callable
 
 import duckdb
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 
 TABLES = {
     # the imported data (data/importer.py)
@@ -112,6 +112,8 @@ TABLES = {
             long_tail_user BOOLEAN NOT NULL,
             true_dislike_share DOUBLE,   -- share of the top K carrying a facet the user truly dislikes; NULL
                                          -- without a latent profile (only synthetic worlds have one)
+            ranked VARCHAR[],            -- the top K item ids, best first (what seed fusion reads); NULL in rows
+                                         -- scored before version 3
             created_at TIMESTAMP NOT NULL,
             PRIMARY KEY (method, split, sample_id))""",
 }
@@ -137,7 +139,12 @@ def _from_1(con: duckdb.DuckDBPyConnection) -> None:
     create_tables(con)
 
 
-MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _from_1}  # from version N to N + 1
+def _from_2(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 2 kept each method's metrics per sample but not the ranking they were computed from."""
+    con.execute("ALTER TABLE sample_metrics ADD COLUMN IF NOT EXISTS ranked VARCHAR[]")
+
+
+MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _from_1, 2: _from_2}  # from version N to N + 1
 
 
 def migrate(con: duckdb.DuckDBPyConnection, version: int) -> None:

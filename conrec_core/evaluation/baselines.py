@@ -32,13 +32,26 @@ def baseline_method(baseline: str, seed: int) -> str:
     return f"{baseline}-s{seed}" if baseline in SASREC_VARIANTS else baseline
 
 
+# A learnt method's seed, or the seeds fused into it (`fused_method`): "-s3", "-s0-1-2".
+SEEDS_SUFFIX = re.compile(r"-s(?P<seeds>\d+(?:-\d+)*)$")
+
+
+def fused_method(method: str, seeds: list[int]) -> str:
+    """The name of a learnt method's seeds fused into one ranking: its seed replaced by every fused seed.
+
+    >>> fused_method("pipeline-grpo-s0", [0, 1, 2]), fused_method("sasrec_both-s3", [3, 5])
+    ('pipeline-grpo-s0-1-2', 'sasrec_both-s3-5')
+    """
+    return SEEDS_SUFFIX.sub("", method) + "-s" + "-".join(str(seed) for seed in seeds)
+
+
 def baseline_of(method: str) -> str | None:
     """The baseline a method name stands for, or None for a checkpoint.
 
-    >>> baseline_of("sasrec_both-s3"), baseline_of("swing_cf"), baseline_of("pipeline-grpo-s0")
-    ('sasrec_both', 'swing_cf', None)
+    >>> baseline_of("sasrec_both-s3"), baseline_of("sasrec_both-s0-1-2"), baseline_of("pipeline-grpo-s0")
+    ('sasrec_both', 'sasrec_both', None)
     """
-    name = re.sub(r"-s\d+$", "", method) if method.startswith(tuple(SASREC_VARIANTS)) else method
+    name = SEEDS_SUFFIX.sub("", method) if method.startswith(tuple(SASREC_VARIANTS)) else method
     return name if name in BASELINES else None
 
 

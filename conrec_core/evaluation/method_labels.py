@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from .baselines import baseline_of
+from .baselines import SEEDS_SUFFIX, baseline_of
 from .item_cf import HISTORY as ITEM_CF_HISTORY
 
 ROLES = {"most_disliked": "baseline: most-disliked items", "swing_cf": "baseline: Swing item-CF on negatives",
@@ -23,7 +23,7 @@ REWARD_ROLES = {"next_negative": "GRPO, biased reward: exact hit on the next neg
                 "default": "GRPO, reward (c): (a) minus the future-positive penalty",
                 "default_truncated": "GRPO, reward (d): (c) truncated on both terms",
                 "sid_levels": "GRPO, reward (e): 1 / 0.1 / 0.01 for 3 / 2 / 1 matching SID levels"}
-PIPELINE_NAME = re.compile(r"^pipeline-(?P<model>.+)-s(?P<seed>\d+)$")
+PIPELINE_NAME = re.compile(r"^pipeline-(?P<model>.+?)" + SEEDS_SUFFIX.pattern)
 
 
 def method_role(name: str) -> str | None:
@@ -56,9 +56,14 @@ def method_label(name: str) -> str:
 
     >>> method_label("pipeline-grpo-s1"), method_label("most_disliked"), method_label("my-sft")
     ('full method: SFT + progressive GRPO (future-window + Swing reward), seed 1', 'baseline: most-disliked items', 'my-sft')
+    >>> method_label("pipeline-sft-s0-1-2"), method_label("sasrec_both-s0-1")
+    ('SID model after SFT (translation + alignment + next negative), seeds 0, 1, 2 fused', 'baseline: SASRec on negatives + positives, seeds 0, 1 fused')
     """
     role = method_role(name)
     if role is None:
         return name
-    seed = re.search(r"-s(\d+)$", name)
-    return f"{role}, seed {seed[1]}" if seed else role
+    seeds = SEEDS_SUFFIX.search(name)
+    if seeds is None:
+        return role
+    seeds = seeds["seeds"].split("-")
+    return f"{role}, seed {seeds[0]}" if len(seeds) == 1 else f"{role}, seeds {', '.join(seeds)} fused"

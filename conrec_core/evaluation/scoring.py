@@ -43,7 +43,8 @@ def sample_metrics(samples: pd.DataFrame, rankings: list[list[str]], long_tail_i
                      if line_ups else None,
                      "invalid_rate": (k - len(ranked[:k])) / k,
                      "long_tail_user": bool(sample.long_tail_user),
-                     "true_dislike_share": truth.share(sample.user_id, list(ranked[:k])) if truth else None})
+                     "true_dislike_share": truth.share(sample.user_id, list(ranked[:k])) if truth else None,
+                     "ranked": [str(item) for item in ranked[:k]]})
     return pd.DataFrame(rows)
 
 
@@ -60,8 +61,8 @@ def store_metrics(workspace, method: str, split: str, metrics: pd.DataFrame) -> 
         con.execute("DELETE FROM sample_metrics WHERE method = ? AND split = ?", [method, split])
         con.register("new_metrics", frame)
         con.execute("INSERT INTO sample_metrics BY NAME SELECT method, split, sample_id, user_id, k, hr, fhr, ndcg, "
-                    "lif, candidate_accuracy, invalid_rate, long_tail_user, true_dislike_share, created_at "
-                    "FROM new_metrics")
+                    "lif, candidate_accuracy, invalid_rate, long_tail_user, true_dislike_share, ranked, "
+                    "created_at FROM new_metrics")
         con.execute("COMMIT")
 
 

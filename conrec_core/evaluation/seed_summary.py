@@ -2,7 +2,8 @@
 seed's own value, interval and paired test.
 
 Methods are matched across seeds by their role (a learnt method's name carries its seed); a method missing from
-a seed's report is reported over the seeds that have it, and says how many.
+a seed's report is reported over the seeds that have it, and says how many. The CLI adds a second table: every
+learnt method's seeds fused into one ranking (`seed_fusion`), with its interval and paired test.
 """
 
 from __future__ import annotations
@@ -11,7 +12,10 @@ import json
 import statistics
 from pathlib import Path
 
+import pandas as pd
+
 from .intervals import format_p
+from .method_labels import method_label
 
 FIGURES = ("fhr", "hr", "lif", "luf", "ndcg", "candidate_accuracy")
 
@@ -61,7 +65,40 @@ def markdown(summary: dict) -> str:
             cells.append("–" if cell is None else f"{cell['value']:.3f} [{cell['low']:.3f}, {cell['high']:.3f}]"
                          + ("" if p is None else f" (p {format_p(p)})"))
         lines.append("| " + " | ".join(cells) + " |")
+    if summary.get("fused"):
+        lines += fused_markdown(summary["fused"], k)
     return "\n".join(lines) + "\n"
+
+
+def fused_records(fused: pd.DataFrame) -> list[dict]:
+    """`seed_fusion.fuse_seeds`'s table as JSON-ready rows, each with its label."""
+    columns = ["method", "samples", "users"] + [f"{figure}{end}" for figure in ("fhr", "hr", "lif")
+                                                 for end in ("", "_low", "_high")]
+    records = []
+    for row in fused.to_dict("records"):
+        record = {column: row.get(column) for column in columns}
+        p = row.get("fhr_p_value")
+        record.update(label=method_label(row["method"]), best_baseline=row.get("best_baseline"),
+                      fhr_p_value=None if p is None or p != p else float(p))
+        records.append(record)
+    return records
+
+
+def fused_markdown(records: list[dict], k: int) -> list[str]:
+    best = next((r["best_baseline"] for r in records if r.get("best_baseline")), None)
+    lines = ["", "## Seeds fused", "",
+             f"Each learnt method's seeds fused into one ranking per sample (reciprocal-rank fusion of their top {k}), "
+             "SASRec's as well as the SID models', with 95% cluster-bootstrap intervals"
+             + (f" and the p of a paired sign-flip test against the best baseline here ({method_label(best)})."
+                if best else "."), "",
+             f"| method | samples | FHR@{k} | HR@{k} | LIF@{k} | p (FHR) |", "|---|---|---|---|---|---|"]
+    for r in records:
+        cells = [r["label"], str(r["samples"])]
+        cells += ["–" if r[f] is None or r[f] != r[f] else f"{r[f]:.3f} [{r[f + '_low']:.3f}, {r[f + '_high']:.3f}]"
+                  for f in ("fhr", "hr", "lif")]
+        cells.append("–" if r["fhr_p_value"] is None else format_p(r["fhr_p_value"]).replace("= ", ""))
+        lines.append("| " + " | ".join(cells) + " |")
+    return lines
 
 
 def _mean_sd(figure: dict) -> str:
@@ -70,10 +107,13 @@ def _mean_sd(figure: dict) -> str:
     return f"{figure['mean']:.3f}" + ("" if figure["sd"] is None else f" ± {figure['sd']:.3f}")
 
 
-def write_seed_summary(out: Path, seed_folders: dict[int, Path]) -> dict:
-    """Read each seed's report.json, write OUT/seeds.json and OUT/seeds.md, return the summary."""
+def write_seed_summary(out: Path, seed_folders: dict[int, Path], fused: pd.DataFrame | None = None) -> dict:
+    """Read each seed's report.json, write OUT/seeds.json and OUT/seeds.md (with the table of the seeds fused,
+    when given), return the summary."""
     reports = {seed: json.loads((folder / "report.json").read_text()) for seed, folder in seed_folders.items()}
     summary = summarise_seeds(reports)
+    if fused is not None:
+        summary["fused"] = fused_records(fused)
     summary["reports"] = {seed: str(folder) for seed, folder in seed_folders.items()}
     (out / "seeds.json").write_text(json.dumps(summary, indent=1, default=str))
     (out / "seeds.md").write_text(markdown(summary))
