@@ -147,7 +147,7 @@ with compare_tab:
             st.dataframe(differing.sort_values(["outcome", "user_id"]), hide_index=True, width="stretch")
 
 with seeds_tab:
-    groups = seed_groups(runs)
+    groups = seed_groups(runs, workspace)
     if not groups:
         st.info("No settings have been run with two or more seeds yet: choose 'Seeds' above 1 when you start "
                 "the pipeline.")

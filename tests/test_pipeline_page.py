@@ -11,6 +11,8 @@ from conrec_core.evaluation import runs as runs_module
 from conrec_core.evaluation.runs import (compare_figures, list_runs, read_run, run_table, sample_differences,
                                          seed_groups, settings_hash)
 from conrec_core.evaluation.pipeline_config import PipelineConfig
+from conrec_core.evaluation.baselines import fused_method
+from conrec_core.evaluation.scoring import read_sample_metrics
 from conrec_core.errors import ConrecError
 from conrec_core.jobs import kinds
 
@@ -47,7 +49,8 @@ def test_each_seed_is_kept_as_a_run_of_the_same_settings(two_seeds):
     # the page's choice of co-occurrence vectors reached the codebook of every seed's run
     assert {report["config"]["codebook"]["encoder"]["collaborative"] for _, report in runs} == {"on"}
     assert result["collaborative"] == "on"
-    assert messages[0][1].startswith("seed 0 (1 of 2)") and messages[-1][1].startswith("seed 1 (2 of 2)")
+    assert messages[0][1].startswith("seed 0 (1 of 2)") and messages[-2][1].startswith("seed 1 (2 of 2)")
+    assert messages[-1] == (1.0, "fusing the seeds")
     assert [f for f, _ in messages] == sorted(f for f, _ in messages)  # one bar over both seeds
     table = run_table(runs)
     assert list(table["seed"].sort_values()) == [0, 1] and table["full method FHR"].between(0, 1).all()
@@ -61,6 +64,16 @@ def test_seeds_average_and_runs_compare(two_seeds):
     full = next(m for m in summary["methods"] if m["role"].startswith("full method"))
     values = [full["fhr"]["per_seed"][seed]["value"] for seed in (0, 1)]
     assert full["fhr"]["mean"] == pytest.approx(sum(values) / 2)
+    assert "fused" not in summary  # without the workspace, only what the run folders hold
+    # the job fused each learnt method's two seeds; the kept table is the workspace's own fused metrics
+    fused = {row["method"]: row for row in seed_groups(runs, workspace)[settings]["fused"]}
+    fused_full = fused[fused_method(full["names"][0], [0, 1])]
+    stored = read_sample_metrics(workspace, "test")
+    assert fused_full["fhr"] == pytest.approx(stored.loc[stored["method"] == fused_full["method"], "fhr"].mean())
+    assert fused_full["label"].endswith("seeds 0, 1 fused")
+    finished = runs_module.finish_run(runs_module.runs_dir(workspace) / runs[0][0].name, runs[0][0])
+    assert "fused" not in seed_groups(list_runs(workspace), workspace)[settings]  # a run redone since: not shown
+    runs_module._write_record(runs_module.runs_dir(workspace) / finished.name, runs[0][0])
     (a_record, a), (b_record, b) = runs
     figures = compare_figures(a, b).set_index("method")
     assert figures.loc[full["role"], "B − A"] == pytest.approx(figures.loc[full["role"], "B"]
@@ -113,6 +126,7 @@ def test_the_page_shows_the_report_compares_runs_and_seeds(two_seeds):
     assert table["method"].iloc[-1].startswith("full method")
     assert any("paired test over" in m.value for m in app.markdown)
     assert any("Settings" in m.value for m in app.markdown)  # the seeds tab's summary
+    assert any("Seeds fused" in m.value and "seeds 0, 1 fused" in m.value for m in app.markdown)
     assert [b.label for b in app.get("download_button")] == ["report.md", "report.json", "sample_metrics.parquet"]
     app.selectbox(key="pipeline_compare_a").set_value(runs[1][0].name).run()
     assert not app.exception

@@ -21,7 +21,7 @@ from ..data.samples import samples_fingerprint
 from ..data.workspace import artifacts_dir
 from ..errors import ConrecError
 from .pipeline_config import PipelineConfig
-from .seed_summary import summarise_seeds
+from .seed_summary import fused_records, summarise_seeds
 
 PRESETS = {"quick": "quick: minutes, a first look (16-code codebook, 60 SFT steps)",
            "default": "default: the method's settings (about 10 min on the synthetic shop, 20 on MovieLens small)",
@@ -134,12 +134,49 @@ def run_table(runs: list[tuple[RunRecord, dict]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def seed_groups(runs: list[tuple[RunRecord, dict]]) -> dict[str, dict]:
-    """settings hash -> mean ± sd over its seeds (`seed_summary.summarise_seeds`), for settings run with 2+ seeds."""
-    groups: dict[str, dict[int, dict]] = {}
+def fused_seeds_path(workspace, settings: str) -> Path:
+    return artifacts_dir(workspace) / "fused-seeds" / f"{settings}.json"  # not under runs/: only runs live there
+
+
+def write_fused_seeds(workspace, records: list[RunRecord], fused: pd.DataFrame) -> None:
+    """Keep `seed_fusion.fuse_seeds`' table for the finished runs `records` (one settings hash), with each run's
+    finishing time, so it is shown only while those exact runs are the group's."""
+    (settings,) = {record.settings for record in records}
+    path = fused_seeds_path(workspace, settings)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps({"runs": {r.name: r.finished_at for r in records}, "fused": fused_records(fused)},
+                                    indent=1, default=str))
+    temporary.replace(path)
+
+
+def read_fused_seeds(workspace, records: list[RunRecord]) -> list[dict] | None:
+    """The fused table kept for exactly these runs as they finished; None if there is none, or if a run was
+    added or redone since."""
+    try:
+        kept = json.loads(fused_seeds_path(workspace, records[0].settings).read_text())
+    except (OSError, ValueError):
+        return None
+    if not isinstance(kept, dict) or kept.get("runs") != {r.name: r.finished_at for r in records}:
+        return None
+    return kept.get("fused")
+
+
+def seed_groups(runs: list[tuple[RunRecord, dict]], workspace=None) -> dict[str, dict]:
+    """settings hash -> mean ± sd over its seeds (`seed_summary.summarise_seeds`), for settings run with 2+ seeds;
+    with `workspace`, also the seeds fused (`fused`) where the pipeline job kept them for exactly those runs."""
+    groups: dict[str, dict[int, tuple[RunRecord, dict]]] = {}
     for record, report in runs:
-        groups.setdefault(record.settings, {})[record.seed] = report
-    return {settings: summarise_seeds(reports) for settings, reports in groups.items() if len(reports) > 1}
+        groups.setdefault(record.settings, {})[record.seed] = (record, report)
+    summaries = {}
+    for settings, by_seed in groups.items():
+        if len(by_seed) < 2:
+            continue
+        summaries[settings] = summarise_seeds({seed: report for seed, (_, report) in by_seed.items()})
+        fused = None if workspace is None else read_fused_seeds(workspace, [r for r, _ in by_seed.values()])
+        if fused:
+            summaries[settings]["fused"] = fused
+    return summaries
 
 
 def compare_figures(left: dict, right: dict, metric: str = "fhr") -> pd.DataFrame:

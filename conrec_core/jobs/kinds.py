@@ -83,17 +83,25 @@ def pipeline(workspace: str, params: dict, progress) -> dict:
     collaborative = params.get("collaborative")
     if not seeds:
         raise ConrecError("choose at least one seed")
-    runs = []
+    records, methods = [], {}
     for index, seed in enumerate(seeds):
         config = preset_config(preset, seed)
         config = config.with_collaborative(collaborative) if collaborative else config
         folder, record = start_run(workspace, preset, config)
         label = f"seed {seed} ({index + 1} of {len(seeds)}): " if len(seeds) > 1 else ""
-        run_pipeline(workspace, folder, config, command=f"app: pipeline, preset {preset}, seed {seed}",
-                     on_progress=lambda fraction, message, i=index: progress((i + fraction) / len(seeds),
-                                                                             label + message))
-        runs.append(finish_run(folder, record).name)
-    return {"runs": runs, "preset": preset, "seeds": seeds, "collaborative": collaborative}
+        result = run_pipeline(workspace, folder, config, command=f"app: pipeline, preset {preset}, seed {seed}",
+                              on_progress=lambda fraction, message, i=index: progress((i + fraction) / len(seeds),
+                                                                                      label + message))
+        records.append(finish_run(folder, record))
+        methods[seed] = result.methods
+    if len(set(seeds)) > 1:
+        from ..evaluation.runs import write_fused_seeds
+        from ..evaluation.seed_fusion import fuse_seeds
+
+        progress(1.0, "fusing the seeds")
+        write_fused_seeds(workspace, records, fuse_seeds(workspace, methods, config.split, config.baselines))
+    return {"runs": [record.name for record in records], "preset": preset, "seeds": seeds,
+            "collaborative": collaborative}
 
 
 def sleep(workspace: str, params: dict, progress) -> dict:
