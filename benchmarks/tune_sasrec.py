@@ -1,7 +1,9 @@
 """The SASRec baselines' settings search: validation and test FHR@K of each setting, over seeds.
 
     python -m benchmarks.tune_sasrec WORKSPACE [--seeds 3] [--grid default|short|wide] [--with-positives]
-                                     [--part I/N]
+                                     [--part I/N] [--set NAME=VALUE ...]
+
+`--set dropout=0.5 --set steps=1000` runs that one setting instead of a grid (a combination of the grid's winners).
 
 `--part 1/2` and `--part 2/2` run alternate settings of one grid, so two processes share a 2-core machine.
 
@@ -15,7 +17,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import time
-from dataclasses import replace
+from dataclasses import fields, replace
 
 import numpy as np
 
@@ -54,14 +56,25 @@ def main() -> None:
     parser.add_argument("--with-positives", action="store_true")
     parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--part", default="1/1", help="I/N: only the grid's settings I, I+N, I+2N, ...")
+    parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
+                        help="one setting of SASRecConfig; given, the grid is this one setting")
     args = parser.parse_args()
+    try:
+        chosen = {name: float(value) if "." in value or "e" in value else int(value)
+                  for name, value in (item.split("=", 1) for item in args.set)}
+    except ValueError:
+        parser.error(f"--set wants NAME=NUMBER, got {args.set}")
+    unknown = set(chosen) - {f.name for f in fields(SASRecConfig)}
+    if unknown:
+        parser.error(f"SASRecConfig has no setting {', '.join(sorted(unknown))}")
     part, parts = map(int, args.part.split("/"))
     if not 1 <= part <= parts:
         parser.error(f"--part wants I/N with 1 <= I <= N, got {args.part}")
     validation, test = read_samples(args.workspace, "validation"), read_samples(args.workspace, "test")
     base = replace(SASRecConfig(), with_positives=args.with_positives, eval_samples=len(validation))
     print(f"{'setting':<48} {'val FHR':>8} {'sd':>6} {'test FHR':>9} {'sd':>6} {'best step':>9} {'s/run':>6}")
-    for change in GRIDS[args.grid][part - 1::parts]:
+    grid = [chosen] if chosen else GRIDS[args.grid]
+    for change in grid[part - 1::parts]:
         scores, steps, clock = [], [], time.perf_counter()
         for seed in range(args.seeds):
             config = replace(base, **change, seed=seed)
