@@ -102,3 +102,29 @@ def test_sasrec_config_checks_its_sizes():
         SASRecConfig(hidden_size=30, heads=4)
     with pytest.raises(ValueError, match="dropout"):
         SASRecConfig(dropout=1.0)
+
+
+def test_sasrec_prior_ranks_with_the_model_sasrec_negatives_just_trained(chain_world, tmp_path, monkeypatch):
+    """Same settings and seed train the same model, so the second baseline reuses it; other settings, another
+    seed or a changed workspace train again."""
+    import shutil
+
+    from conrec_core.evaluation import baselines
+
+    monkeypatch.setattr(baselines, "_LAST_SASREC", [])  # an earlier test may have trained these settings
+    calls = []
+    real = sasrec.train_sasrec
+    monkeypatch.setattr(sasrec, "train_sasrec", lambda *a, **kw: calls.append(a[1]) or real(*a, **kw))
+    test = read_samples(chain_world, "test", None).head(10)
+    config = SASRecConfig(steps=20, eval_every=10)
+    negatives = rank_baseline(chain_world, "sasrec_negatives", test, k=3, sasrec=config)
+    prior = rank_baseline(chain_world, "sasrec_prior", test, k=3, sasrec=config)
+    assert len(calls) == 1 and len(prior) == len(negatives) == 10
+    rank_baseline(chain_world, "sasrec_both", test, k=3, sasrec=config)  # positives too: another model
+    rank_baseline(chain_world, "sasrec_negatives", test, k=3, sasrec=SASRecConfig(steps=20, eval_every=10, seed=1))
+    assert [c.with_positives for c in calls] == [False, True, False] and calls[-1].seed == 1
+    copy = shutil.copy(chain_world, tmp_path / "copy.duckdb")  # another workspace with the same data
+    rank_baseline(copy, "sasrec_negatives", test, k=3, sasrec=SASRecConfig(steps=20, eval_every=10, seed=1))
+    assert len(calls) == 4
+    # the reused model gives the ranking a fresh one gives: training is deterministic
+    assert rank_baseline(copy, "sasrec_negatives", test, k=3, sasrec=config) == negatives

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 
@@ -19,7 +20,7 @@ from ..errors import ConfigError
 from ..rl.swing import read_neighbours_with_scores
 from ..data.samples import read_samples, seen_items
 from ..data.stats import training_negative_counts
-from ..data.workspace import open_workspace
+from ..data.workspace import open_workspace, read_meta
 
 
 def baseline_method(baseline: str, seed: int) -> str:
@@ -87,6 +88,17 @@ def swing_cf(neighbours: dict[str, list[tuple[str, float]]], context_negatives: 
     return ranked + most_disliked(popular, seen | set(ranked), k - len(ranked))
 
 
+# The last SASRec trained, with what it was trained on: sasrec_prior ranks with the very model sasrec_negatives
+# trains (same settings and seed, and training is deterministic), so evaluating both trains it once.
+_LAST_SASREC: list[tuple[tuple, object]] = []
+
+
+def _sasrec_key(workspace, config: SASRecConfig) -> tuple:
+    with open_workspace(workspace) as con:
+        events = con.execute("SELECT count(*), max(event_id) FROM events").fetchone()
+        return str(Path(workspace).resolve()), tuple(events), read_meta(con, "samples_fingerprint"), config
+
+
 def rank_baseline(workspace, method: str, samples: pd.DataFrame, k: int = 20,
                   sasrec: SASRecConfig = SASRecConfig(), on_progress=None) -> list[list[str]]:
     """Top-K item ids per sample (rows of `samples` from `read_samples`) for a baseline, never a seen item;
@@ -101,7 +113,13 @@ def rank_baseline(workspace, method: str, samples: pd.DataFrame, k: int = 20,
 
         config = replace(sasrec, with_positives=SASREC_VARIANTS[method])
         validation = read_samples(workspace, "validation")
-        trained = train_sasrec(workspace, config, validation=validation, on_progress=on_progress)
+        key = _sasrec_key(workspace, config)
+        trained = next((model for kept, model in _LAST_SASREC if kept == key), None)
+        if trained is None:
+            trained = train_sasrec(workspace, config, validation=validation, on_progress=on_progress)
+            _LAST_SASREC[:] = [(key, trained)]
+        elif on_progress:
+            on_progress(1.0, "SASRec: the model just trained with these settings")
         if method != "sasrec_prior":
             return rank_sasrec(trained, samples, excluded, k)
         weight, prior, _ = choose_sasrec_prior(workspace, trained, validation, k)
