@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from dataclasses import replace
 
 import duckdb
 import pytest
@@ -47,6 +48,9 @@ def test_import_json_report_and_sample_rebuild(ml_latest, tmp_path):
     (["sft", "--workspace", "{tmp}/none.duckdb", "--backbone", "{tmp}"], "no workspace here"),
     (["predict", "--workspace", "{tmp}/none.duckdb", "--checkpoint", "../x"], "is not allowed"),
     (["ensemble", "--workspace", "{tmp}/none.duckdb", "--members", "a", "b", "--name", "e"], "no workspace here"),
+    (["pipeline", "--sample", "synthetic-shop", "--out", "{tmp}/r", "--seed", "1", "--codebook-per-seed",
+      "--ship"],
+     "start the seeds at --seed 0"),
 ])
 def test_errors_are_one_line_without_traceback(tmp_path, args, message):
     write(tmp_path / "e.csv", "u,i,t,k\n1,2,3,neg\n1,3,4,meh\n")
@@ -95,10 +99,17 @@ def test_pipeline_options_reach_its_settings():
     default = pipeline_config(parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r"]))
     assert default.codebook.encoder.collaborative == "auto" and default.seed == 0
     chosen = pipeline_config(parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r", "--quick",
-                                                "--collaborative", "on", "--seed", "2"]))
+                                                "--collaborative", "on", "--seed", "2",
+                                                "--codebook-per-seed"]))
     assert chosen.codebook.encoder.collaborative == "on" and chosen.seed == 2
     assert chosen.codebook.codebook_size == default.quick(2).codebook.codebook_size  # --quick kept
-    assert chosen == default.quick(2).with_collaborative("on")
+    assert chosen == replace(default.quick(2).with_collaborative("on"), codebook_per_seed=True)
+    # each seed fits its own codebook (seed 0 the default one, which the app opens), its RQ-VAE seed offset
+    seeded = chosen.seeded()
+    assert (seeded.codebook.seed, seeded.codebook_name) == (default.codebook.seed + 2, "default-s2")
+    assert (default.seeded().codebook, default.codebook_name) == (default.codebook, "default")
+    shared = replace(chosen, codebook_per_seed=False)  # the default: one codebook for every seed
+    assert (shared.seeded().codebook, shared.codebook_name) == (shared.codebook, "default")
 
 
 def test_synthesize_writes_an_importable_world(tmp_path):

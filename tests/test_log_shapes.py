@@ -11,7 +11,7 @@ from conrec_core.data.importer import import_source, rebuild_samples
 from conrec_core.data.samples import read_sample_config, read_samples
 from conrec_core.data.synthetic import generate_world, write_world
 from conrec_core.data.synthetic_config import WorldConfig
-from conrec_core.evaluation.pipeline import finished_as_configured, run_pipeline
+from conrec_core.evaluation.pipeline import codebook_as_configured, finished_as_configured, run_pipeline
 from conrec_core.evaluation.pipeline_config import PipelineConfig
 from conrec_core.lm.checkpoints import checkpoint_dir
 
@@ -92,5 +92,9 @@ def rerun_keeps_finished_models(workspace, tmp_path, config: PipelineConfig) -> 
     assert finished_as_configured(workspace, "pipeline-grpo-s0", grpo, warmup="pipeline-sft-s0")
     assert not finished_as_configured(workspace, "pipeline-grpo-s0", grpo, warmup="another-sft")
     assert not finished_as_configured(workspace, "no-such-checkpoint", sft)
+    codebook = config.seeded().codebook
+    assert codebook_as_configured(workspace, "default", codebook)
+    assert not codebook_as_configured(workspace, "default", replace(codebook, seed=codebook.seed + 1))
+    assert not codebook_as_configured(workspace, "default-s1", codebook)  # never fitted
     rebuild_samples(workspace, replace(read_sample_config(workspace), window_days=3))
     assert not finished_as_configured(workspace, "pipeline-sft-s0", sft)  # fitted on other samples

@@ -9,7 +9,9 @@ import pytest
 from conrec_core.cli import main
 from conrec_core.evaluation.scoring import read_sample_metrics
 from conrec_core.evaluation.seed_summary import markdown, summarise_seeds
+from conrec_core.lm.checkpoints import checkpoint_dir, read_training
 from conrec_core.lm.ensemble import fuse_ranks
+from conrec_core.semantic_ids.store import load_codebook
 
 
 def row(method, role, fhr, p=None, k=20):
@@ -50,7 +52,8 @@ def test_pipeline_with_two_seeds_writes_a_report_per_seed_and_the_summary(small_
     workspace = tmp_path / "ws.duckdb"
     shutil.copy(small_world, workspace)
     out = tmp_path / "report"
-    assert main(["pipeline", "--workspace", str(workspace), "--out", str(out), "--quick", "--seeds", "2"]) == 0
+    assert main(["pipeline", "--workspace", str(workspace), "--out", str(out), "--quick", "--seeds", "2",
+                 "--codebook-per-seed"]) == 0
     assert "seeds.md" in capsys.readouterr().out
     reports = {seed: json.loads((out / f"seed-{seed}" / "report.json").read_text()) for seed in (0, 1)}
     summary = json.loads((out / "seeds.json").read_text())
@@ -75,3 +78,10 @@ def test_pipeline_with_two_seeds_writes_a_report_per_seed_and_the_summary(small_
         assert list(metrics.loc[("pipeline-sft-s0-1", sample_id), "ranked"]) == expected
     assert fused["pipeline-sft-s0-1"]["fhr"] == pytest.approx(metrics.loc["pipeline-sft-s0-1", "fhr"].mean())
     assert "## Seeds fused" in (out / "seeds.md").read_text()
+    # --codebook-per-seed: each seed's SID models speak that seed's own codebook, fitted with its own RQ-VAE seed
+    books = {seed: load_codebook(workspace, name) for seed, name in ((0, "default"), (1, "default-s1"))}
+    assert [books[seed].config.seed for seed in (0, 1)] == [0, 1] and books[0].sids.sids != books[1].sids.sids
+    for seed, book in books.items():
+        for model in (f"pipeline-sft-s{seed}", f"pipeline-grpo-s{seed}"):
+            training = read_training(checkpoint_dir(workspace, model))
+            assert (training["codebook"], training["fingerprint"]) == (book.name, book.fingerprint)

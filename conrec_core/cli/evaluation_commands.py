@@ -43,6 +43,9 @@ def register(commands) -> dict:
     pipeline.add_argument("--collaborative", choices=COLLABORATIVE_MODES,
                           help="co-occurrence vectors of the training events in the codebook's item vectors: on, "
                                "off, or auto (the default: only when some items have no text)")
+    pipeline.add_argument("--codebook-per-seed", action="store_true",
+                          help="with --seeds: each seed fits its own codebook (seed 0 the default one), so the "
+                               "fused seeds differ in their SIDs too (default: one codebook for every seed)")
     pipeline.add_argument("--ablations", action="store_true",
                           help="also the comparison SID models (TIGER-, LC-Rec-style), the paper's Table 2 and its "
                                "Table 4 reward variants: two more SFT and five more GRPO runs")
@@ -71,6 +74,9 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
     if args.ship and not args.sample:
         raise ConrecError("--ship needs --sample: shipped outputs belong to a sample dataset")
     config = pipeline_config(args)
+    if args.ship and replace(config, seed=args.seed).codebook_name != "default":
+        raise ConrecError("--ship ships the first seed's models, which must speak the default codebook: "
+                          "start the seeds at --seed 0")
     command = "python -m conrec_core " + shlex.join(args.argv)
     workspace = args.workspace or sample_workspace(args.sample)
     if args.split:  # the workspace's sample settings, with the other split
@@ -108,6 +114,7 @@ def pipeline_config(args: argparse.Namespace):
 
     config = PipelineConfig.quick(args.seed) if args.quick else PipelineConfig(seed=args.seed)
     config = config.with_ablations() if args.ablations else config
+    config = replace(config, codebook_per_seed=True) if args.codebook_per_seed else config
     return config.with_collaborative(args.collaborative) if args.collaborative else config
 
 

@@ -28,8 +28,9 @@ Progress = Callable[[float, str], None]
 
 @dataclass(frozen=True)
 class MethodNames:
-    """Checkpoint names of the pipeline's SID models for one seed."""
+    """Checkpoint names of the pipeline's SID models for one seed, and the codebook they speak."""
     seed: int
+    codebook: str = "default"
 
     @property
     def sft(self) -> str:
@@ -79,7 +80,7 @@ def run_pipeline(workspace, out, config: PipelineConfig = PipelineConfig(), *,
         counts = dict(con.execute("SELECT split, count(*) FROM samples GROUP BY split").fetchall())
     if not counts.get("train") or not counts.get(config.split) or not counts.get("validation"):
         raise ConrecError(f"the workspace needs training, validation and {config.split} samples; it has {counts}")
-    names = MethodNames(config.seed)
+    names = MethodNames(config.seed, config.codebook_name)
     stages = plan(workspace, config, names)
     total, done = sum(s.weight for s in stages), 0.0
     seconds: dict[str, float] = {}
@@ -98,7 +99,7 @@ def run_pipeline(workspace, out, config: PipelineConfig = PipelineConfig(), *,
     metrics = metrics[metrics["method"].isin(methods)]
     summary = summarise(metrics, config.baselines)
     summary = summary.sort_values("method", key=lambda names: names.map(methods.index), ignore_index=True)
-    probes = {"filter_simulation": filter_simulation(workspace, names.grpo, config.split),
+    probes = {"filter_simulation": filter_simulation(workspace, names.grpo, config.split, names.codebook),
               "forgetting": forgetting_rate(workspace, names.grpo, names.sft, config.split)}
     if config.prior:
         probes["prior"] = {"method": names.prior, **read_prior_choice(workspace, names)}
@@ -116,9 +117,10 @@ def model_names(config: PipelineConfig, names: MethodNames) -> list[str]:
             + [names.reward(r) for r in config.grpo_rewards()])
 
 
-def finished_as_configured(workspace, name: str, settings: dict, warmup: str | None = None) -> bool:
+def finished_as_configured(workspace, name: str, settings: dict, warmup: str | None = None,
+                           codebook: str = "default") -> bool:
     """Whether checkpoint `name` finished training with exactly `settings` (record key -> config) on the
-    workspace's current samples and default codebook: a rerun of the pipeline (after a later stage failed, or to
+    workspace's current samples and codebook `codebook`: a rerun of the pipeline (after a later stage failed, or to
     add a baseline) keeps it instead of training it again."""
     from ..lm.checkpoints import checkpoint_dir, read_training
     from ..lm.sft import fitted_on
@@ -129,11 +131,19 @@ def finished_as_configured(workspace, name: str, settings: dict, warmup: str | N
         training = read_training(checkpoint_dir(workspace, name))
         if not training.get("finished") or (warmup is not None and training.get("warmup") != warmup):
             return False
-        if fitted_on(training) != (samples_fingerprint(workspace), load_codebook(workspace, "default").fingerprint):
+        if fitted_on(training) != (samples_fingerprint(workspace), load_codebook(workspace, codebook).fingerprint):
             return False
     except (ConrecError, OSError, ValueError):  # no such checkpoint, an unreadable record, a stale codebook
         return False
     return all(key in training and type(value).from_dict(training[key]) == value for key, value in settings.items())
+
+
+def codebook_as_configured(workspace, name: str, config) -> bool:
+    """Whether codebook `name` exists, fits the workspace's items and samples, and was fitted with exactly
+    `config` (a `CodebookConfig`): else the pipeline fits it again (another seed's, `--collaborative`)."""
+    from ..semantic_ids.store import load_codebook
+
+    return codebook_is_current(workspace, name) and load_codebook(workspace, name).config == config
 
 
 def prediction_names(config: PipelineConfig, names: MethodNames) -> list[str]:
@@ -163,9 +173,9 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
     from ..rl.swing import ensure_swing
 
     def codebook(progress: Progress) -> bool:
-        kept = codebook_is_current(workspace, "default")  # else missing, or fitted on other samples
+        kept = codebook_as_configured(workspace, names.codebook, config.codebook)
         if not kept:
-            build_codebook(workspace, "default", config.codebook, compute_map=config.compute_map,
+            build_codebook(workspace, names.codebook, config.codebook, compute_map=config.compute_map,
                            on_progress=progress)
         ensure_swing(workspace)
         return kept
@@ -185,14 +195,16 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
 
     def sft(name: str, sft_config) -> Callable[[Progress], bool]:
         return kept_or_trained(
-            name, lambda: finished_as_configured(workspace, name, {"sft": sft_config, "backbone": config.backbone}),
-            lambda progress: train_sft(workspace, name, config.backbone, sft_config, on_progress=progress))
+            name, lambda: finished_as_configured(workspace, name, {"sft": sft_config, "backbone": config.backbone},
+                                                 codebook=names.codebook),
+            lambda progress: train_sft(workspace, name, config.backbone, sft_config, names.codebook,
+                                       on_progress=progress))
 
     def grpo(name: str, grpo_config) -> Callable[[Progress], bool]:
         settings = {"grpo": grpo_config, "backbone": config.backbone}
         return kept_or_trained(
             name, lambda: names.sft not in trained and finished_as_configured(workspace, name, settings,
-                                                                              warmup=names.sft),
+                                                                              names.sft, names.codebook),
             lambda progress: train_grpo(workspace, name, names.sft, grpo_config, on_progress=progress))
 
     def predict_all(progress: Progress) -> None:
