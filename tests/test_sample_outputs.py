@@ -7,6 +7,8 @@ import shutil
 import pandas as pd
 
 from conrec_core.semantic_ids.store import fingerprint, load_codebook
+from conrec_core.evaluation.pipeline import codebook_as_configured, finished_as_configured
+from conrec_core.evaluation.pipeline_config import PipelineConfig
 from conrec_core.evaluation.scoring import evaluate_predictions, read_sample_metrics
 from conrec_core.lm.checkpoints import list_checkpoints
 from conrec_core.lm.predict import predict
@@ -61,6 +63,10 @@ def test_a_new_workspace_opens_with_the_shipped_outputs(tmp_path):
                                   after.loc[after["user_id"] == user, columns].reset_index(drop=True))
     with open_workspace(path) as con:
         assert con.execute("SELECT count(*) FROM swing_neighbours").fetchone()[0] > 0
+    # the default pipeline on it keeps the shipped codebook and models instead of training them again
+    config = PipelineConfig().seeded()
+    assert codebook_as_configured(path, "default", config.codebook)
+    assert finished_as_configured(path, "pipeline-sft-s0", {"sft": config.sft, "backbone": config.backbone})
 
 
 def test_outputs_of_other_data_or_changed_files_are_not_restored(tmp_path, small_world):

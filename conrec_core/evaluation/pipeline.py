@@ -143,7 +143,8 @@ def codebook_as_configured(workspace, name: str, config) -> bool:
     `config` (a `CodebookConfig`): else the pipeline fits it again (another seed's, `--collaborative`)."""
     from ..semantic_ids.store import load_codebook
 
-    return codebook_is_current(workspace, name) and load_codebook(workspace, name).config == config
+    return codebook_is_current(workspace, name) and load_codebook(workspace, name).config.resolved() == \
+        config.resolved()
 
 
 def prediction_names(config: PipelineConfig, names: MethodNames) -> list[str]:

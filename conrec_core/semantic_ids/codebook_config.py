@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from ..config import Settings, setting
 from ..errors import ConfigError
@@ -48,3 +48,8 @@ class CodebookConfig(Settings):
     def autoencoder_epochs(self) -> int:
         """Epochs before quantisation starts: the setting, or half of `epochs` when it is auto."""
         return self.epochs // 2 if self.warmup_epochs is None else self.warmup_epochs
+
+    def resolved(self) -> "CodebookConfig":
+        """The same settings with the automatic warm-up written out: two configs that fit the same codebook are
+        equal once resolved (codebooks of earlier versions stored the warm-up as a number)."""
+        return replace(self, warmup_epochs=self.autoencoder_epochs)
