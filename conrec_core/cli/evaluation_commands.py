@@ -74,7 +74,7 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
     if args.ship and not args.sample:
         raise ConrecError("--ship needs --sample: shipped outputs belong to a sample dataset")
     config = pipeline_config(args)
-    if args.ship and replace(config, seed=args.seed).codebook_name != "default":
+    if args.ship and config.codebook_name != "default":
         raise ConrecError("--ship ships the first seed's models, which must speak the default codebook: "
                           "start the seeds at --seed 0")
     command = "python -m conrec_core " + shlex.join(args.argv)

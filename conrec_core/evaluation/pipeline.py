@@ -10,7 +10,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
-from ..semantic_ids.store import codebook_is_current
 from ..errors import ConrecError
 from ..data.importer import rebuild_samples
 from ..data.samples import read_sample_config, read_samples
@@ -143,8 +142,11 @@ def codebook_as_configured(workspace, name: str, config) -> bool:
     `config` (a `CodebookConfig`): else the pipeline fits it again (another seed's, `--collaborative`)."""
     from ..semantic_ids.store import load_codebook
 
-    return codebook_is_current(workspace, name) and load_codebook(workspace, name).config.resolved() == \
-        config.resolved()
+    try:
+        book = load_codebook(workspace, name)
+    except ConrecError:  # missing, its files changed, or fitted on other items or samples
+        return False
+    return book.config.resolved() == config.resolved()
 
 
 def prediction_names(config: PipelineConfig, names: MethodNames) -> list[str]:

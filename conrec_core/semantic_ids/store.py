@@ -19,7 +19,7 @@ import pandas as pd
 from safetensors.torch import load_file, save_file
 
 from .codebook_config import CodebookConfig
-from ..errors import ConrecError, StaleArtifact
+from ..errors import ConrecError
 from .rqvae import RQVAE
 from .sids import SemanticIds
 from ..data.samples import require_samples
@@ -162,17 +162,6 @@ def load_codebook(workspace: Path | str, name: str = "default") -> Codebook:
     return Codebook(name=name, config=config, fingerprint=expected, sids=sids,
                     vectors=np.array([r[2] for r in rows], dtype=np.float32), report=json.loads(report_json),
                     directory=directory)
-
-
-def codebook_is_current(workspace: Path | str, name: str = "default") -> bool:
-    """Whether the named codebook exists and every later stage would accept it."""
-    try:
-        load_codebook(workspace, name)
-    except (CodebookMismatch, StaleArtifact):
-        return False
-    except ConrecError:  # no such codebook
-        return False
-    return True
 
 
 def require_fingerprint(codebook: Codebook, expected: str, what: str) -> None:
