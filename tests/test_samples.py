@@ -7,6 +7,7 @@ import pytest
 
 from conrec_core.errors import ConfigError
 from conrec_core.data.importer import import_source, rebuild_samples
+from conrec_core.data.samples import users_first
 from conrec_core.data.samples_config import SampleConfig
 from conrec_core.data.workspace import open_workspace
 
@@ -126,7 +127,52 @@ def test_global_split_cuts_default_to_quantiles_of_all_events(tmp_path, workspac
     ({"validation_quantile": 0.9, "test_quantile": 0.8}, "validation_quantile must not be above test_quantile"),
     ({"validation_cut": day(1)}, "give both"),
     ({"validation_cut": day(1), "test_cut": day(2)}, "global split only"),
+    ({"validation_anchors": 0}, "validation_anchors must be at least 1, not 0"),
 ])
 def test_config_rejects_nonsense(changes, message):
     with pytest.raises(ConfigError, match=message):
         SampleConfig(**changes)
+
+
+@pytest.fixture(scope="module")
+def daily_negatives(tmp_path_factory):
+    """One user with a negative a day for 100 days: about ten of them fall in the validation part."""
+    folder = tmp_path_factory.mktemp("daily")
+    epoch = datetime(1970, 1, 1)
+    rows = "\n".join(f"u,i{d},{int((day(d) - epoch).total_seconds())},neg" for d in range(100))
+    events = write(folder / "log.csv", "user,item,time,kind\n" + rows + "\n")
+    (folder / "m.json").write_text(json.dumps({"events": {
+        "user": "user", "item": "item", "time": "time", "kind": {"column": "kind", "negative": ["neg"]}}}))
+    import_source(events, folder / "ws.duckdb", mapping=folder / "m.json")
+    return folder / "ws.duckdb"
+
+
+# ranks round(j * 9 / (cap - 1)), halves rounded up: 5 anchors over ten negatives sit at 0, 2.25, 4.5, 6.75, 9
+@pytest.mark.parametrize("cap, ranks", [(1, [0]), (2, [0, 9]), (4, [0, 3, 6, 9]), (5, [0, 2, 5, 7, 9]),
+                                        (10, list(range(10))), (50, list(range(10)))])
+def test_validation_anchors_spread_evenly_over_the_validation_part(tmp_path, daily_negatives, cap, ranks):
+    copy = tmp_path / "ws.duckdb"
+    copy.write_bytes(daily_negatives.read_bytes())
+    rebuild_samples(copy, SampleConfig(validation_anchors=cap))
+    with open_workspace(copy) as con:
+        validation_cut, test_cut = con.execute("SELECT validation_cut, test_cut FROM user_cuts").fetchone()
+        rows = con.execute("SELECT split, next_negative FROM samples ORDER BY anchor_ts").fetchall()
+    part = [f"i{d}" for d in range(100) if validation_cut <= day(d) < test_cut]
+    assert len(part) == 10  # the hand-worked ranks above assume ten validation negatives
+    assert [item for split, item in rows if split == "validation"] == [part[r] for r in ranks]
+    # the training anchors and the one test anchor do not depend on the cap
+    assert [item for split, item in rows if split == "train"] == [f"i{d}" for d in range(100) if day(d) < validation_cut]
+    assert [item for split, item in rows if split == "test"] == [f"i{d}" for d in range(100) if day(d) >= test_cut][:1]
+
+
+def test_validation_anchors_leave_the_global_split_alone(tmp_path, daily_negatives):
+    copy = tmp_path / "ws.duckdb"
+    copy.write_bytes(daily_negatives.read_bytes())
+    counts = rebuild_samples(copy, SampleConfig(split="global", validation_anchors=1))
+    assert counts["validation"] == 10 and counts["test"] > 1  # the global split anchors every negative
+
+
+def test_users_first_puts_each_users_first_sample_before_anyones_second():
+    order = users_first(["a", "a", "a", "b", "c", "c"])
+    assert order == [0, 3, 4, 1, 5, 2]
+

@@ -5,6 +5,7 @@ import json
 import pytest
 import torch
 
+from conrec_core.data.samples import read_samples
 from conrec_core.lm.backbones import new_backbone
 from conrec_core.errors import ConrecError
 from conrec_core.lm.checkpoints import checkpoint_dir, load_checkpoint, read_metrics
@@ -144,3 +145,17 @@ def test_sequence_training_has_a_target_at_every_training_negative(lm_world, tmp
     best = max(checks, key=lambda step: (checks[step]["ranking"]["fhr"], -step))
     assert result.summary["best_step"] == best
     assert result.summary["validation"]["ranking"] == checks[best]["ranking"]  # those weights were restored
+
+
+def test_task_data_lists_validation_samples_users_first(lm_world):
+    """SFT and GRPO checks read the first N validation samples: every user's first comes before anyone's second."""
+    validation = read_task_data(lm_world, load_codebook(lm_world)).samples["validation"]
+    stored = read_samples(lm_world, "validation")
+    assert sorted(s.sample_id for s in validation) == sorted(stored.sample_id)  # every item is in the codebook
+    users = [s.user_id for s in validation]
+    assert len(users) > stored.user_id.nunique()  # some user has several validation samples (at most 5)
+    first_pass = users[:stored.user_id.nunique()]
+    assert sorted(first_pass) == sorted(set(users))
+    for user in set(users):  # each user's samples keep their time order
+        anchors = [s.anchor_ts for s in validation if s.user_id == user]
+        assert anchors == sorted(anchors)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -87,12 +89,11 @@ def _ordered_events(con) -> None:
 
 
 def _anchors(con, config: SampleConfig) -> None:
-    # Per-user split: every training negative anchors a sample, but only the first negative of the
-    # validation and of the test part does; the global split anchors every negative.
-    first_only = "split = 'train' OR row_number() OVER (PARTITION BY user_id, split ORDER BY anchor_ts, anchor_event_id) = 1"
     con.execute(f"""
         CREATE TEMP TABLE anchors AS
-        SELECT * FROM (
+        SELECT user_id, next_negative, anchor_ts, anchor_event_id, negatives_before, split, window_end,
+               recent_start
+        FROM (
             SELECT n.user_id, n.item_id AS next_negative, n.ts AS anchor_ts, n.event_id AS anchor_event_id,
                    n.before AS negatives_before,
                    CASE WHEN n.ts < c.validation_cut THEN 'train'
@@ -102,8 +103,20 @@ def _anchors(con, config: SampleConfig) -> None:
                               WHEN n.ts < c.test_cut THEN c.test_cut ELSE {NO_END} END) AS window_end,
                    n.ts - to_microseconds(CAST(? AS BIGINT)) AS recent_start
             FROM neg n JOIN user_cuts c USING (user_id))
-        {"QUALIFY " + first_only if config.split == "per_user" else ""}""",
+        {"WINDOW part AS (PARTITION BY user_id, split ORDER BY anchor_ts, anchor_event_id) "
+         "QUALIFY " + _per_user_anchor(config.validation_anchors) if config.split == "per_user" else ""}""",
                 [round(config.window_days * 86400e6), round(config.recent_days * 86400e6)])
+
+
+def _per_user_anchor(validation_anchors: int) -> str:
+    """The per-user split's rule as SQL over the window `part`: every training negative anchors a sample; of
+    the test part only the first; of the validation part at most `validation_anchors`, at evenly spread ranks
+    round(j (n - 1) / (cap - 1)), j = 0 .. cap - 1 (a rank is one of them when it is the spot nearest to it)."""
+    rank, cap = "(row_number() OVER part - 1)", validation_anchors
+    count = "count(*) OVER (PARTITION BY user_id, split)"  # `part` is ordered, so its count would be a running one
+    spread = (f"{count} <= {cap} OR {rank} = round(round({rank} * {cap - 1} / ({count} - 1)) * ({count} - 1) / {cap - 1})"
+              if cap > 1 else f"{rank} = 0")
+    return f"split = 'train' OR (split = 'validation' AND ({spread})) OR {rank} = 0"
 
 
 def _count_before(alias: str, events: str, time_column: str) -> str:
@@ -215,6 +228,18 @@ def as_samples(frame: pd.DataFrame) -> list[Sample]:
     """Rows of `read_samples` as Sample values (lists as tuples)."""
     return [Sample(**{**row, **{name: tuple(row[name]) for name in LIST_COLUMNS}})
             for row in frame[list(SAMPLE_COLUMNS)].to_dict("records")]
+
+
+def users_first(user_ids: Sequence[str]) -> list[int]:
+    """Positions of samples (given by their users, in sample order) reordered so that every leading slice
+    covers as many users as it can: each user's first sample, then each user's second, and so on. A check on
+    the first N validation samples then weighs users alike rather than favouring heavy users."""
+    turns: Counter = Counter()
+    keyed = []
+    for position, user in enumerate(user_ids):
+        keyed.append((turns[user], position))
+        turns[user] += 1
+    return [position for _, position in sorted(keyed)]
 
 
 def seen_items(workspace, sample_ids) -> dict[int, tuple[str, ...]]:

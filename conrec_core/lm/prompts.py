@@ -13,7 +13,7 @@ import numpy as np
 from ..semantic_ids.store import Codebook
 from .config import SFTConfig
 from ..errors import ConrecError
-from ..data.samples import Sample, as_samples, read_samples
+from ..data.samples import Sample, as_samples, read_samples, users_first
 from ..data.workspace import open_workspace
 
 PROMPTS = {
@@ -75,6 +75,9 @@ def read_task_data(workspace, codebook: Codebook) -> TaskData:
     every = as_samples(read_samples(workspace))
     samples = {split: [s for s in every if s.split == split and s.next_negative in known]
                for split in ("train", "validation", "test")}
+    # checks read the first N validation samples: users first, so N covers min(N, users) users
+    validation = samples["validation"]
+    samples["validation"] = [validation[i] for i in users_first([s.user_id for s in validation])]
     return TaskData(titles={i: t for i, t, _ in items if t and i in known},
                     categories={i: c for i, _, c in items if c},
                     samples=samples, popular_positives=[i for i in popular if i in known],

@@ -39,7 +39,8 @@ class GRPOConfig(Settings):
     positive_items: int = setting(10, "most recent positives shown in stage-3 prompts", low=0, cli=False)
     eval_every: int = setting(30, "steps between validation FHR@K evaluations (and at each stage's start and "
                                   "end)", low=1)
-    eval_samples: int | None = setting(400, "validation samples evaluated, the first by sample id (auto: all)",
+    eval_samples: int | None = setting(400, "validation samples evaluated: every user's first, then every "
+                                                "user's second, ... (auto: all)",
                                        low=1)
     eval_k: int = setting(20, "K of the validation FHR@K that picks each stage's best checkpoint", low=1)
     seed: int = setting(0, "random seed")
