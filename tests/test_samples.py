@@ -7,9 +7,9 @@ import pytest
 
 from conrec_core.errors import ConfigError
 from conrec_core.data.importer import import_source, rebuild_samples
-from conrec_core.data.samples import users_first
+from conrec_core.data.samples import read_sample_config, users_first
 from conrec_core.data.samples_config import SampleConfig
-from conrec_core.data.workspace import open_workspace
+from conrec_core.data.workspace import open_workspace, read_meta, write_meta
 
 from conftest import write
 
@@ -176,3 +176,14 @@ def test_users_first_puts_each_users_first_sample_before_anyones_second():
     order = users_first(["a", "a", "a", "b", "c", "c"])
     assert order == [0, 3, 4, 1, 5, 2]
 
+
+
+def test_samples_built_before_validation_anchors_read_as_one_per_user(tmp_path, workspace):
+    copy = tmp_path / "ws.duckdb"
+    copy.write_bytes(workspace.read_bytes())
+    with open_workspace(copy, read_only=False) as con:
+        stored = read_meta(con, "sample_config")
+        assert stored["validation_anchors"] == 5  # today's default, written at import
+        write_meta(con, "sample_config", {k: v for k, v in stored.items() if k != "validation_anchors"})
+    assert read_sample_config(copy).validation_anchors == 1
+    assert read_sample_config(workspace).validation_anchors == 5

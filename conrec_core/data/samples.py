@@ -184,7 +184,10 @@ def _item_stats(con, config: SampleConfig) -> None:
 def read_sample_config(workspace) -> SampleConfig:
     """The settings the workspace's samples were built with (the defaults for a workspace without samples)."""
     with open_workspace(workspace) as con:
-        return SampleConfig.from_dict(read_meta(con, "sample_config", {}))
+        stored = read_meta(con, "sample_config", {})
+    if stored and "validation_anchors" not in stored:  # built before the setting: one validation sample per user
+        stored = {**stored, "validation_anchors": 1}
+    return SampleConfig.from_dict(stored)
 
 
 @dataclass(frozen=True)

@@ -68,21 +68,26 @@ class DecodingRun:
 
 
 def load_run(workspace, checkpoint: str, split: str, users: list[str] | None = None, load_in_4bit: bool = False,
-             progress: Callable[[float, str], None] = lambda fraction, message: None) -> DecodingRun:
+             progress: Callable[[float, str], None] = lambda fraction, message: None,
+             samples_from=None) -> DecodingRun:
+    """`checkpoint` of `workspace`, checked against its samples, with one split's samples, read from
+    `samples_from` when given: a copy whose samples were rebuilt with other validation settings, the caller
+    having checked that its training samples are the same (benchmarks/validation_sets.py)."""
+    samples_from = samples_from or workspace
     folder = checkpoint_dir(workspace, checkpoint)
     training = read_training(folder)
     require_samples(workspace, training.get("samples_fingerprint"), f"checkpoint {checkpoint!r}")
     codebook = load_codebook(workspace, training.get("codebook", "default"))
     progress(0.0, "loading the checkpoint")
     backbone, training = load_checkpoint(folder, codebook=codebook, load_in_4bit=load_in_4bit)
-    samples = as_samples(read_samples(workspace, split, users))
+    samples = as_samples(read_samples(samples_from, split, users))
     if not samples:
         raise ConrecError(f"no {split} samples" + (" for the chosen users" if users else ""))
     sft = SFTConfig.from_dict(training.get("sft", {}))
     kind = training.get("prompt", "negatives")  # a GRPO checkpoint answers the prompt of its best stage
     positive_items = training.get("grpo", {}).get("positive_items")  # only a GRPO stage-3 prompt shows them
     prompts = [stage_prompt(codebook, kind, sample, sft, positive_items) for sample in samples]
-    seen = seen_items(workspace, [s.sample_id for s in samples])
+    seen = seen_items(samples_from, [s.sample_id for s in samples])
     excluded = [seen_rows(codebook, seen[s.sample_id]) for s in samples]
     return DecodingRun(codebook, backbone, sft, samples, prompts, excluded)
 
