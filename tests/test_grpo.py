@@ -13,6 +13,7 @@ from conrec_core.rl.grpo import grpo_step, prepare_run, snapshot, train_grpo
 from conrec_core.rl.grpo_config import GRPOConfig
 from conrec_core.lm.checkpoints import checkpoint_dir, list_checkpoints, load_checkpoint, read_metrics
 from conrec_core.lm.predict import predict
+from conrec_core.data.samples import users_first
 from conrec_core.data.workspace import open_workspace
 
 from conftest import REPO
@@ -65,15 +66,16 @@ def test_progressive_grpo_runs_three_stages_and_saves_the_best_of_each(tiny_worl
     # the saved model is the best stage's, and predictions use that stage's prompt
     run = predict(workspace, "grpo-small", split="validation")
     assert run.invalid == 0 and run.samples > summary["validation"]["samples"] == SMALL["eval_samples"]
-    # GRPO's validation scored the first eval_samples validation samples by id: predict agrees on those
+    # GRPO's validation scored the first eval_samples validation samples, users first: predict agrees on those
     with open_workspace(workspace) as con:
-        first = con.execute("""
-            SELECT s.sample_id, s.future_negatives, list(p.item_id ORDER BY p.rank) FROM samples s
+        rows = con.execute("""
+            SELECT s.user_id, s.future_negatives, list(p.item_id ORDER BY p.rank) FROM samples s
             JOIN predictions p ON p.sample_id = s.sample_id AND p.checkpoint = 'grpo-small'
-            WHERE s.split = 'validation' GROUP BY s.sample_id, s.future_negatives ORDER BY s.sample_id LIMIT ?""",
-                            [SMALL["eval_samples"]]).fetchall()
+            WHERE s.split = 'validation' GROUP BY s.sample_id, s.user_id, s.future_negatives
+            ORDER BY s.sample_id""").fetchall()
+    first = [rows[i][1:] for i in users_first([user for user, _, _ in rows])][:SMALL["eval_samples"]]
     assert len(first) == SMALL["eval_samples"]
-    fhr = sum(future_hit_rate(ranked, future, 20) for _, future, ranked in first) / len(first)
+    fhr = sum(future_hit_rate(ranked, future, 20) for future, ranked in first) / len(first)
     assert fhr == pytest.approx(summary["validation"]["fhr"], abs=1e-5)  # GRPO records five decimals
     with open_workspace(workspace) as con:
         assert con.execute("SELECT count(*) FROM swing_neighbours").fetchall()[0][0] > 0  # built on first use
