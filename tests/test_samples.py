@@ -161,8 +161,9 @@ def test_validation_anchors_spread_evenly_over_the_validation_part(tmp_path, dai
     assert len(part) == 10  # the hand-worked ranks above assume ten validation negatives
     assert [item for split, item in rows if split == "validation"] == [part[r] for r in ranks]
     # the training anchors and the one test anchor do not depend on the cap
-    assert [item for split, item in rows if split == "train"] == [f"i{d}" for d in range(100) if day(d) < validation_cut]
-    assert [item for split, item in rows if split == "test"] == [f"i{d}" for d in range(100) if day(d) >= test_cut][:1]
+    by_split = {split: [item for s, item in rows if s == split] for split in ("train", "test")}
+    assert by_split["train"] == [f"i{d}" for d in range(100) if day(d) < validation_cut]
+    assert by_split["test"] == [f"i{d}" for d in range(100) if day(d) >= test_cut][:1]
 
 
 def test_validation_anchors_leave_the_global_split_alone(tmp_path, daily_negatives):

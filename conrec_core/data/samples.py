@@ -114,7 +114,8 @@ def _per_user_anchor(validation_anchors: int) -> str:
     round(j (n - 1) / (cap - 1)), j = 0 .. cap - 1 (a rank is one of them when it is the spot nearest to it)."""
     rank, cap = "(row_number() OVER part - 1)", validation_anchors
     count = "count(*) OVER (PARTITION BY user_id, split)"  # `part` is ordered, so its count would be a running one
-    spread = (f"{count} <= {cap} OR {rank} = round(round({rank} * {cap - 1} / ({count} - 1)) * ({count} - 1) / {cap - 1})"
+    nearest_spot = f"round({rank} * {cap - 1} / ({count} - 1))"
+    spread = (f"{count} <= {cap} OR {rank} = round({nearest_spot} * ({count} - 1) / {cap - 1})"
               if cap > 1 else f"{rank} = 0")
     return f"split = 'train' OR (split = 'validation' AND ({spread})) OR {rank} = 0"
 
