@@ -27,9 +27,9 @@ from conrec_core.data.importer import rebuild_samples
 from conrec_core.data.samples import read_sample_config, read_samples
 from conrec_core.data.workspace import artifacts_dir, open_workspace
 from conrec_core.evaluation.baselines import rank_baseline
+from conrec_core.evaluation.scoring import sample_metrics
 from conrec_core.lm.decoding_config import DecodingConfig
 from conrec_core.lm.predict import load_run
-from conrec_core.metrics import future_hit_rate
 from conrec_core.rl.swing import build_swing
 
 BASELINES = ("most_disliked", "swing_cf", "item_cf")
@@ -59,18 +59,17 @@ def require_same_training(workspace: Path, copy: Path) -> None:
 
 def checkpoint_hits(workspace: Path, copy: Path, checkpoint: str, k: int) -> pd.DataFrame:
     run = load_run(workspace, checkpoint, "validation", samples_from=copy)
-    decoded = run.search(DecodingConfig(returns=k))
     rows = run.codebook.sids.item_ids
-    return pd.DataFrame({"user_id": [s.user_id for s in run.samples],
-                         "fhr": [future_hit_rate([rows[r] for r in d.rows], list(s.future_negatives), k)
-                                 for s, d in zip(run.samples, decoded)]})
+    return validation_hits(copy, [[rows[r] for r in d.rows] for d in run.search(DecodingConfig(returns=k))], k)
 
 
 def baseline_hits(copy: Path, method: str, k: int) -> pd.DataFrame:
-    samples = read_samples(copy, "validation")
-    ranked = rank_baseline(copy, method, samples, k)
-    return pd.DataFrame({"user_id": samples["user_id"],
-                         "fhr": [future_hit_rate(r, list(f), k) for r, f in zip(ranked, samples["future_negatives"])]})
+    return validation_hits(copy, rank_baseline(copy, method, read_samples(copy, "validation"), k), k)
+
+
+def validation_hits(copy: Path, rankings: list[list[str]], k: int) -> pd.DataFrame:
+    """Each validation sample's user and FHR@K, scored as every method is (`evaluation/scoring.sample_metrics`)."""
+    return sample_metrics(read_samples(copy, "validation"), rankings, set(), k)[["user_id", "fhr"]]
 
 
 def summary(hits: pd.DataFrame) -> dict:

@@ -91,9 +91,7 @@ def _ordered_events(con) -> None:
 def _anchors(con, config: SampleConfig) -> None:
     con.execute(f"""
         CREATE TEMP TABLE anchors AS
-        SELECT user_id, next_negative, anchor_ts, anchor_event_id, negatives_before, split, window_end,
-               recent_start
-        FROM (
+        SELECT * FROM (
             SELECT n.user_id, n.item_id AS next_negative, n.ts AS anchor_ts, n.event_id AS anchor_event_id,
                    n.before AS negatives_before,
                    CASE WHEN n.ts < c.validation_cut THEN 'train'
