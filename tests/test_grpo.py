@@ -3,13 +3,15 @@ import os
 import shutil
 import subprocess
 import sys
+from types import SimpleNamespace
 
 import pytest
 import torch
 
 from conrec_core.metrics import future_hit_rate
 from conrec_core.cli import main
-from conrec_core.rl.grpo import grpo_step, prepare_run, snapshot, train_grpo
+from conrec_core.rl.grpo import grpo_step, model_inputs, prepare_run, sequence_logprobs, snapshot, train_grpo
+from conrec_core.rl.grpo_loss import constrained_logprobs
 from conrec_core.rl.grpo_config import GRPOConfig
 from conrec_core.lm.checkpoints import checkpoint_dir, list_checkpoints, load_checkpoint, read_metrics
 from conrec_core.lm.predict import predict
@@ -41,6 +43,26 @@ def test_grpo_steps_move_the_policy_from_a_zero_kl_start_and_clip(tiny_world):
     assert max(s["clip_fraction"] for s in [first] + later) > 0
     # the reference stays frozen
     assert all(not p.requires_grad for p in run.reference.parameters())
+
+
+def test_completion_logprobs_from_the_last_logits_equal_those_of_the_full_forward(tiny_world):
+    workspace, _ = tiny_world
+    run, _ = prepare_run(workspace, "tiny", GRPOConfig())
+    model = run.reference.eval()
+    generator = torch.Generator().manual_seed(0)
+    vocab = model.get_output_embeddings().weight.shape[0]
+    prompts = torch.randint(1, vocab, (6, 12), generator=generator)
+    mask = torch.ones_like(prompts)
+    mask[:3, :5] = 0  # left padding, as generate leaves it
+    completions = torch.randint(1, vocab, (6, 5), generator=generator)
+    allowed = torch.rand(6, 5, vocab, generator=generator) > 0.5
+    allowed[torch.arange(6)[:, None], torch.arange(5), completions] = True
+    inputs = model_inputs(SimpleNamespace(prompt_ids=prompts, prompt_mask=mask, completions=completions))
+    with torch.no_grad():
+        ours = sequence_logprobs(model, inputs, completions, allowed, 5)
+        full = constrained_logprobs(model(**inputs).logits[:, -6:-1], completions, allowed)
+    assert ours.shape == (6, 5) and torch.isfinite(ours).all()
+    assert torch.allclose(ours, full, atol=1e-5)
 
 
 def test_progressive_grpo_runs_three_stages_and_saves_the_best_of_each(tiny_world):

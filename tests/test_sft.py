@@ -45,6 +45,7 @@ def test_the_tiny_model_learns_and_every_parameter_changes(tiny_checkpoint):
     codebook = load_codebook(workspace)
     trained, training = load_checkpoint(result.folder, codebook=codebook)
     assert training["mode"] == "full" and training["step"] == TINY_STEPS and training["finished"]
+    assert training["packed_batches"] is True  # the tiny Qwen3 passes token_loss's check
     titles = list(read_task_data(workspace, codebook).titles.values())
     fresh = new_backbone(BackboneConfig(), sid_tokens(codebook.sids, codebook.config.codebook_size),
                          titles + template_texts() * 20)  # what train_sft starts from (same seed)
@@ -68,6 +69,7 @@ def test_lora_on_a_pretrained_folder_trains_adapters_and_sid_rows_only(lm_world,
     result = train_sft(lm_world, "lora", backbone, config)
     training = json.loads((result.folder / "training.json").read_text())
     assert training["mode"] == "lora" and training["trainable_parameters"] < training["parameters"] / 2
+    assert training["packed_batches"] is True
     assert (result.folder / "adapter_model.safetensors").is_file()
     assert not (result.folder / "model.safetensors").exists()
     model, _ = load_checkpoint(result.folder, codebook=codebook, trainable=True)

@@ -20,7 +20,6 @@ from typing import Callable
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from .backbones import Backbone, default_device, new_backbone
 from ..semantic_ids.store import Codebook, load_codebook
@@ -33,18 +32,11 @@ from .item_trie import item_trie, seen_rows
 from .prompts import Example, TaskData, held_out_alignment, next_negative_examples, next_negative_prompt, \
     read_task_data, template_texts, training_examples
 from .validation import HeldOut, hit_sums, ranking_figures
+from .token_loss import Encoded, example_losses, packed_losses_agree
 from .vocab import sid_token_ids, sid_tokens
 
 Progress = Callable[[float, str], None]
-IGNORE = -100
 PRETRAINED_MAX_LENGTH = 512  # tokens per example for pretrained backbones: 20 SIDs plus a title fit easily
-
-
-@dataclass
-class Encoded:
-    ids: list[int]
-    prompt_length: int
-    task: str
 
 
 def encode(tokenizer, examples: list[Example], max_length: int) -> list[Encoded]:
@@ -63,34 +55,15 @@ def encode(tokenizer, examples: list[Example], max_length: int) -> list[Encoded]
     return encoded
 
 
-def collate(batch: list[Encoded], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
-    width = max(len(e.ids) for e in batch)
-    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
-    attention = torch.zeros((len(batch), width), dtype=torch.long)
-    for row, example in enumerate(batch):
-        input_ids[row, :len(example.ids)] = torch.tensor(example.ids)
-        labels[row, example.prompt_length:len(example.ids)] = torch.tensor(example.ids[example.prompt_length:])
-        attention[row, :len(example.ids)] = 1
-    return {"input_ids": input_ids.to(device), "attention_mask": attention.to(device), "labels": labels.to(device)}
-
-
-def example_losses(model, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
-    """(summed target-token loss per example, target tokens per example)."""
-    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
-    labels = batch["labels"][:, 1:]
-    token_loss = F.cross_entropy(logits.float().transpose(1, 2), labels, ignore_index=IGNORE, reduction="none")
-    return token_loss.sum(1), (labels != IGNORE).sum(1)
-
-
 @torch.no_grad()
-def held_out_losses(model, encoded: dict[str, list[Encoded]], pad_id: int, device, batch_size: int) -> dict:
+def held_out_losses(model, encoded: dict[str, list[Encoded]], pad_id: int, device, batch_size: int,
+                    packed: bool = False) -> dict:
     model.eval()
     losses = {}
     for task, examples in encoded.items():
         total, tokens = 0.0, 0
         for start in range(0, len(examples), batch_size):
-            summed, counts = example_losses(model, collate(examples[start:start + batch_size], pad_id, device))
+            summed, counts = example_losses(model, examples[start:start + batch_size], pad_id, device, packed)
             total, tokens = total + float(summed.sum()), tokens + int(counts.sum())
         if tokens:
             losses[task] = total / tokens
@@ -100,7 +73,7 @@ def held_out_losses(model, encoded: dict[str, list[Encoded]], pad_id: int, devic
 
 @torch.no_grad()
 def alignment_accuracy(model, tokenizer, codebook: Codebook, examples: list[Example], max_length: int,
-                       batch_size: int = 64) -> float | None:
+                       batch_size: int = 64, packed: bool = False) -> float | None:
     """Share of alignment examples where the disliked item's SID is the likeliest of the four candidates."""
     if not examples:
         return None
@@ -111,7 +84,8 @@ def alignment_accuracy(model, tokenizer, codebook: Codebook, examples: list[Exam
     encoded = encode(tokenizer, options, max_length)
     scores = []
     for start in range(0, len(encoded), batch_size):
-        summed, _ = example_losses(model, collate(encoded[start:start + batch_size], tokenizer.pad_token_id, device))
+        summed, _ = example_losses(model, encoded[start:start + batch_size], tokenizer.pad_token_id, device,
+                                    packed)
         scores.extend((-summed).tolist())
     per_example = np.array(scores).reshape(len(examples), -1)
     chosen = per_example.argmax(1)
@@ -210,6 +184,7 @@ def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneCo
         start_step = load_training_state(folder, optimizer)
     max_length = backbone_config.max_positions if backbone_config.from_scratch else PRETRAINED_MAX_LENGTH
     encoded = {task: encode(tokenizer, items, max_length) for task, items in examples.items()}
+    packed = packed_losses_agree(model, batch_for_step(encoded, config, start_step), tokenizer.pad_token_id, device)
     held_out = _held_out(data, codebook, config)
     held_out_encoded = {task: encode(tokenizer, items, max_length) for task, items in held_out.items()}
     ranking = _ranking_check(workspace, data, codebook, tokenizer, model, config)
@@ -220,6 +195,7 @@ def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneCo
         "examples": {task: len(items) for task, items in examples.items()},
         "parameters": sum(p.numel() for p in model.parameters()),
         "trainable_parameters": sum(p.numel() for p in trainable),
+        "packed_batches": packed,  # False: the backbone failed token_loss's check, batches are padded
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     folder.mkdir(parents=True, exist_ok=True)
@@ -236,7 +212,7 @@ def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneCo
         for group in optimizer.param_groups:
             group["lr"] = rate
         batch = batch_for_step(encoded, config, step)
-        summed, tokens = example_losses(model, collate(batch, tokenizer.pad_token_id, device))
+        summed, tokens = example_losses(model, batch, tokenizer.pad_token_id, device, packed)
         loss = summed.sum() / tokens.sum().clamp(min=1)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
@@ -252,7 +228,7 @@ def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneCo
         stop = False
         if done % config.eval_every == 0 or done == config.steps:
             record["validation"] = _evaluate(model, tokenizer, codebook, held_out, held_out_encoded, max_length,
-                                             device)
+                                             device, packed)
             record["validation"]["ranking"] = ranking.figures(model)
             fhr = record["validation"]["ranking"]["fhr"]
             if config.keep_best and fhr > best["fhr"]:
@@ -275,12 +251,13 @@ def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneCo
         _restore(model, best["state"])
     progress(1.0, "held-out alignment accuracy on the test split")
     test_alignment = held_out_alignment(data, codebook, "test", np.random.default_rng(config.seed + 2))
-    validation = _evaluate(model, tokenizer, codebook, held_out, held_out_encoded, max_length, device)
+    validation = _evaluate(model, tokenizer, codebook, held_out, held_out_encoded, max_length, device, packed)
     validation["ranking"] = ranking.figures(model)
     summary = {
         "best_step": best["step"] if config.keep_best else step,
         "validation": validation,
-        "test_alignment_accuracy": alignment_accuracy(model, tokenizer, codebook, test_alignment, max_length),
+        "test_alignment_accuracy": alignment_accuracy(model, tokenizer, codebook, test_alignment, max_length,
+                                                      packed=packed),
         "test_alignment_examples": len(test_alignment),
     }
     save_weights(folder, backbone, {**training, "step": step, "finished": True, "summary": summary})
@@ -341,9 +318,9 @@ def _restore(model, state: dict[str, torch.Tensor]) -> None:
             p.copy_(state[n])
 
 
-def _evaluate(model, tokenizer, codebook, held_out, held_out_encoded, max_length, device) -> dict:
-    figures = {"loss": held_out_losses(model, held_out_encoded, tokenizer.pad_token_id, device, 32)}
+def _evaluate(model, tokenizer, codebook, held_out, held_out_encoded, max_length, device, packed: bool) -> dict:
+    figures = {"loss": held_out_losses(model, held_out_encoded, tokenizer.pad_token_id, device, 32, packed)}
     if held_out.get("alignment"):
         figures["alignment_accuracy"] = alignment_accuracy(model, tokenizer, codebook, held_out["alignment"],
-                                                           max_length)
+                                                           max_length, packed=packed)
     return figures

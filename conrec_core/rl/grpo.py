@@ -277,7 +277,7 @@ def model_inputs(rollouts) -> dict[str, torch.Tensor]:
 
 def sequence_logprobs(model, inputs: dict, completions: torch.Tensor, allowed: torch.Tensor,
                       steps: int) -> torch.Tensor:
-    logits = model(**inputs).logits[:, -steps - 1:-1]
+    logits = model(**inputs, logits_to_keep=steps + 1).logits[:, :-1]  # the prompt's logits are never scored
     return constrained_logprobs(logits, completions, allowed)
 
 

@@ -1,0 +1,134 @@
+"""The SFT loss on target tokens: examples packed into a few rows, logits only where a target is scored.
+
+A training batch mixes short translation examples with next-negative prompts three times longer, and only a
+handful of each example's tokens are targets. Padding every example to the longest and projecting every
+position onto the vocabulary spent most of a step on padding and on logits nobody scored: packing the examples
+end to end (each restarting its positions, so it attends to itself only) and projecting only the target
+positions gives the same per-example losses at about a third of the cost (`benchmarks/bench_sft_step.py`).
+
+The packed path relies on two things a model may not do: building its attention mask from restarting
+position ids, and computing logits as the output embedding of the decoder's last hidden state (no soft-capping
+or scaling after it). `packed_losses_agree` checks both on a real batch, and training falls back to the padded
+path where they disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+IGNORE = -100
+PACK_WIDTH = 256  # tokens per packed row: attention costs the square of it, more rows cost Python overhead
+
+
+@dataclass
+class Encoded:
+    ids: list[int]
+    prompt_length: int
+    task: str
+
+
+def pack(batch: list[Encoded], pad_id: int, device: torch.device, width: int = PACK_WIDTH) -> dict[str, torch.Tensor]:
+    """Examples placed end to end in rows of `width` tokens (first fit, longest first; a longer example gets a
+    row of its own length). `example` holds each token's example index, -1 on padding."""
+    width = max(width, *(len(e.ids) for e in batch))
+    rows: list[list[int]] = []
+    filled: list[int] = []
+    for index in sorted(range(len(batch)), key=lambda i: -len(batch[i].ids)):
+        size = len(batch[index].ids)
+        row = next((r for r, used in enumerate(filled) if used + size <= width), None)
+        if row is None:
+            rows.append([])
+            filled.append(0)
+            row = len(rows) - 1
+        rows[row].append(index)
+        filled[row] += size
+    width = max(filled)
+    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(rows), width), IGNORE, dtype=torch.long)
+    positions = torch.zeros((len(rows), width), dtype=torch.long)
+    example = torch.full((len(rows), width), -1, dtype=torch.long)
+    for row, members in enumerate(rows):
+        at = 0
+        for index in members:
+            encoded = batch[index]
+            end = at + len(encoded.ids)
+            input_ids[row, at:end] = torch.tensor(encoded.ids)
+            labels[row, at + encoded.prompt_length:end] = torch.tensor(encoded.ids[encoded.prompt_length:])
+            positions[row, at:end] = torch.arange(len(encoded.ids))
+            example[row, at:end] = index
+            at = end
+        positions[row, at:] = torch.arange(width - at)  # the padding is one more sequence, scored nowhere
+    return {"input_ids": input_ids.to(device), "position_ids": positions.to(device), "labels": labels.to(device),
+            "example": example.to(device)}
+
+
+def padded(batch: list[Encoded], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
+    """One example per row, right-padded to the longest."""
+    width = max(len(e.ids) for e in batch)
+    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
+    labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
+    attention = torch.zeros((len(batch), width), dtype=torch.long)
+    example = torch.full((len(batch), width), -1, dtype=torch.long)
+    for row, encoded in enumerate(batch):
+        input_ids[row, :len(encoded.ids)] = torch.tensor(encoded.ids)
+        labels[row, encoded.prompt_length:len(encoded.ids)] = torch.tensor(encoded.ids[encoded.prompt_length:])
+        attention[row, :len(encoded.ids)] = 1
+        example[row, :len(encoded.ids)] = row
+    return {"input_ids": input_ids.to(device), "attention_mask": attention.to(device), "labels": labels.to(device),
+            "example": example.to(device)}
+
+
+def _per_example(token_loss: torch.Tensor, example: torch.Tensor, count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    summed = torch.zeros(count, dtype=token_loss.dtype, device=token_loss.device).index_add_(0, example, token_loss)
+    tokens = torch.zeros(count, dtype=torch.long, device=example.device).index_add_(0, example,
+                                                                                    torch.ones_like(example))
+    return summed, tokens
+
+
+def packed_losses(model, batch: dict[str, torch.Tensor], count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(summed target-token loss, target tokens) of each of `count` examples in a `pack`ed batch, with logits
+    at the target positions only."""
+    hidden = model.get_decoder()(input_ids=batch["input_ids"], position_ids=batch["position_ids"],
+                                 use_cache=False).last_hidden_state[:, :-1]
+    labels = batch["labels"][:, 1:]
+    scored = labels != IGNORE
+    logits = model.get_output_embeddings()(hidden[scored])
+    token_loss = F.cross_entropy(logits.float(), labels[scored], reduction="none")
+    return _per_example(token_loss, batch["example"][:, 1:][scored], count)
+
+
+def padded_losses(model, batch: dict[str, torch.Tensor], count: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The same figures from a `padded` batch through the model's own forward (every position's logits)."""
+    logits = model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits[:, :-1]
+    labels = batch["labels"][:, 1:]
+    scored = labels != IGNORE
+    token_loss = F.cross_entropy(logits[scored].float(), labels[scored], reduction="none")
+    return _per_example(token_loss, batch["example"][:, 1:][scored], count)
+
+
+def example_losses(model, batch: list[Encoded], pad_id: int, device: torch.device,
+                   packed: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+    """(summed target-token loss per example, target tokens per example) of `batch`."""
+    if packed:
+        return packed_losses(model, pack(batch, pad_id, device), len(batch))
+    return padded_losses(model, padded(batch, pad_id, device), len(batch))
+
+
+@torch.no_grad()
+def packed_losses_agree(model, batch: list[Encoded], pad_id: int, device: torch.device,
+                        tolerance: float = 1e-3) -> bool:
+    """Whether the packed path gives this model the padded path's per-example losses (dropout off)."""
+    was_training = model.training
+    model.eval()
+    try:
+        fast, _ = example_losses(model, batch, pad_id, device, packed=True)
+        plain, _ = example_losses(model, batch, pad_id, device, packed=False)
+        return bool(torch.allclose(fast, plain, rtol=tolerance, atol=tolerance))
+    except (AttributeError, TypeError, ValueError, RuntimeError, NotImplementedError):
+        return False  # a model without get_decoder, or one that cannot take position ids alone
+    finally:
+        if was_training:
+            model.train()
