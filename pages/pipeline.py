@@ -12,7 +12,7 @@ from conrec_core.evaluation.method_labels import method_label
 from conrec_core.evaluation.runs import PRESETS, compare_figures, run_table, sample_differences, seed_groups
 from conrec_core.evaluation.seed_summary import markdown as seeds_markdown
 from conrec_core.jobs.registry import JobRegistry
-from conrec_core.semantic_ids.encoder_config import COLLABORATIVE_MODES
+from conrec_core.semantic_ids.encoder_config import COLLABORATIVE_MODES, EncoderConfig
 from conrec_core.views.report import (FIGURES, display_table, filter_curve, headline, methods_frame,
                                       paired_tests_in_words)
 
@@ -35,6 +35,7 @@ with st.form("pipeline_settings"):
                                     help="every learnt method (SID models, SASRec) is trained once per seed")
     collaborative = st.radio(
         "Co-occurrence vectors in the SIDs", COLLABORATIVE_MODES, horizontal=True, key="pipeline_collaborative",
+        index=COLLABORATIVE_MODES.index(EncoderConfig().collaborative),
         help="on: every item's vector also holds who met it in the training part (collaborative SIDs); auto: only "
              "items without text get them; off: text and side vectors only")
     started = st.form_submit_button("Run the pipeline", type="primary")

@@ -97,13 +97,13 @@ def test_pipeline_options_reach_its_settings():
 
     parser, _ = build_parser()
     default = pipeline_config(parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r"]))
-    assert default.codebook.encoder.collaborative == "auto" and default.seed == 0
+    assert default.codebook.encoder.collaborative == "on" and default.seed == 0
     chosen = pipeline_config(parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r", "--quick",
-                                                "--collaborative", "on", "--seed", "2",
+                                                "--collaborative", "auto", "--seed", "2",
                                                 "--codebook-per-seed"]))
-    assert chosen.codebook.encoder.collaborative == "on" and chosen.seed == 2
+    assert chosen.codebook.encoder.collaborative == "auto" and chosen.seed == 2
     assert chosen.codebook.codebook_size == default.quick(2).codebook.codebook_size  # --quick kept
-    assert chosen == replace(default.quick(2).with_collaborative("on"), codebook_per_seed=True)
+    assert chosen == replace(default.quick(2).with_collaborative("auto"), codebook_per_seed=True)
     # each seed fits its own codebook (seed 0 the default one, which the app opens), its RQ-VAE seed offset
     seeded = chosen.seeded()
     assert (seeded.codebook.seed, seeded.codebook_name) == (default.codebook.seed + 2, "default-s2")

@@ -41,8 +41,8 @@ def register(commands) -> dict:
                           help="with --sample: write the codebook, the SFT and final checkpoints, their predictions "
                                "and the per-sample metrics to sample_data/outputs/NAME, which the app opens on")
     pipeline.add_argument("--collaborative", choices=COLLABORATIVE_MODES,
-                          help="co-occurrence vectors of the training events in the codebook's item vectors: on, "
-                               "off, or auto (the default: only when some items have no text)")
+                          help="co-occurrence vectors of the training events in the codebook's item vectors: on (the "
+                               "default), off, or auto (only when some items have no text)")
     pipeline.add_argument("--codebook-per-seed", action="store_true",
                           help="with --seeds: each seed fits its own codebook (seed 0 the default one), so the "
                                "fused seeds differ in their SIDs too (default: one codebook for every seed)")
