@@ -20,7 +20,7 @@ class EncoderConfig(Settings):
     # Measured with 6,000-step SFT models (reports/README.md): on MovieLens small, whose titles say little about
     # who rejects a film, co-occurrence vectors lift test FHR@20 from 0.146 to 0.184 (seed 0; validation 0.148 to
     # 0.170). On the synthetic shop, whose dislikes follow the category and shop the text already holds, they cost
-    # the full method 0.252 to 0.238 on test (1.48 to 1.39 times cosine item-CF). Real logs are what the tool is
+    # the full method 0.252 to 0.237 on test (1.48 to 1.39 times cosine item-CF). Real logs are what the tool is
     # for, so they are on by default; auto keeps the earlier rule (only when some items have no text).
     collaborative: str = setting("on", "co-occurrence vectors: on = always, auto = when some items have no text, "
                                        "off = never", choices=COLLABORATIVE_MODES)
