@@ -45,40 +45,40 @@ def pack(batch: list[Encoded], pad_id: int, device: torch.device, width: int = P
             row = len(rows) - 1
         rows[row].append(index)
         filled[row] += size
-    width = max(filled)
-    input_ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(rows), width), IGNORE, dtype=torch.long)
-    positions = torch.zeros((len(rows), width), dtype=torch.long)
-    example = torch.full((len(rows), width), -1, dtype=torch.long)
+    tensors = _empty(len(rows), max(filled), pad_id)
+    positions = torch.zeros_like(tensors["input_ids"])
     for row, members in enumerate(rows):
         at = 0
         for index in members:
-            encoded = batch[index]
-            end = at + len(encoded.ids)
-            input_ids[row, at:end] = torch.tensor(encoded.ids)
-            labels[row, at + encoded.prompt_length:end] = torch.tensor(encoded.ids[encoded.prompt_length:])
-            positions[row, at:end] = torch.arange(len(encoded.ids))
-            example[row, at:end] = index
+            end = _place(tensors, batch[index], row, at, index)
+            positions[row, at:end] = torch.arange(end - at)
             at = end
-        positions[row, at:] = torch.arange(width - at)  # the padding is one more sequence, scored nowhere
-    return {"input_ids": input_ids.to(device), "position_ids": positions.to(device), "labels": labels.to(device),
-            "example": example.to(device)}
+        positions[row, at:] = torch.arange(positions.shape[1] - at)  # the padding: one more sequence, never scored
+    return {**{name: t.to(device) for name, t in tensors.items()}, "position_ids": positions.to(device)}
 
 
 def padded(batch: list[Encoded], pad_id: int, device: torch.device) -> dict[str, torch.Tensor]:
     """One example per row, right-padded to the longest."""
-    width = max(len(e.ids) for e in batch)
-    input_ids = torch.full((len(batch), width), pad_id, dtype=torch.long)
-    labels = torch.full((len(batch), width), IGNORE, dtype=torch.long)
-    attention = torch.zeros((len(batch), width), dtype=torch.long)
-    example = torch.full((len(batch), width), -1, dtype=torch.long)
+    tensors = _empty(len(batch), max(len(e.ids) for e in batch), pad_id)
     for row, encoded in enumerate(batch):
-        input_ids[row, :len(encoded.ids)] = torch.tensor(encoded.ids)
-        labels[row, encoded.prompt_length:len(encoded.ids)] = torch.tensor(encoded.ids[encoded.prompt_length:])
-        attention[row, :len(encoded.ids)] = 1
-        example[row, :len(encoded.ids)] = row
-    return {"input_ids": input_ids.to(device), "attention_mask": attention.to(device), "labels": labels.to(device),
-            "example": example.to(device)}
+        _place(tensors, encoded, row, 0, row)
+    attention = (tensors["example"] >= 0).long()
+    return {**{name: t.to(device) for name, t in tensors.items()}, "attention_mask": attention.to(device)}
+
+
+def _empty(rows: int, width: int, pad_id: int) -> dict[str, torch.Tensor]:
+    return {"input_ids": torch.full((rows, width), pad_id, dtype=torch.long),
+            "labels": torch.full((rows, width), IGNORE, dtype=torch.long),
+            "example": torch.full((rows, width), -1, dtype=torch.long)}
+
+
+def _place(tensors: dict[str, torch.Tensor], encoded: Encoded, row: int, at: int, index: int) -> int:
+    """Write example `index` into `row` from column `at` (its target tokens as labels); return where it ends."""
+    end = at + len(encoded.ids)
+    tensors["input_ids"][row, at:end] = torch.tensor(encoded.ids)
+    tensors["labels"][row, at + encoded.prompt_length:end] = torch.tensor(encoded.ids[encoded.prompt_length:])
+    tensors["example"][row, at:end] = index
+    return end
 
 
 def _per_example(token_loss: torch.Tensor, example: torch.Tensor, count: int) -> tuple[torch.Tensor, torch.Tensor]:
