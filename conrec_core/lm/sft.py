@@ -28,6 +28,7 @@ from ..errors import ConrecError
 from .checkpoints import (STATE_FILE, STATE_META, TRAINING_FILE, append_metrics, checkpoint_dir, keep_metrics,
                              load_checkpoint, load_training_state, read_training, save_weights)
 from .config import BackboneConfig, SFTConfig
+from .dropout import add_training_dropout
 from .item_trie import item_trie, seen_rows
 from .prompts import Example, TaskData, held_out_alignment, next_negative_examples, next_negative_prompt, \
     read_task_data, template_texts, training_examples
@@ -203,6 +204,7 @@ def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneCo
     if start_step == 0:  # a restart must never resume from an older run's state later
         for stale in (STATE_FILE, STATE_META):
             (folder / stale).unlink(missing_ok=True)
+    remove_dropout = add_training_dropout(model, config.dropout)
     model.train()
     clock = time.perf_counter()
     best = {"fhr": -1.0, "step": start_step, "state": None}
@@ -247,6 +249,7 @@ def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneCo
                                           f"stopped at step {done}")
             break
     step += 1  # steps taken
+    remove_dropout()
     if best["state"] is not None:  # keep_best: the weights of the best check (resumed: the best since resuming)
         _restore(model, best["state"])
     progress(1.0, "held-out alignment accuracy on the test split")
