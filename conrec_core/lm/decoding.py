@@ -1,7 +1,8 @@
 """Constrained beam search over valid SIDs (method §7).
 
 `transformers`' own beam search runs the model; `TrieMask` restricts every beam to the trie of valid SIDs
-(and, per prompt, to items the user has not seen) with a few tensor operations per step. Every generation
+(and, per prompt, to items the user has not seen) with a few tensor operations per step, and each prompt runs
+once, not once per beam (`shared_prompt_cache`). Every generation
 parameter is set here: nothing is inherited from a model's generation config.
 """
 
@@ -47,6 +48,31 @@ class TrieMask(LogitsProcessor):
         return scores
 
 
+def shared_prompt_cache(model, encoded, copies: int):
+    """The KV cache of every prompt but its last token, computed once per prompt and repeated `copies` times.
+
+    `generate` repeats each prompt once per beam (or sampled sequence) before its first forward, so on its own it
+    computes the same prompt `copies` times; given this cache it runs only the last prompt token per copy. The
+    positions are the ones `generate` derives from the attention mask (left padding), so the result is the same
+    computation. None when a prompt is a single token or the model has no cache of its own type."""
+    ids, attention = encoded["input_ids"], encoded["attention_mask"]
+    if ids.shape[1] < 2:
+        return None
+    positions = (attention.long().cumsum(-1) - 1).masked_fill(attention == 0, 0)
+    with torch.no_grad():
+        output = model(input_ids=ids[:, :-1], attention_mask=attention[:, :-1], position_ids=positions[:, :-1],
+                       use_cache=True)
+    cache = getattr(output, "past_key_values", None)
+    if cache is None or not hasattr(cache, "batch_repeat_interleave"):
+        return None
+    cache.batch_repeat_interleave(copies)
+    return cache
+
+
+def _with_cache(cache) -> dict:
+    return {} if cache is None else {"cache": cache}
+
+
 def generation_config(tokenizer, config: DecodingConfig, max_new_tokens: int) -> GenerationConfig:
     return GenerationConfig(
         do_sample=False, num_beams=config.beams, num_return_sequences=config.returns,
@@ -89,9 +115,11 @@ def decode(model, tokenizer, trie: SidTrie, token_rows: dict[tuple[int, ...], in
                 if int(remaining[:, 0].min()) < config.returns:
                     raise ConrecError("fewer items left to recommend than SIDs asked for")
             mask = TrieMask(trie, encoded["input_ids"].shape[1], config.beams, remaining, free_end)
+            cache = shared_prompt_cache(model, encoded, config.beams)
             with torch.no_grad():
                 output = model.generate(**encoded, generation_config=generation_config(
-                    tokenizer, config, trie.max_depth), logits_processor=LogitsProcessorList([mask]))
+                    tokenizer, config, trie.max_depth), logits_processor=LogitsProcessorList([mask]),
+                    **_with_cache(cache))
             generated = output.sequences[:, encoded["input_ids"].shape[1]:].tolist()
             scores = output.sequences_scores.tolist()
             for prompt in range(len(batch)):
@@ -148,10 +176,11 @@ def sample_completions(model, tokenizer, trie: SidTrie, prompts: list[str], excl
         raise ConrecError("a prompt has no unseen item left to sample")
     width = encoded["input_ids"].shape[1]
     mask = TrieMask(trie, width, group_size, remaining)
+    cache = shared_prompt_cache(model, encoded, group_size)
     with torch.no_grad():
         output = model.generate(**encoded, generation_config=sampling_config(tokenizer, group_size, temperature,
                                                                              trie.max_depth),
-                                logits_processor=LogitsProcessorList([mask]))
+                                logits_processor=LogitsProcessorList([mask]), **_with_cache(cache))
     return Rollouts(encoded["input_ids"].repeat_interleave(group_size, 0),
                     encoded["attention_mask"].repeat_interleave(group_size, 0),
                     output.sequences[:, width:], remaining)
