@@ -12,37 +12,28 @@ sample's workspace and its first SFT checkpoint (`pipeline --sample synthetic-sh
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import time
-from pathlib import Path
+
+from benchmarks.checkpoint_choice import checkpoint_parser, workspace_and_checkpoint
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workspace", type=Path)
-    parser.add_argument("--checkpoint")
+    parser = checkpoint_parser(__doc__)
     parser.add_argument("--steps", type=int, default=10)
     args = parser.parse_args()
 
     import torch
 
     import conrec_core.rl.grpo as grpo
-    from conrec_core.lm.checkpoints import list_checkpoints
     from conrec_core.rl.grpo_config import GRPOConfig
     from conrec_core.rl.grpo_loss import constrained_logprobs
-    from conrec_core.shipped.sample_data import sample_workspace
 
-    workspace = args.workspace or sample_workspace("synthetic-shop")
-    checkpoint = args.checkpoint or next((c.name for c in list_checkpoints(workspace)
-                                          if c.training.get("stage") == "sft"), None)
-    if checkpoint is None:
-        raise SystemExit(f"{workspace} has no SFT checkpoint: run `python -m conrec_core pipeline --sample "
-                         "synthetic-shop` first, or pass --checkpoint")
+    workspace, checkpoint = workspace_and_checkpoint(args, stage="sft")
     config = GRPOConfig()
     run, _ = grpo.prepare_run(workspace, checkpoint, config)
     ours = grpo.sequence_logprobs

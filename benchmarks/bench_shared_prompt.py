@@ -10,20 +10,18 @@ seed) are identical. Default: the synthetic sample's workspace and its first che
 
 from __future__ import annotations
 
-import argparse
 import os
 import statistics
 import time
-from pathlib import Path
+
+from benchmarks.checkpoint_choice import checkpoint_parser, workspace_and_checkpoint
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workspace", type=Path)
-    parser.add_argument("--checkpoint")
+    parser = checkpoint_parser(__doc__)
     parser.add_argument("--prompts", type=int, default=256)
     parser.add_argument("--split", default="test")
     args = parser.parse_args()
@@ -31,16 +29,11 @@ def main() -> None:
     import torch
 
     from conrec_core.lm import decoding
-    from conrec_core.lm.checkpoints import list_checkpoints
     from conrec_core.lm.decoding_config import DecodingConfig
     from conrec_core.lm.item_trie import item_trie
     from conrec_core.lm.predict import load_run
-    from conrec_core.shipped.sample_data import sample_workspace
 
-    workspace = args.workspace or sample_workspace("synthetic-shop")
-    checkpoint = args.checkpoint or next((c.name for c in list_checkpoints(workspace)), None)
-    if checkpoint is None:
-        raise SystemExit(f"{workspace} has no checkpoint: pass --checkpoint")
+    workspace, checkpoint = workspace_and_checkpoint(args)
     run = load_run(workspace, checkpoint, args.split)
     prompts, excluded = run.prompts[:args.prompts], run.excluded[:args.prompts]
     model, tokenizer = run.backbone.model, run.backbone.tokenizer
