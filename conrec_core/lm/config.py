@@ -76,8 +76,8 @@ class SFTConfig(Settings):
     # 0.1 on MovieLens small (seed 0, 6,000 steps): held-out next-negative loss 2.847 against 2.870, validation
     # FHR@20 0.151 against 0.176, test 0.170 against 0.165: not kept.
     weight_decay: float = setting(0.01, "AdamW weight decay", low=0, cli=False)
-    # 0.1 on MovieLens small (seed 0, 6,000 steps): held-out next-negative loss 3.062 against 2.870 (still
-    # falling: it slows learning more than it stops overfitting), validation FHR@20 0.160 against 0.176, test
+    # 0.1 on MovieLens small (seed 0, 6,000 steps): held-out next-negative loss 3.062 against 2.870 (higher at
+    # every check: it slows learning more than it curbs overfitting), validation FHR@20 0.160 against 0.176, test
     # 0.181 against 0.165, at about 1.4 times the time; decoded with dropout on, four passes fused (MC dropout):
     # validation 0.183. Validation says no, so it stays off.
     dropout: float = setting(0.0, "dropout on the embeddings, attention weights and each block's outputs while "
