@@ -100,3 +100,37 @@ def test_pipeline_refuses_a_workspace_without_samples(tmp_path, capsys):
     assert main(["pipeline", "--workspace", str(tmp_path / "empty.duckdb"), "--out", str(tmp_path / "r"),
                  "--quick"]) == 2
     assert "needs training, validation and test samples" in capsys.readouterr().err
+
+
+def test_members_are_trained_apart_and_their_fusion_is_the_full_method(small_world, tmp_path):
+    """Two members per seed: each its own SFT and GRPO run with its own seeds and initial weights; the report's SFT
+    and full-method rows are the members' stored top K fused by reciprocal rank, and every member keeps a row."""
+    from conrec_core.evaluation.pipeline import run_pipeline
+    from conrec_core.lm.checkpoints import read_training
+    from conrec_core.lm.ensemble import fuse_ranks
+    from conrec_core.lm.prediction_store import read_predictions
+
+    workspace = tmp_path / "ws.duckdb"
+    shutil.copy(small_world, workspace)
+    config = replace(lightest(), seed=1, members=2, baselines=("most_disliked",))
+    result = run_pipeline(workspace, tmp_path / "report", config)
+    report = json.loads((tmp_path / "report" / "report.json").read_text())
+    sft = ["pipeline-sft-m0-s1", "pipeline-sft-m1-s1"]
+    grpo = ["pipeline-grpo-m0-s1", "pipeline-grpo-m1-s1"]
+    assert [m["method"] for m in report["methods"]] == ["most_disliked", *sft, "pipeline-sft-s1", *grpo,
+                                                        "pipeline-grpo-s1"]
+    roles = {m["method"]: m["role"] for m in report["methods"]}
+    assert roles["pipeline-grpo-s1"].endswith("2 members fused") and roles[grpo[1]].endswith("member 1")
+    records = [read_training(checkpoint_dir(workspace, name)) for name in sft]
+    assert [r["sft"]["seed"] for r in records] == [2, 3] and [r["backbone"]["seed"] for r in records] == [2, 3]
+    assert [read_training(checkpoint_dir(workspace, name))["warmup"] for name in grpo] == sft
+    assert report["full_method"] == "pipeline-grpo-s1" and report["filter_checkpoint"] == grpo[0]
+    assert report["prior"] is None and report["forgetting"]["warmup"] == sft[0]
+    assert "pipeline-grpo-s1" not in {c.name for c in list_checkpoints(workspace)}
+    members = [read_predictions(workspace, name) for name in grpo]
+    fused = read_predictions(workspace, "pipeline-grpo-s1")
+    for sample_id, rows in fused.groupby("sample_id"):
+        rankings = [m[m["sample_id"] == sample_id].sort_values("rank")["item_id"].tolist() for m in members]
+        expected = [item for item, _ in fuse_ranks(rankings, len(rows))]
+        assert rows.sort_values("rank")["item_id"].tolist() == expected
+    assert result.names.grpo_checkpoint == grpo[0]

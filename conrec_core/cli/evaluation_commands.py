@@ -46,6 +46,9 @@ def register(commands) -> dict:
     pipeline.add_argument("--codebook-per-seed", action="store_true",
                           help="with --seeds: each seed fits its own codebook (seed 0 the default one), so the "
                                "fused seeds differ in their SIDs too (default: one codebook for every seed)")
+    pipeline.add_argument("--members", type=int,
+                          help="SID models (SFT and GRPO) per seed, differing in initial weights and batch order, "
+                               "whose top K the report's SFT and full-method rows fuse (default 1: one model)")
     pipeline.add_argument("--ablations", action="store_true",
                           help="also the comparison SID models (TIGER-, LC-Rec-style), the paper's Table 2 and its "
                                "Table 4 reward variants: two more SFT and five more GRPO runs")
@@ -115,6 +118,10 @@ def pipeline_config(args: argparse.Namespace):
     config = PipelineConfig.quick(args.seed) if args.quick else PipelineConfig(seed=args.seed)
     config = config.with_ablations() if args.ablations else config
     config = replace(config, codebook_per_seed=True) if args.codebook_per_seed else config
+    if args.members is not None:
+        if args.members < 1:
+            raise ConrecError("--members must be at least 1")
+        config = replace(config, members=args.members)
     return config.with_collaborative(args.collaborative) if args.collaborative else config
 
 

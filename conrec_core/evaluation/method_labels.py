@@ -24,6 +24,7 @@ REWARD_ROLES = {"next_negative": "GRPO, biased reward: exact hit on the next neg
                 "default_truncated": "GRPO, reward (d): (c) truncated on both terms",
                 "sid_levels": "GRPO, reward (e): 1 / 0.1 / 0.01 for 3 / 2 / 1 matching SID levels"}
 PIPELINE_NAME = re.compile(r"^pipeline-(?P<model>.+?)" + SEEDS_SUFFIX.pattern)
+MEMBER_SUFFIX = re.compile(r"-m(?P<member>\d+)$")  # one of a seed's fused SID models (PipelineConfig.members)
 
 
 def method_role(name: str) -> str | None:
@@ -31,6 +32,8 @@ def method_role(name: str) -> str | None:
 
     >>> method_role("sasrec_both-s2"), method_role("pipeline-grpo-default-truncated-s0"), method_role("my-sft")
     ('baseline: SASRec on negatives + positives', 'GRPO, reward (d): (c) truncated on both terms', None)
+    >>> method_role("pipeline-grpo-m1-s0")
+    'full method: SFT + progressive GRPO (future-window + Swing reward), member 1'
     """
     baseline = baseline_of(name)
     if baseline is not None:
@@ -39,6 +42,10 @@ def method_role(name: str) -> str | None:
     if match is None:
         return None
     model = match["model"]
+    member = MEMBER_SUFFIX.search(model)
+    if member is not None:
+        role = method_role(f"pipeline-{model[:member.start()]}-s0")
+        return None if role is None else f"{role}, member {member['member']}"
     if model == "sft":
         return SFT_ROLE
     if model == "grpo":

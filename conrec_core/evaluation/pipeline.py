@@ -27,9 +27,12 @@ Progress = Callable[[float, str], None]
 
 @dataclass(frozen=True)
 class MethodNames:
-    """Checkpoint names of the pipeline's SID models for one seed, and the codebook they speak."""
+    """Names of the pipeline's SID models for one seed, and the codebook they speak. With one member `sft` and
+    `grpo` are checkpoints; with more they are the members' fused prediction sets, and the members' checkpoints
+    are `pipeline-sft-mM-sS` and `pipeline-grpo-mM-sS`."""
     seed: int
     codebook: str = "default"
+    members: int = 1
 
     @property
     def sft(self) -> str:
@@ -49,6 +52,29 @@ class MethodNames:
 
     def reward(self, reward: str) -> str:
         return f"pipeline-grpo-{reward.replace('_', '-')}-s{self.seed}"
+
+    @property
+    def sft_members(self) -> list[str]:
+        return self._members("sft")
+
+    @property
+    def grpo_members(self) -> list[str]:
+        return self._members("grpo")
+
+    @property
+    def sft_checkpoint(self) -> str:
+        """The SFT checkpoint the GRPO ablations start from and the probes read (member 0's with members)."""
+        return self.sft_members[0]
+
+    @property
+    def grpo_checkpoint(self) -> str:
+        """The full method's checkpoint the prior, the probes, the GRPO plot and the app read (member 0's)."""
+        return self.grpo_members[0]
+
+    def _members(self, model: str) -> list[str]:
+        if self.members == 1:
+            return [f"pipeline-{model}-s{self.seed}"]
+        return [f"pipeline-{model}-m{member}-s{self.seed}" for member in range(self.members)]
 
 
 @dataclass
@@ -79,7 +105,7 @@ def run_pipeline(workspace, out, config: PipelineConfig = PipelineConfig(), *,
         counts = dict(con.execute("SELECT split, count(*) FROM samples GROUP BY split").fetchall())
     if not counts.get("train") or not counts.get(config.split) or not counts.get("validation"):
         raise ConrecError(f"the workspace needs training, validation and {config.split} samples; it has {counts}")
-    names = MethodNames(config.seed, config.codebook_name)
+    names = MethodNames(config.seed, config.codebook_name, config.members)
     stages = plan(workspace, config, names)
     total, done = sum(s.weight for s in stages), 0.0
     seconds: dict[str, float] = {}
@@ -98,9 +124,9 @@ def run_pipeline(workspace, out, config: PipelineConfig = PipelineConfig(), *,
     metrics = metrics[metrics["method"].isin(methods)]
     summary = summarise(metrics, config.baselines)
     summary = summary.sort_values("method", key=lambda names: names.map(methods.index), ignore_index=True)
-    probes = {"filter_simulation": filter_simulation(workspace, names.grpo, config.split, names.codebook),
-              "forgetting": forgetting_rate(workspace, names.grpo, names.sft, config.split)}
-    if config.prior:
+    probes = {"filter_simulation": filter_simulation(workspace, names.grpo_checkpoint, config.split, names.codebook),
+              "forgetting": forgetting_rate(workspace, names.grpo_checkpoint, names.sft_checkpoint, config.split)}
+    if config.uses_prior:
         probes["prior"] = {"method": names.prior, **read_prior_choice(workspace, names)}
     truth = load_true_dislikes(workspace)
     if truth is not None:
@@ -111,9 +137,16 @@ def run_pipeline(workspace, out, config: PipelineConfig = PipelineConfig(), *,
 
 
 def model_names(config: PipelineConfig, names: MethodNames) -> list[str]:
-    """The SID models the pipeline trains, in report order."""
-    return ([names.variant(v) for v in config.sft_variants] + [names.sft, names.grpo]
+    """The SID models (checkpoints) the pipeline trains, in report order."""
+    return ([names.variant(v) for v in config.sft_variants] + names.sft_members + names.grpo_members
             + [names.reward(r) for r in config.grpo_rewards()])
+
+
+def fused_sets(names: MethodNames) -> dict[str, list[str]]:
+    """Each fused prediction set of the members (none with one member) and the checkpoints it fuses."""
+    if names.members == 1:
+        return {}
+    return {names.sft: names.sft_members, names.grpo: names.grpo_members}
 
 
 def finished_as_configured(workspace, name: str, settings: dict, warmup: str | None = None,
@@ -150,18 +183,21 @@ def codebook_as_configured(workspace, name: str, config) -> bool:
 
 
 def prediction_names(config: PipelineConfig, names: MethodNames) -> list[str]:
-    """Every set of predictions the pipeline scores: its models', and the full method's with the prior."""
-    models = model_names(config, names)
-    if not config.prior:
-        return models
-    at = models.index(names.grpo) + 1
-    return models[:at] + [names.prior] + models[at:]
+    """Every set of predictions the pipeline scores: its models', the members' fusions, and the full method's with
+    the prior."""
+    models = [names.variant(v) for v in config.sft_variants]
+    if config.members > 1:
+        models += names.sft_members + [names.sft] + names.grpo_members + [names.grpo]
+    else:
+        models += [names.sft, names.grpo]
+    models += [names.prior] if config.uses_prior else []
+    return models + [names.reward(r) for r in config.grpo_rewards()]
 
 
 def prior_choice_path(workspace, names: MethodNames) -> Path:
     from ..lm.checkpoints import checkpoint_dir
 
-    return checkpoint_dir(workspace, names.grpo) / "prior_choice.json"
+    return checkpoint_dir(workspace, names.grpo_checkpoint) / "prior_choice.json"
 
 
 def read_prior_choice(workspace, names: MethodNames) -> dict:
@@ -171,6 +207,7 @@ def read_prior_choice(workspace, names: MethodNames) -> dict:
 def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
     from ..semantic_ids.codebook import build_codebook
     from ..rl.grpo import train_grpo
+    from ..lm.ensemble import ensemble_predictions
     from ..lm.predict import predict, predict_choosing_prior
     from ..lm.sft import train_sft
     from ..rl.swing import ensure_swing
@@ -196,19 +233,19 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
             return False
         return run
 
-    def sft(name: str, sft_config) -> Callable[[Progress], bool]:
+    def sft(name: str, sft_config, backbone) -> Callable[[Progress], bool]:
         return kept_or_trained(
-            name, lambda: finished_as_configured(workspace, name, {"sft": sft_config, "backbone": config.backbone},
+            name, lambda: finished_as_configured(workspace, name, {"sft": sft_config, "backbone": backbone},
                                                  codebook=names.codebook),
-            lambda progress: train_sft(workspace, name, config.backbone, sft_config, names.codebook,
+            lambda progress: train_sft(workspace, name, backbone, sft_config, names.codebook,
                                        on_progress=progress))
 
-    def grpo(name: str, grpo_config) -> Callable[[Progress], bool]:
-        settings = {"grpo": grpo_config, "backbone": config.backbone}
+    def grpo(name: str, grpo_config, warmup: str, backbone) -> Callable[[Progress], bool]:
+        settings = {"grpo": grpo_config, "backbone": backbone}
         return kept_or_trained(
-            name, lambda: names.sft not in trained and finished_as_configured(workspace, name, settings,
-                                                                              names.sft, names.codebook),
-            lambda progress: train_grpo(workspace, name, names.sft, grpo_config, on_progress=progress))
+            name, lambda: warmup not in trained and finished_as_configured(workspace, name, settings, warmup,
+                                                                           names.codebook),
+            lambda progress: train_grpo(workspace, name, warmup, grpo_config, on_progress=progress))
 
     def predict_all(progress: Progress) -> None:
         models = model_names(config, names)
@@ -216,10 +253,12 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
             predict(workspace, checkpoint, split=config.split, config=config.decoding,
                     on_progress=lambda fraction, message, i=index: progress((i + fraction) / len(models),
                                                                            f"{checkpoint}: {message}"))
+        for fused, members in fused_sets(names).items():
+            ensemble_predictions(workspace, members, fused, config.split, config.decoding.returns)
 
     def prior(progress: Progress) -> None:
-        _, choice = predict_choosing_prior(workspace, names.grpo, config=config.decoding, split=config.split,
-                                           save_as=names.prior, on_progress=progress)
+        _, choice = predict_choosing_prior(workspace, names.grpo_checkpoint, config=config.decoding,
+                                           split=config.split, save_as=names.prior, on_progress=progress)
         prior_choice_path(workspace, names).write_text(json.dumps(choice.to_dict(), indent=2))
 
     def baselines(progress: Progress) -> None:
@@ -235,16 +274,25 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
     # weights: seconds on the synthetic sample, roughly
     sft_weight = config.sft.steps / 10
     grpo_weight = config.grpo.steps_per_stage * 2
-    stages = [Stage("codebook", 90, codebook), Stage("sft", sft_weight, sft(names.sft, config.sft))]
+    stages = [Stage("codebook", 90, codebook)]
+    for member, name in enumerate(names.sft_members):
+        stage = "sft" if config.members == 1 else f"sft member {member}"
+        stages.append(Stage(stage, sft_weight, sft(name, replace(config.sft, seed=config.member_seed(member)),
+                                                   config.member_backbone(member))))
     for variant in config.sft_variants:
         variant_config = config.variant_sft(variant)
-        stages.append(Stage(variant, variant_config.steps / 10, sft(names.variant(variant), variant_config)))
-    stages.append(Stage("grpo", grpo_weight, grpo(names.grpo, config.grpo)))
+        stages.append(Stage(variant, variant_config.steps / 10, sft(names.variant(variant), variant_config,
+                                                                    config.backbone)))
+    for member, (name, warmup) in enumerate(zip(names.grpo_members, names.sft_members)):
+        stage = "grpo" if config.members == 1 else f"grpo member {member}"
+        stages.append(Stage(stage, grpo_weight, grpo(name, replace(config.grpo, seed=config.member_seed(member)),
+                                                     warmup, config.member_backbone(member))))
     for reward in config.grpo_rewards():
         stages.append(Stage(f"grpo {reward}", grpo_weight, grpo(names.reward(reward), replace(config.grpo,
-                                                                                               reward=reward))))
+                                                                                               reward=reward),
+                                                                names.sft_checkpoint, config.member_backbone(0))))
     stages.append(Stage("predict", 15 * len(model_names(config, names)), predict_all))
-    if config.prior:
+    if config.uses_prior:
         stages.append(Stage("prior", 30, prior))
     stages += [
                Stage("baselines", 20 + 50 * sum(b.startswith("sasrec") for b in config.baselines), baselines),

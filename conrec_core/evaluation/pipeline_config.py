@@ -49,9 +49,18 @@ class PipelineConfig:
     # FHR@20 0.178 on validation and 0.173 on test with a codebook each, against 0.190 and 0.173 on one codebook
     # (LIF@20 0.034 against 0.047): one codebook stays the default.
     codebook_per_seed: bool = False
+    # More than 1: each seed trains this many SFT models, and a GRPO model on each, that differ in initial weights
+    # and batch order (member m of seed S is seeded S * members + m), and the report's SFT and full-method rows
+    # are their top K fused (reciprocal rank, lm/ensemble.py); each member keeps a row of its own. The members'
+    # errors differ, so their fusion beats each of them at a smaller width for the same time (reports/README.md).
+    # The prior's row, the filter and forgetting probes and the GRPO plot read member 0, and no prior row is made:
+    # the prior re-ranks one model's scored beams, which a fused ranking does not have.
+    members: int = 1
     samples: SampleConfig | None = None  # rebuild the workspace's samples with these first (None: keep them)
 
     def __post_init__(self):
+        if self.members < 1:
+            raise ValueError(f"members must be at least 1, not {self.members}")
         unknown = set(self.sft_variants) - set(SFT_VARIANTS)
         if unknown:
             raise ValueError(f"unknown SFT variants {sorted(unknown)}; known: {', '.join(SFT_VARIANTS)}")
@@ -96,6 +105,20 @@ class PipelineConfig:
         kept = tuple(weights.get(task, 1.0) for task in tasks)
         steps = max(1, round(self.sft.steps * sum(kept) / sum(weights.values())))
         return replace(self.sft, tasks=tasks, task_weights=kept, steps=steps)
+
+    def member_seed(self, member: int) -> int:
+        """The seed of SID model `member` of this seed's `members` (the seed itself with one member)."""
+        return self.seed * self.members + member
+
+    def member_backbone(self, member: int) -> BackboneConfig:
+        """The backbone of SID model `member`: with one member the configured one, with more its initial weights
+        seeded by the member's seed."""
+        return self.backbone if self.members == 1 else replace(self.backbone, seed=self.member_seed(member))
+
+    @property
+    def uses_prior(self) -> bool:
+        """Whether the report has the prior's row: asked for, and the full method is one model with scores."""
+        return self.prior and self.members == 1
 
     def grpo_rewards(self) -> tuple[str, ...]:
         """Rewards of the extra GRPO runs beside the full method's."""

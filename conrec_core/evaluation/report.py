@@ -13,7 +13,7 @@ import pandas as pd
 from .baselines import baseline_of
 from .scoring import EXTRA_METRICS, LABELS, METRICS
 from .intervals import format_p
-from .method_labels import FULL_ROLE, PRIOR_ROLE, REWARD_ROLES, ROLES, SFT_ROLE, VARIANT_ROLES
+from .method_labels import FULL_ROLE, PRIOR_ROLE, REWARD_ROLES, ROLES, SFT_ROLE, VARIANT_ROLES, method_role
 from ..lm.checkpoints import checkpoint_dir, read_metrics
 from ..data.samples import read_sample_config
 from ..data.stats import calendar_overlap
@@ -22,7 +22,10 @@ from ..data.workspace import open_workspace, read_meta
 
 def method_roles(names, config) -> dict[str, str]:
     """What each method of the report is, by name (`names`: the pipeline's MethodNames)."""
-    roles = {**ROLES, names.sft: SFT_ROLE, names.grpo: FULL_ROLE, names.prior: PRIOR_ROLE}
+    fused = f", {names.members} members fused" if names.members > 1 else ""
+    roles = {**ROLES, names.sft: SFT_ROLE + fused, names.grpo: FULL_ROLE + fused, names.prior: PRIOR_ROLE}
+    if names.members > 1:
+        roles.update({member: method_role(member) for member in names.sft_members + names.grpo_members})
     roles.update({names.variant(v): VARIANT_ROLES[v] for v in config.sft_variants})
     roles.update({names.reward(r): REWARD_ROLES[r] for r in config.grpo_rewards()})
     return roles
@@ -79,13 +82,13 @@ def write_report(workspace, out: Path, config, summary: pd.DataFrame, metrics: p
               "sample_split": sample_config.split, "calendar_overlap": overlap,
               "filter_simulation": probes["filter_simulation"].to_dict("records")
               if "filter_simulation" in probes else None,
-              "filter_checkpoint": names.grpo, "forgetting": probes.get("forgetting"),
+              "filter_checkpoint": names.grpo_checkpoint, "forgetting": probes.get("forgetting"),
               "true_dislikes": probes.get("true_dislikes"), "prior": probes.get("prior"),
               "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     (out / "report.json").write_text(json.dumps(report, indent=2, default=_plain, allow_nan=False))
     metrics.to_parquet(out / "sample_metrics.parquet", index=False)
     plots = [metric_plot(summary, out / "metrics.png"),
-             grpo_plot(checkpoint_dir(workspace, names.grpo), out / "grpo_validation.png"),
+             grpo_plot(checkpoint_dir(workspace, names.grpo_checkpoint), out / "grpo_validation.png"),
              filter_plot(probes["filter_simulation"], out / "filter.png") if "filter_simulation" in probes else None]
     (out / "report.md").write_text(markdown(report, [p for p in plots if p]))
     return report
