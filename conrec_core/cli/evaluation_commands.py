@@ -48,7 +48,7 @@ def register(commands) -> dict:
                                "fused seeds differ in their SIDs too (default: one codebook for every seed)")
     pipeline.add_argument("--members", type=int,
                           help="SID models (SFT and GRPO) per seed, differing in initial weights and batch order, "
-                               "whose top K the report's SFT and full-method rows fuse (default 1: one model)")
+                               "whose top K the report's SFT and full-method rows fuse (default 2; 1: one model)")
     pipeline.add_argument("--ablations", action="store_true",
                           help="also the comparison SID models (TIGER-, LC-Rec-style), the paper's Table 2 and its "
                                "Table 4 reward variants: two more SFT and five more GRPO runs")

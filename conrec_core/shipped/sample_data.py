@@ -75,8 +75,8 @@ def ship_sample_outputs(name: str, path: Path, names, command: str) -> Path:
     from .sample_outputs import ship_outputs
 
     out = outputs_dir(name)
-    ship_outputs(path, out, name, source_fingerprint(SAMPLES[name].folder),
-                 [names.sft_checkpoint, names.grpo_checkpoint], command)
+    ship_outputs(path, out, name, source_fingerprint(SAMPLES[name].folder), names.sft_members + names.grpo_members,
+                 command, prediction_sets=(names.sft, names.grpo) if names.members > 1 else ())
     con = connect(path, read_only=False)
     write_meta(con, "outputs_manifest", file_digest(out / MANIFEST))
     con.close()

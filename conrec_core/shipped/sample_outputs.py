@@ -37,8 +37,9 @@ def folder_digests(folder: Path) -> dict[str, str]:
 
 
 def ship_outputs(workspace, out: Path, dataset: str, source_fingerprint: str, checkpoints: list[str],
-                 command: str) -> dict:
-    """Write the default codebook, the checkpoints, their predictions and every per-sample metric to `out`."""
+                 command: str, prediction_sets: tuple[str, ...] = ()) -> dict:
+    """Write the default codebook, the checkpoints, their predictions and those of `prediction_sets` (fused sets
+    without a checkpoint of their own), and every per-sample metric to `out`."""
     from ..semantic_ids.store import load_codebook
     from ..lm.checkpoints import checkpoint_dir, read_training
 
@@ -59,7 +60,7 @@ def ship_outputs(workspace, out: Path, dataset: str, source_fingerprint: str, ch
                 frame = con.execute(f"SELECT * FROM {table}").df()
             elif table == "predictions":
                 frame = con.execute("SELECT * FROM predictions WHERE list_contains(?, checkpoint)",
-                                    [checkpoints]).df()
+                                    [checkpoints + list(prediction_sets)]).df()
             else:
                 frame = con.execute(f"SELECT * FROM {table} WHERE {owner} = ?", [CODEBOOK]).df()
             frame.to_parquet(staging / "tables" / f"{table}.parquet", index=False)
