@@ -117,20 +117,25 @@ def test_members_are_trained_apart_and_their_fusion_is_the_full_method(small_wor
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     sft = ["pipeline-sft-m0-s1", "pipeline-sft-m1-s1"]
     grpo = ["pipeline-grpo-m0-s1", "pipeline-grpo-m1-s1"]
-    assert [m["method"] for m in report["methods"]] == ["most_disliked", *sft, "pipeline-sft-s1", *grpo,
-                                                        "pipeline-grpo-s1"]
+    assert [m["method"] for m in report["methods"]] == ["most_disliked", *sft, "pipeline-sft-fused-s1", *grpo,
+                                                        "pipeline-grpo-fused-s1"]
     roles = {m["method"]: m["role"] for m in report["methods"]}
-    assert roles["pipeline-grpo-s1"].endswith("2 members fused") and roles[grpo[1]].endswith("member 1")
+    assert roles["pipeline-grpo-fused-s1"].endswith("2 members fused") and roles[grpo[1]].endswith("member 1")
     records = [read_training(checkpoint_dir(workspace, name)) for name in sft]
     assert [r["sft"]["seed"] for r in records] == [2, 3] and [r["backbone"]["seed"] for r in records] == [2, 3]
     assert [read_training(checkpoint_dir(workspace, name))["warmup"] for name in grpo] == sft
-    assert report["full_method"] == "pipeline-grpo-s1" and report["filter_checkpoint"] == grpo[0]
+    assert report["full_method"] == "pipeline-grpo-fused-s1" and report["filter_checkpoint"] == grpo[0]
     assert report["prior"] is None and report["forgetting"]["warmup"] == sft[0]
-    assert "pipeline-grpo-s1" not in {c.name for c in list_checkpoints(workspace)}
+    assert "pipeline-grpo-fused-s1" not in {c.name for c in list_checkpoints(workspace)}
     members = [read_predictions(workspace, name) for name in grpo]
-    fused = read_predictions(workspace, "pipeline-grpo-s1")
+    fused = read_predictions(workspace, "pipeline-grpo-fused-s1")
     for sample_id, rows in fused.groupby("sample_id"):
         rankings = [m[m["sample_id"] == sample_id].sort_values("rank")["item_id"].tolist() for m in members]
         expected = [item for item, _ in fuse_ranks(rankings, len(rows))]
         assert rows.sort_values("rank")["item_id"].tolist() == expected
     assert result.names.grpo_checkpoint == grpo[0]
+    # a one-member run's checkpoints of the same seed (e.g. restored sample outputs) do not collide with the fusion
+    single = run_pipeline(workspace, tmp_path / "single", replace(config, members=1))
+    assert single.names.grpo == "pipeline-grpo-s1" and not read_predictions(workspace, "pipeline-grpo-s1").empty
+    again = run_pipeline(workspace, tmp_path / "again", config)
+    assert "pipeline-grpo-fused-s1" in again.methods and set(again.methods) == set(result.methods)

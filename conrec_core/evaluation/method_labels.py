@@ -25,6 +25,7 @@ REWARD_ROLES = {"next_negative": "GRPO, biased reward: exact hit on the next neg
                 "sid_levels": "GRPO, reward (e): 1 / 0.1 / 0.01 for 3 / 2 / 1 matching SID levels"}
 PIPELINE_NAME = re.compile(r"^pipeline-(?P<model>.+?)" + SEEDS_SUFFIX.pattern)
 MEMBER_SUFFIX = re.compile(r"-m(?P<member>\d+)$")  # one of a seed's fused SID models (PipelineConfig.members)
+FUSED_SUFFIX = "-fused"  # a seed's members fused
 
 
 def method_role(name: str) -> str | None:
@@ -32,8 +33,8 @@ def method_role(name: str) -> str | None:
 
     >>> method_role("sasrec_both-s2"), method_role("pipeline-grpo-default-truncated-s0"), method_role("my-sft")
     ('baseline: SASRec on negatives + positives', 'GRPO, reward (d): (c) truncated on both terms', None)
-    >>> method_role("pipeline-grpo-m1-s0")
-    'full method: SFT + progressive GRPO (future-window + Swing reward), member 1'
+    >>> method_role("pipeline-grpo-m1-s0"), method_role("pipeline-sft-fused-s0")
+    ('full method: SFT + progressive GRPO (future-window + Swing reward), member 1', 'SID model after SFT (translation + alignment + next negative), members fused')
     """
     baseline = baseline_of(name)
     if baseline is not None:
@@ -46,6 +47,9 @@ def method_role(name: str) -> str | None:
     if member is not None:
         role = method_role(f"pipeline-{model[:member.start()]}-s0")
         return None if role is None else f"{role}, member {member['member']}"
+    if model.endswith(FUSED_SUFFIX):
+        role = method_role(f"pipeline-{model.removesuffix(FUSED_SUFFIX)}-s0")
+        return None if role is None else f"{role}, members fused"
     if model == "sft":
         return SFT_ROLE
     if model == "grpo":

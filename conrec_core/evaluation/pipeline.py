@@ -28,19 +28,20 @@ Progress = Callable[[float, str], None]
 @dataclass(frozen=True)
 class MethodNames:
     """Names of the pipeline's SID models for one seed, and the codebook they speak. With one member `sft` and
-    `grpo` are checkpoints; with more they are the members' fused prediction sets, and the members' checkpoints
-    are `pipeline-sft-mM-sS` and `pipeline-grpo-mM-sS`."""
+    `grpo` are checkpoints; with more they are the members' fused prediction sets (`pipeline-grpo-fused-sS`:
+    never the name of a one-member run's checkpoint), and the members' checkpoints are `pipeline-sft-mM-sS` and
+    `pipeline-grpo-mM-sS`."""
     seed: int
     codebook: str = "default"
     members: int = 1
 
     @property
     def sft(self) -> str:
-        return f"pipeline-sft-s{self.seed}"
+        return self._fused("sft")
 
     @property
     def grpo(self) -> str:
-        return f"pipeline-grpo-s{self.seed}"
+        return self._fused("grpo")
 
     @property
     def prior(self) -> str:
@@ -70,6 +71,9 @@ class MethodNames:
     def grpo_checkpoint(self) -> str:
         """The full method's checkpoint the prior, the probes, the GRPO plot and the app read (member 0's)."""
         return self.grpo_members[0]
+
+    def _fused(self, model: str) -> str:
+        return f"pipeline-{model}-s{self.seed}" if self.members == 1 else f"pipeline-{model}-fused-s{self.seed}"
 
     def _members(self, model: str) -> list[str]:
         if self.members == 1:
