@@ -57,9 +57,11 @@ def test_pools_add_the_most_disliked_items_the_sample_may_get_and_score_them(tin
         assert [row for row in pool.ranked(0.0, 8).rows if row in beam.rows] == beam.rows
     assert set(top_prior) - set(beams[0].rows) <= set(pools[0].rows)
     assert top_prior[0] not in pools[1].rows and set(top_prior[1:]) <= set(pools[1].rows) | set(beams[1].rows)
-    # a large weight puts the most disliked candidates first
+    # a large weight puts the most disliked candidates first (the model's score orders items of equal prior)
     heavy = pools[0].ranked(100.0, 3).rows
-    assert heavy == sorted(pools[0].rows, key=lambda r: -prior[r])[:3]
+    assert [prior[r] for r in heavy] == sorted(prior[pools[0].rows], reverse=True)[:3]
+    model = dict(zip(pools[0].rows, pools[0].model))
+    assert all(model[a] >= model[b] for a, b in zip(heavy, heavy[1:]) if prior[a] == prior[b])
 
 
 def pool(model: list[float], prior: list[float]) -> CandidatePool:
