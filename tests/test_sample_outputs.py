@@ -3,11 +3,12 @@ workspace opens with."""
 
 import json
 import shutil
+from dataclasses import replace
 
 import pandas as pd
 
 from conrec_core.semantic_ids.store import fingerprint, load_codebook
-from conrec_core.evaluation.pipeline import codebook_as_configured, finished_as_configured
+from conrec_core.evaluation.pipeline import MethodNames, codebook_as_configured, finished_as_configured
 from conrec_core.evaluation.pipeline_config import PipelineConfig
 from conrec_core.evaluation.scoring import evaluate_predictions, read_sample_metrics
 from conrec_core.lm.checkpoints import list_checkpoints
@@ -36,7 +37,7 @@ def test_shipped_outputs_match_the_shipped_data():
         training = json.loads((SHIPPED / "checkpoints" / name / "training.json").read_text())
         assert training["fingerprint"] == stamp and training["finished"]
     predictions = pd.read_parquet(SHIPPED / "tables" / "predictions.parquet")
-    assert set(predictions["checkpoint"]) == set(manifest["checkpoints"])
+    assert set(predictions["checkpoint"]) == set(manifest["checkpoints"]) | set(manifest["prediction_sets"])
     assert set(predictions["item_id"]) <= set(items["item_id"])
 
 
@@ -66,7 +67,12 @@ def test_a_new_workspace_opens_with_the_shipped_outputs(tmp_path):
     # the default pipeline on it keeps the shipped codebook and models instead of training them again
     config = PipelineConfig().seeded()
     assert codebook_as_configured(path, "default", config.codebook)
-    assert finished_as_configured(path, "pipeline-sft-s0", {"sft": config.sft, "backbone": config.backbone})
+    names = MethodNames(0, members=config.members)
+    for member, (sft, grpo) in enumerate(zip(names.sft_members, names.grpo_members)):
+        backbone = config.member_backbone(member)
+        assert finished_as_configured(path, sft, {"sft": config.member_sft(member), "backbone": backbone})
+        assert finished_as_configured(path, grpo, {"grpo": replace(config.grpo, seed=config.member_seed(member)),
+                                                   "backbone": backbone}, warmup=sft)
 
 
 def test_outputs_of_other_data_or_changed_files_are_not_restored(tmp_path, small_world):

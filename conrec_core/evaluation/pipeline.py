@@ -281,8 +281,7 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
     stages = [Stage("codebook", 90, codebook)]
     for member, name in enumerate(names.sft_members):
         stage = "sft" if config.members == 1 else f"sft member {member}"
-        stages.append(Stage(stage, sft_weight, sft(name, replace(config.sft, seed=config.member_seed(member)),
-                                                   config.member_backbone(member))))
+        stages.append(Stage(stage, sft_weight, sft(name, config.member_sft(member), config.member_backbone(member))))
     for variant in config.sft_variants:
         variant_config = config.variant_sft(variant)
         stages.append(Stage(variant, variant_config.steps / 10, sft(names.variant(variant), variant_config,

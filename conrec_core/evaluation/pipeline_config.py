@@ -113,6 +113,10 @@ class PipelineConfig:
         """The seed of SID model `member` of this seed's `members` (the seed itself with one member)."""
         return self.seed * self.members + member
 
+    def member_sft(self, member: int) -> SFTConfig:
+        """The SFT settings of SID model `member`: the configured ones, seeded by the member's seed."""
+        return replace(self.sft, seed=self.member_seed(member))
+
     def member_backbone(self, member: int) -> BackboneConfig:
         """The backbone of SID model `member`: with one member the configured one, with more its initial weights
         seeded by the member's seed."""

@@ -65,7 +65,8 @@ def ship_outputs(workspace, out: Path, dataset: str, source_fingerprint: str, ch
                 frame = con.execute(f"SELECT * FROM {table} WHERE {owner} = ?", [CODEBOOK]).df()
             frame.to_parquet(staging / "tables" / f"{table}.parquet", index=False)
     manifest = {"dataset": dataset, "source_fingerprint": source_fingerprint, "codebook": CODEBOOK,
-                "codebook_fingerprint": codebook.fingerprint, "checkpoints": checkpoints, "command": command,
+                "codebook_fingerprint": codebook.fingerprint, "checkpoints": checkpoints,
+                "prediction_sets": list(prediction_sets), "command": command,
                 "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
                 "files": folder_digests(staging)}
     (staging / MANIFEST).write_text(json.dumps(manifest, indent=2))
