@@ -52,9 +52,12 @@ class PipelineConfig:
     # Each seed trains this many SID models (SFT, then GRPO on each) that differ in initial weights and batch order
     # (member m of seed S is seeded S * members + m), and the report's SFT and full-method rows are their top K
     # fused (reciprocal rank, lm/ensemble.py); each member keeps a row of its own. The members' errors differ,
-    # so two of the half-width tiny model beat one of the full width in about the same time. On MovieLens small
-    # (seeds 0-2, reports/movielens-small): the full method 0.197 ± 0.017 against one full-width model's 0.176 ±
-    # 0.007, 1.16 times most-disliked, 12.5 minutes a seed. The prior's row, the filter and forgetting probes and
+    # so two of the half-width tiny model beat one of width 128 on real ratings in about the same time. On
+    # MovieLens small (seeds 0-2, reports/movielens-small): the full method 0.197 ± 0.017 against one wide
+    # model's 0.176 ± 0.007, 1.16 times most-disliked, 12.5 minutes a seed. On the synthetic shop (one seed) they
+    # lose: 0.223 / 0.210 (shipped / fresh codebook) against 0.237 / 0.251, as GRPO adds nothing to the narrow
+    # members there, and the pipeline takes 10 min 30 s against 8 min 41 s (reports/README.md, "Two narrow
+    # members per seed"). Real logs come first. The prior's row, the filter and forgetting probes and
     # the GRPO plot read member 0, and no prior row is made: the prior re-ranks one model's scored beams, which a
     # fused ranking does not have.
     members: int = 2
