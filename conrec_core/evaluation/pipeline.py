@@ -288,7 +288,7 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
                                                                     config.backbone)))
     for member, (name, warmup) in enumerate(zip(names.grpo_members, names.sft_members)):
         stage = "grpo" if config.members == 1 else f"grpo member {member}"
-        stages.append(Stage(stage, grpo_weight, grpo(name, replace(config.grpo, seed=config.member_seed(member)),
+        stages.append(Stage(stage, grpo_weight, grpo(name, config.member_grpo(member),
                                                      warmup, config.member_backbone(member))))
     for reward in config.grpo_rewards():
         stages.append(Stage(f"grpo {reward}", grpo_weight, grpo(names.reward(reward), replace(config.grpo,

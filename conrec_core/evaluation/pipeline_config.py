@@ -120,6 +120,10 @@ class PipelineConfig:
         """The SFT settings of SID model `member`: the configured ones, seeded by the member's seed."""
         return replace(self.sft, seed=self.member_seed(member))
 
+    def member_grpo(self, member: int) -> GRPOConfig:
+        """The GRPO settings of SID model `member`: the configured ones, seeded by the member's seed."""
+        return replace(self.grpo, seed=self.member_seed(member))
+
     def member_backbone(self, member: int) -> BackboneConfig:
         """The backbone of SID model `member`: with one member the configured one, with more its initial weights
         seeded by the member's seed."""
