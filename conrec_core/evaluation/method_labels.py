@@ -40,15 +40,17 @@ def method_role(name: str) -> str | None:
     if baseline is not None:
         return ROLES[baseline]
     match = PIPELINE_NAME.match(name)
-    if match is None:
-        return None
-    model = match["model"]
+    return None if match is None else model_role(match["model"])
+
+
+def model_role(model: str) -> str | None:
+    """The role of a pipeline model by the part of its name between `pipeline-` and its seed (`grpo-m1`)."""
     member = MEMBER_SUFFIX.search(model)
     if member is not None:
-        role = method_role(f"pipeline-{model[:member.start()]}-s0")
+        role = model_role(model[:member.start()])
         return None if role is None else f"{role}, member {member['member']}"
     if model.endswith(FUSED_SUFFIX):
-        role = method_role(f"pipeline-{model.removesuffix(FUSED_SUFFIX)}-s0")
+        role = model_role(model.removesuffix(FUSED_SUFFIX))
         return None if role is None else f"{role}, members fused"
     if model == "sft":
         return SFT_ROLE

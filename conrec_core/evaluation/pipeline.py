@@ -72,6 +72,13 @@ class MethodNames:
         """The full method's checkpoint the prior, the probes, the GRPO plot and the app read (member 0's)."""
         return self.grpo_members[0]
 
+    @property
+    def fusions(self) -> dict[str, list[str]]:
+        """Each fused prediction set and the member checkpoints it fuses (none with one member)."""
+        if self.members == 1:
+            return {}
+        return {self.sft: self.sft_members, self.grpo: self.grpo_members}
+
     def _fused(self, model: str) -> str:
         return f"pipeline-{model}-s{self.seed}" if self.members == 1 else f"pipeline-{model}-fused-s{self.seed}"
 
@@ -146,13 +153,6 @@ def model_names(config: PipelineConfig, names: MethodNames) -> list[str]:
             + [names.reward(r) for r in config.grpo_rewards()])
 
 
-def fused_sets(names: MethodNames) -> dict[str, list[str]]:
-    """Each fused prediction set of the members (none with one member) and the checkpoints it fuses."""
-    if names.members == 1:
-        return {}
-    return {names.sft: names.sft_members, names.grpo: names.grpo_members}
-
-
 def finished_as_configured(workspace, name: str, settings: dict, warmup: str | None = None,
                            codebook: str = "default") -> bool:
     """Whether checkpoint `name` finished training with exactly `settings` (record key -> config) on the
@@ -190,10 +190,8 @@ def prediction_names(config: PipelineConfig, names: MethodNames) -> list[str]:
     """Every set of predictions the pipeline scores: its models', the members' fusions, and the full method's with
     the prior."""
     models = [names.variant(v) for v in config.sft_variants]
-    if config.members > 1:
-        models += names.sft_members + [names.sft] + names.grpo_members + [names.grpo]
-    else:
-        models += [names.sft, names.grpo]
+    for fused, members in ((names.sft, names.sft_members), (names.grpo, names.grpo_members)):
+        models += members + ([fused] if fused in names.fusions else [])
     models += [names.prior] if config.uses_prior else []
     return models + [names.reward(r) for r in config.grpo_rewards()]
 
@@ -257,7 +255,7 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
             predict(workspace, checkpoint, split=config.split, config=config.decoding,
                     on_progress=lambda fraction, message, i=index: progress((i + fraction) / len(models),
                                                                            f"{checkpoint}: {message}"))
-        for fused, members in fused_sets(names).items():
+        for fused, members in names.fusions.items():
             ensemble_predictions(workspace, members, fused, config.split, config.decoding.returns)
 
     def prior(progress: Progress) -> None:

@@ -76,7 +76,7 @@ def ship_sample_outputs(name: str, path: Path, names, command: str) -> Path:
 
     out = outputs_dir(name)
     ship_outputs(path, out, name, source_fingerprint(SAMPLES[name].folder), names.sft_members + names.grpo_members,
-                 command, prediction_sets=(names.sft, names.grpo) if names.members > 1 else ())
+                 command, prediction_sets=tuple(names.fusions))
     con = connect(path, read_only=False)
     write_meta(con, "outputs_manifest", file_digest(out / MANIFEST))
     con.close()
