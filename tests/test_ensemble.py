@@ -1,3 +1,5 @@
+import random
+
 import pytest
 
 from conrec_core.errors import ConrecError
@@ -6,6 +8,8 @@ from conrec_core.lm.decoding_config import DecodingConfig
 from conrec_core.lm.ensemble import ensemble_predictions, fuse_ranks
 from conrec_core.lm.predict import predict
 from conrec_core.lm.prediction_store import read_predictions, write_predictions
+from conrec_core.lm.tail_quota import with_tail_quota
+from conrec_core.data.samples import long_tail_items
 
 
 def test_fusion_sums_reciprocal_ranks():
@@ -14,6 +18,57 @@ def test_fusion_sums_reciprocal_ranks():
     assert [score for _, score in fused] == pytest.approx([2 / 61 + 1 / 62, 1 / 61 + 1 / 62, 1 / 63 + 1 / 62])
     # a tie goes to the item met first, reading rank by rank: x is the first ranking's first item
     assert [item for item, _ in fuse_ranks([["x", "y"], ["y", "x"]], k=2)] == ["x", "y"]
+
+
+def test_a_tail_quota_swaps_the_lowest_popular_items_for_the_best_long_tail_ones_below_k():
+    rng = random.Random(0)
+    for _ in range(300):
+        ranked = rng.sample([f"i{n}" for n in range(40)], rng.randint(0, 40))
+        long_tail = {item for item in ranked if rng.random() < 0.3}
+        k, quota = rng.randint(1, 20), None
+        quota = rng.randint(0, k)
+        kept = with_tail_quota(ranked, k, long_tail, quota)
+        top = ranked[:k]
+        available = sum(item in long_tail for item in ranked)
+        assert len(kept) == len(top) and len(set(kept)) == len(kept)
+        assert sum(item in long_tail for item in kept) == max(sum(item in long_tail for item in top),
+                                                              min(quota, available))
+        swapped_in = [item for item in kept if item not in top]
+        swapped_out = [item for item in top if item not in kept]
+        # what comes in is the best-ranked long tail below K, in its order, placed last; what goes is the lowest
+        # popular items of the top K; everything else keeps its place in the order
+        assert swapped_in == [item for item in ranked[k:] if item in long_tail][:len(swapped_in)]
+        assert kept[len(kept) - len(swapped_in):] == swapped_in
+        assert swapped_out == [item for item in top if item not in long_tail][len(top) - len(swapped_out)
+                                                                               - sum(i in long_tail for i in top):]
+        assert [item for item in kept if item in top] == [item for item in top if item not in swapped_out]
+    assert with_tail_quota(["a", "t"], 2, {"t"}, 1) == ["a", "t"]  # enough already: untouched
+    with pytest.raises(ValueError, match="between 0 and K"):
+        with_tail_quota(["a"], 2, set(), 3)
+
+
+def test_an_ensemble_with_a_tail_quota_is_the_plain_fusion_with_the_quota_applied(tiny_world):
+    workspace, _ = tiny_world
+    predict(workspace, "tiny", config=DecodingConfig(beams=10, returns=10), save_as="tiny-b10")
+    predict(workspace, "tiny", config=DecodingConfig(beams=20, returns=20), save_as="tiny-b20")
+    members = {name: read_predictions(workspace, name).groupby("sample_id")["item_id"].apply(list)
+               for name in ("tiny-b10", "tiny-b20")}
+    long_tail = long_tail_items(workspace)
+    run = ensemble_predictions(workspace, ["tiny-b10", "tiny-b20"], "tiny-tail", "test", k=5, tail_quota=5)
+    assert run.tail_quota == 5
+    stored = read_predictions(workspace, "tiny-tail")
+    changed = 0
+    for sample_id, rows in stored.groupby("sample_id"):
+        every = fuse_ranks([members["tiny-b10"][sample_id], members["tiny-b20"][sample_id]], k=30)
+        expected = with_tail_quota([item for item, _ in every], 5, long_tail, 5)
+        assert list(rows["item_id"]) == expected
+        assert list(rows["score"]) == pytest.approx([dict(every)[item] for item in expected])
+        assert rows["score"].is_monotonic_decreasing  # what comes in ranked below what it replaced
+        changed += expected != [item for item, _ in every[:5]]
+    # nearly every item of this world is long-tail, so only a whole list of them changes some samples
+    assert changed > 0  # the quota changed some lists in this world, so the comparison above tested something
+    with pytest.raises(ConrecError, match="long-tail quota is between 0 and the 5 items kept"):
+        ensemble_predictions(workspace, ["tiny-b10", "tiny-b20"], "tiny-tail", "test", k=5, tail_quota=6)
 
 
 def test_an_ensemble_of_two_decodings_is_stored_and_scored_like_a_model(tiny_world):

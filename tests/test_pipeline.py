@@ -107,8 +107,10 @@ def test_members_are_trained_apart_and_their_fusion_is_the_full_method(small_wor
     and full-method rows are the members' stored top K fused by reciprocal rank, and every member keeps a row."""
     from conrec_core.evaluation.pipeline import run_pipeline
     from conrec_core.lm.checkpoints import read_training
+    from conrec_core.data.samples import long_tail_items
     from conrec_core.lm.ensemble import fuse_ranks
     from conrec_core.lm.prediction_store import read_predictions
+    from conrec_core.lm.tail_quota import with_tail_quota
 
     workspace = tmp_path / "ws.duckdb"
     shutil.copy(small_world, workspace)
@@ -120,7 +122,7 @@ def test_members_are_trained_apart_and_their_fusion_is_the_full_method(small_wor
     assert [m["method"] for m in report["methods"]] == ["most_disliked", *sft, "pipeline-sft-fused-s1", *grpo,
                                                         "pipeline-grpo-fused-s1"]
     roles = {m["method"]: m["role"] for m in report["methods"]}
-    assert roles["pipeline-grpo-fused-s1"].endswith("2 members fused") and roles[grpo[1]].endswith("member 1")
+    assert roles["pipeline-grpo-fused-s1"].endswith("2 members fused, at least 4 of 20 long-tail") and roles[grpo[1]].endswith("member 1")
     records = [read_training(checkpoint_dir(workspace, name)) for name in sft]
     assert [r["sft"]["seed"] for r in records] == [2, 3] and [r["backbone"]["seed"] for r in records] == [2, 3]
     assert [read_training(checkpoint_dir(workspace, name))["warmup"] for name in grpo] == sft
@@ -129,10 +131,14 @@ def test_members_are_trained_apart_and_their_fusion_is_the_full_method(small_wor
     assert "pipeline-grpo-fused-s1" not in {c.name for c in list_checkpoints(workspace)}
     members = [read_predictions(workspace, name) for name in grpo]
     fused = read_predictions(workspace, "pipeline-grpo-fused-s1")
+    long_tail, k = long_tail_items(workspace), config.decoding.returns
+    assert config.tail_quota == 4  # the default: the fusion keeps a fifth of each list for the long tail
     for sample_id, rows in fused.groupby("sample_id"):
         rankings = [m[m["sample_id"] == sample_id].sort_values("rank")["item_id"].tolist() for m in members]
-        expected = [item for item, _ in fuse_ranks(rankings, len(rows))]
+        every = [item for item, _ in fuse_ranks(rankings, 2 * k)]
+        expected = with_tail_quota(every, k, long_tail, config.tail_quota)
         assert rows.sort_values("rank")["item_id"].tolist() == expected
+        assert sum(item in long_tail for item in expected) >= min(4, sum(item in long_tail for item in every))
     assert result.names.grpo_checkpoint == grpo[0]
     # a one-member run's checkpoints of the same seed (e.g. restored sample outputs) do not collide with the fusion
     single = run_pipeline(workspace, tmp_path / "single", replace(config, members=1))

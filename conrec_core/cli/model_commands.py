@@ -91,6 +91,9 @@ def register(commands) -> dict:
     ensemble.add_argument("--name", required=True, help="name of the fused prediction set")
     ensemble.add_argument("--split", choices=("train", "validation", "test"), default="test")
     ensemble.add_argument("--top-k", type=int, default=20, help="items kept per sample (default %(default)s)")
+    ensemble.add_argument("--tail-quota", type=int, default=0, metavar="N",
+                          help="at least N of each sample's top K are long-tail items, where the members ranked "
+                               "enough of them (default %(default)s)")
     ensemble.add_argument("--json", action="store_true")
     return {"codebook": run_codebook, "sft": run_sft, "swing": run_swing, "grpo": run_grpo, "predict": run_predict,
             "ensemble": run_ensemble}
@@ -179,12 +182,13 @@ def run_ensemble(args: argparse.Namespace) -> int:
     from ..lm.ensemble import ensemble_predictions
 
     require_workspace_file(args.workspace)
-    run = ensemble_predictions(args.workspace, args.members, args.name, args.split, args.top_k)
+    run = ensemble_predictions(args.workspace, args.members, args.name, args.split, args.top_k, args.tail_quota)
     if args.json:
         print_json(run.to_dict())
         return 0
     print(f"wrote {run.name!r}: the top {run.k} of {len(run.members)} prediction sets fused for each of "
-          f"{run.samples:,} {args.split} samples")
+          f"{run.samples:,} {args.split} samples" + (f", at least {run.tail_quota} of them long-tail items"
+                                                      if run.tail_quota else ""))
     print(f"  HR@{run.k} {run.hr:.4f}   FHR@{run.k} {run.fhr:.4f}")
     return 0
 

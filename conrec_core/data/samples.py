@@ -210,6 +210,13 @@ SAMPLE_COLUMNS = tuple(Sample.__dataclass_fields__)
 LIST_COLUMNS = ("recent_negatives", "context_negatives", "context_positives", "future_negatives", "future_positives")
 
 
+def long_tail_items(workspace) -> set[str]:
+    """The items the samples call long-tail: fewer training negatives than `SampleConfig.long_tail_item_negatives`
+    (counted before each user's validation cut, so no evaluation event decides it)."""
+    with open_workspace(workspace) as con:
+        return {item for (item,) in con.execute("SELECT item_id FROM item_stats WHERE long_tail_item").fetchall()}
+
+
 def read_samples(workspace, split: str | None = None, users: list[str] | None = None) -> pd.DataFrame:
     """The samples of a split (all splits when None), of the given users only when `users` is set, in sample
     order: the one place samples are read."""

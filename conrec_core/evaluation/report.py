@@ -22,7 +22,8 @@ from ..data.workspace import open_workspace, read_meta
 
 def method_roles(names, config) -> dict[str, str]:
     """What each method of the report is, by name (`names`: the pipeline's MethodNames)."""
-    fused = f", {names.members} members fused" if names.members > 1 else ""
+    quota = f", at least {config.tail_quota} of {config.decoding.returns} long-tail" if config.tail_quota else ""
+    fused = f", {names.members} members fused{quota}" if names.members > 1 else ""
     roles = {**ROLES, names.sft: SFT_ROLE + fused, names.grpo: FULL_ROLE + fused, names.prior: PRIOR_ROLE}
     if names.members > 1:
         roles.update({member: method_role(member) for member in names.sft_members + names.grpo_members})

@@ -15,7 +15,7 @@ from .candidates import LineUps, build_line_ups, candidate_accuracy
 from .intervals import bootstrap_interval, paired_test
 from ..errors import ConrecError
 from ..metrics import future_hit_rate, hit_rate, long_tail_future_hit_rate, ndcg
-from ..data.samples import read_samples
+from ..data.samples import long_tail_items, read_samples
 from .sasrec_config import SASRecConfig
 from .true_dislikes import TrueDislikes, load_true_dislikes
 from ..data.workspace import RESULT_LOCK_TIMEOUT, open_workspace
@@ -46,11 +46,6 @@ def sample_metrics(samples: pd.DataFrame, rankings: list[list[str]], long_tail_i
                      "true_dislike_share": truth.share(sample.user_id, list(ranked[:k])) if truth else None,
                      "ranked": [str(item) for item in ranked[:k]]})
     return pd.DataFrame(rows)
-
-
-def long_tail_items(workspace) -> set[str]:
-    with open_workspace(workspace) as con:
-        return {i for (i,) in con.execute("SELECT item_id FROM item_stats WHERE long_tail_item").fetchall()}
 
 
 def store_metrics(workspace, method: str, split: str, metrics: pd.DataFrame) -> None:

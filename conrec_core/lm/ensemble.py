@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
+from ..data.samples import long_tail_items
 from ..data.workspace import check_name, open_workspace
 from ..errors import ConrecError
 from ..metrics import future_hit_rate, hit_rate, mean
 from .checkpoint_paths import checkpoint_dir
 from .prediction_store import write_predictions
+from .tail_quota import with_tail_quota
 
 # Cormack, Clarke and Büttcher (SIGIR 2009): with 60 a member's first and twentieth items weigh 1/61 and 1/80,
 # so an item two members rank anywhere in their top 20 outranks one that a single member ranks first.
@@ -30,6 +32,7 @@ class EnsembleRun:
     hr: float | None  # HR@K over the fused samples
     fhr: float | None  # FHR@K
     k: int
+    tail_quota: int = 0  # long-tail items each fused top K holds at least (where the members ranked enough)
 
     def to_dict(self) -> dict:
         return {**self.__dict__, "members": list(self.members)}
@@ -50,12 +53,15 @@ def fuse_ranks(rankings: list[list[str]], k: int, rrf_k: int = RRF_K) -> list[tu
 
 
 def ensemble_predictions(workspace, members: list[str], name: str, split: str = "test",
-                         k: int = 20) -> EnsembleRun:
+                         k: int = 20, tail_quota: int = 0) -> EnsembleRun:
     """Fuse the members' stored predictions for every `split` sample they all cover and store the result as
-    prediction set `name`, which `evaluate` then scores like any other."""
+    prediction set `name`, which `evaluate` then scores like any other. With `tail_quota` each sample's top `k`
+    holds at least that many long-tail items, taken from the fused ranking below `k` (`lm/tail_quota.py`)."""
     check_name(name, "prediction set")
     if k < 1:
         raise ConrecError(f"an ensemble keeps at least 1 item per sample, not {k}")
+    if not 0 <= tail_quota <= k:
+        raise ConrecError(f"the long-tail quota is between 0 and the {k} items kept, not {tail_quota}")
     members = list(dict.fromkeys(members))
     if len(members) < 2:
         raise ConrecError("an ensemble needs at least two prediction sets")
@@ -87,14 +93,16 @@ def ensemble_predictions(workspace, members: list[str], name: str, split: str = 
     if partial:
         raise ConrecError(f"{len(partial):,} {split} samples (e.g. {partial[0]}) lack predictions of some members: "
                           f"predict every member for the same samples")
+    long_tail = long_tail_items(workspace) if tail_quota else set()
     records, hr, fhr = [], [], []
     for sample_id in sorted(ranked):
         user_id, anchor, next_negative, future = samples[sample_id]
-        fused = fuse_ranks([ranked[sample_id][m] for m in members], k)
-        items = [item for item, _ in fused]
+        rankings = [ranked[sample_id][m] for m in members]
+        scores = dict(fuse_ranks(rankings, sum(map(len, rankings))))
+        items = with_tail_quota(list(scores), k, long_tail, tail_quota)
         hr.append(hit_rate(items, next_negative, k))
         fhr.append(future_hit_rate(items, list(future), k))
-        records += [(sample_id, user_id, anchor, rank, sids[item], item, score)
-                    for rank, (item, score) in enumerate(fused, start=1)]
+        records += [(sample_id, user_id, anchor, rank, sids[item], item, scores[item])
+                    for rank, item in enumerate(items, start=1)]
     write_predictions(workspace, name, sorted(ranked), records)
-    return EnsembleRun(name, tuple(members), len(ranked), mean(hr), mean(fhr), k)
+    return EnsembleRun(name, tuple(members), len(ranked), mean(hr), mean(fhr), k, tail_quota)

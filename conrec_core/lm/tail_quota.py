@@ -1,0 +1,33 @@
+"""A quota of long-tail items in a ranked list: at least `quota` of its top K are items few users rejected.
+
+Fused SID models rank first what several members agree on, and members agree most on popular items, so fusion
+lowers the share of long-tail items (LIF@20) that each member had. The quota takes them back from the items the
+fusion ranked below K: it replaces the lowest-ranked popular items of the top K by the best-ranked long-tail items
+below it, until the top K holds `quota` of them (or the ranking has no more). A list that already holds enough is
+left as it is. This is the popularity re-ranking of Abdollahpouri et al. (RecSys 2017) in its simplest form, and
+what an analyst exporting long-tail slices asks of a list: `PipelineConfig.tail_quota` has what it costs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+
+
+def with_tail_quota(ranked: Sequence[str], k: int, long_tail: Collection[str], quota: int) -> list[str]:
+    """The top `k` of best-first `ranked`, holding at least `quota` long-tail items where `ranked` has them; the
+    items kept stay in their order, the long-tail items taken in come last in theirs.
+
+    >>> with_tail_quota(["a", "b", "c", "t1", "t2"], 3, {"t1", "t2"}, 2)
+    ['a', 't1', 't2']
+    >>> with_tail_quota(["t1", "a", "b", "t2"], 2, {"t1", "t2"}, 1)
+    ['t1', 'a']
+    """
+    if quota < 0 or quota > k:
+        raise ValueError(f"a long-tail quota is between 0 and K ({k}), not {quota}")
+    top, below = list(ranked[:k]), ranked[k:]
+    missing = quota - sum(item in long_tail for item in top)
+    taken = [item for item in below if item in long_tail][:max(missing, 0)]
+    if not taken:
+        return top
+    dropped = set([item for item in reversed(top) if item not in long_tail][:len(taken)])
+    return [item for item in top if item not in dropped] + taken
