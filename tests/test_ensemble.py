@@ -8,7 +8,7 @@ from conrec_core.lm.decoding_config import DecodingConfig
 from conrec_core.lm.ensemble import ensemble_predictions, fuse_ranks
 from conrec_core.lm.predict import predict
 from conrec_core.lm.prediction_store import read_predictions, write_predictions
-from conrec_core.lm.tail_quota import with_tail_quota
+from conrec_core.lm.tail_quota import MEMBERS, members_quota, parse_tail_quota, with_tail_quota
 from conrec_core.data.samples import long_tail_items
 
 
@@ -67,8 +67,26 @@ def test_an_ensemble_with_a_tail_quota_is_the_plain_fusion_with_the_quota_applie
         changed += expected != [item for item, _ in every[:5]]
     # nearly every item of this world is long-tail, so only a whole list of them changes some samples
     assert changed > 0  # the quota changed some lists in this world, so the comparison above tested something
-    with pytest.raises(ConrecError, match="long-tail quota is between 0 and the 5 items kept"):
-        ensemble_predictions(workspace, ["tiny-b10", "tiny-b20"], "tiny-tail", "test", k=5, tail_quota=6)
+    # the members' own share: each sample's quota is their mean long-tail count in the top 5, rounded down
+    ensemble_predictions(workspace, ["tiny-b10", "tiny-b20"], "tiny-share", "test", k=5, tail_quota=MEMBERS)
+    for sample_id, rows in read_predictions(workspace, "tiny-share").groupby("sample_id"):
+        rankings = [members["tiny-b10"][sample_id], members["tiny-b20"][sample_id]]
+        every = [item for item, _ in fuse_ranks(rankings, k=30)]
+        assert list(rows["item_id"]) == with_tail_quota(every, 5, long_tail, members_quota(rankings, 5, long_tail))
+    for wrong in (6, -1, "most"):
+        with pytest.raises(ConrecError, match="long-tail quota is 'members' or between 0 and the 5 items kept"):
+            ensemble_predictions(workspace, ["tiny-b10", "tiny-b20"], "tiny-tail", "test", k=5, tail_quota=wrong)
+
+
+def test_the_members_quota_is_their_mean_long_tail_count_rounded_down():
+    tail = {"t1", "t2", "t3"}
+    assert members_quota([["t1", "t2", "a"], ["t3", "a", "b"]], 3, tail) == 1  # (2 + 1) // 2
+    assert members_quota([["t1", "t2", "t3"], ["t3", "t1", "b"]], 3, tail) == 2  # (3 + 2) // 2
+    assert members_quota([["t1", "t2", "t3"], ["t3", "t1", "b"]], 1, tail) == 1  # only the top 1 counts
+    assert members_quota([], 3, tail) == 0
+    assert parse_tail_quota("members") == MEMBERS and parse_tail_quota("4") == 4
+    with pytest.raises(ValueError, match="'members' or a whole number"):
+        parse_tail_quota("four")
 
 
 def test_an_ensemble_of_two_decodings_is_stored_and_scored_like_a_model(tiny_world):

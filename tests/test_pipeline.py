@@ -110,7 +110,7 @@ def test_members_are_trained_apart_and_their_fusion_is_the_full_method(small_wor
     from conrec_core.data.samples import long_tail_items
     from conrec_core.lm.ensemble import fuse_ranks
     from conrec_core.lm.prediction_store import read_predictions
-    from conrec_core.lm.tail_quota import with_tail_quota
+    from conrec_core.lm.tail_quota import MEMBERS, members_quota, with_tail_quota
 
     workspace = tmp_path / "ws.duckdb"
     shutil.copy(small_world, workspace)
@@ -122,7 +122,7 @@ def test_members_are_trained_apart_and_their_fusion_is_the_full_method(small_wor
     assert [m["method"] for m in report["methods"]] == ["most_disliked", *sft, "pipeline-sft-fused-s1", *grpo,
                                                         "pipeline-grpo-fused-s1"]
     roles = {m["method"]: m["role"] for m in report["methods"]}
-    assert roles["pipeline-grpo-fused-s1"].endswith("2 members fused, at least 4 of 20 long-tail") and roles[grpo[1]].endswith("member 1")
+    assert roles["pipeline-grpo-fused-s1"].endswith("2 members fused, keeping their long-tail share") and roles[grpo[1]].endswith("member 1")
     records = [read_training(checkpoint_dir(workspace, name)) for name in sft]
     assert [r["sft"]["seed"] for r in records] == [2, 3] and [r["backbone"]["seed"] for r in records] == [2, 3]
     assert [read_training(checkpoint_dir(workspace, name))["warmup"] for name in grpo] == sft
@@ -132,13 +132,14 @@ def test_members_are_trained_apart_and_their_fusion_is_the_full_method(small_wor
     members = [read_predictions(workspace, name) for name in grpo]
     fused = read_predictions(workspace, "pipeline-grpo-fused-s1")
     long_tail, k = long_tail_items(workspace), config.decoding.returns
-    assert config.tail_quota == 4  # the default: the fusion keeps a fifth of each list for the long tail
+    assert config.tail_quota == MEMBERS  # the default: the fusion keeps the members' long-tail share
     for sample_id, rows in fused.groupby("sample_id"):
         rankings = [m[m["sample_id"] == sample_id].sort_values("rank")["item_id"].tolist() for m in members]
         every = [item for item, _ in fuse_ranks(rankings, 2 * k)]
-        expected = with_tail_quota(every, k, long_tail, config.tail_quota)
+        quota = members_quota(rankings, k, long_tail)
+        expected = with_tail_quota(every, k, long_tail, quota)
         assert rows.sort_values("rank")["item_id"].tolist() == expected
-        assert sum(item in long_tail for item in expected) >= min(4, sum(item in long_tail for item in every))
+        assert sum(item in long_tail for item in expected) >= min(quota, sum(item in long_tail for item in every))
     assert result.names.grpo_checkpoint == grpo[0]
     # a one-member run's checkpoints of the same seed (e.g. restored sample outputs) do not collide with the fusion
     single = run_pipeline(workspace, tmp_path / "single", replace(config, members=1))

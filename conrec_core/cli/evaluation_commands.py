@@ -15,6 +15,7 @@ from ..evaluation.baseline_names import BASELINES, SASREC_VARIANTS
 from ..evaluation.sasrec_config import SASRecConfig
 from ..semantic_ids.encoder_config import COLLABORATIVE_MODES
 from ..shipped.sample_catalogue import SAMPLES
+from .model_commands import tail_quota_option
 from .progress import progress_bar
 
 
@@ -49,9 +50,10 @@ def register(commands) -> dict:
     pipeline.add_argument("--members", type=int,
                           help="SID models (SFT and GRPO) per seed, differing in initial weights and batch order, "
                                "whose top K the report's SFT and full-method rows fuse (default 2; 1: one model)")
-    pipeline.add_argument("--tail-quota", type=int, metavar="N",
+    pipeline.add_argument("--tail-quota", type=tail_quota_option, metavar="N|members",
                           help="with members: at least N of each fused top K are long-tail items, where the members "
-                               "ranked enough (default 4; 0: the plain fusion)")
+                               "ranked enough; members (the default): as many as the members' top K held on "
+                               "average; 0: the plain fusion")
     pipeline.add_argument("--ablations", action="store_true",
                           help="also the comparison SID models (TIGER-, LC-Rec-style), the paper's Table 2 and its "
                                "Table 4 reward variants: two more SFT and five more GRPO runs")
@@ -126,8 +128,9 @@ def pipeline_config(args: argparse.Namespace):
             raise ConrecError("--members must be at least 1")
         config = replace(config, members=args.members)
     if args.tail_quota is not None:
-        if not 0 <= args.tail_quota <= config.decoding.returns:
-            raise ConrecError(f"--tail-quota must be between 0 and the {config.decoding.returns} items kept")
+        if isinstance(args.tail_quota, int) and not 0 <= args.tail_quota <= config.decoding.returns:
+            raise ConrecError(f"--tail-quota must be 'members' or between 0 and the {config.decoding.returns} items "
+                              "kept")
         config = replace(config, tail_quota=args.tail_quota)
     return config.with_collaborative(args.collaborative) if args.collaborative else config
 

@@ -21,6 +21,16 @@ from ..semantic_ids.encoder_config import EncoderConfig
 from .progress import print_json, progress_bar
 
 
+def tail_quota_option(text: str) -> int | str:
+    """--tail-quota's value: `members` or a whole number (argparse shows the error)."""
+    from ..lm.tail_quota import parse_tail_quota
+
+    try:
+        return parse_tail_quota(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def register(commands) -> dict:
     codebook = commands.add_parser("codebook", help="train the RQ-VAE codebook and assign semantic IDs",
                                    description="Encode items, train the RQ-VAE, assign collision-free SIDs, "
@@ -91,9 +101,10 @@ def register(commands) -> dict:
     ensemble.add_argument("--name", required=True, help="name of the fused prediction set")
     ensemble.add_argument("--split", choices=("train", "validation", "test"), default="test")
     ensemble.add_argument("--top-k", type=int, default=20, help="items kept per sample (default %(default)s)")
-    ensemble.add_argument("--tail-quota", type=int, default=0, metavar="N",
+    ensemble.add_argument("--tail-quota", type=tail_quota_option, default=0, metavar="N|members",
                           help="at least N of each sample's top K are long-tail items, where the members ranked "
-                               "enough of them (default %(default)s)")
+                               "enough of them; members: as many as the members' top K held on average "
+                               "(default %(default)s)")
     ensemble.add_argument("--json", action="store_true")
     return {"codebook": run_codebook, "sft": run_sft, "swing": run_swing, "grpo": run_grpo, "predict": run_predict,
             "ensemble": run_ensemble}
@@ -187,8 +198,7 @@ def run_ensemble(args: argparse.Namespace) -> int:
         print_json(run.to_dict())
         return 0
     print(f"wrote {run.name!r}: the top {run.k} of {len(run.members)} prediction sets fused for each of "
-          f"{run.samples:,} {args.split} samples" + (f", at least {run.tail_quota} of them long-tail items"
-                                                      if run.tail_quota else ""))
+          f"{run.samples:,} {args.split} samples" + (f", long-tail quota {run.tail_quota}" if run.tail_quota else ""))
     print(f"  HR@{run.k} {run.hr:.4f}   FHR@{run.k} {run.fhr:.4f}")
     return 0
 

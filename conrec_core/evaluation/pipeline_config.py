@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from .baseline_names import BASELINES
 from ..semantic_ids.codebook_config import CodebookConfig
 from ..lm.decoding_config import DecodingConfig
+from ..lm.tail_quota import MEMBERS
 from ..rl.grpo_config import GRPOConfig
 from ..lm.config import BackboneConfig, SFTConfig
 from .sasrec_config import SASRecConfig
@@ -61,21 +62,24 @@ class PipelineConfig:
     # the GRPO plot read member 0, and no prior row is made: the prior re-ranks one model's scored beams, which a
     # fused ranking does not have.
     members: int = 2
-    # With members, each fused top K (`decoding.returns`) holds at least this many long-tail items where the
-    # members ranked enough of them (lm/tail_quota.py): fusion ranks first what the members agree on, mostly
-    # popular items, and lost the long tail each member had. A fifth of the list, a product choice measured, not
-    # tuned: on MovieLens small (seeds 0-2, full method) validation FHR@20 0.188 -> 0.184 and LIF@20 0.044 ->
-    # 0.049; test 0.197 -> 0.197 and 0.040 -> 0.048; on the synthetic shop (fresh codebook, test) 0.210 -> 0.205
-    # and 0.031 -> 0.041 (reports/README.md, "A long-tail quota"). 0: the plain fusion.
-    tail_quota: int = 4
+    # With members, each fused top K (`decoding.returns`) holds at least as many long-tail items as the members'
+    # top K held on average (`MEMBERS`; or at least this many: lm/tail_quota.py). Fusion ranks first what the
+    # members agree on, mostly popular items, and lost the long tail each member had; the quota gives it back from
+    # the fused ranking below K. Full method, members' share against the plain fusion: MovieLens small (seeds
+    # 0-2) validation FHR@20 0.188 -> 0.181 and LIF@20 0.044 -> 0.050, test 0.197 -> 0.195 and 0.040 -> 0.052;
+    # synthetic shop (fresh codebook, test) 0.210 -> 0.209 and 0.031 -> 0.051. A fixed 4 of 20: validation 0.184
+    # and 0.049, test 0.197 and 0.048, shop 0.205 and 0.041 (reports/README.md, "A long-tail quota"). 0: the
+    # plain fusion.
+    tail_quota: int | str = MEMBERS
     samples: SampleConfig | None = None  # rebuild the workspace's samples with these first (None: keep them)
 
     def __post_init__(self):
         if self.members < 1:
             raise ValueError(f"members must be at least 1, not {self.members}")
-        if not 0 <= self.tail_quota <= self.decoding.returns:
-            raise ValueError(f"tail_quota must be between 0 and the {self.decoding.returns} items returned, "
-                             f"not {self.tail_quota}")
+        if self.tail_quota != MEMBERS and not (isinstance(self.tail_quota, int)
+                                               and 0 <= self.tail_quota <= self.decoding.returns):
+            raise ValueError(f"tail_quota must be {MEMBERS!r} or between 0 and the {self.decoding.returns} items "
+                             f"returned, not {self.tail_quota!r}")
         unknown = set(self.sft_variants) - set(SFT_VARIANTS)
         if unknown:
             raise ValueError(f"unknown SFT variants {sorted(unknown)}; known: {', '.join(SFT_VARIANTS)}")

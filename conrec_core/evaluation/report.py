@@ -15,6 +15,7 @@ from .scoring import EXTRA_METRICS, LABELS, METRICS
 from .intervals import format_p
 from .method_labels import FULL_ROLE, PRIOR_ROLE, REWARD_ROLES, ROLES, SFT_ROLE, VARIANT_ROLES, method_role
 from ..lm.checkpoints import checkpoint_dir, read_metrics
+from ..lm.tail_quota import MEMBERS
 from ..data.samples import read_sample_config
 from ..data.stats import calendar_overlap
 from ..data.workspace import open_workspace, read_meta
@@ -22,7 +23,8 @@ from ..data.workspace import open_workspace, read_meta
 
 def method_roles(names, config) -> dict[str, str]:
     """What each method of the report is, by name (`names`: the pipeline's MethodNames)."""
-    quota = f", at least {config.tail_quota} of {config.decoding.returns} long-tail" if config.tail_quota else ""
+    quota = {0: "", MEMBERS: ", keeping their long-tail share"}.get(
+        config.tail_quota, f", at least {config.tail_quota} of {config.decoding.returns} long-tail")
     fused = f", {names.members} members fused{quota}" if names.members > 1 else ""
     roles = {**ROLES, names.sft: SFT_ROLE + fused, names.grpo: FULL_ROLE + fused, names.prior: PRIOR_ROLE}
     if names.members > 1:

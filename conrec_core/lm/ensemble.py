@@ -17,7 +17,7 @@ from ..errors import ConrecError
 from ..metrics import future_hit_rate, hit_rate, mean
 from .checkpoint_paths import checkpoint_dir
 from .prediction_store import write_predictions
-from .tail_quota import with_tail_quota
+from .tail_quota import MEMBERS, members_quota, with_tail_quota
 
 # Cormack, Clarke and Büttcher (SIGIR 2009): with 60 a member's first and twentieth items weigh 1/61 and 1/80,
 # so an item two members rank anywhere in their top 20 outranks one that a single member ranks first.
@@ -32,7 +32,7 @@ class EnsembleRun:
     hr: float | None  # HR@K over the fused samples
     fhr: float | None  # FHR@K
     k: int
-    tail_quota: int = 0  # long-tail items each fused top K holds at least (where the members ranked enough)
+    tail_quota: int | str = 0  # long-tail items each fused top K holds at least: a number, or MEMBERS (lm/tail_quota)
 
     def to_dict(self) -> dict:
         return {**self.__dict__, "members": list(self.members)}
@@ -53,15 +53,17 @@ def fuse_ranks(rankings: list[list[str]], k: int, rrf_k: int = RRF_K) -> list[tu
 
 
 def ensemble_predictions(workspace, members: list[str], name: str, split: str = "test",
-                         k: int = 20, tail_quota: int = 0) -> EnsembleRun:
+                         k: int = 20, tail_quota: int | str = 0) -> EnsembleRun:
     """Fuse the members' stored predictions for every `split` sample they all cover and store the result as
     prediction set `name`, which `evaluate` then scores like any other. With `tail_quota` each sample's top `k`
-    holds at least that many long-tail items, taken from the fused ranking below `k` (`lm/tail_quota.py`)."""
+    holds at least that many long-tail items, taken from the fused ranking below `k`; with `MEMBERS`, as many as
+    the members' top `k` held on average (`lm/tail_quota.py`)."""
     check_name(name, "prediction set")
     if k < 1:
         raise ConrecError(f"an ensemble keeps at least 1 item per sample, not {k}")
-    if not 0 <= tail_quota <= k:
-        raise ConrecError(f"the long-tail quota is between 0 and the {k} items kept, not {tail_quota}")
+    if tail_quota != MEMBERS and not (isinstance(tail_quota, int) and 0 <= tail_quota <= k):
+        raise ConrecError(f"the long-tail quota is {MEMBERS!r} or between 0 and the {k} items kept, not "
+                          f"{tail_quota!r}")
     members = list(dict.fromkeys(members))
     if len(members) < 2:
         raise ConrecError("an ensemble needs at least two prediction sets")
@@ -99,7 +101,8 @@ def ensemble_predictions(workspace, members: list[str], name: str, split: str = 
         user_id, anchor, next_negative, future = samples[sample_id]
         rankings = [ranked[sample_id][m] for m in members]
         scores = dict(fuse_ranks(rankings, sum(map(len, rankings))))
-        items = with_tail_quota(list(scores), k, long_tail, tail_quota)
+        quota = members_quota(rankings, k, long_tail) if tail_quota == MEMBERS else tail_quota
+        items = with_tail_quota(list(scores), k, long_tail, quota)
         hr.append(hit_rate(items, next_negative, k))
         fhr.append(future_hit_rate(items, list(future), k))
         records += [(sample_id, user_id, anchor, rank, sids[item], item, scores[item])

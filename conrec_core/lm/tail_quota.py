@@ -1,16 +1,34 @@
-"""A quota of long-tail items in a ranked list: at least `quota` of its top K are items few users rejected.
+"""A quota of long-tail items in a fused ranking: its top K holds at least as many items few users rejected as
+its members' top K held, on average.
 
 Fused SID models rank first what several members agree on, and members agree most on popular items, so fusion
 lowers the share of long-tail items (LIF@20) that each member had. The quota takes them back from the items the
 fusion ranked below K: it replaces the lowest-ranked popular items of the top K by the best-ranked long-tail items
-below it, until the top K holds `quota` of them (or the ranking has no more). A list that already holds enough is
-left as it is. This is the popularity re-ranking of Abdollahpouri et al. (RecSys 2017) in its simplest form, and
-what an analyst exporting long-tail slices asks of a list: `PipelineConfig.tail_quota` has what it costs.
+below it, until the top K holds the quota (or the ranking has no more). A list that already holds enough is left
+as it is. The default quota, `MEMBERS`, is each sample's own: the members' mean number of long-tail items in their
+top K, rounded down, so the fusion keeps the long-tail share its members predicted and sets no number of its own.
+A fixed number is the popularity re-ranking of Abdollahpouri et al. (RecSys 2017) in its simplest form.
+`PipelineConfig.tail_quota` has what each costs.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+
+MEMBERS = "members"  # the quota of each sample: its members' mean long-tail count in their top K, rounded down
+
+
+def members_quota(rankings: Sequence[Sequence[str]], k: int, long_tail: Collection[str]) -> int:
+    """The members' mean number of long-tail items in their top `k`, rounded down.
+
+    >>> members_quota([["t1", "a", "t2"], ["a", "b", "t1"]], 2, {"t1", "t2"})
+    0
+    >>> members_quota([["t1", "a", "t2"], ["t3", "t1", "b"]], 2, {"t1", "t2", "t3"})
+    1
+    """
+    if not rankings:
+        return 0
+    return sum(sum(item in long_tail for item in ranking[:k]) for ranking in rankings) // len(rankings)
 
 
 def with_tail_quota(ranked: Sequence[str], k: int, long_tail: Collection[str], quota: int) -> list[str]:
@@ -31,3 +49,13 @@ def with_tail_quota(ranked: Sequence[str], k: int, long_tail: Collection[str], q
         return top
     dropped = set([item for item in reversed(top) if item not in long_tail][:len(taken)])
     return [item for item in top if item not in dropped] + taken
+
+
+def parse_tail_quota(text: str) -> int | str:
+    """A quota as the command line gives it: `members` or a whole number."""
+    if text == MEMBERS:
+        return MEMBERS
+    try:
+        return int(text)
+    except ValueError:
+        raise ValueError(f"a long-tail quota is {MEMBERS!r} or a whole number, not {text!r}") from None
