@@ -54,10 +54,10 @@ class PipelineConfig:
     # (member m of seed S is seeded S * members + m), and the report's SFT and full-method rows are their top K
     # fused (reciprocal rank, lm/ensemble.py); each member keeps a row of its own. The members' errors differ,
     # so two of the half-width tiny model beat one of width 128 on real ratings in about the same time. On
-    # MovieLens small (seeds 0-2, reports/movielens-small): the full method 0.197 ± 0.017 against one wide
-    # model's 0.176 ± 0.007, 1.16 times most-disliked, 12.5 minutes a seed. On the synthetic shop (one seed) they
-    # lose: 0.223 / 0.210 (shipped / fresh codebook) against 0.237 / 0.251, as GRPO adds nothing to the narrow
-    # members there, and the pipeline takes 10 min 30 s against 8 min 41 s (reports/README.md, "Two narrow
+    # MovieLens small (seeds 0-2, plain fusion, reports/README.md): the full method 0.197 ± 0.017 against one
+    # wide model's 0.176 ± 0.007, 1.16 times most-disliked, 12.5 minutes a seed. On the synthetic shop (one
+    # seed) they lose (plain fusion): 0.223 / 0.210 (shipped / fresh codebook) against 0.237 / 0.251, as GRPO
+    # adds nothing to the narrow members there, and the pipeline takes 10 min 30 s against 8 min 41 s ("Two narrow
     # members per seed"). Real logs come first. The prior's row, the filter and forgetting probes and
     # the GRPO plot read member 0, and no prior row is made: the prior re-ranks one model's scored beams, which a
     # fused ranking does not have.
@@ -68,8 +68,8 @@ class PipelineConfig:
     # the fused ranking below K. Full method, members' share against the plain fusion: MovieLens small (seeds
     # 0-2) validation FHR@20 0.188 -> 0.181 and LIF@20 0.044 -> 0.050, test 0.197 -> 0.195 and 0.040 -> 0.052;
     # synthetic shop (fresh codebook, test) 0.210 -> 0.209 and 0.031 -> 0.051. A fixed 4 of 20: validation 0.184
-    # and 0.049, test 0.197 and 0.048, shop 0.205 and 0.041 (reports/README.md, "A long-tail quota"). 0: the
-    # plain fusion.
+    # and 0.048, test 0.197 and 0.048, shop 0.205 and 0.041 (reports/README.md, "A long-tail quota"). 0: the
+    # plain fusion. The seeds' fusion (`--seeds`, seed_fusion.py) stays plain: it fuses baselines too.
     tail_quota: int | str = MEMBERS
     samples: SampleConfig | None = None  # rebuild the workspace's samples with these first (None: keep them)
 
