@@ -51,6 +51,8 @@ def test_import_json_report_and_sample_rebuild(ml_latest, tmp_path):
     (["pipeline", "--sample", "synthetic-shop", "--out", "{tmp}/r", "--seed", "1", "--codebook-per-seed",
       "--ship"],
      "start the seeds at --seed 0"),
+    (["pipeline", "--sample", "synthetic-shop", "--out", "{tmp}/r", "--tail-quota", "21"],
+     "--tail-quota must be 'members' or between 0 and the 20 items kept"),
 ])
 def test_errors_are_one_line_without_traceback(tmp_path, args, message):
     write(tmp_path / "e.csv", "u,i,t,k\n1,2,3,neg\n1,3,4,meh\n")
@@ -98,6 +100,12 @@ def test_pipeline_options_reach_its_settings():
     parser, _ = build_parser()
     default = pipeline_config(parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r"]))
     assert default.codebook.encoder.collaborative == "on" and default.seed == 0
+    assert default.tail_quota == "members"
+    for text, quota in (("0", 0), ("5", 5), ("members", "members")):
+        parsed = parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r", "--tail-quota", text])
+        assert pipeline_config(parsed).tail_quota == quota
+    with pytest.raises(SystemExit):  # argparse's own one-line usage error
+        parser.parse_args(["ensemble", "--workspace", "w", "--members", "a", "b", "--name", "e", "--tail-quota", "few"])
     chosen = pipeline_config(parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r", "--quick",
                                                 "--collaborative", "auto", "--seed", "2",
                                                 "--codebook-per-seed"]))
