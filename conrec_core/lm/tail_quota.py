@@ -7,8 +7,8 @@ fusion ranked below K: it replaces the lowest-ranked popular items of the top K 
 below it, until the top K holds the quota (or the ranking has no more). A list that already holds enough is left
 as it is. The default quota, `MEMBERS`, is each sample's own: the members' mean number of long-tail items in their
 top K, rounded down, so the fusion keeps the long-tail share its members predicted and sets no number of its own.
-A fixed number is the popularity re-ranking of Abdollahpouri et al. (RecSys 2017) in its simplest form.
-`PipelineConfig.tail_quota` has what each costs.
+A fixed number is, in its simplest form, the re-ranking against popularity bias of Abdollahpouri et al. (FLAIRS
+2019). `PipelineConfig.tail_quota` has what each costs.
 """
 
 from __future__ import annotations
