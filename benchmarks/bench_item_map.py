@@ -23,14 +23,14 @@ start = time.perf_counter()
 import umap
 from sklearn.manifold import trustworthiness
 imported = time.perf_counter()
+from conrec_core.semantic_ids.item_map import map_coordinates
 from conrec_core.semantic_ids.store import load_codebook
 vectors = load_codebook(sys.argv[1], sys.argv[2]).vectors
 epochs = None if sys.argv[3] == "default" else int(sys.argv[3])
 times = []
 for _ in range(2):
     began = time.perf_counter()
-    xy = umap.UMAP(n_components=2, n_neighbors=15, min_dist=0.1, metric="cosine", random_state=0, n_jobs=1,
-                   n_epochs=epochs).fit_transform(vectors)
+    xy = map_coordinates(vectors, seed=0, epochs=epochs)
     times.append(time.perf_counter() - began)
 score = trustworthiness(vectors, xy, n_neighbors=10, metric="cosine")
 print(json.dumps({"import": imported - start, "first": times[0], "second": times[1], "trust": float(score),

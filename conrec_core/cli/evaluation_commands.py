@@ -128,7 +128,9 @@ def pipeline_config(args: argparse.Namespace):
             raise ConrecError("--members must be at least 1")
         config = replace(config, members=args.members)
     if args.tail_quota is not None:
-        if isinstance(args.tail_quota, int) and not 0 <= args.tail_quota <= config.decoding.returns:
+        from ..lm.tail_quota import valid_tail_quota
+
+        if not valid_tail_quota(args.tail_quota, config.decoding.returns):
             raise ConrecError(f"--tail-quota must be 'members' or between 0 and the {config.decoding.returns} items "
                               "kept")
         config = replace(config, tail_quota=args.tail_quota)

@@ -17,7 +17,7 @@ from ..errors import ConrecError
 from ..metrics import future_hit_rate, hit_rate, mean
 from .checkpoint_paths import checkpoint_dir
 from .prediction_store import write_predictions
-from .tail_quota import MEMBERS, members_quota, with_tail_quota
+from .tail_quota import MEMBERS, members_quota, valid_tail_quota, with_tail_quota
 
 # Cormack, Clarke and Büttcher (SIGIR 2009): with 60 a member's first and twentieth items weigh 1/61 and 1/80,
 # so an item two members rank anywhere in their top 20 outranks one that a single member ranks first.
@@ -61,7 +61,7 @@ def ensemble_predictions(workspace, members: list[str], name: str, split: str = 
     check_name(name, "prediction set")
     if k < 1:
         raise ConrecError(f"an ensemble keeps at least 1 item per sample, not {k}")
-    if tail_quota != MEMBERS and not (isinstance(tail_quota, int) and 0 <= tail_quota <= k):
+    if not valid_tail_quota(tail_quota, k):
         raise ConrecError(f"the long-tail quota is {MEMBERS!r} or between 0 and the {k} items kept, not "
                           f"{tail_quota!r}")
     members = list(dict.fromkeys(members))

@@ -18,6 +18,15 @@ from collections.abc import Collection, Sequence
 MEMBERS = "members"  # the quota of each sample: its members' mean long-tail count in their top K, rounded down
 
 
+def valid_tail_quota(quota: object, k: int) -> bool:
+    """Whether `quota` is `MEMBERS` or a whole number from 0 to `k` (the items a list keeps).
+
+    >>> valid_tail_quota(MEMBERS, 20), valid_tail_quota(20, 20), valid_tail_quota(21, 20), valid_tail_quota("4", 20)
+    (True, True, False, False)
+    """
+    return quota == MEMBERS or (isinstance(quota, int) and 0 <= quota <= k)
+
+
 def members_quota(rankings: Sequence[Sequence[str]], k: int, long_tail: Collection[str]) -> int:
     """The members' mean number of long-tail items in their top `k`, rounded down.
 
