@@ -111,6 +111,7 @@ def test_members_are_trained_apart_and_their_fusion_is_the_full_method(small_wor
     from conrec_core.lm.ensemble import fuse_ranks
     from conrec_core.lm.prediction_store import read_predictions
     from conrec_core.lm.tail_quota import MEMBERS, members_quota, with_tail_quota
+    from conrec_core.evaluation.member_pool import side_by_side_workers
 
     workspace = tmp_path / "ws.duckdb"
     shutil.copy(small_world, workspace)
@@ -146,3 +147,7 @@ def test_members_are_trained_apart_and_their_fusion_is_the_full_method(small_wor
     assert single.names.grpo == "pipeline-grpo-s1" and not read_predictions(workspace, "pipeline-grpo-s1").empty
     again = run_pipeline(workspace, tmp_path / "again", config)
     assert "pipeline-grpo-fused-s1" in again.methods and set(again.methods) == set(result.methods)
+    # on a CPU with cores to share the members trained side by side; the rerun kept them
+    stage = "members side by side" if side_by_side_workers(2) > 1 else "sft member 1"
+    assert stage in report["seconds"] and stage in json.loads((tmp_path / "again" / "report.json").read_text())[
+        "kept_stages"]

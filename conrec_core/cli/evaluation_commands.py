@@ -54,6 +54,9 @@ def register(commands) -> dict:
                           help="with members: at least N of each fused top K are long-tail items, where the members "
                                "ranked enough; members (the default): as many as the members' top K held on "
                                "average; 0: the plain fusion")
+    pipeline.add_argument("--members-in-turn", action="store_true",
+                          help="train the members one after another in this process (default: side by side, a "
+                               "process each sharing the CPU cores, when there are two or more cores and no GPU)")
     pipeline.add_argument("--ablations", action="store_true",
                           help="also the comparison SID models (TIGER-, LC-Rec-style), the paper's Table 2 and its "
                                "Table 4 reward variants: two more SFT and five more GRPO runs")
@@ -127,6 +130,7 @@ def pipeline_config(args: argparse.Namespace):
         if args.members < 1:
             raise ConrecError("--members must be at least 1")
         config = replace(config, members=args.members)
+    config = replace(config, members_side_by_side=False) if args.members_in_turn else config
     if args.tail_quota is not None:
         from ..lm.tail_quota import valid_tail_quota
 

@@ -213,6 +213,7 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
     from ..lm.predict import predict, predict_choosing_prior
     from ..lm.sft import train_sft
     from ..rl.swing import ensure_swing
+    from .member_pool import MemberChain, side_by_side_workers, train_members
 
     def codebook(progress: Progress) -> bool:
         kept = codebook_as_configured(workspace, names.codebook, config.codebook)
@@ -277,17 +278,34 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
     sft_weight = config.sft.steps / 10
     grpo_weight = config.grpo.steps_per_stage * 2
     stages = [Stage("codebook", 90, codebook)]
-    for member, name in enumerate(names.sft_members):
-        stage = "sft" if config.members == 1 else f"sft member {member}"
-        stages.append(Stage(stage, sft_weight, sft(name, config.member_sft(member), config.member_backbone(member))))
+    workers = side_by_side_workers(config.members) if config.members_side_by_side else 1
+    if workers > 1:
+        chains = [MemberChain(member, sft_name, config.member_sft(member), grpo_name, config.member_grpo(member),
+                              config.member_backbone(member))
+                  for member, (sft_name, grpo_name) in enumerate(zip(names.sft_members, names.grpo_members))]
+
+        def members(progress: Progress) -> bool:
+            results = train_members(workspace, chains, names.codebook, workers, progress)
+            trained.update(name for chain, result in zip(chains, results)
+                           for name, kept in ((chain.sft_name, result.sft_kept), (chain.grpo_name, result.grpo_kept))
+                           if not kept)
+            return all(result.sft_kept and result.grpo_kept for result in results)
+
+        stages.append(Stage("members side by side", (sft_weight + grpo_weight) * config.members / workers, members))
+    else:
+        for member, name in enumerate(names.sft_members):
+            stage = "sft" if config.members == 1 else f"sft member {member}"
+            stages.append(Stage(stage, sft_weight, sft(name, config.member_sft(member),
+                                                       config.member_backbone(member))))
     for variant in config.sft_variants:
         variant_config = config.variant_sft(variant)
         stages.append(Stage(variant, variant_config.steps / 10, sft(names.variant(variant), variant_config,
                                                                     config.backbone)))
-    for member, (name, warmup) in enumerate(zip(names.grpo_members, names.sft_members)):
-        stage = "grpo" if config.members == 1 else f"grpo member {member}"
-        stages.append(Stage(stage, grpo_weight, grpo(name, config.member_grpo(member),
-                                                     warmup, config.member_backbone(member))))
+    if workers == 1:  # else the members' GRPO trained side by side with their SFT
+        for member, (name, warmup) in enumerate(zip(names.grpo_members, names.sft_members)):
+            stage = "grpo" if config.members == 1 else f"grpo member {member}"
+            stages.append(Stage(stage, grpo_weight, grpo(name, config.member_grpo(member),
+                                                         warmup, config.member_backbone(member))))
     for reward in config.grpo_rewards():
         stages.append(Stage(f"grpo {reward}", grpo_weight, grpo(names.reward(reward), replace(config.grpo,
                                                                                                reward=reward),

@@ -71,6 +71,12 @@ class PipelineConfig:
     # and 0.048, test 0.197 and 0.048, shop 0.205 and 0.041 (reports/README.md, "A long-tail quota"). 0: the
     # plain fusion. The seeds' fusion (`--seeds`, seed_fusion.py) stays plain: it fuses baselines too.
     tail_quota: int | str = MEMBERS
+    # With members, on a CPU of two or more cores, each member's SFT and then GRPO train in a process of its own,
+    # side by side, the cores shared between them (evaluation/member_pool.py; in turn on a GPU or one core). The
+    # tiny model's step is mostly Python and small kernels, so one thread each does more than two threads taking
+    # turns. Each member trains with fewer threads than in turn, so its float sums differ in the last digits and
+    # its weights are not bit-identical to an in-turn run's.
+    members_side_by_side: bool = True
     samples: SampleConfig | None = None  # rebuild the workspace's samples with these first (None: keep them)
 
     def __post_init__(self):
