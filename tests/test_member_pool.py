@@ -61,3 +61,18 @@ def test_a_failing_member_stops_the_other_and_its_error_is_raised(lm_world, tmp_
     assert not multiprocessing.active_children()  # member 0's long SFT was stopped, not left running
     settings = {"sft": members[0].sft, "backbone": members[0].backbone}
     assert not finished_as_configured(workspace, "sft-m0", settings)
+
+
+def test_a_cancel_raised_from_the_progress_callback_stops_every_member(lm_world, tmp_path):
+    """The app's jobs cancel by raising from their progress callback: no member process may outlive that."""
+    workspace = writable_copy(lm_world, tmp_path / "ws")
+
+    class Cancelled(Exception):
+        pass
+
+    def cancel(fraction: float, message: str) -> None:
+        raise Cancelled
+
+    with pytest.raises(Cancelled):
+        train_members(workspace, chains(sft_steps=5000), "default", workers=2, on_progress=cancel)
+    assert not multiprocessing.active_children()

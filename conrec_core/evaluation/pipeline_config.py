@@ -74,8 +74,10 @@ class PipelineConfig:
     # With members, on a CPU of two or more cores, each member's SFT and then GRPO train in a process of its own,
     # side by side, the cores shared between them (evaluation/member_pool.py; in turn on a GPU or one core). The
     # tiny model's step is mostly Python and small kernels, so one thread each does more than two threads taking
-    # turns. Each member trains with fewer threads than in turn, so its float sums differ in the last digits and
-    # its weights are not bit-identical to an in-turn run's.
+    # turns: `python -m benchmarks.bench_parallel_members` measured 1.34 times faster here (2 cores), and the
+    # synthetic shop's pipeline took 8 min 12 s against 10 min 33-55 s in turn (full method 0.233, within the
+    # in-turn seeds' 0.227-0.235; reports/README.md, "Members side by side"). At the same thread count the weights
+    # equal an in-turn run's; with fewer threads each, float sums differ in the last digits, so not bit for bit.
     members_side_by_side: bool = True
     samples: SampleConfig | None = None  # rebuild the workspace's samples with these first (None: keep them)
 
