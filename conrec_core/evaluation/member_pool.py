@@ -138,11 +138,15 @@ def train_members(workspace, chains: list[MemberChain], codebook: str, workers: 
             try:
                 kind, member, *payload = messages.get(timeout=1.0)
             except queue.Empty:
-                for member, process in running.items():
-                    if process.exitcode is not None and member not in results:
-                        raise MemberFailed(f"the process of member {member} stopped (exit code {process.exitcode}) "
-                                           "without a result: killed, or out of memory?")
-                continue
+                stopped = [m for m, process in running.items() if process.exitcode is not None]
+                if not stopped:
+                    continue
+                try:  # a process that put its result and ended just now: the result is still on its way
+                    kind, member, *payload = messages.get(timeout=10.0)
+                except queue.Empty:
+                    raise MemberFailed(f"the process of member {stopped[0]} stopped (exit code "
+                                       f"{running[stopped[0]].exitcode}) without a result: killed, or out of "
+                                       "memory?") from None
             if kind == "progress":
                 report(index_of[member], *payload)
             elif kind == "done":
