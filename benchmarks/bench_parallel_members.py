@@ -32,8 +32,8 @@ def main() -> None:
     import torch
 
     from conrec_core.data.workspace import artifacts_dir
-    from conrec_core.evaluation.member_pool import MemberChain, side_by_side_workers, train_members
-    from conrec_core.evaluation.pipeline import MethodNames
+    from conrec_core.evaluation.member_pool import side_by_side_workers, train_members
+    from conrec_core.evaluation.pipeline import MethodNames, member_chains
     from conrec_core.evaluation.pipeline_config import PipelineConfig
     from conrec_core.shipped.sample_data import sample_workspace
 
@@ -43,8 +43,7 @@ def main() -> None:
                                          checkpoint_every=args.sft_steps),
                      grpo=replace(config.grpo, steps_per_stage=args.grpo_steps, eval_every=args.grpo_steps))
     names = MethodNames(config.seed, config.codebook_name, config.members)
-    chains = [MemberChain(m, sft, config.member_sft(m), grpo, config.member_grpo(m), config.member_backbone(m))
-              for m, (sft, grpo) in enumerate(zip(names.sft_members, names.grpo_members))]
+    chains = member_chains(config, names)
     workers = side_by_side_workers(len(chains))
     print(f"{len(chains)} members, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads in this process, "
           f"{workers} side by side; SFT {args.sft_steps} steps, GRPO {args.grpo_steps} steps a stage")

@@ -61,18 +61,16 @@ def train_chain(workspace, chain: MemberChain, codebook: str, progress: Progress
     """Train (or keep) one member's SFT and then its GRPO checkpoint, as the pipeline's own stages would."""
     from ..lm.sft import train_sft
     from ..rl.grpo import train_grpo
-    from .pipeline import finished_as_configured
+    from .pipeline import grpo_finished, sft_finished
 
-    sft_kept = finished_as_configured(workspace, chain.sft_name, {"sft": chain.sft, "backbone": chain.backbone},
-                                      codebook=codebook)
+    sft_kept = sft_finished(workspace, chain.sft_name, chain.sft, chain.backbone, codebook)
     if sft_kept:
         progress(0.5, f"kept {chain.sft_name}: finished with these settings on these samples")
     else:
         train_sft(workspace, chain.sft_name, chain.backbone, chain.sft, codebook,
                   on_progress=lambda fraction, message: progress(fraction / 2, f"sft: {message}"))
-    grpo_settings = {"grpo": chain.grpo, "backbone": chain.backbone}
-    grpo_kept = sft_kept and finished_as_configured(workspace, chain.grpo_name, grpo_settings, chain.sft_name,
-                                                    codebook)
+    grpo_kept = sft_kept and grpo_finished(workspace, chain.grpo_name, chain.grpo, chain.backbone, chain.sft_name,
+                                           codebook)
     if grpo_kept:
         progress(1.0, f"kept {chain.grpo_name}: finished with these settings on these samples")
     else:

@@ -174,6 +174,25 @@ def finished_as_configured(workspace, name: str, settings: dict, warmup: str | N
     return all(key in training and type(value).from_dict(training[key]) == value for key, value in settings.items())
 
 
+def member_chains(config: PipelineConfig, names: MethodNames) -> list:
+    """Each member's SFT then GRPO run (member_pool.MemberChain), seeded as `config` seeds that member."""
+    from .member_pool import MemberChain
+
+    return [MemberChain(member, sft_name, config.member_sft(member), grpo_name, config.member_grpo(member),
+                        config.member_backbone(member))
+            for member, (sft_name, grpo_name) in enumerate(zip(names.sft_members, names.grpo_members))]
+
+
+def sft_finished(workspace, name: str, sft_config, backbone, codebook: str) -> bool:
+    """Whether SFT checkpoint `name` finished with these SFT and backbone settings (finished_as_configured)."""
+    return finished_as_configured(workspace, name, {"sft": sft_config, "backbone": backbone}, codebook=codebook)
+
+
+def grpo_finished(workspace, name: str, grpo_config, backbone, warmup: str, codebook: str) -> bool:
+    """Whether GRPO checkpoint `name` finished with these settings on warm-up `warmup` (finished_as_configured)."""
+    return finished_as_configured(workspace, name, {"grpo": grpo_config, "backbone": backbone}, warmup, codebook)
+
+
 def codebook_as_configured(workspace, name: str, config) -> bool:
     """Whether codebook `name` exists, fits the workspace's items and samples, and was fitted with exactly
     `config` (a `CodebookConfig`): else the pipeline fits it again (another seed's, `--collaborative`)."""
@@ -213,7 +232,7 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
     from ..lm.predict import predict, predict_choosing_prior
     from ..lm.sft import train_sft
     from ..rl.swing import ensure_swing
-    from .member_pool import MemberChain, side_by_side_workers, train_members
+    from .member_pool import side_by_side_workers, train_members
 
     def codebook(progress: Progress) -> bool:
         kept = codebook_as_configured(workspace, names.codebook, config.codebook)
@@ -238,16 +257,14 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
 
     def sft(name: str, sft_config, backbone) -> Callable[[Progress], bool]:
         return kept_or_trained(
-            name, lambda: finished_as_configured(workspace, name, {"sft": sft_config, "backbone": backbone},
-                                                 codebook=names.codebook),
+            name, lambda: sft_finished(workspace, name, sft_config, backbone, names.codebook),
             lambda progress: train_sft(workspace, name, backbone, sft_config, names.codebook,
                                        on_progress=progress))
 
     def grpo(name: str, grpo_config, warmup: str, backbone) -> Callable[[Progress], bool]:
-        settings = {"grpo": grpo_config, "backbone": backbone}
         return kept_or_trained(
-            name, lambda: warmup not in trained and finished_as_configured(workspace, name, settings, warmup,
-                                                                           names.codebook),
+            name, lambda: warmup not in trained and grpo_finished(workspace, name, grpo_config, backbone, warmup,
+                                                                  names.codebook),
             lambda progress: train_grpo(workspace, name, warmup, grpo_config, on_progress=progress))
 
     def predict_all(progress: Progress) -> None:
@@ -280,9 +297,7 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
     stages = [Stage("codebook", 90, codebook)]
     workers = side_by_side_workers(config.members) if config.members_side_by_side else 1
     if workers > 1:
-        chains = [MemberChain(member, sft_name, config.member_sft(member), grpo_name, config.member_grpo(member),
-                              config.member_backbone(member))
-                  for member, (sft_name, grpo_name) in enumerate(zip(names.sft_members, names.grpo_members))]
+        chains = member_chains(config, names)
 
         def members(progress: Progress) -> bool:
             results = train_members(workspace, chains, names.codebook, workers, progress)
