@@ -9,9 +9,11 @@ from app.job_panel import job_panel
 from app.workspace_picker import pick_workspace
 from conrec_core.errors import ConrecError
 from conrec_core.evaluation.method_labels import method_label
+from conrec_core.evaluation.pipeline_config import PipelineConfig
 from conrec_core.evaluation.runs import PRESETS, compare_figures, run_table, sample_differences, seed_groups
 from conrec_core.evaluation.seed_summary import markdown as seeds_markdown
 from conrec_core.jobs.registry import JobRegistry
+from conrec_core.lm.tail_quota import MEMBERS
 from conrec_core.semantic_ids.encoder_config import COLLABORATIVE_MODES, EncoderConfig
 from conrec_core.views.report import (FIGURES, display_table, filter_curve, headline, methods_frame,
                                       paired_tests_in_words)
@@ -38,11 +40,24 @@ with st.form("pipeline_settings"):
         index=COLLABORATIVE_MODES.index(EncoderConfig().collaborative),
         help="on: every item's vector also holds who met it in the training part (collaborative SIDs); auto: only "
              "items without text get them; off: text and side vectors only")
+    left, right = st.columns(2)
+    members = left.selectbox(
+        "SID models per seed", [None, 1, 2, 3, 4], key="pipeline_members",
+        format_func=lambda n: "the preset's (quick 1, default 2)" if n is None else str(n),
+        help="models that differ only in initial weights and batch order; the SFT and full-method rows fuse their "
+             "top K (each takes its share of the CPU cores)")
+    tail_quota = right.selectbox(
+        "Long-tail items in each fused top K", [MEMBERS, *range(PipelineConfig().decoding.returns + 1)],
+        key="pipeline_tail_quota",
+        format_func=lambda q: "as many as the models held (members)" if q == MEMBERS else f"at least {q}",
+        help="with two or more models: fusion ranks first what they agree on, mostly popular items; the quota takes "
+             "long-tail items back from below K. 0 is the plain fusion")
     started = st.form_submit_button("Run the pipeline", type="primary")
 if started:
     try:
         job = registry.submit("pipeline", {"preset": preset, "collaborative": collaborative,
-                                           "seeds": list(range(int(first_seed), int(first_seed + seed_count)))})
+                                           "seeds": list(range(int(first_seed), int(first_seed + seed_count))),
+                                           "members": members, "tail_quota": tail_quota})
         st.toast(f"Pipeline job {job.id} is {job.status}.")
     except ConrecError as error:
         st.error(str(error))

@@ -52,7 +52,9 @@ def test_import_json_report_and_sample_rebuild(ml_latest, tmp_path):
       "--ship"],
      "start the seeds at --seed 0"),
     (["pipeline", "--sample", "synthetic-shop", "--out", "{tmp}/r", "--tail-quota", "21"],
-     "--tail-quota must be 'members' or between 0 and the 20 items kept"),
+     "the long-tail quota must be 'members' or a whole number from 0 to 20 (the items each list keeps), not 21"),
+    (["pipeline", "--sample", "synthetic-shop", "--out", "{tmp}/r", "--members", "0"],
+     "the SID members per seed must be a whole number from 1 up, not 0"),
 ])
 def test_errors_are_one_line_without_traceback(tmp_path, args, message):
     write(tmp_path / "e.csv", "u,i,t,k\n1,2,3,neg\n1,3,4,meh\n")

@@ -131,3 +131,44 @@ def test_the_page_shows_the_report_compares_runs_and_seeds(two_seeds):
     app.selectbox(key="pipeline_compare_a").set_value(runs[1][0].name).run()
     assert not app.exception
     assert {"both hit", "only A hits", "only B hits", "both miss"} <= {m.label for m in app.metric}
+
+
+def test_the_form_sends_the_chosen_members_and_tail_quota(workspaces, small_world, monkeypatch):
+    from conrec_core.jobs.registry import Job, JobRegistry
+
+    workspace = listed_copy(small_world, workspaces, "pipeline-form")
+    submitted = []
+
+    def submit(registry, kind, params):
+        submitted.append((kind, params))
+        return Job(id="0123456789ab", kind=kind, params=params)
+
+    monkeypatch.setattr(JobRegistry, "submit", submit)
+    try:
+        app = AppTest.from_file(PAGE, default_timeout=60)
+        app.session_state["workspace_choice"] = "Workspace: pipeline-form"
+        app.run()
+        assert app.selectbox(key="pipeline_members").value is None  # the preset decides unless one is chosen
+        app.selectbox(key="pipeline_members").set_value(3)
+        app.selectbox(key="pipeline_tail_quota").set_value(4)
+        app.number_input(key="pipeline_seeds").set_value(2)
+        app.button[0].click().run()
+        assert not app.exception, [e.message for e in app.exception]
+    finally:
+        remove_listed(workspace)
+    assert submitted == [("pipeline", {"preset": "quick", "collaborative": "on", "seeds": [0, 1], "members": 3,
+                                       "tail_quota": 4})]
+
+
+@pytest.mark.parametrize("params, message", [({"members": 0}, "SID members per seed"),
+                                             ({"members": 2, "tail_quota": 21}, "long-tail quota"),
+                                             ({"tail_quota": "most"}, "long-tail quota")])
+def test_the_job_refuses_members_or_a_quota_out_of_range_before_any_run(workspaces, small_world, params,
+                                                                         message):
+    workspace = listed_copy(small_world, workspaces, "pipeline-refused")
+    try:
+        with pytest.raises(ConrecError, match=message):
+            kinds.pipeline(str(workspace), {"preset": "quick", **params}, lambda fraction, text: None)
+        assert list_runs(workspace) == []
+    finally:
+        remove_listed(workspace)

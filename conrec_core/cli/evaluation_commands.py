@@ -126,18 +126,8 @@ def pipeline_config(args: argparse.Namespace):
     config = PipelineConfig.quick(args.seed) if args.quick else PipelineConfig(seed=args.seed)
     config = config.with_ablations() if args.ablations else config
     config = replace(config, codebook_per_seed=True) if args.codebook_per_seed else config
-    if args.members is not None:
-        if args.members < 1:
-            raise ConrecError("--members must be at least 1")
-        config = replace(config, members=args.members)
+    config = config.with_members(args.members, args.tail_quota)
     config = replace(config, members_side_by_side=False) if args.members_in_turn else config
-    if args.tail_quota is not None:
-        from ..lm.tail_quota import valid_tail_quota
-
-        if not valid_tail_quota(args.tail_quota, config.decoding.returns):
-            raise ConrecError(f"--tail-quota must be 'members' or between 0 and the {config.decoding.returns} items "
-                              "kept")
-        config = replace(config, tail_quota=args.tail_quota)
     return config.with_collaborative(args.collaborative) if args.collaborative else config
 
 

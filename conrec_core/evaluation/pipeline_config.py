@@ -6,6 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from .baseline_names import BASELINES
+from ..errors import ConrecError
 from ..semantic_ids.codebook_config import CodebookConfig
 from ..lm.decoding_config import DecodingConfig
 from ..lm.tail_quota import MEMBERS, valid_tail_quota
@@ -99,6 +100,19 @@ class PipelineConfig:
         """The same settings with the codebook's co-occurrence vectors `mode` (auto, on, off: EncoderConfig)."""
         encoder = replace(self.codebook.encoder, collaborative=mode)
         return replace(self, codebook=replace(self.codebook, encoder=encoder))
+
+    def with_members(self, members: int | None = None, tail_quota: int | str | None = None) -> "PipelineConfig":
+        """The same settings with this many SID members per seed and this long-tail quota in their fusion (None:
+        keep the current one), as a person chose them (command line, the app's form): a `ConrecError` that says
+        what is allowed when one is out of range."""
+        members = self.members if members is None else members
+        tail_quota = self.tail_quota if tail_quota is None else tail_quota
+        if not isinstance(members, int) or members < 1:
+            raise ConrecError(f"the SID members per seed must be a whole number from 1 up, not {members!r}")
+        if not valid_tail_quota(tail_quota, self.decoding.returns):
+            raise ConrecError(f"the long-tail quota must be {MEMBERS!r} or a whole number from 0 to "
+                              f"{self.decoding.returns} (the items each list keeps), not {tail_quota!r}")
+        return replace(self, members=members, tail_quota=tail_quota)
 
     @classmethod
     def quick(cls, seed: int = 0) -> "PipelineConfig":

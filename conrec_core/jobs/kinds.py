@@ -74,8 +74,9 @@ def import_log(workspace: str, params: dict, progress) -> dict:
 
 def pipeline(workspace: str, params: dict, progress) -> dict:
     """The one-command pipeline for each seed of `params["seeds"]` (default [0]) with the preset
-    `params["preset"]` (and the codebook's co-occurrence vectors `params["collaborative"]`, if given), each into
-    its own run folder (evaluation.runs)."""
+    `params["preset"]` (and, where given, the codebook's co-occurrence vectors `params["collaborative"]`, the SID
+    members per seed `params["members"]` and their fusion's long-tail quota `params["tail_quota"]`), each into its
+    own run folder (evaluation.runs)."""
     from ..evaluation.pipeline import run_pipeline
     from ..evaluation.runs import finish_run, preset_config, start_run
 
@@ -87,6 +88,7 @@ def pipeline(workspace: str, params: dict, progress) -> dict:
     for index, seed in enumerate(seeds):
         config = preset_config(preset, seed)
         config = config.with_collaborative(collaborative) if collaborative else config
+        config = config.with_members(params.get("members"), params.get("tail_quota"))
         folder, record = start_run(workspace, preset, config)
         label = f"seed {seed} ({index + 1} of {len(seeds)}): " if len(seeds) > 1 else ""
         result = run_pipeline(workspace, folder, config, command=f"app: pipeline, preset {preset}, seed {seed}",
@@ -101,7 +103,7 @@ def pipeline(workspace: str, params: dict, progress) -> dict:
         progress(1.0, "fusing the seeds")
         write_fused_seeds(workspace, records, fuse_seeds(workspace, methods, config.split, config.baselines))
     return {"runs": [record.name for record in records], "preset": preset, "seeds": seeds,
-            "collaborative": collaborative}
+            "collaborative": collaborative, "members": config.members, "tail_quota": config.tail_quota}
 
 
 def sleep(workspace: str, params: dict, progress) -> dict:
