@@ -15,8 +15,8 @@ from conrec_core.evaluation.seed_summary import markdown as seeds_markdown
 from conrec_core.jobs.registry import JobRegistry
 from conrec_core.lm.tail_quota import MEMBERS
 from conrec_core.semantic_ids.encoder_config import COLLABORATIVE_MODES, EncoderConfig
-from conrec_core.views.report import (FIGURES, display_table, filter_curve, headline, methods_frame,
-                                      paired_tests_in_words)
+from conrec_core.views.report import (FIGURES, display_table, filter_curve, headline, long_tail_budget,
+                                      methods_frame, paired_tests_in_words)
 
 REPORT_FILES = (("report.md", "text/markdown"), ("report.json", "application/json"),
                 ("sample_metrics.parquet", "application/octet-stream"))
@@ -112,6 +112,27 @@ with report_tab:
                         title=f"{FIGURE_LABELS[metric]}@{int(frame['k'].iloc[0])} with 95% intervals "
                               "(grey: baselines)")
     st.plotly_chart(chart, width="stretch", key="pipeline_chart")
+    budget = long_tail_budget(report)
+    if not budget.empty:
+        st.markdown(f"**Long tail at an equal budget.** LIF@{int(frame['k'].iloc[0])} counts only long-tail hits, so "
+                    "a list can win it by filling its top K with long-tail items (left). On the right every method "
+                    "keeps, per sample, only as many long-tail items as the full method put in that sample's list: "
+                    "which method ranks the long tail better, whatever room it gives it.")
+        colours = ["#7f7f7f" if b else "#c0392b" for b in budget["baseline"]]
+        spent, ranked = st.columns(2)
+        scatter = go.Figure(go.Scatter(x=budget["long_tail_items"], y=budget["lif"], mode="markers+text",
+                                       text=budget["name"], textposition="top center", hovertext=budget["method"],
+                                       marker=dict(color=colours, size=10)))
+        scatter.update_layout(height=360, margin=dict(l=0, r=0, t=40, b=0), xaxis_title="long-tail items in the top K",
+                              yaxis_title="LIF", title="What each list spends on the long tail")
+        spent.plotly_chart(scatter, width="stretch", key="pipeline_tail_spent")
+        bars = go.Figure(go.Bar(x=budget["method"], y=budget["lif_at_budget"], hovertext=budget["name"],
+                                marker_color=colours,
+                                error_y=dict(type="data", symmetric=False, array=budget["high"] - budget["lif_at_budget"],
+                                             arrayminus=budget["lif_at_budget"] - budget["low"])))
+        bars.update_layout(height=360, margin=dict(l=0, r=0, t=40, b=0), yaxis_title="LIF at the budget",
+                           title="LIF at the full method's long-tail budget")
+        ranked.plotly_chart(bars, width="stretch", key="pipeline_tail_budget")
     curve = filter_curve(report)
     if not curve.empty:
         filtered = go.Figure()

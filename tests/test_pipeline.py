@@ -142,6 +142,13 @@ def test_members_are_trained_apart_and_their_fusion_is_the_full_method(small_wor
         assert rows.sort_values("rank")["item_id"].tolist() == expected
         assert sum(item in long_tail for item in expected) >= min(quota, sum(item in long_tail for item in every))
     assert result.names.grpo_checkpoint == grpo[0]
+    # every method's LIF read at the full method's long-tail budget: the full method's own is its LIF
+    budget = {row["method"]: row for row in report["long_tail_budget"]["methods"]}
+    assert report["long_tail_budget"]["reference"] == "pipeline-grpo-fused-s1" and set(budget) == set(roles)
+    full = next(m for m in report["methods"] if m["method"] == "pipeline-grpo-fused-s1")
+    assert budget["pipeline-grpo-fused-s1"]["lif_at_budget"]["value"] == full["lif"]["value"]
+    assert "Long tail at an equal budget" in (tmp_path / "report" / "report.md").read_text()
+    assert (tmp_path / "report" / "long_tail.png").is_file()
     # a one-member run's checkpoints of the same seed (e.g. restored sample outputs) do not collide with the fusion
     single = run_pipeline(workspace, tmp_path / "single", replace(config, members=1))
     assert single.names.grpo == "pipeline-grpo-s1" and not read_predictions(workspace, "pipeline-grpo-s1").empty

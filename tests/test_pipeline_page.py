@@ -15,6 +15,7 @@ from conrec_core.evaluation.baselines import fused_method
 from conrec_core.evaluation.scoring import read_sample_metrics
 from conrec_core.errors import ConrecError
 from conrec_core.jobs import kinds
+from conrec_core.views.report import long_tail_budget
 
 from conftest import REPO, listed_copy, remove_listed
 from test_log_shapes import lightest
@@ -128,6 +129,12 @@ def test_the_page_shows_the_report_compares_runs_and_seeds(two_seeds):
     assert any("Settings" in m.value for m in app.markdown)  # the seeds tab's summary
     assert any("Seeds fused" in m.value and "seeds 0, 1 fused" in m.value for m in app.markdown)
     assert [b.label for b in app.get("download_button")] == ["report.md", "report.json", "sample_metrics.parquet"]
+    budget = long_tail_budget(newest)  # the long-tail budget section: every method read at the full method's
+    assert set(budget["name"]) == {m["method"] for m in newest["methods"]}
+    full_row = budget.set_index("name").loc[newest["full_method"]]
+    assert full_row["lif_at_budget"] == full_row["lif"]
+    assert any("Long tail at an equal budget" in m.value for m in app.markdown)
+    assert len(app.get("plotly_chart")) == 4  # the figure, the two long-tail charts, the filter curve
     app.selectbox(key="pipeline_compare_a").set_value(runs[1][0].name).run()
     assert not app.exception
     assert {"both hit", "only A hits", "only B hits", "both miss"} <= {m.label for m in app.metric}

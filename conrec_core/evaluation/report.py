@@ -87,12 +87,14 @@ def write_report(workspace, out: Path, config, summary: pd.DataFrame, metrics: p
               if "filter_simulation" in probes else None,
               "filter_checkpoint": names.grpo_checkpoint, "forgetting": probes.get("forgetting"),
               "true_dislikes": probes.get("true_dislikes"), "prior": probes.get("prior"),
+              "long_tail_budget": probes.get("long_tail_budget"),
               "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     (out / "report.json").write_text(json.dumps(report, indent=2, default=_plain, allow_nan=False))
     metrics.to_parquet(out / "sample_metrics.parquet", index=False)
     plots = [metric_plot(summary, out / "metrics.png"),
              grpo_plot(checkpoint_dir(workspace, names.grpo_checkpoint), out / "grpo_validation.png"),
-             filter_plot(probes["filter_simulation"], out / "filter.png") if "filter_simulation" in probes else None]
+             filter_plot(probes["filter_simulation"], out / "filter.png") if "filter_simulation" in probes else None,
+             long_tail_plot(report, out / "long_tail.png")]
     (out / "report.md").write_text(markdown(report, [p for p in plots if p]))
     return report
 
@@ -176,6 +178,65 @@ def filter_plot(table: pd.DataFrame, path: Path) -> str:
     return path.name
 
 
+def long_tail_plot(report: dict, path: Path) -> str | None:
+    """LIF@K against the long-tail items each method spends its top K on, and LIF@K at the full method's budget."""
+    budget = report.get("long_tail_budget")
+    by_name = {row["method"]: row for row in (budget or {}).get("methods", [])}
+    methods = [m for m in report["methods"] if m["method"] in by_name and m.get("lif") and
+               by_name[m["method"]]["lif_at_budget"]]
+    if not methods:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    k = methods[0]["k"]
+    colours = ["#d62728" if m["method"] == budget["reference"] else
+               "#7f7f7f" if m["role"] in ROLES.values() else "#ff9896" for m in methods]
+    figure, (spent, ranked) = plt.subplots(1, 2, figsize=(11, 4))
+    for method, colour in zip(methods, colours):
+        x, y = by_name[method["method"]]["long_tail_items"], method["lif"]["value"]
+        spent.scatter(x, y, color=colour)
+        spent.annotate(method["method"], (x, y), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    spent.set_xlabel(f"long-tail items in the top {k} (mean)")
+    spent.set_ylabel(f"LIF@{k}")
+    spent.set_title("What each list spends on the long tail")
+    values = [by_name[m["method"]]["lif_at_budget"] for m in methods]
+    ranked.bar(range(len(methods)), [v["value"] for v in values], color=colours, capsize=3,
+               yerr=[[v["value"] - v["low"] for v in values], [v["high"] - v["value"] for v in values]])
+    ranked.set_xticks(range(len(methods)), [m["method"] for m in methods], rotation=60, ha="right", fontsize=7)
+    ranked.set_title(f"LIF@{k} at the full method's long-tail budget")
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return path.name
+
+
+def budget_table(report: dict) -> list[str]:
+    """The long-tail budget section of report.md (evaluation/tail_budget.py), empty without one."""
+    budget = report.get("long_tail_budget")
+    rows = {row["method"]: row for row in (budget or {}).get("methods", [])}
+    if not rows:
+        return []
+    k = report["methods"][0]["k"]
+    lines = [f"Long tail at an equal budget: LIF@{k} counts only long-tail hits, so a list can win it by "
+             f"filling its top {k} with long-tail items, whatever that costs in FHR. Here every method keeps, per "
+             f"sample, only its first B long-tail items, B being how many the full method ({budget['reference']}) "
+             f"put in that sample's top {k} (a method with fewer keeps all it has). At that budget the figures "
+             "compare how well each method ranks the long tail; p is the paired test against the full method.", "",
+             f"| method | long-tail items in the top {k} | LIF@{k} | LIF@{k} at the full method's budget | p |",
+             "|---|---|---|---|---|"]
+    for method in report["methods"]:
+        row = rows.get(method["method"])
+        if row is None or row["lif_at_budget"] is None:
+            continue
+        p = row["p_value_vs_reference"]
+        lines.append(f"| {method['method']} | {row['long_tail_items']:.1f} | {interval_text(method['lif'])} | "
+                     f"{interval_text(row['lif_at_budget'])} | {'–' if p is None else format_p(p).replace('= ', '')} |")
+    return lines + [""]
+
+
 def interval_text(figure: dict | None) -> str:
     return "–" if figure is None else f"{figure['value']:.4f} [{figure['low']:.4f}, {figure['high']:.4f}]"
 
@@ -242,6 +303,7 @@ def markdown(report: dict, plots: list[str]) -> str:
     lines += ["", f"LUF: FHR over samples of long-tail users ({definitions['long-tail users']}). LIF: FHR counting "
               f"only long-tail future negatives (items with {definitions['long-tail items']}), over the samples that "
               "have one.", ""]
+    lines += budget_table(report)
     forgetting = report.get("forgetting")
     if forgetting and forgetting["forgetting_rate"] is not None:
         lines += [f"Forgetting: item-level alignment accuracy (4 candidates, chance 0.25) {forgetting['alignment_before']:.3f} "

@@ -82,3 +82,22 @@ def headline(report: dict) -> dict | None:
 def filter_curve(report: dict) -> pd.DataFrame:
     """The filter simulation: per threshold θ, the share of future negatives and of positives filtered."""
     return pd.DataFrame(report.get("filter_simulation") or [])
+
+
+def long_tail_budget(report: dict) -> pd.DataFrame:
+    """Per method (in the report's order): long-tail items in its top K, LIF@K, and LIF@K at the full method's
+    long-tail budget with its interval and the paired p against the full method (evaluation/tail_budget.py).
+    Empty for a report without the section (made before it existed, or no long-tail future negative)."""
+    rows = {row["method"]: row for row in (report.get("long_tail_budget") or {}).get("methods", [])}
+    frame = methods_frame(report)
+    records = []
+    for method in frame.itertuples():
+        row = rows.get(method.name)
+        if row is None or row["lif_at_budget"] is None:
+            continue
+        budget = row["lif_at_budget"]
+        records.append({"method": method.method, "name": method.name, "baseline": method.baseline,
+                        "long_tail_items": row["long_tail_items"], "lif": method.lif,
+                        "lif_at_budget": budget["value"], "low": budget["low"], "high": budget["high"],
+                        "p": row["p_value_vs_reference"]})
+    return pd.DataFrame(records)
