@@ -47,6 +47,20 @@ def test_methods_are_matched_by_role_and_summarised_over_seeds():
         summarise_seeds(reports)
 
 
+def test_lif_at_the_long_tail_budget_is_averaged_over_the_seeds_that_report_it():
+    def budget(method, value):
+        return {"reference": method, "methods": [{"method": method, "long_tail_items": 3.0, "lif_at_budget":
+                                                  {"value": value, "low": 0.0, "high": 1.0}}]}
+
+    reports = {0: {"methods": [row("pipeline-grpo-s0", "full", 0.2)], "long_tail_budget": budget("pipeline-grpo-s0", 0.05)},
+               1: {"methods": [row("pipeline-grpo-s1", "full", 0.2)], "long_tail_budget": budget("pipeline-grpo-s1", 0.07)},
+               2: {"methods": [row("pipeline-grpo-s2", "full", 0.2)]}}  # a report made before the section
+    full, = summarise_seeds(reports)["methods"]
+    assert full["lif_at_budget"]["mean"] == pytest.approx(0.06) and set(full["lif_at_budget"]["per_seed"]) == {0, 1}
+    assert "LIF@20 at the full method's long-tail budget" in markdown(summarise_seeds(reports))
+    assert "| full | 3 | 0.200 ± 0.000 | 0.200 ± 0.000 | – | 0.060 ± 0.014 |" in markdown(summarise_seeds(reports))
+
+
 @pytest.mark.slow  # two quick pipelines
 def test_pipeline_with_two_seeds_writes_a_report_per_seed_and_the_summary(small_world, tmp_path, capsys):
     workspace = tmp_path / "ws.duckdb"
