@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from conrec_core.cli import main
-from conrec_core.data.samples import read_samples
+from conrec_core.data.samples import long_tail_items, read_samples
 from conrec_core.errors import ConrecError
 from conrec_core.evaluation.scoring import common_samples, evaluate_baseline, read_sample_metrics, summarise
 from conrec_core.lm.decoding_config import DecodingConfig
@@ -82,3 +82,26 @@ def test_evaluate_compares_only_one_k_on_common_samples(tiny_world, capsys):
     with pytest.raises(ConrecError, match="different K"):
         summarise(pd.concat([metrics[metrics["method"] == "tiny"],
                              evaluate_baseline(workspace, "most_disliked", k=5).assign(method="most_disliked")]))
+
+
+def test_evaluate_reads_every_method_at_one_methods_long_tail_budget(tiny_world, capsys):
+    workspace, _ = tiny_world
+    predict(workspace, "tiny", split="test")
+    args = ["evaluate", "--workspace", str(workspace), "--checkpoints", "tiny", "--baselines", "most_disliked",
+            "item_cf"]
+    assert main(args + ["--tail-budget-of", "nothing-here"]) == 2
+    assert "'nothing-here' is not among the methods scored here" in capsys.readouterr().err
+    assert main(args + ["--tail-budget-of", "tiny", "--json"]) == 0
+    table = {row["method"]: row for row in json.loads(capsys.readouterr().out)}
+    # the reference's own LIF at its own budget is its LIF; the others are paired against it
+    assert table["tiny"]["long_tail_budget"]["lif_at_budget"]["value"] == pytest.approx(table["tiny"]["lif"])
+    assert table["tiny"]["long_tail_budget"]["p_value_vs_reference"] is None
+    assert 0 < table["item_cf"]["long_tail_budget"]["p_value_vs_reference"] <= 1
+    # long-tail items per list, counted again from the stored top K
+    tail = long_tail_items(workspace)
+    ranked = read_sample_metrics(workspace, "test").query("method == 'item_cf'")["ranked"]
+    assert table["item_cf"]["long_tail_budget"]["long_tail_items"] == pytest.approx(
+        ranked.map(lambda items: sum(item in tail for item in items)).mean())
+    assert table["most_disliked"]["long_tail_budget"]["lif_at_budget"]["value"] <= table["most_disliked"]["lif"]
+    assert main(args + ["--tail-budget-of", "tiny"]) == 0
+    assert "LIF@20 at tiny's long-tail budget" in capsys.readouterr().out

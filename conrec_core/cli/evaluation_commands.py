@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import json
 import shlex
 from dataclasses import replace
 from pathlib import Path
@@ -72,6 +73,10 @@ def register(commands) -> dict:
                           help="checkpoints whose predictions to score (default: every one with predictions)")
     evaluate.add_argument("--baselines", nargs="*", choices=BASELINES, default=list(BASELINES))
     evaluate.add_argument("--k", type=int, default=20, help="cut-off K of the baselines (default %(default)s)")
+    evaluate.add_argument("--tail-budget-of", metavar="METHOD",
+                          help="also read every method's LIF@K at METHOD's long-tail budget (its number of "
+                               "long-tail items per sample; evaluation/tail_budget.py), with the paired test against "
+                               "METHOD; METHOD must be one of the methods scored here")
     add_options(evaluate.add_argument_group("SASRec baselines"), SASRecConfig, prefix="sasrec_")
     evaluate.add_argument("--json", action="store_true")
     return {"pipeline": run_pipeline_command, "evaluate": run_evaluate}
@@ -132,10 +137,12 @@ def pipeline_config(args: argparse.Namespace):
 
 
 def run_evaluate(args: argparse.Namespace) -> int:
+    from ..data.samples import read_samples
     from ..evaluation.baselines import baseline_method
     from ..evaluation.intervals import format_p
     from ..evaluation.scoring import (LABELS, METRICS, evaluate_baseline, evaluate_predictions, read_sample_metrics,
                                       summarise)
+    from ..evaluation.tail_budget import split_budget_summary
     from ..rl.swing import ensure_swing
 
     with open_workspace(args.workspace) as con:
@@ -144,7 +151,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if "swing_cf" in args.baselines:
         ensure_swing(args.workspace)
     sasrec = config_from_options(SASRecConfig, args, prefix="sasrec_")
-    methods = [baseline_method(b, sasrec.seed) for b in args.baselines]
+    checkpoints = predicted if args.checkpoints is None else args.checkpoints
+    methods = [baseline_method(b, sasrec.seed) for b in args.baselines] + list(checkpoints)
+    if args.tail_budget_of is not None and args.tail_budget_of not in methods:  # refused before any training
+        raise ConrecError(f"--tail-budget-of {args.tail_budget_of!r} is not among the methods scored here "
+                          f"({', '.join(methods)})")
     for baseline in args.baselines:
         if baseline in SASREC_VARIANTS:
             bar, progress = progress_bar(baseline)
@@ -152,13 +163,20 @@ def run_evaluate(args: argparse.Namespace) -> int:
                 evaluate_baseline(args.workspace, baseline, args.split, args.k, sasrec, on_progress=progress)
         else:
             evaluate_baseline(args.workspace, baseline, args.split, args.k)
-    for checkpoint in (predicted if args.checkpoints is None else args.checkpoints):
+    for checkpoint in checkpoints:
         evaluate_predictions(args.workspace, checkpoint, args.split, args.k)
-        methods.append(checkpoint)
     metrics = read_sample_metrics(args.workspace, args.split)
-    table = summarise(metrics[metrics["method"].isin(methods)], tuple(args.baselines))
-    if args.json:
+    metrics = metrics[metrics["method"].isin(methods)]
+    table = summarise(metrics, tuple(args.baselines))
+    budget = {} if args.tail_budget_of is None else {row["method"]: row for row in split_budget_summary(
+        args.workspace, metrics, read_samples(args.workspace, args.split), args.tail_budget_of)}
+    if args.json and args.tail_budget_of is None:
         print(table.to_json(orient="records", indent=2))
+        return 0
+    if args.json:  # each method's row carries its figures at the budget
+        records = [{**row, "long_tail_budget": budget.get(row["method"])}
+                   for row in json.loads(table.to_json(orient="records"))]
+        print(json.dumps(records, indent=2))
         return 0
     print(f"{args.split} split, means with 95% bootstrap intervals")
     if not has_codebook:
@@ -170,4 +188,15 @@ def run_evaluate(args: argparse.Namespace) -> int:
         test = row.get("fhr_p_value")
         versus = f"  vs {row['best_baseline']}: p {format_p(test)}" if isinstance(test, float) and test == test else ""
         print(f"  {row['method']:<20} n={row['samples']:<5} {figures}{versus}")
+    if args.tail_budget_of is not None:
+        print(f"LIF@{args.k} at {args.tail_budget_of}'s long-tail budget (its long-tail items per sample), "
+              f"samples with a long-tail future negative")
+        for method, row in budget.items():
+            interval, p = row["lif_at_budget"], row["p_value_vs_reference"]
+            figure = "–" if interval is None else (f"{interval['value']:.4f} [{interval['low']:.4f}, "
+                                                    f"{interval['high']:.4f}]")
+            print(f"  {method:<20} long-tail items {row['long_tail_items']:.1f}  LIF@{args.k} at the budget {figure}"
+                  + ("" if p is None else f"  vs {args.tail_budget_of}: p {format_p(p)}"))
+        if not budget:
+            print("  (no sample has a long-tail future negative)")
     return 0

@@ -12,14 +12,14 @@ from typing import Callable
 
 from ..errors import ConrecError
 from ..data.importer import rebuild_samples
-from ..data.samples import long_tail_items, read_sample_config, read_samples
+from ..data.samples import read_sample_config, read_samples
 from .baselines import baseline_method
 from .scoring import (evaluate_baseline, evaluate_predictions, read_sample_metrics,
                          summarise)
 from .pipeline_config import PipelineConfig
 from .probes import filter_simulation, forgetting_rate
 from .report import write_report
-from .tail_budget import budget_summary
+from .tail_budget import split_budget_summary
 from .true_dislikes import load_true_dislikes, reference_shares
 from ..data.workspace import open_workspace
 
@@ -141,9 +141,8 @@ def run_pipeline(workspace, out, config: PipelineConfig = PipelineConfig(), *,
     if config.uses_prior:
         probes["prior"] = {"method": names.prior, **read_prior_choice(workspace, names)}
     samples = read_samples(workspace, config.split)
-    probes["long_tail_budget"] = {"reference": names.grpo, "methods": budget_summary(
-        metrics, dict(zip(samples["sample_id"], samples["future_negatives"])), long_tail_items(workspace),
-        names.grpo)}
+    probes["long_tail_budget"] = {"reference": names.grpo,
+                                  "methods": split_budget_summary(workspace, metrics, samples, names.grpo)}
     truth = load_true_dislikes(workspace)
     if truth is not None:
         probes["true_dislikes"] = reference_shares(truth, samples)

@@ -15,6 +15,7 @@ from collections.abc import Collection, Sequence
 
 import pandas as pd
 
+from ..data.samples import long_tail_items
 from .intervals import bootstrap_interval, paired_test
 
 
@@ -69,3 +70,10 @@ def budget_summary(metrics: pd.DataFrame, future_negatives: dict, long_tail: Col
                      "difference_vs_reference": None if test is None else test["difference"],
                      "p_value_vs_reference": None if test is None else test["p_value"]})
     return rows
+
+
+def split_budget_summary(workspace, metrics: pd.DataFrame, samples: pd.DataFrame, reference: str) -> list[dict]:
+    """`budget_summary` of one split's per-sample metrics, with that split's `samples` (their future windows) and
+    the workspace's long-tail items."""
+    return budget_summary(metrics, dict(zip(samples["sample_id"], samples["future_negatives"])),
+                          long_tail_items(workspace), reference)
