@@ -54,6 +54,21 @@ def test_cancel_stops_the_job(registry):
     assert registry.submit("sleep", {"steps": 1}).id != job.id  # a new job may start now
 
 
+def test_a_cancel_never_puts_back_the_record_of_a_job_that_ended_meanwhile(registry, monkeypatch):
+    job = registry.submit("sleep", {"steps": 200, "seconds": 0.05})
+    wait_until(lambda: registry.get(job.id).progress > 0)
+    running = registry.get(job.id)
+    registry.cancel(job.id)
+    assert registry.wait(job.id, timeout=30).status == "cancelled"
+    # the race a loaded machine once produced: cancel read the record while the job ran, and the worker wrote its
+    # end before cancel wrote "cancelling", which then read as a dead worker's job, "failed"
+    monkeypatch.setattr(registry, "get", lambda job_id: running)
+    assert registry.cancel(job.id).status == "cancelled"
+    monkeypatch.undo()
+    ended = registry.get(job.id)
+    assert ended.status == "cancelled" and ended.message == "cancelled by the user"
+
+
 def test_a_failing_job_records_its_error(registry):
     job = registry.wait(registry.submit("sleep", {"steps": 1, "fail": True}).id, timeout=30)
     assert job.status == "failed" and job.error == "asked to fail"

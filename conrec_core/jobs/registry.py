@@ -20,6 +20,7 @@ import uuid
 from dataclasses import asdict, dataclass, field, fields
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 from ..errors import ConrecError
 from ..data.workspace import artifacts_dir
@@ -105,6 +106,18 @@ class JobRegistry:
         temporary.write_text(json.dumps(asdict(job), indent=1))
         os.replace(temporary, target)  # readers see the old record or the new one, never half of one
 
+    def update(self, job_id: str, change: Callable[[Job], None]) -> Job:
+        """Read the record, apply `change` to it and write it back, with no other update in between: the app
+        (cancel, a dead worker's mark) and the worker (progress, the end) both update a running job's record, and
+        a plain read-then-write lets one of them put back a record the other had already replaced."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        with open(self.path(job_id).with_suffix(".lock"), "w") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            job = self.read(job_id)
+            change(job)
+            self.write(job)
+            return job
+
     def read(self, job_id: str) -> Job:
         try:
             record = json.loads(self.path(job_id).read_text())
@@ -120,11 +133,7 @@ class JobRegistry:
         job = self.read(job_id)
         process = self._process(job)
         if job.active and process is not None and not _alive(*process):
-            job = self.read(job_id)  # it may have finished between the two reads
-            if job.active:
-                job.status, job.finished_at = "failed", _now()
-                job.error = "the worker process stopped unexpectedly (killed, or out of memory?); see its log"
-                self.write(job)
+            job = self.update(job_id, _mark_dead)  # unless it finished in the meantime
         return job
 
     def list(self) -> list[Job]:
@@ -185,10 +194,7 @@ class JobRegistry:
         if not job.active:
             return job
         self._flag(job_id).touch()
-        if job.status != "cancelling":
-            job.status = "cancelling"
-            self.write(job)
-        return job
+        return self.update(job_id, _mark_cancelling)  # the worker may have ended since: then it stays ended
 
     def enforce_cancel(self, job_id: str, grace: float = CANCEL_GRACE_SECONDS) -> Job:
         """Terminate a job whose cancel was requested more than `grace` seconds ago and is still running."""
@@ -199,8 +205,7 @@ class JobRegistry:
             if _alive(*process):  # never signal a process that merely reuses the worker's old PID
                 with contextlib.suppress(ProcessLookupError, PermissionError):
                     os.killpg(process[0], signal.SIGTERM)
-            job.status, job.finished_at, job.error = "cancelled", _now(), "terminated after ignoring cancel"
-            self.write(job)
+            job = self.update(job_id, _mark_terminated)
         return job
 
     def cancel_requested(self, job_id: str) -> bool:
@@ -213,6 +218,22 @@ class JobRegistry:
             if not job.active or time.monotonic() > deadline:
                 return job
             time.sleep(poll)
+
+
+def _mark_dead(job: Job) -> None:
+    if job.active:
+        job.status, job.finished_at = "failed", _now()
+        job.error = "the worker process stopped unexpectedly (killed, or out of memory?); see its log"
+
+
+def _mark_cancelling(job: Job) -> None:
+    if job.active:
+        job.status = "cancelling"
+
+
+def _mark_terminated(job: Job) -> None:
+    if job.active:
+        job.status, job.finished_at, job.error = "cancelled", _now(), "terminated after ignoring cancel"
 
 
 def _stat_fields(pid: int) -> list[str] | None:

@@ -17,10 +17,7 @@ PROGRESS_INTERVAL = 0.5  # seconds between record writes: the page polls about o
 
 def run(workspace: str, job_id: str) -> int:
     registry = JobRegistry(workspace)
-    job = registry.read(job_id)
-    job.status, job.started_at, job.pid = "running", _now(), os.getpid()
-    job.pid_started = process_start(job.pid)
-    registry.write(job)
+    job = registry.update(job_id, _start)
     last_write = 0.0
 
     def progress(fraction: float, message: str = "") -> None:
@@ -29,35 +26,38 @@ def run(workspace: str, job_id: str) -> int:
             raise JobCancelled()
         now = time.monotonic()
         if now - last_write >= PROGRESS_INTERVAL or fraction >= 1.0:
-            current = registry.read(job_id)
-            current.progress, current.message = max(0.0, min(1.0, float(fraction))), message
-            registry.write(current)
+            registry.update(job_id, lambda current: _report(current, fraction, message))
             last_write = now
 
     module_name, function_name = JOB_KINDS[job.kind].split(":")
     function = getattr(importlib.import_module(module_name), function_name)
     try:
         result = function(workspace, job.params, progress)
-        final = registry.read(job_id)
-        final.status, final.progress, final.result = "done", 1.0, result
-        code = 0
+        end, code = {"status": "done", "progress": 1.0, "result": result}, 0
     except JobCancelled:
-        final = registry.read(job_id)
-        final.status, final.message = "cancelled", "cancelled by the user"
-        code = 0
+        end, code = {"status": "cancelled", "message": "cancelled by the user"}, 0
     except ConrecError as error:
-        final = registry.read(job_id)
-        final.status, final.error = "failed", str(error)
-        final.error_column = getattr(error, "column", None)
-        code = 1
+        end, code = {"status": "failed", "error": str(error), "error_column": getattr(error, "column", None)}, 1
     except Exception as error:  # a bug: keep the traceback in the log, show one line in the app
         traceback.print_exc()
-        final = registry.read(job_id)
-        final.status, final.error = "failed", f"{type(error).__name__}: {error} (details in the job log)"
-        code = 1
-    final.finished_at = _now()
-    registry.write(final)
+        end, code = {"status": "failed", "error": f"{type(error).__name__}: {error} (details in the job log)"}, 1
+    registry.update(job_id, lambda final: _finish(final, end))
     return code
+
+
+def _start(job) -> None:
+    job.status, job.started_at, job.pid = "running", _now(), os.getpid()
+    job.pid_started = process_start(job.pid)
+
+
+def _report(job, fraction: float, message: str) -> None:
+    job.progress, job.message = max(0.0, min(1.0, float(fraction))), message
+
+
+def _finish(job, end: dict) -> None:
+    for name, value in end.items():
+        setattr(job, name, value)
+    job.finished_at = _now()
 
 
 if __name__ == "__main__":
