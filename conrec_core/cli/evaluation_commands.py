@@ -170,12 +170,10 @@ def run_evaluate(args: argparse.Namespace) -> int:
     table = summarise(metrics, tuple(args.baselines))
     budget = {} if args.tail_budget_of is None else {row["method"]: row for row in split_budget_summary(
         args.workspace, metrics, read_samples(args.workspace, args.split), args.tail_budget_of)}
-    if args.json and args.tail_budget_of is None:
-        print(table.to_json(orient="records", indent=2))
-        return 0
-    if args.json:  # each method's row carries its figures at the budget
-        records = [{**row, "long_tail_budget": budget.get(row["method"])}
-                   for row in json.loads(table.to_json(orient="records"))]
+    if args.json:  # with a budget, each method's row carries its figures at it
+        records = json.loads(table.to_json(orient="records"))
+        if args.tail_budget_of is not None:
+            records = [{**row, "long_tail_budget": budget.get(row["method"])} for row in records]
         print(json.dumps(records, indent=2))
         return 0
     print(f"{args.split} split, means with 95% bootstrap intervals")
