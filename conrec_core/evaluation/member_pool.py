@@ -41,20 +41,24 @@ class ChainResult:
 
 
 def side_by_side_workers(members: int, cores: int | None = None, on_gpu: bool | None = None) -> int:
-    """How many member processes to run at once: one per member up to the cores; 1 (train in turn, in this
-    process) with one member, one core or a GPU.
+    """How many member processes to run at once: every member, up to twice the cores; 1 (train in turn, in this
+    process) with one member, one core or a GPU. Members that outnumber the cores share them (one thread each)
+    rather than wait for a free one: in rounds, three members on two cores leave a core idle for the whole last
+    round, a third of the time; sharing, they all end together.
 
     >>> side_by_side_workers(2, cores=2, on_gpu=False), side_by_side_workers(3, cores=2, on_gpu=False)
-    (2, 2)
-    >>> side_by_side_workers(2, cores=1, on_gpu=False), side_by_side_workers(2, cores=16, on_gpu=True)
-    (1, 1)
+    (2, 3)
+    >>> side_by_side_workers(8, cores=2, on_gpu=False), side_by_side_workers(2, cores=1, on_gpu=False)
+    (4, 1)
+    >>> side_by_side_workers(2, cores=16, on_gpu=True)
+    1
     """
     if on_gpu is None:
         import torch
 
         on_gpu = torch.cuda.is_available()
     cores = cores or os.cpu_count() or 1
-    return 1 if on_gpu else max(1, min(members, cores))
+    return 1 if on_gpu or cores < 2 else max(1, min(members, 2 * cores))
 
 
 def train_chain(workspace, chain: MemberChain, codebook: str, progress: Progress) -> ChainResult:
