@@ -43,7 +43,7 @@ with st.form("pipeline_settings"):
     left, right = st.columns(2)
     members = left.selectbox(
         "SID models per seed", [None, 1, 2, 3, 4], key="pipeline_members",
-        format_func=lambda n: "the preset's (quick 1, default 2)" if n is None else str(n),
+        format_func=lambda n: f"the preset's (quick 1, default {PipelineConfig().members})" if n is None else str(n),
         help="models that differ only in initial weights and batch order; the SFT and full-method rows fuse their "
              "top K (each takes its share of the CPU cores)")
     tail_quota = right.selectbox(

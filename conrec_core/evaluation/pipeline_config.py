@@ -54,15 +54,15 @@ class PipelineConfig:
     # Each seed trains this many SID models (SFT, then GRPO on each) that differ in initial weights and batch order
     # (member m of seed S is seeded S * members + m), and the report's SFT and full-method rows are their top K
     # fused (reciprocal rank, lm/ensemble.py); each member keeps a row of its own. The members' errors differ,
-    # so two of the half-width tiny model beat one of width 128 on real ratings in about the same time. On
-    # MovieLens small (seeds 0-2, plain fusion, reports/README.md): the full method 0.197 ± 0.017 against one
-    # wide model's 0.176 ± 0.007, 1.16 times most-disliked, 12.5 minutes a seed. On the synthetic shop (one
-    # seed) they lose (plain fusion): 0.223 / 0.210 (shipped / fresh codebook) against 0.237 / 0.251, as GRPO
-    # adds nothing to the narrow members there, and the pipeline takes 10 min 30 s against 8 min 41 s ("Two narrow
-    # members per seed"). Real logs come first. The prior's row, the filter and forgetting probes and
-    # the GRPO plot read member 0, and no prior row is made: the prior re-ranks one model's scored beams, which a
+    # so more of the half-width tiny model do better on real ratings. MovieLens small, validation FHR@20 of GRPO
+    # members pooled from three seeds (one codebook, members' tail quota): 1 member 0.166, 2 0.174, 3 0.179,
+    # 4 0.183, 6 0.198. Test over seeds 0-2 (reports/movielens-small): three members 0.192 ± 0.011 against two's
+    # 0.182 ± 0.006 and most-disliked's 0.170 (1.13 times), 16-18.5 minutes a seed against 15-16. Synthetic shop,
+    # fresh import, one seed: 0.216 against two's 0.209 (cosine item-CF 0.171), 13 min 43 s against about 12
+    # ("Three members per seed", reports/README.md). The prior's row, the filter and forgetting probes and the
+    # GRPO plot read member 0, and no prior row is made: the prior re-ranks one model's scored beams, which a
     # fused ranking does not have.
-    members: int = 2
+    members: int = 3
     # With members, each fused top K (`decoding.returns`) holds at least as many long-tail items as the members'
     # top K held on average (`MEMBERS`; or at least this many: lm/tail_quota.py). Fusion ranks first what the
     # members agree on, mostly popular items, and lost the long tail each member had; the quota gives it back from
