@@ -51,15 +51,17 @@ class PipelineConfig:
     # FHR@20 0.178 on validation and 0.173 on test with a codebook each, against 0.190 and 0.173 on one codebook
     # (LIF@20 0.034 against 0.047): one codebook stays the default.
     codebook_per_seed: bool = False
-    # Each seed trains this many SID models (SFT, then GRPO on each) that differ in initial weights and batch order
-    # (member m of seed S is seeded S * members + m), and the report's SFT and full-method rows are their top K
-    # fused (reciprocal rank, lm/ensemble.py); each member keeps a row of its own. The members' errors differ,
-    # so more of the half-width tiny model do better on real ratings. MovieLens small, validation FHR@20 of GRPO
-    # members pooled from three seeds (one codebook, members' tail quota): 1 member 0.166, 2 0.174, 3 0.179,
-    # 4 0.183, 6 0.198. Test over seeds 0-2 (reports/movielens-small): three members 0.192 ± 0.011 against two's
-    # 0.182 ± 0.006 and most-disliked's 0.170 (1.13 times), 16-18.5 minutes a seed against 15-16. Synthetic shop,
-    # fresh import, one seed: 0.216 against two's 0.209 (cosine item-CF 0.171), 13 min 43 s against about 12
-    # ("Three members per seed", reports/README.md). The prior's row, the filter and forgetting probes and the
+    # Each seed trains this many SID models (SFT, then GRPO on each) that differ in initial weights and batch
+    # order (member m of seed S is seeded S * members + m), and the report's SFT and full-method rows are their
+    # top K fused (reciprocal rank, lm/ensemble.py); each member keeps a row of its own. The members' errors
+    # differ, so more of the half-width tiny model do better on real ratings. MovieLens small, validation FHR@20
+    # of GRPO members pooled from three seeds (one codebook, members' tail quota): 1 member 0.166, 2 0.174, 3
+    # 0.179, 4 0.183, 6 0.198. Test over seeds 0-2 (reports/movielens-small): three members 0.192 ± 0.011
+    # against two's 0.182 ± 0.006 and most-disliked's 0.170 (1.13 times). The price is time: side by side on 2
+    # cores three members take 1.63 times two's (`benchmarks/bench_parallel_members.py`, 144.2 s against 88.3
+    # s), so a MovieLens seed takes 16-18.5 minutes instead of about 12, and the synthetic shop's fresh import
+    # 13 min 43 s instead of about 10 (0.216 against the last two-member draw's 0.209; cosine item-CF 0.171;
+    # "Three members per seed", reports/README.md). The prior's row, the filter and forgetting probes and the
     # GRPO plot read member 0, and no prior row is made: the prior re-ranks one model's scored beams, which a
     # fused ranking does not have.
     members: int = 3
