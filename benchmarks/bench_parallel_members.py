@@ -40,8 +40,7 @@ def main() -> None:
     from conrec_core.shipped.sample_data import sample_workspace
 
     source = args.workspace or sample_workspace("synthetic-shop")
-    config = PipelineConfig()
-    config = replace(config, members=args.members or config.members)
+    config = PipelineConfig(members=args.members) if args.members else PipelineConfig()
     config = replace(config, sft=replace(config.sft, steps=args.sft_steps, eval_every=args.sft_steps,
                                          checkpoint_every=args.sft_steps),
                      grpo=replace(config.grpo, steps_per_stage=args.grpo_steps, eval_every=args.grpo_steps))
@@ -52,7 +51,7 @@ def main() -> None:
     runs = [("in turn", 1), ("side by side", workers)]
     if workers > cores > 1:
         runs.append(("in rounds", cores))
-    print(f"{len(chains)} members, {os.cpu_count()} cores, {torch.get_num_threads()} torch threads in this process, "
+    print(f"{len(chains)} members, {cores} cores, {torch.get_num_threads()} torch threads in this process, "
           f"{workers} side by side; SFT {args.sft_steps} steps, GRPO {args.grpo_steps} steps a stage")
     seconds = {}
     with tempfile.TemporaryDirectory() as folder:
