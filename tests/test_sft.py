@@ -10,7 +10,8 @@ from conrec_core.lm.backbones import new_backbone
 from conrec_core.errors import ConrecError
 from conrec_core.lm.checkpoints import checkpoint_dir, load_checkpoint, read_metrics
 from conrec_core.lm.config import TASKS, BackboneConfig, SFTConfig
-from conrec_core.lm.prompts import PROMPTS, read_task_data, template_texts, training_examples
+from conrec_core.lm.prompts import PROMPTS, next_negative_examples, read_task_data, template_texts, \
+    training_examples
 from conrec_core.semantic_ids.store import load_codebook
 from conrec_core.lm.sft import train_sft
 from conrec_core.lm.vocab import sid_tokens
@@ -161,3 +162,20 @@ def test_task_data_lists_validation_samples_users_first(lm_world):
     for user in set(users):  # each user's samples keep their time order
         anchors = [s.anchor_ts for s in validation if s.user_id == user]
         assert anchors == sorted(anchors)
+
+
+def test_window_targets_come_from_each_training_samples_future_window(lm_world):
+    codebook = load_codebook(lm_world)
+    data = read_task_data(lm_world, codebook)
+    config = SFTConfig(tasks=("future_negative",), task_weights=(1.0,), window_targets=3)
+    [examples] = training_examples(data, codebook, config).values()
+    train = data.samples["train"]
+    prompts = [e.prompt for e in next_negative_examples(data, codebook, "train", config)]
+    assert len(examples) == 3 * len(train)  # the same weight for every sample, however long its window
+    for index, sample in enumerate(train):
+        drawn = examples[3 * index:3 * index + 3]
+        assert {e.prompt for e in drawn} == {prompts[index]}
+        assert all(e.item_id in sample.future_negatives and e.target == codebook.sids.sid(e.item_id)
+                   for e in drawn)
+    # windows longer than one item give targets other than the next negative
+    assert any(e.item_id != train[i // 3].next_negative for i, e in enumerate(examples))

@@ -27,6 +27,7 @@ PROMPTS = {
     "negative_sequence": "Dislikes so far: {history}",
     "with_positives_prefix": "Likes: {positives}. Dislikes so far: {history}",
 }
+PROMPTS["future_negative"] = PROMPTS["next_negative"]  # the same question, its answer drawn from the future window
 CANDIDATES = 4  # alignment: one disliked item among three of the same user's positives
 
 
@@ -155,6 +156,25 @@ def next_negative_examples(data: TaskData, codebook: Codebook, split: str, confi
             for s in data.samples[split][:limit]]
 
 
+def future_negative_examples(data: TaskData, codebook: Codebook, config: SFTConfig,
+                             rng: np.random.Generator) -> list[Example]:
+    """`config.window_targets` examples per training sample: its context as the prompt (the next-negative
+    prompt), a negative of its future window as the target, drawn at random with replacement (the next negative
+    is one of them). The future window is what FHR@K scores and what the paper's motivation (method §1) finds
+    less biased by exposure order than the next item; a fixed count per sample keeps every sample's weight equal
+    however long its window."""
+    known = codebook.sids.item_to_row
+    examples = []
+    for sample in data.samples["train"]:
+        window = [item for item in dict.fromkeys(sample.future_negatives) if item in known] or [sample.next_negative]
+        prompt = next_negative_prompt(codebook, list(sample.context_negatives), config)
+        for pick in rng.integers(len(window), size=config.window_targets):
+            item = window[pick]
+            examples.append(Example("future_negative", prompt, codebook.sids.sid(item), item,
+                                    ends=not config.prefix_prompts))
+    return examples
+
+
 def negative_sequences(data: TaskData, codebook: Codebook, config: SFTConfig) -> list[Example]:
     """Each user's training negatives as windows of up to `context_items + 1` items, one window ending at each
     negative, with the loss on every item's SID: a window trains every next negative in it at once, each from
@@ -209,6 +229,8 @@ def training_examples(data: TaskData, codebook: Codebook, config: SFTConfig) -> 
         examples["next_negative"] = next_negative_examples(data, codebook, "train", config)
     if "negative_sequence" in config.tasks:
         examples["negative_sequence"] = negative_sequences(data, codebook, config)
+    if "future_negative" in config.tasks:
+        examples["future_negative"] = future_negative_examples(data, codebook, config, rng)
     return examples
 
 

@@ -273,7 +273,7 @@ def _held_out(data: TaskData, codebook: Codebook, config: SFTConfig) -> dict[str
     held_out: dict[str, list[Example]] = {}
     if "alignment" in config.tasks:
         held_out["alignment"] = held_out_alignment(data, codebook, "validation", rng, config.eval_examples)
-    if {"next_negative", "negative_sequence"} & set(config.tasks):
+    if {"next_negative", "negative_sequence", "future_negative"} & set(config.tasks):
         held_out["next_negative"] = next_negative_examples(data, codebook, "validation", config,
                                                            config.eval_examples)
     return held_out
