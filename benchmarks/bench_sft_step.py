@@ -1,11 +1,12 @@
-"""One SFT training step (forward, backward, AdamW): packed batches with target-only logits against padded ones.
+"""One SFT training step (forward, backward, AdamW): packed batches with target-only logits against padded ones,
+and packed rows of today's width (`PACK_WIDTH`) against wider ones.
 
-    python -m benchmarks.bench_sft_step [--workspace WS] [--codebook NAME] [--steps 30]
+    python -m benchmarks.bench_sft_step [--workspace WS] [--codebook NAME] [--steps 30] [--old-width 256]
 
-The same model, the same batches (SFT's default task mix, `batch_for_step` of steps 0..N-1), alternating the two
-paths step by step so both see the same load. Prints the median step time of each, the ratio, the tokens each
-path runs through the decoder, and the largest difference between their per-example losses on the first
-batch (dropout off). Default workspace: the synthetic sample (its codebook is trained first if missing).
+The same model, the same batches (SFT's default task mix, `batch_for_step` of steps 0..N-1), the paths taking
+turns step by step so all see the same load. Prints the median step time of each, the ratios, the tokens each
+path runs through the decoder, and the largest difference between the packed and padded per-example losses on
+the first batch (dropout off). Default workspace: the synthetic sample (its codebook is trained first if missing).
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ def main() -> None:
     parser.add_argument("--workspace", type=Path)
     parser.add_argument("--codebook", default="default")
     parser.add_argument("--steps", type=int, default=30)
+    parser.add_argument("--old-width", type=int, default=256, help="packed row width to compare with")
     args = parser.parse_args()
 
     import torch
@@ -33,7 +35,7 @@ def main() -> None:
     from conrec_core.lm.config import BackboneConfig, SFTConfig
     from conrec_core.lm.prompts import read_task_data, template_texts, training_examples
     from conrec_core.lm.sft import batch_for_step, encode
-    from conrec_core.lm.token_loss import example_losses, pack, padded
+    from conrec_core.lm.token_loss import PACK_WIDTH, example_losses, pack, packed_losses, padded, padded_losses
     from conrec_core.lm.vocab import sid_tokens
     from conrec_core.semantic_ids.codebook import build_codebook
     from conrec_core.semantic_ids.store import list_codebooks, load_codebook
@@ -60,32 +62,44 @@ def main() -> None:
         plain, _ = example_losses(model, first, pad, cpu, packed=False)
     model.train()
 
-    def step(batch, packed: bool) -> float:
+    paths = {  # name -> (per-example losses of a batch, the tensor the decoder runs through)
+        "padded, every position's logits": (lambda b: padded_losses(model, padded(b, pad, cpu), len(b)),
+                                            lambda b: padded(b, pad, cpu)),
+        f"packed in rows of {args.old_width}": (
+            lambda b: packed_losses(model, pack(b, pad, cpu, args.old_width), len(b)),
+            lambda b: pack(b, pad, cpu, args.old_width)),
+        f"packed in rows of {PACK_WIDTH}": (lambda b: packed_losses(model, pack(b, pad, cpu), len(b)),
+                                            lambda b: pack(b, pad, cpu)),
+    }
+
+    def step(batch, losses) -> float:
         started = time.perf_counter()
-        summed, tokens = example_losses(model, batch, pad, cpu, packed)
+        summed, tokens = losses(batch)
         optimizer.zero_grad(set_to_none=True)
         (summed.sum() / tokens.sum()).backward()
         optimizer.step()
         return time.perf_counter() - started
 
-    times = {True: [], False: []}
-    tokens = {True: 0, False: 0}
+    names = list(paths)
+    times = {name: [] for name in names}
+    tokens = {name: 0 for name in names}
     for number in range(args.steps + 2):
         batch = batch_for_step(encoded, config, number)
-        for packed in (True, False) if number % 2 else (False, True):
-            seconds = step(batch, packed)
+        for name in names[number % len(names):] + names[:number % len(names)]:  # each path first in turn
+            seconds = step(batch, paths[name][0])
             if number >= 2:  # the first two warm the allocator up
-                times[packed].append(seconds)
-                tokens[packed] += (pack(batch, pad, cpu) if packed else padded(batch, pad, cpu))["input_ids"].numel()
-    packed_ms, padded_ms = (statistics.median(times[p]) * 1000 for p in (True, False))
+                times[name].append(seconds)
+                tokens[name] += paths[name][1](batch)["input_ids"].numel()
+    ms = {name: statistics.median(times[name]) * 1000 for name in names}
     print(f"workspace {workspace}, codebook {args.codebook!r}, tiny model "
           f"({sum(p.numel() for p in model.parameters()):,} parameters), batch {config.batch_size}, "
           f"{args.steps} steps each, {torch.get_num_threads()} threads")
-    print(f"padded, every position's logits   {padded_ms:7.1f} ms/step  {tokens[False] / args.steps:7.0f} tokens/step")
-    print(f"packed, target logits only        {packed_ms:7.1f} ms/step  {tokens[True] / args.steps:7.0f} tokens/step")
-    print(f"speed-up {padded_ms / packed_ms:.2f}x; largest per-example loss difference on step 0: "
+    for name in names:
+        print(f"{name:<36} {ms[name]:7.1f} ms/step  {tokens[name] / args.steps:7.0f} tokens/step")
+    padded_ms, old_ms, packed_ms = (ms[name] for name in names)
+    print(f"speed-up of packing (rows of {PACK_WIDTH}) over padding {padded_ms / packed_ms:.2f}x, over rows of "
+          f"{args.old_width} {old_ms / packed_ms:.2f}x; largest per-example loss difference on step 0: "
           f"{(fast - plain).abs().max().item():.2e} (of losses up to {plain.max().item():.1f})")
-
 
 if __name__ == "__main__":
     main()

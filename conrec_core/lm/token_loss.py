@@ -20,7 +20,10 @@ import torch
 import torch.nn.functional as F
 
 IGNORE = -100
-PACK_WIDTH = 256  # tokens per packed row: attention costs the square of it, more rows cost Python overhead
+# Tokens per packed row (a longer example widens it). The mask keeps each example to itself, but the attention
+# kernel still computes every row's full square, so its cost is tokens x width: 96 against 256 made a training
+# step 1.3 times faster on both samples with the same losses (`python -m benchmarks.bench_sft_step`).
+PACK_WIDTH = 96
 
 
 @dataclass
