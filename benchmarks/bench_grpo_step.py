@@ -1,12 +1,14 @@
-"""One GRPO step (sampling, rewards, old and reference log-probabilities, two updates): completion logits only
-against the logits of every prompt position.
+"""One GRPO step (sampling, rewards, old and reference log-probabilities, two updates): each prompt run once per
+group against once per completion, and completion logits only against the logits of every prompt position.
 
     python -m benchmarks.bench_grpo_step [--workspace WS] [--checkpoint NAME] [--steps 10]
 
-`sequence_logprobs` asks the model for the logits of the completion's positions alone (`logits_to_keep`); the
-reference computes every position's logits and slices them afterwards, as the step did before. Both run the
-same steps (same seeds, stage 1's prompt) alternately on one policy. Prints the median step time of each, the
-ratio, and the largest difference of the two paths' log-probabilities on one batch. Default: the synthetic
+`sequence_logprobs` runs each prompt once and repeats its KV cache over the group's completions, and asks for
+the logits of the completion's positions alone (`logits_to_keep`). The second path runs the prompt once per
+completion, as the step did before stop 37; the third also computes every position's logits and slices them
+afterwards, as it did before that. All run the same steps (same seeds, stage 1's prompt) in turn on one
+policy. Prints the median step time of each, the ratios, and the largest difference of the log-probabilities
+the paths give one batch. Default: the synthetic
 sample's workspace and its first SFT checkpoint (`pipeline --sample synthetic-shop` makes one).
 """
 
@@ -38,16 +40,23 @@ def main() -> None:
     run, _ = grpo.prepare_run(workspace, checkpoint, config)
     ours = grpo.sequence_logprobs
 
-    def every_position(model, inputs, completions, allowed, steps):
+    def per_completion(model, inputs, completions, allowed, steps, group_size=1):
+        return ours(model, inputs, completions, allowed, steps)
+
+    def every_position(model, inputs, completions, allowed, steps, group_size=1):
         return constrained_logprobs(model(**inputs).logits[:, -steps - 1:-1], completions, allowed)
 
-    times = {"completion": [], "every": []}
+    paths = {"prompt once per group, completion logits": ours,
+             "prompt once per completion, completion logits": per_completion,
+             "prompt once per completion, every position's logits": every_position}
+    names = list(paths)
+    times = {name: [] for name in names}
     for step in range(args.steps + 1):
-        for name in ("completion", "every") if step % 2 else ("every", "completion"):
-            grpo.sequence_logprobs = ours if name == "completion" else every_position
+        for name in names[step % len(names):] + names[:step % len(names)]:  # each path first in turn
+            grpo.sequence_logprobs = paths[name]
             started = time.perf_counter()
             grpo.grpo_step(run, config.stages[0], 0, step, config.betas[0])
-            if step:  # step 0 warms both up
+            if step:  # step 0 warms every path up
                 times[name].append(time.perf_counter() - started)
     grpo.sequence_logprobs = ours
 
@@ -57,17 +66,18 @@ def main() -> None:
     allowed = grpo.allowed_tokens(run.trie, rollouts.completions, rollouts.remaining, config.group_size)
     inputs, steps = grpo.model_inputs(rollouts), rollouts.completions.shape[1]
     with torch.no_grad():
-        gap = (ours(run.reference, inputs, rollouts.completions, allowed, steps)
-               - every_position(run.reference, inputs, rollouts.completions, allowed, steps)).abs()
-    gap = gap[torch.isfinite(gap)].max().item()
-    fast, slow = (statistics.median(times[n]) for n in ("completion", "every"))
+        figures = [path(run.reference, inputs, rollouts.completions, allowed, steps, config.group_size)
+                   for path in paths.values()]
+    gap = max((f - figures[-1]).abs()[torch.isfinite(f)].max().item() for f in figures[:-1])
+    seconds = {name: statistics.median(times[name]) for name in names}
     print(f"workspace {workspace}, checkpoint {checkpoint!r}, {config.prompts_per_step} prompts x "
           f"{config.group_size} completions, {config.updates_per_batch} updates, {args.steps} steps each, "
           f"{torch.get_num_threads()} threads")
-    print(f"every position's logits     {slow:6.3f} s/step")
-    print(f"completion logits only      {fast:6.3f} s/step")
-    print(f"speed-up {slow / fast:.2f}x; largest log-probability difference on one batch: {gap:.2e}")
-
+    for name in names:
+        print(f"{name:<54} {seconds[name]:6.3f} s/step")
+    shared, per_copy, every = (seconds[name] for name in names)
+    print(f"speed-up of one pass per prompt {per_copy / shared:.2f}x (against every position's logits "
+          f"{every / shared:.2f}x); largest log-probability difference on one batch: {gap:.2e}")
 
 if __name__ == "__main__":
     main()

@@ -11,7 +11,8 @@ import torch
 from conrec_core.metrics import future_hit_rate
 from conrec_core.cli import main
 from conrec_core.rl import grpo as grpo_module
-from conrec_core.rl.grpo import grpo_step, model_inputs, prepare_run, sequence_logprobs, snapshot, train_grpo
+from conrec_core.rl.grpo import _shared_prompt_logits, grpo_step, model_inputs, prepare_run, sequence_logprobs, \
+    snapshot, train_grpo
 from conrec_core.rl.grpo_loss import constrained_logprobs
 from conrec_core.rl.grpo_config import GRPOConfig
 from conrec_core.lm.checkpoints import checkpoint_dir, list_checkpoints, load_checkpoint, read_metrics
@@ -64,6 +65,35 @@ def test_completion_logprobs_from_the_last_logits_equal_those_of_the_full_forwar
         full = constrained_logprobs(model(**inputs).logits[:, -6:-1], completions, allowed)
     assert ours.shape == (6, 5) and torch.isfinite(ours).all()
     assert torch.allclose(ours, full, atol=1e-5)
+
+
+def test_one_pass_per_prompt_gives_each_completion_the_log_probabilities_and_gradients_of_its_own_pass(tiny_world):
+    workspace, _ = tiny_world
+    run, _ = prepare_run(workspace, "tiny", GRPOConfig())
+    model = run.model
+    model.train()
+    generator = torch.Generator().manual_seed(1)
+    vocab = model.get_output_embeddings().weight.shape[0]
+    group = 4
+    prompts = torch.randint(1, vocab, (3, 10), generator=generator).repeat_interleave(group, dim=0)
+    mask = torch.ones_like(prompts)
+    mask[:group, :4] = 0  # the first prompt is left-padded, as generate leaves it
+    completions = torch.randint(1, vocab, (3 * group, 5), generator=generator)
+    allowed = torch.rand(3 * group, 5, vocab, generator=generator) > 0.5
+    allowed[torch.arange(3 * group)[:, None], torch.arange(5), completions] = True
+    inputs = model_inputs(SimpleNamespace(prompt_ids=prompts, prompt_mask=mask, completions=completions))
+    figures = {}
+    for copies in (1, group):
+        model.zero_grad(set_to_none=True)
+        logprobs = sequence_logprobs(model, inputs, completions, allowed, 5, copies)
+        (logprobs * torch.linspace(-1, 1, 5)).sum().backward()
+        figures[copies] = logprobs.detach(), [p.grad.clone() for p in model.parameters() if p.grad is not None]
+    with torch.no_grad():  # the tiny model's cache can be repeated, so the shared path ran
+        assert _shared_prompt_logits(model, inputs, completions, group) is not None
+    (separate, separate_grads), (shared, shared_grads) = figures[1], figures[group]
+    assert torch.isfinite(shared).all() and torch.allclose(shared, separate, atol=1e-5)
+    assert len(shared_grads) == len(separate_grads) > 0
+    assert all(torch.allclose(a, b, atol=1e-5, rtol=1e-4) for a, b in zip(shared_grads, separate_grads))
 
 
 def test_progressive_grpo_runs_three_stages_and_saves_the_best_of_each(tiny_world):

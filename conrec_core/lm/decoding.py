@@ -62,7 +62,7 @@ def shared_prompt_cache(model, encoded, copies: int):
     with torch.no_grad():
         output = model(input_ids=ids[:, :-1], attention_mask=attention[:, :-1], position_ids=positions[:, :-1],
                        use_cache=True)
-    cache = getattr(output, "past_key_values", None)
+    cache = getattr(output, "cache", None)  # transformers 5 renamed past_key_values
     if cache is None or not hasattr(cache, "batch_repeat_interleave"):
         return None
     cache.batch_repeat_interleave(copies)
