@@ -61,7 +61,9 @@ class PipelineConfig:
     # cores three members take 1.63 times two's (`benchmarks/bench_parallel_members.py`, 144.2 s against 88.3
     # s), so a MovieLens seed takes 16-18.5 minutes instead of about 12, and the synthetic shop's fresh import
     # 13 min 43 s instead of about 10 (0.216 against the last two-member draw's 0.209; cosine item-CF 0.171;
-    # "Three members per seed", reports/README.md). The prior's row, the filter and forgetting probes and the
+    # "Three members per seed", reports/README.md). Since stop 37's shorter SFT rows and one GRPO pass per prompt:
+    # 11 min 43 s on the shop's fresh import, 13-16 minutes a MovieLens seed ("Shorter rows, one pass per
+    # prompt"). The prior's row, the filter and forgetting probes and the
     # GRPO plot read member 0, and no prior row is made: the prior re-ranks one model's scored beams, which a
     # fused ranking does not have.
     members: int = 3

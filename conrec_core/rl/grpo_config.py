@@ -15,8 +15,8 @@ STAGE_PROMPTS = ("recent_negatives", "negatives", "negatives_positives")  # what
 class GRPOConfig(Settings):
     stages: tuple[str, ...] = setting(STAGE_PROMPTS, "stage prompts in order: last-3-day negatives, all "
                                                      "negatives, negatives + positives", choices=STAGE_PROMPTS)
-    steps_per_stage: int = setting(60, "policy-gradient steps per stage (about 5 minutes for all three on 2 CPU "
-                                       "cores)", low=1)
+    steps_per_stage: int = setting(60, "policy-gradient steps per stage (all three with their checks: about 2 "
+                                       "minutes a model, three side by side on 2 CPU cores)", low=1)
     prompts_per_step: int = setting(16, "training samples per step (per process when distributed)", low=1)
     group_size: int = setting(8, "G completions per prompt, sampled under the valid-SID constraint", low=2)
     updates_per_batch: int = setting(2, "optimiser steps on each sampled batch; from the second the ratio "
