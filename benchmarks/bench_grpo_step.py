@@ -79,5 +79,6 @@ def main() -> None:
     print(f"speed-up of one pass per prompt {per_copy / shared:.2f}x (against every position's logits "
           f"{every / shared:.2f}x); largest log-probability difference on one batch: {gap:.2e}")
 
+
 if __name__ == "__main__":
     main()

@@ -101,5 +101,6 @@ def main() -> None:
           f"{args.old_width} {old_ms / packed_ms:.2f}x; largest per-example loss difference on step 0: "
           f"{(fast - plain).abs().max().item():.2e} (of losses up to {plain.max().item():.1f})")
 
+
 if __name__ == "__main__":
     main()

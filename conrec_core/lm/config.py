@@ -38,8 +38,8 @@ class BackboneConfig(Settings):
     load_in_4bit: bool = setting(False, "load a pretrained backbone in NF4 through bitsandbytes; checkpoints "
                                         "stay full precision")
     # The tiny model's shape: 24-27 ms per 32-example training step on one thread here (width 64, rows of 96
-    # tokens; benchmarks/bench_sft_step.py), so the sample pipeline trains in minutes. Twice as wide (hidden 256, MLP 768) on MovieLens small (seed 0, 6,000
-    # steps, co-occurrence SIDs): held-out next-negative loss 2.866 against 2.870, validation FHR@20 (717 samples)
+    # tokens; benchmarks/bench_sft_step.py), so the sample pipeline trains in minutes. Twice as wide (hidden 256,
+    # MLP 768) on MovieLens small (seed 0, 6,000 steps, co-occurrence SIDs): held-out next-negative loss 2.866 against 2.870, validation FHR@20 (717 samples)
     # 0.152 against 0.176, test 0.187 against 0.165, at about 2.5 times the time (767 s against 294 s, partly
     # beside another run). Validation says no and the two losses are the same, so the shape stayed. Half as wide
     # (hidden 64, MLP 192; seeds 0-3, both seeds set, reports/README.md "Two narrow members"): validation FHR@20

@@ -62,6 +62,12 @@ def shared_prompt_cache(model, encoded, copies: int):
     with torch.no_grad():
         output = model(input_ids=ids[:, :-1], attention_mask=attention[:, :-1], position_ids=positions[:, :-1],
                        use_cache=True)
+    return repeated_cache(output, copies)
+
+
+def repeated_cache(output, copies: int):
+    """The KV cache of a forward `output`, each row repeated `copies` times in place; None when the model
+    returned none of a type that can be repeated."""
     cache = getattr(output, "cache", None)  # transformers 5 renamed past_key_values
     if cache is None or not hasattr(cache, "batch_repeat_interleave"):
         return None

@@ -29,7 +29,7 @@ import torch
 
 from ..lm.backbones import Backbone
 from ..semantic_ids.store import Codebook, load_codebook
-from ..lm.decoding import completion_rows, sample_completions
+from ..lm.decoding import completion_rows, repeated_cache, sample_completions
 from ..errors import ConrecError
 from .grpo_config import GRPOConfig
 from .grpo_loss import allowed_tokens, constrained_logprobs, decision_mask, group_advantages, grpo_loss
@@ -299,10 +299,9 @@ def _shared_prompt_logits(model, inputs: dict, completions: torch.Tensor, group_
     firsts = slice(None, None, group_size)
     prompt = model(input_ids=ids[firsts, :prompt_length], attention_mask=attention[firsts, :prompt_length],
                    position_ids=positions[firsts, :prompt_length], use_cache=True, logits_to_keep=1)
-    cache = getattr(prompt, "cache", None)
-    if cache is None or not hasattr(cache, "batch_repeat_interleave"):
+    cache = repeated_cache(prompt, group_size)
+    if cache is None:
         return None
-    cache.batch_repeat_interleave(group_size)
     end = ids.shape[1] - 1  # the last completion token scores nothing
     rest = model(input_ids=ids[:, prompt_length:end], attention_mask=attention[:, :end],
                  position_ids=positions[:, prompt_length:end], cache=cache, use_cache=True).logits
