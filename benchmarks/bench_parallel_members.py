@@ -34,7 +34,8 @@ def main() -> None:
     import torch
 
     from conrec_core.data.workspace import artifacts_dir
-    from conrec_core.evaluation.member_pool import side_by_side_workers, train_members
+    from conrec_core.evaluation.member_pool import train_members
+    from conrec_core.evaluation.side_by_side import side_by_side_workers
     from conrec_core.evaluation.pipeline import MethodNames, member_chains
     from conrec_core.evaluation.pipeline_config import PipelineConfig
     from conrec_core.shipped.sample_data import sample_workspace

@@ -102,9 +102,12 @@ def test_pipeline_options_reach_its_settings():
     parser, _ = build_parser()
     default = pipeline_config(parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r"]))
     assert default.codebook.encoder.collaborative == "on" and default.seed == 0
-    assert default.tail_quota == "members" and default.members_side_by_side
+    assert default.tail_quota == "members" and default.members_side_by_side and default.baselines_side_by_side
     in_turn = parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r", "--members-in-turn"])
     assert pipeline_config(in_turn) == replace(default, members_side_by_side=False)
+    baselines_in_turn = parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r",
+                                           "--baselines-in-turn"])
+    assert pipeline_config(baselines_in_turn) == replace(default, baselines_side_by_side=False)
     for text, quota in (("0", 0), ("5", 5), ("members", "members")):
         parsed = parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r", "--tail-quota", text])
         assert pipeline_config(parsed).tail_quota == quota

@@ -87,6 +87,25 @@ def test_same_seed_same_codebook_other_seed_other_codebook(small_world, tmp_path
     assert other.fingerprint != first.fingerprint
 
 
+def test_the_code_decoder_changes_the_reported_quality_but_not_the_sids(small_world, tmp_path):
+    """The pipeline keeps a codebook whose code decoder was fitted otherwise (`sid_settings`): it must not have
+    changed a single SID."""
+    from dataclasses import replace
+
+    from conrec_core.evaluation.pipeline import codebook_as_configured
+
+    copies = [tmp_path / f"ws{i}.duckdb" for i in range(2)]
+    for copy in copies:
+        shutil.copy(small_world, copy)
+    longer = build_codebook(copies[0], config=QUICK, compute_map=False)
+    shorter = build_codebook(copies[1], config=replace(QUICK, code_decoder_steps=5), compute_map=False)
+    assert load_codebook(copies[0]).sids.sids == load_codebook(copies[1]).sids.sids
+    assert len(longer.report.code_decoder_curve) == 20 and len(shorter.report.code_decoder_curve) == 5
+    assert longer.report.reconstruction_cosine_mean > shorter.report.reconstruction_cosine_mean
+    assert codebook_as_configured(copies[1], "default", QUICK)
+    assert not codebook_as_configured(copies[1], "default", replace(QUICK, latent_dim=16))
+
+
 def test_later_stages_refuse_a_codebook_that_does_not_match(small_world, tmp_path):
     path = tmp_path / "ws.duckdb"
     shutil.copy(small_world, path)

@@ -10,7 +10,7 @@ from safetensors.torch import load_file
 
 from conftest import writable_copy
 from conrec_core.errors import ConrecError
-from conrec_core.evaluation import member_pool
+from conrec_core.evaluation import side_by_side
 from conrec_core.evaluation.pipeline import sft_finished
 from conrec_core.evaluation.member_pool import ChainResult, MemberChain, train_members
 from conrec_core.lm.checkpoints import checkpoint_dir, read_training
@@ -28,7 +28,8 @@ def chains(sft_steps: int = 20, second_backbone: str = "tiny") -> list[MemberCha
 
 
 def test_the_worker_count_doctests_pass():
-    assert doctest.testmod(member_pool).failed == 0
+    results = doctest.testmod(side_by_side)
+    assert results.attempted and results.failed == 0
 
 
 def test_members_side_by_side_train_the_weights_they_train_in_turn(lm_world, tmp_path):

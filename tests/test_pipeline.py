@@ -111,7 +111,7 @@ def test_members_are_trained_apart_and_their_fusion_is_the_full_method(small_wor
     from conrec_core.lm.ensemble import fuse_ranks
     from conrec_core.lm.prediction_store import read_predictions
     from conrec_core.lm.tail_quota import MEMBERS, members_quota, with_tail_quota
-    from conrec_core.evaluation.member_pool import side_by_side_workers
+    from conrec_core.evaluation.side_by_side import side_by_side_workers
 
     workspace = tmp_path / "ws.duckdb"
     shutil.copy(small_world, workspace)

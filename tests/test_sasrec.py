@@ -13,7 +13,7 @@ from conrec_core.data.prior import WEIGHT_GRID
 from conrec_core.data.workspace import open_workspace
 from conrec_core.evaluation.sasrec import choose_sasrec_prior, rank_sasrec, train_sasrec
 from conrec_core.evaluation.sasrec_config import SASRecConfig
-from tests.conftest import write
+from tests.conftest import writable_copy, write
 
 CHAIN = 80  # items c0 -> c1 -> ... : every user dislikes a run of consecutive items along the chain
 
@@ -128,3 +128,30 @@ def test_sasrec_prior_ranks_with_the_model_sasrec_negatives_just_trained(chain_w
     assert len(calls) == 4
     # the reused model gives the ranking a fresh one gives: training is deterministic
     assert rank_baseline(copy, "sasrec_negatives", test, k=3, sasrec=config) == negatives
+
+
+def test_baselines_ranked_side_by_side_store_what_they_store_in_turn(chain_world, tmp_path):
+    """The pipeline's baselines stage: each SASRec model in a process of its own (sasrec_prior with the model of
+    sasrec_negatives), the untrained baselines in another; at the same thread count, the rows of a run in turn."""
+    import pandas as pd
+    import torch
+
+    from conrec_core.evaluation.baselines import training_groups
+    from conrec_core.evaluation.scoring import evaluate_baselines, read_sample_metrics
+    from conrec_core.evaluation.side_by_side import Job, run_side_by_side
+
+    config = SASRecConfig(steps=20, eval_every=10)
+    names = ["most_disliked", "sasrec_negatives", "sasrec_both", "sasrec_prior", "swing_cf"]
+    stored, labels = {}, set()
+    for workers in (1, 3):
+        workspace = writable_copy(chain_world, tmp_path / f"workers-{workers}")
+        jobs = [Job(" + ".join(group), evaluate_baselines, (workspace, group, "test", 3, config))
+                for group in training_groups(names)]
+        run_side_by_side(jobs, workers, lambda fraction, message: labels.add(message.split(":")[0]),
+                         threads=torch.get_num_threads())
+        rows = read_sample_metrics(workspace, "test")
+        stored[workers] = rows.assign(ranked=rows["ranked"].map(tuple))[["method", "sample_id", "fhr", "ranked"]]
+    assert set(stored[3]["method"]) == {"most_disliked", "swing_cf", "sasrec_negatives-s0", "sasrec_both-s0",
+                                        "sasrec_prior-s0"}
+    assert labels == {"sasrec_negatives + sasrec_prior", "sasrec_both", "most_disliked + swing_cf"}
+    pd.testing.assert_frame_equal(stored[1], stored[3])

@@ -50,7 +50,7 @@ def register(commands) -> dict:
                                "fused seeds differ in their SIDs too (default: one codebook for every seed)")
     pipeline.add_argument("--members", type=int,
                           help="SID models (SFT and GRPO) per seed, differing in initial weights and batch order, "
-                               "whose top K the report's SFT and full-method rows fuse (default 2; 1: one model)")
+                               "whose top K the report's SFT and full-method rows fuse (default 3; 1: one model)")
     pipeline.add_argument("--tail-quota", type=tail_quota_option, metavar="N|members",
                           help="with members: at least N of each fused top K are long-tail items, where the members "
                                "ranked enough; members (the default): as many as the members' top K held on "
@@ -58,6 +58,9 @@ def register(commands) -> dict:
     pipeline.add_argument("--members-in-turn", action="store_true",
                           help="train the members one after another in this process (default: side by side, a "
                                "process each sharing the CPU cores, when there are two or more cores and no GPU)")
+    pipeline.add_argument("--baselines-in-turn", action="store_true",
+                          help="rank the baselines one after another in this process (default: each SASRec model "
+                               "and the untrained baselines side by side, as the members)")
     pipeline.add_argument("--ablations", action="store_true",
                           help="also the comparison SID models (TIGER-, LC-Rec-style), the paper's Table 2 and its "
                                "Table 4 reward variants: two more SFT and five more GRPO runs")
@@ -133,6 +136,7 @@ def pipeline_config(args: argparse.Namespace):
     config = replace(config, codebook_per_seed=True) if args.codebook_per_seed else config
     config = config.with_members(args.members, args.tail_quota)
     config = replace(config, members_side_by_side=False) if args.members_in_turn else config
+    config = replace(config, baselines_side_by_side=False) if args.baselines_in_turn else config
     return config.with_collaborative(args.collaborative) if args.collaborative else config
 
 

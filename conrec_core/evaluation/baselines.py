@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -86,6 +87,24 @@ def swing_cf(neighbours: dict[str, list[tuple[str, float]]], context_negatives: 
                 scores[neighbour] += score
     ranked = [item for item, _ in sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))][:k]
     return ranked + most_disliked(popular, seen | set(ranked), k - len(ranked))
+
+
+def training_groups(baselines: Sequence[str]) -> list[list[str]]:
+    """`baselines` in groups that rank apart from each other (side by side, evaluation/side_by_side.py): each
+    SASRec model trained, with every variant that ranks with it (sasrec_prior ranks with sasrec_negatives'
+    model), then the baselines that train nothing.
+
+    >>> training_groups(["most_disliked", "sasrec_negatives", "sasrec_both", "sasrec_prior", "item_cf"])
+    [['sasrec_negatives', 'sasrec_prior'], ['sasrec_both'], ['most_disliked', 'item_cf']]
+    >>> training_groups(["swing_cf"])
+    [['swing_cf']]
+    """
+    by_model: dict[bool, list[str]] = {}
+    for baseline in baselines:
+        if baseline in SASREC_VARIANTS:
+            by_model.setdefault(SASREC_VARIANTS[baseline], []).append(baseline)
+    untrained = [baseline for baseline in baselines if baseline not in SASREC_VARIANTS]
+    return list(by_model.values()) + ([untrained] if untrained else [])
 
 
 # The last SASRec trained, with what it was trained on: sasrec_prior ranks with the very model sasrec_negatives

@@ -13,9 +13,8 @@ from typing import Callable
 from ..errors import ConrecError
 from ..data.importer import rebuild_samples
 from ..data.samples import read_sample_config, read_samples
-from .baselines import baseline_method
-from .scoring import (evaluate_baseline, evaluate_predictions, read_sample_metrics,
-                         summarise)
+from .baselines import baseline_method, training_groups
+from .scoring import evaluate_baselines, evaluate_predictions, read_sample_metrics, summarise
 from .pipeline_config import PipelineConfig
 from .probes import filter_simulation, forgetting_rate
 from .report import write_report
@@ -198,15 +197,16 @@ def grpo_finished(workspace, name: str, grpo_config, backbone, warmup: str, code
 
 
 def codebook_as_configured(workspace, name: str, config) -> bool:
-    """Whether codebook `name` exists, fits the workspace's items and samples, and was fitted with exactly
-    `config` (a `CodebookConfig`): else the pipeline fits it again (another seed's, `--collaborative`)."""
+    """Whether codebook `name` exists, fits the workspace's items and samples, and was fitted with exactly the SID
+    settings of `config` (a `CodebookConfig`; its code decoder may differ): else the pipeline fits it again
+    (another seed's, `--collaborative`)."""
     from ..semantic_ids.store import load_codebook
 
     try:
         book = load_codebook(workspace, name)
     except ConrecError:  # missing, its files changed, or fitted on other items or samples
         return False
-    return book.config.resolved() == config.resolved()
+    return book.config.sid_settings() == config.sid_settings()
 
 
 def prediction_names(config: PipelineConfig, names: MethodNames) -> list[str]:
@@ -236,7 +236,8 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
     from ..lm.predict import predict, predict_choosing_prior
     from ..lm.sft import train_sft
     from ..rl.swing import ensure_swing
-    from .member_pool import side_by_side_workers, train_members
+    from .member_pool import train_members
+    from .side_by_side import Job, run_side_by_side, side_by_side_workers
 
     def codebook(progress: Progress) -> bool:
         kept = codebook_as_configured(workspace, names.codebook, config.codebook)
@@ -286,10 +287,10 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
         prior_choice_path(workspace, names).write_text(json.dumps(choice.to_dict(), indent=2))
 
     def baselines(progress: Progress) -> None:
-        for index, baseline in enumerate(config.baselines):
-            evaluate_baseline(workspace, baseline, config.split, config.decoding.returns, config.sasrec,
-                              on_progress=lambda fraction, message, i=index: progress(
-                                  (i + fraction) / len(config.baselines), f"{baseline}: {message}"))
+        groups = training_groups(config.baselines)
+        jobs = [Job(" + ".join(group), evaluate_baselines,
+                    (workspace, group, config.split, config.decoding.returns, config.sasrec)) for group in groups]
+        run_side_by_side(jobs, side_by_side_workers(len(jobs)) if config.baselines_side_by_side else 1, progress)
 
     def models(progress: Progress) -> None:
         for checkpoint in prediction_names(config, names):

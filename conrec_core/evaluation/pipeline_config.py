@@ -83,6 +83,9 @@ class PipelineConfig:
     # in-turn seeds' 0.227-0.235; reports/README.md, "Members side by side"). At the same thread count the weights
     # equal an in-turn run's; with fewer threads each, float sums differ in the last digits, so not bit for bit.
     members_side_by_side: bool = True
+    # The SASRec baselines likewise: each model trained (sasrec_prior ranks with sasrec_negatives' model) in a process
+    # of its own, the untrained baselines in a third (`python -m benchmarks.bench_parallel_baselines`).
+    baselines_side_by_side: bool = True
     samples: SampleConfig | None = None  # rebuild the workspace's samples with these first (None: keep them)
 
     def __post_init__(self):
@@ -126,7 +129,8 @@ class PipelineConfig:
                    sft=SFTConfig(steps=60, eval_every=30, checkpoint_every=60, eval_examples=20, seed=seed),
                    grpo=GRPOConfig(steps_per_stage=2, prompts_per_step=4, group_size=4, eval_every=2,
                                    eval_samples=20, seed=seed),
-                   sasrec=SASRecConfig(steps=30, eval_every=15, seed=seed), compute_map=False, members=1)
+                   sasrec=SASRecConfig(steps=30, eval_every=15, seed=seed), compute_map=False, members=1,
+                   baselines_side_by_side=False)  # 30 SASRec steps take less time than starting a process
 
     def seeded(self) -> "PipelineConfig":
         """The same settings with the SFT, GRPO and SASRec seeds set to `seed` (and the codebook's offset by it,

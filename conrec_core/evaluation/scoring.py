@@ -85,6 +85,16 @@ def evaluate_baseline(workspace, method: str, split: str = "test", k: int = 20,
                              rank_baseline(workspace, method, samples, k, sasrec, on_progress), k)
 
 
+def evaluate_baselines(workspace, baselines: list[str], split: str, k: int, sasrec: SASRecConfig,
+                       on_progress=None) -> None:
+    """`evaluate_baseline` for each of `baselines` in turn, one progress bar over them all (a job of the
+    pipeline's baselines side by side: evaluation/side_by_side.py)."""
+    progress = on_progress or (lambda fraction, message: None)
+    for index, baseline in enumerate(baselines):
+        evaluate_baseline(workspace, baseline, split, k, sasrec, on_progress=lambda fraction, message, i=index:
+                          progress((i + fraction) / len(baselines), f"{baselines[i]}: {message}"))
+
+
 def evaluate_predictions(workspace, checkpoint: str, split: str = "test", k: int = 20) -> pd.DataFrame:
     """Metrics at K of a checkpoint's stored predictions for the split's samples (those it predicted); a
     sample with fewer than K stored predictions counts the missing ones as invalid. Refuses predictions made

@@ -65,7 +65,7 @@ def train_rqvae(vectors: np.ndarray, config: CodebookConfig, on_progress: Progre
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
     curve = []
-    joint_share = 0.5 if config.code_decoder_steps else 1.0  # of this step's progress; the code decoder gets the rest
+    joint_share = 0.5 if config.code_decoder_steps_for(len(data)) else 1.0  # of this step's progress; the code decoder gets the rest
     model.train()
     for epoch in range(config.epochs):
         order = torch.randperm(len(data), generator=generator)
@@ -106,18 +106,19 @@ def fit_code_decoder(model: RQVAE, data: torch.Tensor, codes: torch.Tensor, conf
                      on_progress: Progress) -> list[dict]:
     """Fit the code decoder on the frozen codebook: from each item's codes back to its vector."""
     curve: list[dict] = []
-    if config.code_decoder_steps == 0:
+    steps = config.code_decoder_steps_for(len(data))
+    if steps == 0:
         return curve
     generator = torch.Generator().manual_seed(config.seed + 1)
     codewords = model.level_codewords(codes)
     model.code_mean.copy_(codewords.mean(dim=0))
     model.code_std.copy_(codewords.std(dim=0).clamp_min(1e-6))
     optimizer = torch.optim.AdamW(model.code_decoder.parameters(), lr=config.learning_rate)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.code_decoder_steps)
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=steps)
     model.code_decoder.train()
-    report_every = max(1, config.code_decoder_steps // 20)
+    report_every = max(1, steps // 20)
     running = 0.0
-    for step in range(1, config.code_decoder_steps + 1):
+    for step in range(1, steps + 1):
         batch = torch.randint(0, len(data), (config.code_decoder_batch_size,), generator=generator)
         loss = reconstruction_error(model.decode_codewords(codewords[batch]), data[batch], "cosine")
         optimizer.zero_grad(set_to_none=True)
@@ -127,8 +128,7 @@ def fit_code_decoder(model: RQVAE, data: torch.Tensor, codes: torch.Tensor, conf
         running += loss.item()
         if step % report_every == 0:
             curve.append({"step": step, "loss": running / report_every})
-            on_progress(step / config.code_decoder_steps,
-                        f"code decoder step {step}/{config.code_decoder_steps}: loss {running / report_every:.4f}")
+            on_progress(step / steps, f"code decoder step {step}/{steps}: loss {running / report_every:.4f}")
             running = 0.0
     model.code_decoder.eval()
     return curve
