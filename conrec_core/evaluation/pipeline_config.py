@@ -63,8 +63,8 @@ class PipelineConfig:
     # 13 min 43 s instead of about 10 (0.216 against the last two-member draw's 0.209; cosine item-CF 0.171;
     # "Three members per seed", reports/README.md). Since stop 37's shorter SFT rows and one GRPO pass per prompt:
     # 11 min 43 s on the shop's fresh import, 13-16 minutes a MovieLens seed ("Shorter rows, one pass per
-    # prompt"); since stop 38's shorter code decoder and baselines side by side, 9 min 36 s ("The shop in ten
-    # minutes"). The prior's row, the filter and forgetting probes and the GRPO plot read member 0, and no prior
+    # prompt"); since stop 38's shorter code decoder and baselines side by side, 9 min 36 s and 12-17 minutes
+    # ("The shop in ten minutes"). The prior's row, the filter and forgetting probes and the GRPO plot read member 0, and no prior
     # row is made: the prior re-ranks one model's scored beams, which a fused ranking does not have.
     members: int = 3
     # With members, each fused top K (`decoding.returns`) holds at least as many long-tail items as the members'
