@@ -15,6 +15,19 @@ if _WORKERS > 1:
 REPO = Path(__file__).resolve().parents[1]
 
 
+@pytest.fixture(autouse=True)
+def _main_module_kept():
+    """Streamlit's AppTest runs a page as `__main__` and leaves it there; a process spawned later in the same
+    worker (members or baselines side by side) would then run that page again on start. The app never meets this:
+    its jobs run in `python -m conrec_core.jobs.worker`, whose `__main__` is imported by name."""
+    import sys
+
+    main = sys.modules.get("__main__")
+    yield
+    if main is not None:
+        sys.modules["__main__"] = main
+
+
 def write(path: Path, text: str, encoding: str = "utf-8") -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(text.encode(encoding))

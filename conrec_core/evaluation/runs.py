@@ -24,7 +24,8 @@ from .pipeline_config import PipelineConfig
 from .seed_summary import fused_records, summarise_seeds
 
 PRESETS = {"quick": "quick: minutes, a first look (16-code codebook, 60 SFT steps)",
-           "default": "default: the method's settings (about 10 min on the synthetic shop, 12-17 on MovieLens small, on 2 cores)",
+           "default": "default: the method's settings (about 10 min on the synthetic shop, 12-17 on MovieLens "
+                      "small, on 2 cores)",
            "ablations": "with ablations: also the comparison SID models and the reward variants (about 3× default)"}
 RUN_FILE = "run.json"
 RUN_NAME = re.compile(r"^[0-9a-f]{10}-s\d+$")

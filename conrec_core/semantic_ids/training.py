@@ -65,7 +65,8 @@ def train_rqvae(vectors: np.ndarray, config: CodebookConfig, on_progress: Progre
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate)
     scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
     curve = []
-    joint_share = 0.5 if config.code_decoder_steps_for(len(data)) else 1.0  # of this step's progress; the code decoder gets the rest
+    # of this step's progress; the code decoder gets the rest
+    joint_share = 0.5 if config.code_decoder_steps_for(len(data)) else 1.0
     model.train()
     for epoch in range(config.epochs):
         order = torch.randperm(len(data), generator=generator)
