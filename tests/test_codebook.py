@@ -37,7 +37,8 @@ def test_sample_codebooks_meet_the_quality_targets(sample_codebooks, name):
     assert report.fourth_token_share < 0.1 and report.largest_collision_group >= 1
     assert len(report.loss_curve) == CodebookConfig().epochs and report.code_decoder_curve
     assert report.loss_curve[-1]["loss"] < report.loss_curve[CodebookConfig().autoencoder_epochs]["loss"]
-    expected_parts = {"text", "image"} if name == "synthetic-shop" else {"text"}
+    # co-occurrence vectors are in the default encoder's fusion (fitted on the training part)
+    expected_parts = {"text", "image", "collaborative"} if name == "synthetic-shop" else {"text", "collaborative"}
     assert set(result.parts) == expected_parts
 
 
