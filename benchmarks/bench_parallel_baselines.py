@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import tempfile
 import time
 from dataclasses import replace
@@ -29,13 +28,14 @@ def main() -> None:
 
     import torch
 
-    from conrec_core.data.workspace import artifacts_dir
     from conrec_core.evaluation.baselines import training_groups
     from conrec_core.evaluation.pipeline_config import PipelineConfig
     from conrec_core.evaluation.scoring import evaluate_baselines, read_sample_metrics
     from conrec_core.evaluation.side_by_side import Job, run_side_by_side, side_by_side_workers
     from conrec_core.rl.swing import ensure_swing
     from conrec_core.shipped.sample_data import sample_workspace
+
+    from .workspace_copy import copy_with_codebooks
 
     source = args.workspace or sample_workspace("synthetic-shop")
     config = PipelineConfig()
@@ -48,11 +48,7 @@ def main() -> None:
     seconds, fhr = {}, {}
     with tempfile.TemporaryDirectory() as folder:
         for label, run_workers in (("in turn", 1), ("side by side", workers)):
-            workspace = Path(folder) / label.replace(" ", "-") / Path(source).name
-            workspace.parent.mkdir()
-            shutil.copy(source, workspace)
-            if (artifacts_dir(source) / "codebooks").is_dir():  # the candidate line-ups read the SID vectors
-                shutil.copytree(artifacts_dir(source) / "codebooks", artifacts_dir(workspace) / "codebooks")
+            workspace = copy_with_codebooks(source, Path(folder) / label.replace(" ", "-"))
             ensure_swing(workspace)
             jobs = [Job(" + ".join(group), evaluate_baselines,
                         (workspace, group, config.split, config.decoding.returns, sasrec)) for group in groups]

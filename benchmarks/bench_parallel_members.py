@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import tempfile
 import time
 from dataclasses import replace
@@ -33,12 +32,13 @@ def main() -> None:
 
     import torch
 
-    from conrec_core.data.workspace import artifacts_dir
     from conrec_core.evaluation.member_pool import train_members
     from conrec_core.evaluation.side_by_side import side_by_side_workers
     from conrec_core.evaluation.pipeline import MethodNames, member_chains
     from conrec_core.evaluation.pipeline_config import PipelineConfig
     from conrec_core.shipped.sample_data import sample_workspace
+
+    from .workspace_copy import copy_with_codebooks
 
     source = args.workspace or sample_workspace("synthetic-shop")
     config = PipelineConfig(members=args.members) if args.members else PipelineConfig()
@@ -57,10 +57,7 @@ def main() -> None:
     seconds = {}
     with tempfile.TemporaryDirectory() as folder:
         for label, run_workers in runs:
-            workspace = Path(folder) / label.replace(" ", "-") / Path(source).name
-            workspace.parent.mkdir()
-            shutil.copy(source, workspace)
-            shutil.copytree(artifacts_dir(source) / "codebooks", artifacts_dir(workspace) / "codebooks")
+            workspace = copy_with_codebooks(source, Path(folder) / label.replace(" ", "-"))
             started = time.perf_counter()
             train_members(workspace, chains, names.codebook, run_workers)
             seconds[label] = time.perf_counter() - started

@@ -5,7 +5,6 @@ shared between them (evaluation/side_by_side.py). The members are independent un
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Callable
 
 from ..lm.config import BackboneConfig, SFTConfig
