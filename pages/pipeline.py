@@ -52,12 +52,19 @@ with st.form("pipeline_settings"):
         format_func=lambda q: "as many as the models held (members)" if q == MEMBERS else f"at least {q}",
         help="with two or more models: fusion ranks first what they agree on, mostly popular items; the quota takes "
              "long-tail items back from below K. 0 is the plain fusion")
+    tail_calibration = st.select_slider(
+        "Calibrated to the user's own long tail", [0.0, 0.25, 0.5, 0.75, 1.0],
+        value=PipelineConfig().tail_calibration, key="pipeline_tail_calibration",
+        help="with two or more models: each fused top K also holds at least this share of the user's own long-tail "
+             "share among their earlier negatives (a user who rejected 40% long-tail items before gets at least "
+             "4 of 20 at 0.5). 0 leaves the quota above alone")
     started = st.form_submit_button("Run the pipeline", type="primary")
 if started:
     try:
         job = registry.submit("pipeline", {"preset": preset, "collaborative": collaborative,
                                            "seeds": list(range(int(first_seed), int(first_seed + seed_count))),
-                                           "members": members, "tail_quota": tail_quota})
+                                           "members": members, "tail_quota": tail_quota,
+                                           "tail_calibration": tail_calibration})
         st.toast(f"Pipeline job {job.id} is {job.status}.")
     except ConrecError as error:
         st.error(str(error))

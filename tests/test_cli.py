@@ -53,6 +53,8 @@ def test_import_json_report_and_sample_rebuild(ml_latest, tmp_path):
      "start the seeds at --seed 0"),
     (["pipeline", "--sample", "synthetic-shop", "--out", "{tmp}/r", "--tail-quota", "21"],
      "the long-tail quota must be 'members' or a whole number from 0 to 20 (the items each list keeps), not 21"),
+    (["pipeline", "--sample", "synthetic-shop", "--out", "{tmp}/r", "--tail-calibration", "1.5"],
+     "the long-tail calibration must be a strength from 0 to 1, not 1.5"),
     (["pipeline", "--sample", "synthetic-shop", "--out", "{tmp}/r", "--members", "0"],
      "the SID members per seed must be a whole number from 1 up, not 0"),
 ])
@@ -111,6 +113,9 @@ def test_pipeline_options_reach_its_settings():
     for text, quota in (("0", 0), ("5", 5), ("members", "members")):
         parsed = parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r", "--tail-quota", text])
         assert pipeline_config(parsed).tail_quota == quota
+    assert default.tail_calibration == 0.5
+    parsed = parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r", "--tail-calibration", "0"])
+    assert pipeline_config(parsed) == replace(default, tail_calibration=0.0)
     with pytest.raises(SystemExit):  # argparse's own one-line usage error
         parser.parse_args(["ensemble", "--workspace", "w", "--members", "a", "b", "--name", "e", "--tail-quota", "few"])
     chosen = pipeline_config(parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r", "--quick",

@@ -8,8 +8,9 @@ from conrec_core.lm.decoding_config import DecodingConfig
 from conrec_core.lm.ensemble import ensemble_predictions, fuse_ranks
 from conrec_core.lm.predict import predict
 from conrec_core.lm.prediction_store import read_predictions, write_predictions
-from conrec_core.lm.tail_quota import MEMBERS, members_quota, parse_tail_quota, with_tail_quota
-from conrec_core.data.samples import long_tail_items
+from conrec_core.lm.tail_quota import (MEMBERS, calibrated_quota, members_quota, parse_tail_quota,
+                                       with_tail_quota)
+from conrec_core.data.samples import long_tail_items, read_samples
 
 
 def test_fusion_sums_reciprocal_ranks():
@@ -76,6 +77,55 @@ def test_an_ensemble_with_a_tail_quota_is_the_plain_fusion_with_the_quota_applie
     for wrong in (6, -1, "most"):
         with pytest.raises(ConrecError, match="long-tail quota is 'members' or between 0 and the 5 items kept"):
             ensemble_predictions(workspace, ["tiny-b10", "tiny-b20"], "tiny-tail", "test", k=5, tail_quota=wrong)
+
+
+def test_a_calibrated_ensemble_holds_at_least_that_share_of_each_users_own_long_tail_share(tiny_world):
+    workspace, _ = tiny_world
+    predict(workspace, "tiny", config=DecodingConfig(beams=20, returns=20), save_as="tiny-b20")
+    long_tail = long_tail_items(workspace)
+    decoded = read_predictions(workspace, "tiny-b20")
+    # the tiny model's lists are nearly all long tail; two members that rank its popular items first (in two
+    # orders) leave room for the user's own share to add some
+    for name, order in (("popular-first", 1), ("popular-first-reversed", -1)):
+        records = []
+        for sample_id, rows in decoded.groupby("sample_id"):
+            rows = rows.sort_values("rank").iloc[::order]
+            rows = rows.iloc[sorted(range(len(rows)), key=lambda i: rows["item_id"].iloc[i] in long_tail)]
+            records += [(r.sample_id, r.user_id, r.anchor_ts, rank, r.sid, r.item_id, 1.0 / rank)
+                        for rank, r in enumerate(rows.itertuples(), start=1)]
+        write_predictions(workspace, name, [int(s) for s in decoded["sample_id"].unique()], records)
+    members = {name: read_predictions(workspace, name).groupby("sample_id")["item_id"].apply(list)
+               for name in ("popular-first", "popular-first-reversed")}
+    histories = read_samples(workspace, "test").set_index("sample_id")["context_negatives"]
+    raised = 0
+    for quota_rule in (MEMBERS, 0):
+        name = f"tiny-calibrated-{quota_rule}"
+        run = ensemble_predictions(workspace, list(members), name, "test", k=5, tail_quota=quota_rule,
+                                   tail_calibration=1.0)
+        assert run.tail_calibration == 1.0
+        for sample_id, rows in read_predictions(workspace, name).groupby("sample_id"):
+            rankings = [members[member][sample_id] for member in members]
+            every = [item for item, _ in fuse_ranks(rankings, k=40)]
+            floor = members_quota(rankings, 5, long_tail) if quota_rule == MEMBERS else 0
+            quota = max(floor, calibrated_quota(list(histories[sample_id]), 5, long_tail, 1.0))
+            assert list(rows["item_id"]) == with_tail_quota(every, 5, long_tail, quota)
+            raised += list(rows["item_id"]) != with_tail_quota(every, 5, long_tail, floor)
+    assert raised > 0  # the user's own share changed some lists, so the comparisons above tested the calibration
+    for wrong in (-0.1, 1.5):
+        with pytest.raises(ConrecError, match="long-tail calibration is a strength from 0 to 1"):
+            ensemble_predictions(workspace, list(members), "tiny-calibrated", "test", k=5, tail_calibration=wrong)
+
+
+def test_the_calibrated_quota_is_a_share_of_the_users_own_long_tail_share():
+    tail = {"t1", "t2", "t3"}
+    assert calibrated_quota(["t1", "a", "t2", "b"], 20, tail, 1.0) == 10  # half long-tail: 10 of 20
+    assert calibrated_quota(["t1", "a", "t2", "b"], 20, tail, 0.5) == 5
+    assert calibrated_quota(["t1", "t2", "t3"], 20, tail, 0.5) == 10
+    assert calibrated_quota(["a", "b"], 20, tail, 1.0) == 0
+    assert calibrated_quota([], 20, tail, 1.0) == 0  # no history: no quota of its own
+    assert calibrated_quota(["t1", "a", "b"], 20, tail, 0.0) == 0
+    with pytest.raises(ValueError, match="between 0 and 1"):
+        calibrated_quota(["t1"], 20, tail, 1.2)
 
 
 def test_the_members_quota_is_their_mean_long_tail_count_rounded_down():

@@ -123,7 +123,8 @@ def test_members_are_trained_apart_and_their_fusion_is_the_full_method(small_wor
     assert [m["method"] for m in report["methods"]] == ["most_disliked", *sft, "pipeline-sft-fused-s1", *grpo,
                                                         "pipeline-grpo-fused-s1"]
     roles = {m["method"]: m["role"] for m in report["methods"]}
-    assert roles["pipeline-grpo-fused-s1"].endswith("2 members fused, keeping their long-tail share") and roles[grpo[1]].endswith("member 1")
+    assert roles["pipeline-grpo-fused-s1"].endswith(
+        "2 members fused, keeping their long-tail share or 0.5 of the user's own, whichever is more") and roles[grpo[1]].endswith("member 1")
     records = [read_training(checkpoint_dir(workspace, name)) for name in sft]
     assert [r["sft"]["seed"] for r in records] == [2, 3] and [r["backbone"]["seed"] for r in records] == [2, 3]
     assert [read_training(checkpoint_dir(workspace, name))["warmup"] for name in grpo] == sft

@@ -158,18 +158,22 @@ def test_the_form_sends_the_chosen_members_and_tail_quota(workspaces, small_worl
         assert app.selectbox(key="pipeline_members").value is None  # the preset decides unless one is chosen
         app.selectbox(key="pipeline_members").set_value(3)
         app.selectbox(key="pipeline_tail_quota").set_value(4)
+        assert app.select_slider(key="pipeline_tail_calibration").value == PipelineConfig().tail_calibration
+        app.select_slider(key="pipeline_tail_calibration").set_value(0.25)
         app.number_input(key="pipeline_seeds").set_value(2)
         app.button[0].click().run()
         assert not app.exception, [e.message for e in app.exception]
     finally:
         remove_listed(workspace)
     assert submitted == [("pipeline", {"preset": "quick", "collaborative": "on", "seeds": [0, 1], "members": 3,
-                                       "tail_quota": 4})]
+                                       "tail_quota": 4, "tail_calibration": 0.25})]
 
 
 @pytest.mark.parametrize("params, message", [({"members": 0}, "SID members per seed"),
                                              ({"members": 2, "tail_quota": 21}, "long-tail quota"),
-                                             ({"tail_quota": "most"}, "long-tail quota")])
+                                             ({"tail_quota": "most"}, "long-tail quota"),
+                                             ({"tail_calibration": 1.5}, "long-tail calibration"),
+                                             ({"tail_calibration": "half"}, "long-tail calibration")])
 def test_the_job_refuses_members_or_a_quota_out_of_range_before_any_run(workspaces, small_world, params,
                                                                          message):
     workspace = listed_copy(small_world, workspaces, "pipeline-refused")

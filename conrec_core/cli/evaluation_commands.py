@@ -55,6 +55,9 @@ def register(commands) -> dict:
                           help="with members: at least N of each fused top K are long-tail items, where the members "
                                "ranked enough; members (the default): as many as the members' top K held on "
                                "average; 0: the plain fusion")
+    pipeline.add_argument("--tail-calibration", type=float, metavar="STRENGTH",
+                          help="with members: each fused top K also holds at least this share (0 to 1) of the "
+                               "user's own long-tail share among their earlier negatives (default 0.5; 0: off)")
     pipeline.add_argument("--members-in-turn", action="store_true",
                           help="train the members one after another in this process (default: side by side, a "
                                "process each sharing the CPU cores, when there are two or more cores and no GPU)")
@@ -134,7 +137,7 @@ def pipeline_config(args: argparse.Namespace):
     config = PipelineConfig.quick(args.seed) if args.quick else PipelineConfig(seed=args.seed)
     config = config.with_ablations() if args.ablations else config
     config = replace(config, codebook_per_seed=True) if args.codebook_per_seed else config
-    config = config.with_members(args.members, args.tail_quota)
+    config = config.with_members(args.members, args.tail_quota, args.tail_calibration)
     config = replace(config, members_side_by_side=False) if args.members_in_turn else config
     config = replace(config, baselines_side_by_side=False) if args.baselines_in_turn else config
     return config.with_collaborative(args.collaborative) if args.collaborative else config

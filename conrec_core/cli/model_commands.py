@@ -105,6 +105,9 @@ def register(commands) -> dict:
                           help="at least N of each sample's top K are long-tail items, where the members ranked "
                                "enough of them; members: as many as the members' top K held on average "
                                "(default %(default)s)")
+    ensemble.add_argument("--tail-calibration", type=float, default=0.0, metavar="STRENGTH",
+                          help="and at least this share (0 to 1) of the user's own long-tail share among their "
+                               "earlier negatives (default %(default)s)")
     ensemble.add_argument("--json", action="store_true")
     return {"codebook": run_codebook, "sft": run_sft, "swing": run_swing, "grpo": run_grpo, "predict": run_predict,
             "ensemble": run_ensemble}
@@ -193,12 +196,15 @@ def run_ensemble(args: argparse.Namespace) -> int:
     from ..lm.ensemble import ensemble_predictions
 
     require_workspace_file(args.workspace)
-    run = ensemble_predictions(args.workspace, args.members, args.name, args.split, args.top_k, args.tail_quota)
+    run = ensemble_predictions(args.workspace, args.members, args.name, args.split, args.top_k, args.tail_quota,
+                               args.tail_calibration)
     if args.json:
         print_json(run.to_dict())
         return 0
     print(f"wrote {run.name!r}: the top {run.k} of {len(run.members)} prediction sets fused for each of "
-          f"{run.samples:,} {args.split} samples" + (f", long-tail quota {run.tail_quota}" if run.tail_quota else ""))
+          f"{run.samples:,} {args.split} samples" + (f", long-tail quota {run.tail_quota}" if run.tail_quota else "")
+          + (f", calibrated to {run.tail_calibration:g} of each user's long-tail share" if run.tail_calibration
+             else ""))
     print(f"  HR@{run.k} {run.hr:.4f}   FHR@{run.k} {run.fhr:.4f}")
     return 0
 

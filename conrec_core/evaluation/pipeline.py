@@ -279,7 +279,8 @@ def plan(workspace, config: PipelineConfig, names: MethodNames) -> list[Stage]:
                     on_progress=lambda fraction, message, i=index: progress((i + fraction) / len(models),
                                                                            f"{checkpoint}: {message}"))
         for fused, members in names.fusions.items():
-            ensemble_predictions(workspace, members, fused, config.split, config.decoding.returns, config.tail_quota)
+            ensemble_predictions(workspace, members, fused, config.split, config.decoding.returns, config.tail_quota,
+                                 config.tail_calibration)
 
     def prior(progress: Progress) -> None:
         _, choice = predict_choosing_prior(workspace, names.grpo_checkpoint, config=config.decoding,

@@ -76,6 +76,14 @@ class PipelineConfig:
     # and 0.048, test 0.197 and 0.048, shop 0.205 and 0.041 (reports/README.md, "A long-tail quota"). 0: the
     # plain fusion. The seeds' fusion (`--seeds`, seed_fusion.py) stays plain: it fuses baselines too.
     tail_quota: int | str = MEMBERS
+    # And at least this share of each user's own long-tail share among their earlier negatives (0 to 1: Steck's
+    # calibration, lm/tail_quota.py): the members give every user about the same long-tail share, users differ.
+    # MovieLens small (seeds 0-2, three GRPO members each, validation mean FHR@20 / LIF@20) over strengths 0, 0.25,
+    # 0.5, 0.75 and 1: 0.170 / 0.074, 0.171 / 0.077, 0.167 / 0.080, 0.159 / 0.083, 0.152 / 0.090; 0.5 buys most of
+    # the long tail for a validation FHR@20 within 0.003 (test: 0.190 / 0.043 -> 0.194 / 0.054). Synthetic shop
+    # (validation, one seed) 0.196 / 0.060 -> 0.195 / 0.060, test 0.254 / 0.079 -> 0.254 / 0.083 (reports/README.md,
+    # "Calibrated to the user's long tail"). 0: the members' quota alone.
+    tail_calibration: float = 0.5
     # With members, on a CPU of two or more cores, each member's SFT and then GRPO train in a process of its own,
     # side by side, the cores shared between them (evaluation/member_pool.py; in turn on a GPU or one core). The
     # tiny model's step is mostly Python and small kernels, so one thread each does more than two threads taking
@@ -96,6 +104,8 @@ class PipelineConfig:
         if not valid_tail_quota(self.tail_quota, self.decoding.returns):
             raise ValueError(f"tail_quota must be {MEMBERS!r} or between 0 and the {self.decoding.returns} items "
                              f"returned, not {self.tail_quota!r}")
+        if not 0.0 <= self.tail_calibration <= 1.0:
+            raise ValueError(f"tail_calibration must be between 0 and 1, not {self.tail_calibration!r}")
         unknown = set(self.sft_variants) - set(SFT_VARIANTS)
         if unknown:
             raise ValueError(f"unknown SFT variants {sorted(unknown)}; known: {', '.join(SFT_VARIANTS)}")
@@ -109,18 +119,22 @@ class PipelineConfig:
         encoder = replace(self.codebook.encoder, collaborative=mode)
         return replace(self, codebook=replace(self.codebook, encoder=encoder))
 
-    def with_members(self, members: int | None = None, tail_quota: int | str | None = None) -> "PipelineConfig":
-        """The same settings with this many SID members per seed and this long-tail quota in their fusion (None:
-        keep the current one), as a person chose them (command line, the app's form): a `ConrecError` that says
-        what is allowed when one is out of range."""
+    def with_members(self, members: int | None = None, tail_quota: int | str | None = None,
+                     tail_calibration: float | None = None) -> "PipelineConfig":
+        """The same settings with this many SID members per seed, this long-tail quota and calibration strength in
+        their fusion (None: keep the current one), as a person chose them (command line, the app's form): a
+        `ConrecError` that says what is allowed when one is out of range."""
         members = self.members if members is None else members
         tail_quota = self.tail_quota if tail_quota is None else tail_quota
+        tail_calibration = self.tail_calibration if tail_calibration is None else tail_calibration
         if not isinstance(members, int) or members < 1:
             raise ConrecError(f"the SID members per seed must be a whole number from 1 up, not {members!r}")
         if not valid_tail_quota(tail_quota, self.decoding.returns):
             raise ConrecError(f"the long-tail quota must be {MEMBERS!r} or a whole number from 0 to "
                               f"{self.decoding.returns} (the items each list keeps), not {tail_quota!r}")
-        return replace(self, members=members, tail_quota=tail_quota)
+        if not isinstance(tail_calibration, (int, float)) or not 0.0 <= tail_calibration <= 1.0:
+            raise ConrecError(f"the long-tail calibration must be a strength from 0 to 1, not {tail_calibration!r}")
+        return replace(self, members=members, tail_quota=tail_quota, tail_calibration=float(tail_calibration))
 
     @classmethod
     def quick(cls, seed: int = 0) -> "PipelineConfig":

@@ -25,6 +25,9 @@ def method_roles(names, config) -> dict[str, str]:
     """What each method of the report is, by name (`names`: the pipeline's MethodNames)."""
     quota = {0: "", MEMBERS: ", keeping their long-tail share"}.get(
         config.tail_quota, f", at least {config.tail_quota} of {config.decoding.returns} long-tail")
+    if config.tail_calibration:
+        share = f"{config.tail_calibration:g} of the user's own"
+        quota = f"{quota} or {share}, whichever is more" if quota else f", at least {share} long-tail share"
     fused = f", {names.members} members fused{quota}" if names.members > 1 else ""
     roles = {**ROLES, names.sft: SFT_ROLE + fused, names.grpo: FULL_ROLE + fused, names.prior: PRIOR_ROLE}
     if names.members > 1:

@@ -75,8 +75,8 @@ def import_log(workspace: str, params: dict, progress) -> dict:
 def pipeline(workspace: str, params: dict, progress) -> dict:
     """The one-command pipeline for each seed of `params["seeds"]` (default [0]) with the preset
     `params["preset"]` (and, where given, the codebook's co-occurrence vectors `params["collaborative"]`, the SID
-    members per seed `params["members"]` and their fusion's long-tail quota `params["tail_quota"]`), each into its
-    own run folder (evaluation.runs)."""
+    members per seed `params["members"]`, their fusion's long-tail quota `params["tail_quota"]` and calibration
+    strength `params["tail_calibration"]`), each into its own run folder (evaluation.runs)."""
     from ..evaluation.pipeline import run_pipeline
     from ..evaluation.runs import finish_run, preset_config, start_run
 
@@ -88,7 +88,7 @@ def pipeline(workspace: str, params: dict, progress) -> dict:
     for index, seed in enumerate(seeds):
         config = preset_config(preset, seed)
         config = config.with_collaborative(collaborative) if collaborative else config
-        config = config.with_members(params.get("members"), params.get("tail_quota"))
+        config = config.with_members(params.get("members"), params.get("tail_quota"), params.get("tail_calibration"))
         folder, record = start_run(workspace, preset, config)
         label = f"seed {seed} ({index + 1} of {len(seeds)}): " if len(seeds) > 1 else ""
         result = run_pipeline(workspace, folder, config, command=f"app: pipeline, preset {preset}, seed {seed}",
@@ -103,7 +103,8 @@ def pipeline(workspace: str, params: dict, progress) -> dict:
         progress(1.0, "fusing the seeds")
         write_fused_seeds(workspace, records, fuse_seeds(workspace, methods, config.split, config.baselines))
     return {"runs": [record.name for record in records], "preset": preset, "seeds": seeds,
-            "collaborative": collaborative, "members": config.members, "tail_quota": config.tail_quota}
+            "collaborative": collaborative, "members": config.members, "tail_quota": config.tail_quota,
+            "tail_calibration": config.tail_calibration}
 
 
 def sleep(workspace: str, params: dict, progress) -> dict:

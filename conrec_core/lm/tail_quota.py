@@ -9,6 +9,11 @@ as it is. The default quota, `MEMBERS`, is each sample's own: the members' mean 
 top K, rounded down, so the fusion keeps the long-tail share its members predicted and sets no number of its own.
 A fixed number is, in its simplest form, the re-ranking against popularity bias of Abdollahpouri et al. (FLAIRS
 2019). `PipelineConfig.tail_quota` has what each costs.
+
+A calibration strength raises a sample's quota towards its user's own share of long-tail items among their earlier
+negatives (`calibrated_quota`): Steck's calibrated recommendations (RecSys 2018), with long-tail and popular as the
+two categories. The members predict much the same share for every user; users differ, and those who rejected
+long-tail items before mostly go on doing so. `PipelineConfig.tail_calibration` has what it bought.
 """
 
 from __future__ import annotations
@@ -38,6 +43,20 @@ def members_quota(rankings: Sequence[Sequence[str]], k: int, long_tail: Collecti
     if not rankings:
         return 0
     return sum(sum(item in long_tail for item in ranking[:k]) for ranking in rankings) // len(rankings)
+
+
+def calibrated_quota(history: Sequence[str], k: int, long_tail: Collection[str], strength: float) -> int:
+    """`strength` times the long-tail share of `history` (a user's earlier negatives) of `k` items, rounded; 0
+    without history.
+
+    >>> calibrated_quota(["t1", "a", "t2", "b"], 20, {"t1", "t2"}, 0.5), calibrated_quota([], 20, {"t1"}, 1.0)
+    (5, 0)
+    """
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(f"a calibration strength is between 0 and 1, not {strength}")
+    if not history:
+        return 0
+    return round(strength * k * sum(item in long_tail for item in history) / len(history))
 
 
 def with_tail_quota(ranked: Sequence[str], k: int, long_tail: Collection[str], quota: int) -> list[str]:
