@@ -6,6 +6,7 @@ import pytest
 from conrec_core.cli import main
 from conrec_core.data.samples import long_tail_items, read_samples
 from conrec_core.errors import ConrecError
+from conrec_core.evaluation.intervals import paired_test
 from conrec_core.evaluation.scoring import common_samples, evaluate_baseline, read_sample_metrics, summarise
 from conrec_core.lm.decoding_config import DecodingConfig
 from conrec_core.lm.predict import predict
@@ -28,6 +29,11 @@ def test_evaluate_scores_a_checkpoint_and_the_baselines_per_sample(tiny_world, c
     best = table["tiny"]["best_baseline"]
     assert table[best]["fhr"] == max(row["fhr"] for name, row in table.items() if name != "tiny")
     assert 0 < table["tiny"]["fhr_p_value"] <= 1
+    # LIF is tested against the best baseline by LIF, on the samples with a long-tail future negative only
+    best_lif = table["tiny"]["best_lif_baseline"]
+    assert table[best_lif]["lif"] == max(row["lif"] for name, row in table.items()
+                                         if name != "tiny" and row["lif"] is not None)
+    assert 0 < table["tiny"]["lif_p_value"] <= 1 and table[best_lif]["lif_p_value"] is None
     # per-sample rows recomputed by hand from the stored predictions
     metrics = read_sample_metrics(workspace, "test")
     mine = metrics[metrics["method"] == "tiny"].set_index("sample_id")
@@ -54,7 +60,26 @@ def test_summary_of_a_baseline_alone_has_no_test(tiny_world):
     metrics = evaluate_baseline(workspace, "most_disliked", "validation", k=5)
     assert metrics["k"].max() == 5 and (metrics["hr"] <= metrics["fhr"]).all()  # the next negative is in the window
     table = summarise(metrics.assign(method="most_disliked"), ("most_disliked",))
-    assert table["fhr_p_value"].isna().all()
+    assert table["fhr_p_value"].isna().all() and table["lif_p_value"].isna().all()
+
+
+def test_lif_is_tested_on_the_samples_with_a_long_tail_future_negative_only():
+    # users u0-u5, two samples each; LIF is missing (no long-tail future negative) on every second sample, where
+    # the method misses and the baseline hits: counted, they would favour the baseline
+    rows = []
+    for user in range(6):
+        for sample in range(2):
+            sample_id, has_tail = user * 2 + sample, sample == 0
+            for method, lif, fhr in (("method", 1.0, 1.0 if has_tail else 0.0), ("item_cf", 0.0, 1.0)):
+                rows.append({"method": method, "sample_id": sample_id, "user_id": f"u{user}", "k": 20,
+                             "hr": 0.0, "fhr": fhr, "ndcg": 0.0, "lif": lif if has_tail else None,
+                             "candidate_accuracy": None, "invalid_rate": 0.0, "long_tail_user": False})
+    table = summarise(pd.DataFrame(rows), ("item_cf",)).set_index("method")
+    assert table.loc["item_cf", "best_lif_baseline"] == "item_cf" and table.loc["method", "lif"] == 1.0
+    assert table.loc["method", "lif_p_value"] == pytest.approx(paired_test([1.0] * 6, [0.0] * 6,
+                                                                           [f"u{u}" for u in range(6)])["p_value"])
+    assert table.loc["method", "lif_p_value"] < 0.05  # all six users ahead on LIF
+    assert table.loc["method", "fhr"] == 0.5 < table.loc["item_cf", "fhr"]  # while FHR, over every sample, is behind
 
 
 def test_evaluate_refuses_a_checkpoint_without_predictions(tiny_world, capsys):

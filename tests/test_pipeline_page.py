@@ -124,6 +124,9 @@ def test_the_page_shows_the_report_compares_runs_and_seeds(two_seeds):
     assert shown[f"Full method FHR@{k}"] == f"{full['fhr']['value']:.3f}"
     table = next(d.value for d in app.dataframe if "p (FHR vs best baseline)" in d.value.columns)
     assert list(table["name"]) == [m["method"] for m in newest["methods"]]
+    lif_tests = {m["method"]: m["lif_p_value_vs_best_lif_baseline"] for m in newest["methods"]}
+    assert sum(p is not None for p in lif_tests.values()) == len(lif_tests) - 1  # all but the best by LIF
+    assert [bool(cell) for cell in table["p (LIF vs best by LIF)"]] == [p is not None for p in lif_tests.values()]
     assert table["method"].iloc[-1].startswith("full method")
     assert any("paired test over" in m.value for m in app.markdown)
     assert any("Settings" in m.value for m in app.markdown)  # the seeds tab's summary

@@ -40,7 +40,7 @@ def test_methods_are_matched_by_role_and_summarised_over_seeds():
                          "fhr": 0.2, "fhr_low": 0.1, "fhr_high": 0.3, "hr": 0.1, "hr_low": 0.0, "hr_high": 0.2,
                          "lif": None, "lif_low": None, "lif_high": None, "best_baseline": "most_disliked",
                          "fhr_p_value": 0.04}]
-    assert ("| SID, seeds 0, 1 fused | 9 | 0.200 [0.100, 0.300] | 0.100 [0.000, 0.200] | – | 0.040 |"
+    assert ("| SID, seeds 0, 1 fused | 9 | 0.200 [0.100, 0.300] | 0.100 [0.000, 0.200] | – | 0.040 | – |"
             in markdown(summary))
     reports[2]["methods"].append(row("pipeline-sft-s2", "SID", 0.1, k=10))
     with pytest.raises(ValueError, match="different K"):

@@ -75,10 +75,12 @@ def write_report(workspace, out: Path, config, summary: pd.DataFrame, metrics: p
             entry[metric] = None if missing(row.get(metric)) else {
                 "value": row[metric], "low": row[f"{metric}_low"], "high": row[f"{metric}_high"]}
         entry["fhr_p_value_vs_best_baseline"] = None if missing(row.get("fhr_p_value")) else row["fhr_p_value"]
+        entry["lif_p_value_vs_best_lif_baseline"] = None if missing(row.get("lif_p_value")) else row["lif_p_value"]
         methods.append(entry)
     probes = probes or {}
     report = {"workspace": str(Path(workspace).name), "source": source, "split": config.split,
               "best_baseline": summary["best_baseline"].iloc[0] if "best_baseline" in summary else None,
+              "best_lif_baseline": summary["best_lif_baseline"].iloc[0] if "best_lif_baseline" in summary else None,
               "full_method": names.grpo, "methods": methods,
               "ablation": [{"step": step, "method": method} for step, method in ablation_rows(names, config)],
               "reward_variants": [{"reward": reward, "method": method}
@@ -245,15 +247,16 @@ def interval_text(figure: dict | None) -> str:
 
 
 def metric_table(rows: list[tuple[str, dict]], k: int, first: list[str], label) -> list[str]:
-    """Markdown rows of every metric with its interval and the FHR p-value; `label(key, method)` gives the
-    first cells."""
-    header = first + ["users / samples"] + [f"{LABELS[m]}@{k}" for m in METRICS] + ["p (FHR)"]
+    """Markdown rows of every metric with its interval and the FHR and LIF p-values; `label(key, method)` gives
+    the first cells."""
+    header = first + ["users / samples"] + [f"{LABELS[m]}@{k}" for m in METRICS] + ["p (FHR)", "p (LIF)"]
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for key, method in rows:
-        p = method["fhr_p_value_vs_best_baseline"]
+        tests = [method["fhr_p_value_vs_best_baseline"], method.get("lif_p_value_vs_best_lif_baseline")]
         cells = label(key, method) + [f"{method['users']} / {method['samples']}"] + [interval_text(method[m])
                                                                                  for m in METRICS]
-        lines.append("| " + " | ".join(cells + ["–" if p is None else format_p(p).replace("= ", "")]) + " |")
+        cells += ["–" if p is None else format_p(p).replace("= ", "") for p in tests]
+        lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
@@ -275,7 +278,9 @@ def markdown(report: dict, plots: list[str]) -> str:
     lines = [f"# conrec report: {report['workspace']}", "",
              f"Split: **{report['split']}**. Means over samples with 95% cluster-bootstrap intervals (users "
              f"resampled: one user's samples are not independent); p is a paired sign-flip test of FHR@{k} against "
-             f"the best baseline ({report['best_baseline']}) on the same samples, signs flipped per user.", ""]
+             f"the best baseline ({report['best_baseline']}) on the same samples, signs flipped per user, and of "
+             f"LIF@{k} against the best baseline by LIF ({report.get('best_lif_baseline')}) on the samples with a "
+             "long-tail future negative.", ""]
     if report.get("command"):
         lines += ["Made with:", "", f"    {report['command']}", ""]
     lines += [overlap_sentence(report), ""]

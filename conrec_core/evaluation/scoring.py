@@ -153,8 +153,9 @@ def common_samples(metrics: pd.DataFrame) -> pd.DataFrame:
 
 def summarise(metrics: pd.DataFrame, baselines: tuple[str, ...] = ()) -> pd.DataFrame:
     """Per method and metric: mean with a 95% cluster-bootstrap interval (users resampled) and how many users
-    and samples it rests on; FHR also tested against the best baseline (paired, signs flipped per user), where
-    `baselines` names the baseline kinds (a learnt one's rows carry its seed). Every method must be scored at one K on the same samples (`comparable`)."""
+    and samples it rests on; FHR tested against the best baseline by FHR, and LIF against the best by LIF (paired,
+    signs flipped per user), where `baselines` names the baseline kinds (a learnt one's rows carry its seed). Every
+    method must be scored at one K on the same samples (`comparable`)."""
     comparable(metrics)
     rows = []
     for method, frame in metrics.groupby("method", sort=False):
@@ -169,14 +170,24 @@ def summarise(metrics: pd.DataFrame, baselines: tuple[str, ...] = ()) -> pd.Data
         rows.append(row)
     table = pd.DataFrame(rows)
     known = [m for m in table.get("method", []) if baseline_of(m) in baselines]
-    if known:
-        best = max(known, key=lambda b: float(table.loc[table["method"] == b, "fhr"].iloc[0]))
-        base = metrics[metrics["method"] == best].set_index("sample_id")["fhr"]
-        tests = {}
-        for method, frame in metrics.groupby("method", sort=False):
-            paired = frame.set_index("sample_id")[["fhr", "user_id"]].join(base.rename("base"), how="inner")
-            if method != best and len(paired):
-                tests[method] = paired_test(paired["fhr"], paired["base"], paired["user_id"])["p_value"]
-        table["best_baseline"] = best
-        table["fhr_p_value"] = table["method"].map(tests)
+    for metric, best_column in (("fhr", "best_baseline"), ("lif", "best_lif_baseline")):
+        scored = [m for m in known if pd.notna(table.loc[table["method"] == m, metric].iloc[0])]
+        if scored:
+            best = max(scored, key=lambda b: float(table.loc[table["method"] == b, metric].iloc[0]))
+            table[best_column] = best
+            table[f"{metric}_p_value"] = table["method"].map(paired_p_values(metrics, best, metric))
     return table
+
+
+def paired_p_values(metrics: pd.DataFrame, reference: str, metric: str) -> dict[str, float]:
+    """Each other method's p of a paired sign-flip test of `metric` against `reference`'s, over the samples where
+    both have it (LIF: those with a long-tail future negative), signs flipped per user."""
+    base = metric_values(metrics[metrics["method"] == reference].set_index("sample_id"), metric)
+    tests = {}
+    for method, frame in metrics.groupby("method", sort=False):
+        frame = frame.set_index("sample_id")
+        paired = frame.loc[metric_values(frame, metric).index, [metric, "user_id"]].join(base.rename("base"),
+                                                                                        how="inner")
+        if method != reference and len(paired):
+            tests[method] = paired_test(paired[metric], paired["base"], paired["user_id"])["p_value"]
+    return tests

@@ -80,26 +80,31 @@ def fused_records(fused: pd.DataFrame) -> list[dict]:
     records = []
     for row in fused.to_dict("records"):
         record = {column: row.get(column) for column in columns}
-        p = row.get("fhr_p_value")
         record.update(label=method_label(row["method"]), best_baseline=row.get("best_baseline"),
-                      fhr_p_value=None if p is None or p != p else float(p))
+                      best_lif_baseline=row.get("best_lif_baseline"))
+        for test in ("fhr_p_value", "lif_p_value"):
+            p = row.get(test)
+            record[test] = None if p is None or p != p else float(p)
         records.append(record)
     return records
 
 
 def fused_markdown(records: list[dict], k: int) -> list[str]:
     best = next((r["best_baseline"] for r in records if r.get("best_baseline")), None)
+    best_lif = next((r["best_lif_baseline"] for r in records if r.get("best_lif_baseline")), None)
     lines = ["", "## Seeds fused", "",
              f"Each learnt method's seeds fused into one ranking per sample (reciprocal-rank fusion of their top {k}), "
              "SASRec's as well as the SID models', with 95% cluster-bootstrap intervals"
-             + (f" and the p of a paired sign-flip test against the best baseline here ({method_label(best)})."
-                if best else "."), "",
-             f"| method | samples | FHR@{k} | HR@{k} | LIF@{k} | p (FHR) |", "|---|---|---|---|---|---|"]
+             + (f" and the p of a paired sign-flip test against the best baseline here ({method_label(best)})"
+                if best else "")
+             + (f", of LIF@{k} against the best by LIF ({method_label(best_lif)})." if best_lif else "."), "",
+             f"| method | samples | FHR@{k} | HR@{k} | LIF@{k} | p (FHR) | p (LIF) |", "|---|---|---|---|---|---|---|"]
     for r in records:
         cells = [r["label"], str(r["samples"])]
         cells += ["–" if r[f] is None or r[f] != r[f] else f"{r[f]:.3f} [{r[f + '_low']:.3f}, {r[f + '_high']:.3f}]"
                   for f in ("fhr", "hr", "lif")]
-        cells.append("–" if r["fhr_p_value"] is None else format_p(r["fhr_p_value"]).replace("= ", ""))
+        cells += ["–" if r.get(test) is None else format_p(r[test]).replace("= ", "")
+                  for test in ("fhr_p_value", "lif_p_value")]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 

@@ -21,7 +21,8 @@ def methods_frame(report: dict) -> pd.DataFrame:
         row = {"method": method["role"] or method_label(method["method"]), "name": method["method"],
                "baseline": baseline_of(method["method"]) is not None, "users": method["users"],
                "samples": method["samples"], "k": method["k"],
-               "p": method.get("fhr_p_value_vs_best_baseline")}
+               "p": method.get("fhr_p_value_vs_best_baseline"),
+               "p_lif": method.get("lif_p_value_vs_best_lif_baseline")}  # absent from older reports
         for figure, _ in FIGURES:
             cell = method.get(figure) or {}
             row[figure], row[f"{figure}_low"], row[f"{figure}_high"] = (cell.get("value"), cell.get("low"),
@@ -31,7 +32,8 @@ def methods_frame(report: dict) -> pd.DataFrame:
 
 
 def display_table(frame: pd.DataFrame) -> pd.DataFrame:
-    """The methods table as text cells: "value [low, high]" per figure, p against the best baseline."""
+    """The methods table as text cells: "value [low, high]" per figure, p against the best baseline (and of LIF
+    against the best baseline by LIF, where the report has it)."""
     k = int(frame["k"].iloc[0]) if len(frame) else 20
     shown = frame[["method", "users", "samples"]].copy()
     for figure, label in FIGURES:
@@ -40,6 +42,8 @@ def display_table(frame: pd.DataFrame) -> pd.DataFrame:
                                      for value, low, high in zip(frame[figure], frame[f"{figure}_low"],
                                                                  frame[f"{figure}_high"])]
     shown["p (FHR vs best baseline)"] = ["" if p is None or p != p else format_p(p) for p in frame["p"]]
+    if frame["p_lif"].notna().any():
+        shown["p (LIF vs best by LIF)"] = ["" if p is None or p != p else format_p(p) for p in frame["p_lif"]]
     shown["name"] = frame["name"]
     return shown
 
