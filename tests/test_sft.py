@@ -179,3 +179,22 @@ def test_window_targets_come_from_each_training_samples_future_window(lm_world):
                    for e in drawn)
     # windows longer than one item give targets other than the next negative
     assert any(e.item_id != train[i // 3].next_negative for i, e in enumerate(examples))
+
+
+def test_one_target_examples_beat_sequence_windows_on_held_out_next_negatives(lm_world, tmp_path):
+    """Why `negative_sequence` is not a default task (lm/config.py has the MovieLens figures): at equal steps (and
+    about equal time: 3.5 s against 3.1 s here) the windows' held-out next-negative loss stops falling well above
+    the one-target examples'. Sequence recommenders train on windows; the tiny SID model learns the overlapping
+    windows by heart instead."""
+    from conftest import writable_copy
+
+    workspace = writable_copy(lm_world, tmp_path)
+    best = {}
+    for task in ("negative_sequence", "next_negative"):
+        config = SFTConfig(tasks=(task,), task_weights=(1.0,), steps=120, eval_every=20, checkpoint_every=120,
+                           eval_examples=60, warmup_steps=5)
+        result = train_sft(workspace, task, config=config)
+        losses = [m["validation"]["loss"]["next_negative"] for m in read_metrics(result.folder) if "validation" in m]
+        assert len(losses) == 6 and losses[-1] < losses[0]  # both learn
+        best[task] = min(losses)
+    assert best["next_negative"] < 0.9 * best["negative_sequence"], best  # measured 1.64 against 2.10
