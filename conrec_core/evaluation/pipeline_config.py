@@ -9,7 +9,7 @@ from .baseline_names import BASELINES
 from ..errors import ConrecError
 from ..semantic_ids.codebook_config import CodebookConfig
 from ..lm.decoding_config import DecodingConfig
-from ..lm.tail_quota import MEMBERS, valid_tail_quota
+from ..lm.tail_quota import MEMBERS, valid_tail_calibration, valid_tail_quota
 from ..rl.grpo_config import GRPOConfig
 from ..lm.config import BackboneConfig, SFTConfig
 from .sasrec_config import SASRecConfig
@@ -104,7 +104,7 @@ class PipelineConfig:
         if not valid_tail_quota(self.tail_quota, self.decoding.returns):
             raise ValueError(f"tail_quota must be {MEMBERS!r} or between 0 and the {self.decoding.returns} items "
                              f"returned, not {self.tail_quota!r}")
-        if not 0.0 <= self.tail_calibration <= 1.0:
+        if not valid_tail_calibration(self.tail_calibration):
             raise ValueError(f"tail_calibration must be between 0 and 1, not {self.tail_calibration!r}")
         unknown = set(self.sft_variants) - set(SFT_VARIANTS)
         if unknown:
@@ -132,7 +132,7 @@ class PipelineConfig:
         if not valid_tail_quota(tail_quota, self.decoding.returns):
             raise ConrecError(f"the long-tail quota must be {MEMBERS!r} or a whole number from 0 to "
                               f"{self.decoding.returns} (the items each list keeps), not {tail_quota!r}")
-        if not isinstance(tail_calibration, (int, float)) or not 0.0 <= tail_calibration <= 1.0:
+        if not valid_tail_calibration(tail_calibration):
             raise ConrecError(f"the long-tail calibration must be a strength from 0 to 1, not {tail_calibration!r}")
         return replace(self, members=members, tail_quota=tail_quota, tail_calibration=float(tail_calibration))
 

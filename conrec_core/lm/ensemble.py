@@ -17,7 +17,8 @@ from ..errors import ConrecError
 from ..metrics import future_hit_rate, hit_rate, mean
 from .checkpoint_paths import checkpoint_dir
 from .prediction_store import write_predictions
-from .tail_quota import MEMBERS, calibrated_quota, members_quota, valid_tail_quota, with_tail_quota
+from .tail_quota import (MEMBERS, calibrated_quota, members_quota, valid_tail_calibration, valid_tail_quota,
+                         with_tail_quota)
 
 # Cormack, Clarke and Büttcher (SIGIR 2009): with 60 a member's first and twentieth items weigh 1/61 and 1/80,
 # so an item two members rank anywhere in their top 20 outranks one that a single member ranks first.
@@ -66,7 +67,7 @@ def ensemble_predictions(workspace, members: list[str], name: str, split: str = 
     if not valid_tail_quota(tail_quota, k):
         raise ConrecError(f"the long-tail quota is {MEMBERS!r} or between 0 and the {k} items kept, not "
                           f"{tail_quota!r}")
-    if not 0.0 <= tail_calibration <= 1.0:
+    if not valid_tail_calibration(tail_calibration):
         raise ConrecError(f"the long-tail calibration is a strength from 0 to 1, not {tail_calibration!r}")
     members = list(dict.fromkeys(members))
     if len(members) < 2:

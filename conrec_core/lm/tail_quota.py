@@ -32,6 +32,15 @@ def valid_tail_quota(quota: object, k: int) -> bool:
     return quota == MEMBERS or (isinstance(quota, int) and 0 <= quota <= k)
 
 
+def valid_tail_calibration(strength: object) -> bool:
+    """Whether `strength` is a number from 0 to 1 (a share of the user's own long-tail share).
+
+    >>> [valid_tail_calibration(strength) for strength in (0.5, 0, 1.5, "0.5")]
+    [True, True, False, False]
+    """
+    return isinstance(strength, (int, float)) and 0.0 <= strength <= 1.0
+
+
 def members_quota(rankings: Sequence[Sequence[str]], k: int, long_tail: Collection[str]) -> int:
     """The members' mean number of long-tail items in their top `k`, rounded down.
 
@@ -52,8 +61,8 @@ def calibrated_quota(history: Sequence[str], k: int, long_tail: Collection[str],
     >>> calibrated_quota(["t1", "a", "t2", "b"], 20, {"t1", "t2"}, 0.5), calibrated_quota([], 20, {"t1"}, 1.0)
     (5, 0)
     """
-    if not 0.0 <= strength <= 1.0:
-        raise ValueError(f"a calibration strength is between 0 and 1, not {strength}")
+    if not valid_tail_calibration(strength):
+        raise ValueError(f"a calibration strength is between 0 and 1, not {strength!r}")
     if not history:
         return 0
     return round(strength * k * sum(item in long_tail for item in history) / len(history))

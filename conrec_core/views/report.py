@@ -41,9 +41,12 @@ def display_table(frame: pd.DataFrame) -> pd.DataFrame:
             shown[f"{label}@{k}"] = [None if value is None or value != value else f"{value:.3f} [{low:.3f}, {high:.3f}]"
                                      for value, low, high in zip(frame[figure], frame[f"{figure}_low"],
                                                                  frame[f"{figure}_high"])]
-    shown["p (FHR vs best baseline)"] = ["" if p is None or p != p else format_p(p) for p in frame["p"]]
+    def p_cells(column: str) -> list[str]:
+        return ["" if p is None or p != p else format_p(p) for p in frame[column]]
+
+    shown["p (FHR vs best baseline)"] = p_cells("p")
     if frame["p_lif"].notna().any():
-        shown["p (LIF vs best by LIF)"] = ["" if p is None or p != p else format_p(p) for p in frame["p_lif"]]
+        shown["p (LIF vs best by LIF)"] = p_cells("p_lif")
     shown["name"] = frame["name"]
     return shown
 
