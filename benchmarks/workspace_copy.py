@@ -7,14 +7,16 @@ import shutil
 from pathlib import Path
 
 
-def copy_with_codebooks(source: Path, folder: Path) -> Path:
+def copy_with_codebooks(source: Path, folder: Path, *, checkpoints: bool = False) -> Path:
     """`source` copied into the new folder `folder`, with its codebooks (candidate line-ups and SID models read
-    them); returns the copy's path."""
+    them) and, with `checkpoints`, its trained SID models (a pipeline run on the copy keeps those finished with its
+    settings); returns the copy's path."""
     from conrec_core.data.workspace import artifacts_dir
 
     folder.mkdir(parents=True)
     workspace = folder / Path(source).name
     shutil.copy(source, workspace)
-    if (artifacts_dir(source) / "codebooks").is_dir():
-        shutil.copytree(artifacts_dir(source) / "codebooks", artifacts_dir(workspace) / "codebooks")
+    for part in ("codebooks", "checkpoints") if checkpoints else ("codebooks",):
+        if (artifacts_dir(source) / part).is_dir():
+            shutil.copytree(artifacts_dir(source) / part, artifacts_dir(workspace) / part)
     return workspace

@@ -1,0 +1,265 @@
+"""Leave-one-out ablation of the default pipeline on one seed: each row changes one thing about today's defaults
+(or reads another row of the default run) and gives the full method's validation and test FHR@20 and LIF@20,
+with a paired test against the default, so the table that says what mattered comes from one command on the
+current code instead of figures gathered over many versions of it.
+
+    python -m benchmarks.ablation --workspace WS --out DIR [--scratch DIR] [--only NAME ...] [--quick]
+
+Variants that only change decoding or fusion share one copy of the workspace with the default (its finished SID
+models are kept, only predictions are made again); each variant that changes training gets a copy of its own.
+Every run is `run_pipeline` on the validation split and then on the test split, with the two untrained
+reference baselines. Results are kept per sample in DIR/ablation_samples.parquet, so a stopped run resumes at the
+next variant, and DIR/ablation.json and DIR/ablation.md are written again after each one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import Callable
+
+SPLITS = ("validation", "test")
+REFERENCES = ("most_disliked", "item_cf")
+METRICS = ("fhr", "lif", "luf")  # LUF: FHR on the samples of users with few earlier negatives
+
+
+@dataclass(frozen=True)
+class Variant:
+    name: str
+    change: str  # the table's first column: what differs from the default
+    group: str  # variants of one group share a workspace copy, so the SID models they all use train once
+    configure: Callable  # PipelineConfig -> PipelineConfig
+    reading: str = "full"  # the row of the run it reads: full (the fused full method), sft (fused SFT), member
+
+
+def same(config):
+    return config
+
+
+def _decoding(**changes) -> Callable:
+    return lambda config: replace(config, decoding=replace(config.decoding, **changes))
+
+
+def _sft(**changes) -> Callable:
+    return lambda config: replace(config, sft=replace(config.sft, **changes))
+
+
+def _sft_tasks(tasks: tuple[str, ...]) -> Callable:
+    return lambda config: replace(config, sft=config.sft.with_tasks(tasks))
+
+
+def _wider(config):
+    backbone = config.backbone
+    return replace(config, backbone=replace(backbone, hidden_size=2 * backbone.hidden_size,
+                                            intermediate_size=2 * backbone.intermediate_size))
+
+
+def _half_steps(config):
+    return _sft(steps=config.sft.steps // 2)(config)
+
+
+VARIANTS = (
+    Variant("default", "the default (co-occurrence SIDs, width 64, 6,000 SFT steps, GRPO, 3 members fused with "
+                       "the long-tail quota and calibration, 20 beams)", "default", same),
+    Variant("no_grpo", "without GRPO: the members' SFT models fused", "default", same, "sft"),
+    Variant("one_member", "one SID model (member 0) instead of three fused", "default", same, "member"),
+    Variant("no_calibration", "fusion without the calibration to the user's long tail", "default",
+            lambda config: config.with_members(tail_calibration=0.0)),
+    Variant("plain_fusion", "plain fusion: no long-tail quota, no calibration", "default",
+            lambda config: config.with_members(tail_quota=0, tail_calibration=0.0)),
+    Variant("cold_users", "samples with 0-2 earlier negatives get the most disliked unseen items", "default",
+            _decoding(cold_negatives=3)),
+    Variant("text_sids", "text-only SIDs (no co-occurrence vectors in the codebook)", "text_sids",
+            lambda config: config.with_collaborative("off")),
+    Variant("half_steps", "half the SFT steps", "half_steps", _half_steps),
+    Variant("sequence_windows", "sequence windows (a target at every negative) in place of one-target "
+                                "next-negative examples", "sequence_windows",
+            _sft_tasks(("sid_to_title", "title_to_sid", "alignment", "negative_sequence"))),
+    Variant("wider", "twice the width (hidden and MLP)", "wider", _wider),
+    Variant("beams_50", "50 beams instead of 20", "default", _decoding(beams=50)),
+    Variant("exact", "exact search: every valid SID scored", "default", _decoding(search="exact")),
+    Variant("next_negative_only", "next-negative examples only: no translation, no alignment",
+            "next_negative_only", _sft_tasks(("next_negative",))),
+)
+
+
+def base_config(quick: bool):
+    from conrec_core.evaluation.pipeline_config import PipelineConfig
+
+    base = replace(PipelineConfig.quick(), members=2) if quick else PipelineConfig()
+    return replace(base, seed=0, baselines=REFERENCES, prior=False, compute_map=False)
+
+
+def reading_method(names, reading: str) -> str:
+    return {"full": names.grpo, "sft": names.sft, "member": names.grpo_members[0]}[reading]
+
+
+def run_variants(source: Path, scratch: Path, variants: list[Variant], base, say: Callable[[str], None]):
+    """Per-sample metrics on each split of one run that `variants` (one group, one configuration) read each their
+    row of (method column: the variant's name), and the references'."""
+    import pandas as pd
+
+    from conrec_core.evaluation.baselines import baseline_method
+    from conrec_core.evaluation.pipeline import run_pipeline
+    from conrec_core.evaluation.scoring import read_sample_metrics
+    from .workspace_copy import copy_with_codebooks
+
+    variant = variants[0]
+    folder = scratch / variant.group
+    workspace = folder / source.name
+    if not workspace.exists():
+        copy_with_codebooks(source, folder, checkpoints=True)
+    config = variant.configure(base)
+    frames = []
+    for split in SPLITS:
+        last = [-1.0]
+
+        def progress(fraction: float, message: str, split=split) -> None:
+            if fraction - last[0] >= 0.05 or fraction >= 1.0:
+                last[0] = fraction
+                say(f"  {variant.name} {split} {fraction:4.0%} {message}")
+
+        result = run_pipeline(workspace, scratch / "runs" / variant.name / split, replace(config, split=split),
+                              on_progress=progress)
+        metrics = read_sample_metrics(workspace, split)
+        wanted = {reading_method(result.names, v.reading): v.name for v in variants}
+        wanted.update({baseline_method(b, config.sasrec.seed): b for b in REFERENCES})
+        rows = metrics[metrics["method"].isin(list(wanted))].copy()
+        rows["method"] = rows["method"].map(wanted)
+        frames.append(rows[["method", "split", "sample_id", "user_id", "k", "fhr", "lif"]])
+    return pd.concat(frames, ignore_index=True)
+
+
+def with_long_tail_users(samples, workspace: Path):
+    """The stored per-sample rows with each sample's `long_tail_user` flag (few negatives before its anchor: LUF's
+    population) read from the workspace's samples, which every copy shares."""
+    import pandas as pd
+
+    from conrec_core.data.samples import read_samples
+
+    flags = pd.concat([read_samples(workspace, split)[["sample_id", "long_tail_user"]] for split in SPLITS])
+    return samples.drop(columns=["long_tail_user"], errors="ignore").merge(flags, on="sample_id", how="left")
+
+
+def summary_rows(samples, seconds: dict[str, float]) -> list[dict]:
+    """Each variant's (and reference's) mean FHR@K, LIF@K and LUF@K per split, with the p of a paired sign-flip
+    test against the default (signs flipped per user; LIF on the samples with a long-tail future negative, LUF on
+    those of users with few earlier negatives). `samples` needs `long_tail_user` (`with_long_tail_users`)."""
+    from conrec_core.evaluation.scoring import metric_values, paired_p_values
+
+    present = set(samples["method"])
+    names = [v.name for v in VARIANTS if v.name in present]
+    frames = {split: samples[samples["split"] == split] for split in SPLITS}
+
+    def tests_of(frame, metric: str) -> dict[str, float]:
+        if "default" not in present:
+            return {}
+        if metric == "luf":  # FHR on LUF's slice
+            return paired_p_values(frame[frame["long_tail_user"]], "default", "fhr")
+        return paired_p_values(frame, "default", metric)
+
+    tests = {(split, metric): tests_of(frames[split], metric) for split in SPLITS for metric in METRICS}
+    rows = []
+    for method in names + [r for r in REFERENCES if r in present]:
+        row = {"method": method, "seconds": round(seconds.get(method, 0.0), 1)}
+        for split in SPLITS:
+            own = frames[split][frames[split]["method"] == method]
+            for metric in METRICS:
+                values = metric_values(own, metric)
+                row[f"{split}_{metric}"] = float(values.mean()) if len(values) else None
+                row[f"{split}_{metric}_p"] = tests[split, metric].get(method)
+            row[f"{split}_samples"] = len(own)
+            row[f"{split}_cold"] = int(own["long_tail_user"].sum())
+        rows.append(row)
+    return rows
+
+
+def markdown(rows: list[dict], workspace: Path, command: str) -> str:
+    changes = {v.name: v.change for v in VARIANTS} | {
+        "most_disliked": "reference: most-disliked items", "item_cf": "reference: cosine item-CF on negatives"}
+
+    def cell(row, split, metric):
+        value, p = row[f"{split}_{metric}"], row[f"{split}_{metric}_p"]
+        if value is None:
+            return "–"
+        return f"{value:.3f}" + ("" if p is None else f" ({'p < 0.001' if p < 0.001 else f'p = {p:.3f}'})")
+
+    lines = ["# Ablation of the default pipeline, one seed", "",
+             f"`{command}` on `{workspace.name}` (seed 0). Each row changes one thing about the default and gives "
+             "the full method's mean FHR@20 and LIF@20 on the validation and test splits, with the p of a paired "
+             "sign-flip test against the default's row (signs flipped per user; LIF on the samples with a long-tail "
+             "future negative). LUF@20 is FHR@20 on the samples of users with few negatives before the anchor (the "
+             "cold-user slice). Minutes: the row's run on both splits, training what it changes (the default's "
+             "models were trained before and kept) and decoding; rows that read the default's run show its minutes.", "",
+             "| change | validation FHR@20 | test FHR@20 | validation LIF@20 | test LIF@20 | validation LUF@20 | "
+             "test LUF@20 | minutes |",
+             "|---|---|---|---|---|---|---|---|"]
+    for row in rows:
+        lines.append(f"| {changes[row['method']]} | {cell(row, 'validation', 'fhr')} | {cell(row, 'test', 'fhr')} | "
+                     f"{cell(row, 'validation', 'lif')} | {cell(row, 'test', 'lif')} | "
+                     f"{cell(row, 'validation', 'luf')} | {cell(row, 'test', 'luf')} | {row['seconds'] / 60:.1f} |")
+    counts = rows[0] if rows else {}
+    lines += ["", "Samples: " + ", ".join(f"{counts.get(f'{split}_samples', 0):,} {split} "
+                                          f"({counts.get(f'{split}_cold', 0):,} in LUF's slice)" for split in SPLITS)
+              + "."]
+    return "\n".join(lines) + "\n"
+
+
+def run_ablation(source: Path, out: Path, scratch: Path, only: tuple[str, ...] = (), quick: bool = False,
+                 command: str = "python -m benchmarks.ablation", say: Callable[[str], None] = print) -> list[dict]:
+    """Run each variant (of `only`, if given) not yet in OUT's stored samples, writing the tables after each;
+    returns the table's rows."""
+    import pandas as pd
+
+    unknown = set(only) - {v.name for v in VARIANTS}
+    if unknown:
+        raise SystemExit(f"unknown variants {sorted(unknown)}; known: {', '.join(v.name for v in VARIANTS)}")
+    out.mkdir(parents=True, exist_ok=True)
+    store = out / "ablation_samples.parquet"
+    samples = pd.read_parquet(store) if store.exists() else pd.DataFrame(columns=["method"])
+    timing = json.loads((out / "ablation.json").read_text())["seconds"] if (out / "ablation.json").exists() else {}
+    base = base_config(quick)
+
+    def write_tables() -> list[dict]:
+        rows = summary_rows(with_long_tail_users(samples, source), timing)
+        (out / "ablation.json").write_text(json.dumps({"command": command, "seconds": timing, "rows": rows},
+                                                      indent=2) + "\n")
+        (out / "ablation.md").write_text(markdown(rows, source, command))
+        return rows
+
+    for variant in VARIANTS:
+        done = set(samples["method"])
+        if (only and variant.name not in only) or variant.name in done:
+            continue
+        clock = time.perf_counter()
+        say(f"{variant.name}: {variant.change}")
+        run = [v for v in VARIANTS if v.group == variant.group and v.configure is variant.configure
+               and (not only or v.name in only) and v.name not in done]
+        frame = run_variants(source, scratch, run, base, say)
+        frame = frame[~frame["method"].isin(done)]  # the references come once, from the first run
+        samples = pd.concat([samples, frame], ignore_index=True) if len(samples) else frame
+        samples.to_parquet(store, index=False)
+        timing.update({v.name: time.perf_counter() - clock for v in run})
+        write_tables()
+        say(f"{variant.name} done in {time.perf_counter() - clock:.0f} s")
+    return write_tables() if len(samples) else []
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workspace", type=Path, required=True, help="an imported workspace (never written to)")
+    parser.add_argument("--out", type=Path, required=True, help="folder for ablation.md, .json and the samples")
+    parser.add_argument("--scratch", type=Path, help="folder for the workspace copies (default: OUT/workspaces)")
+    parser.add_argument("--only", nargs="+", default=(), help="run only these variants")
+    parser.add_argument("--quick", action="store_true", help="the pipeline's quick settings, two members")
+    args = parser.parse_args(argv)
+    command = "python -m benchmarks.ablation " + " ".join(argv if argv is not None else __import__("sys").argv[1:])
+    run_ablation(args.workspace, args.out, args.scratch or args.out / "workspaces", tuple(args.only), args.quick,
+                 command)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,64 @@
+"""The leave-one-out ablation (benchmarks/ablation.py) in quick mode on the small synthetic world: its rows are
+the pipeline's own report rows, a variant that changes training trains with the change, and a rerun resumes."""
+
+import json
+
+import pytest
+
+from benchmarks.ablation import VARIANTS, run_ablation
+
+
+def report_row(out, variant: str, split: str, method: str) -> dict:
+    report = json.loads((out / "workspaces" / "runs" / variant / split / "report.json").read_text())
+    return next(row for row in report["methods"] if row["method"] == method)
+
+
+def test_quick_ablation_reads_the_pipeline_rows_and_resumes(small_world, tmp_path):
+    out = tmp_path / "ablation"
+    lines: list[str] = []
+    rows = run_ablation(small_world, out, out / "workspaces", ("default", "no_grpo", "one_member", "half_steps"),
+                        quick=True, say=lines.append)
+    by_name = {row["method"]: row for row in rows}
+    assert list(by_name) == ["default", "no_grpo", "one_member", "half_steps", "most_disliked", "item_cf"]
+
+    # no_grpo and one_member read the default's run: one run of that configuration, not three
+    assert sum(line.endswith(" s") and " done in " in line for line in lines) == 2
+    for variant, method in (("default", "pipeline-grpo-fused-s0"), ("no_grpo", "pipeline-sft-fused-s0"),
+                            ("one_member", "pipeline-grpo-m0-s0")):
+        for split in ("validation", "test"):
+            expected = report_row(out, "default", split, method)
+            for metric in ("fhr", "lif", "luf"):
+                assert by_name[variant][f"{split}_{metric}"] == pytest.approx(expected[metric]["value"])
+            assert by_name[variant][f"{split}_samples"] == expected["samples"]
+    assert by_name["most_disliked"]["test_fhr"] == pytest.approx(report_row(out, "default", "test",
+                                                                            "most_disliked")["fhr"]["value"])
+
+    # the test split's run kept the members the validation run trained; half_steps trained its own at half
+    kept = json.loads((out / "workspaces" / "runs" / "default" / "test" / "report.json").read_text())["kept_stages"]
+    assert "members side by side" in kept or "sft member 0" in kept
+    training = json.loads((out / "workspaces" / "half_steps" / "ws.files" / "checkpoints" / "pipeline-sft-m0-s0"
+                           / "training.json").read_text())
+    default = json.loads((out / "workspaces" / "default" / "ws.files" / "checkpoints" / "pipeline-sft-m0-s0"
+                          / "training.json").read_text())
+    assert training["sft"]["steps"] * 2 == default["sft"]["steps"]
+    assert by_name["half_steps"]["test_fhr"] == pytest.approx(report_row(out, "half_steps", "test",
+                                                                         "pipeline-grpo-fused-s0")["fhr"]["value"])
+
+    # paired tests against the default: none for the default itself, a probability for the others
+    assert by_name["default"]["test_fhr_p"] is None
+    assert all(0 <= by_name[name]["test_fhr_p"] <= 1 for name in by_name if name != "default")
+
+    table = (out / "ablation.md").read_text()
+    changes = {v.name: v.change for v in VARIANTS}
+    assert all(f"| {changes[name]} |" in table for name in ("default", "no_grpo", "one_member", "half_steps"))
+
+    # a rerun finds every row in the stored samples and runs nothing
+    lines.clear()
+    again = run_ablation(small_world, out, out / "workspaces", ("default", "half_steps"), quick=True,
+                         say=lines.append)
+    assert lines == [] and again == rows
+
+
+def test_unknown_variants_are_refused(small_world, tmp_path):
+    with pytest.raises(SystemExit, match="unknown variants"):
+        run_ablation(small_world, tmp_path / "out", tmp_path / "scratch", ("bigger",), quick=True)
