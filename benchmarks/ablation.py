@@ -6,7 +6,8 @@ current code instead of figures gathered over many versions of it.
     python -m benchmarks.ablation --workspace WS --out DIR [--scratch DIR] [--only NAME ...] [--quick]
 
 Variants that only change decoding or fusion share one copy of the workspace with the default (its finished SID
-models are kept, only predictions are made again); each variant that changes training gets a copy of its own.
+models are kept, only predictions are made again); each variant that changes training gets a copy of its own,
+without the default's SID models (its codebook is kept).
 Every run is `run_pipeline` on the validation split and then on the test split, with the two untrained
 reference baselines. Results are kept per sample in DIR/ablation_samples.parquet, so a stopped run resumes at the
 next variant, and DIR/ablation.json and DIR/ablation.md are written again after each one.
@@ -110,8 +111,8 @@ def run_variants(source: Path, scratch: Path, variants: list[Variant], base, say
     variant = variants[0]
     folder = scratch / variant.group
     workspace = folder / source.name
-    if not workspace.exists():
-        copy_with_codebooks(source, folder, checkpoints=True)
+    if not workspace.exists():  # the default's trained SID models only where this run trains them the same way
+        copy_with_codebooks(source, folder, checkpoints=variant.group == "default")
     config = variant.configure(base)
     frames = []
     for split in SPLITS:
