@@ -60,7 +60,7 @@ def _one_prompt(model, tokenizer, trie: SidTrie, prompt: str, k: int, remaining:
                 free_end: bool, device) -> Decoded:
     ids = tokenizer(prompt, return_tensors="pt", add_special_tokens=False)["input_ids"].to(device)
     output = model(input_ids=ids, use_cache=True)
-    cache, logprobs = output.past_key_values, torch.log_softmax(output.logits[:, -1].float(), dim=-1)
+    cache, logprobs = output.cache, torch.log_softmax(output.logits[:, -1].float(), dim=-1)
     nodes = torch.zeros(1, dtype=torch.long, device=device)  # open prefixes: trie node, score, cache row
     scores = torch.zeros(1, device=device)
     found_rows: list[torch.Tensor] = []
@@ -90,11 +90,11 @@ def _one_prompt(model, tokenizer, trie: SidTrie, prompt: str, k: int, remaining:
                 break
             chunk = chunk[child_scores[chunk] >= bound]
             step_cache = cache_rows(cache, beams[chunk])
-            step = model(input_ids=tokens[chunk, None], past_key_values=step_cache, use_cache=True)
+            step = model(input_ids=tokens[chunk, None], cache=step_cache, use_cache=True)
             next_nodes.append(children[chunk])
             next_scores.append(child_scores[chunk])
             next_logprobs.append(torch.log_softmax(step.logits[:, -1].float(), dim=-1))
-            next_caches.append(step.past_key_values)
+            next_caches.append(step.cache)
         if not next_nodes:
             break
         nodes, scores = torch.cat(next_nodes), torch.cat(next_scores)

@@ -30,8 +30,8 @@ def sid_logprobs(model, tokenizer, prompt: str, sequences: list[list[int]], free
         scored = torch.tensor([[j < len(t) for j in range(width)] for t in targets], device=device)
         logprobs = first[tokens[:, 0]][:, None]
         if width > 1:  # padding sits after each sequence's last token, so causal attention never reads it
-            cache = cache_rows(output.past_key_values, torch.zeros(len(targets), dtype=torch.long, device=device))
-            step = model(input_ids=tokens[:, :-1], past_key_values=cache, use_cache=True)
+            cache = cache_rows(output.cache, torch.zeros(len(targets), dtype=torch.long, device=device))
+            step = model(input_ids=tokens[:, :-1], cache=cache, use_cache=True)
             rest = torch.log_softmax(step.logits.float(), dim=-1).gather(-1, tokens[:, 1:, None])[..., 0]
             logprobs = torch.cat([logprobs, rest], dim=1)
         scores += (logprobs * scored).sum(dim=1).tolist()
