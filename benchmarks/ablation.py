@@ -35,6 +35,12 @@ class Variant:
     configure: Callable  # PipelineConfig -> PipelineConfig
     reading: str = "full"  # the row of the run it reads: full (the fused full method), sft (fused SFT), member
 
+    @property
+    def trains_as_default(self) -> bool:
+        """Its run trains the SID models exactly as the default does (it changes only decoding or fusion), so its
+        workspace copy may start from the default's trained models."""
+        return self.group == "default"
+
 
 def same(config):
     return config
@@ -111,8 +117,8 @@ def run_variants(source: Path, scratch: Path, variants: list[Variant], base, say
     variant = variants[0]
     folder = scratch / variant.group
     workspace = folder / source.name
-    if not workspace.exists():  # the default's trained SID models only where this run trains them the same way
-        copy_with_codebooks(source, folder, checkpoints=variant.group == "default")
+    if not workspace.exists():
+        copy_with_codebooks(source, folder, checkpoints=variant.trains_as_default)
     config = variant.configure(base)
     frames = []
     for split in SPLITS:
