@@ -9,7 +9,7 @@ import pandas as pd
 import streamlit as st
 
 from conrec_core.data.samples import read_samples
-from conrec_core.lm.prediction_store import read_predictions
+from conrec_core.decoding.prediction_store import read_predictions
 
 from .workspace_picker import CACHE_ENTRIES, workspace_version
 

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app.workspace_picker import CACHE_ENTRIES
-from conrec_core.evaluation.runs import list_runs, run_folder, runs_dir
+from conrec_core.experiment.runs import list_runs, run_folder, runs_dir
 
 
 def runs_version(workspace: Path) -> float:

@@ -35,3 +35,8 @@ def settings_inputs(cls, columns, names: tuple[str, ...], key_prefix: str, label
             chosen[name] = column.text_input(label, value="" if default is None else str(default), help=spec["help"],
                                              key=key)
     return chosen
+
+
+def field_help(cls, name: str) -> str:
+    """A config field's help text, for an input the generic form cannot make (a field of two types)."""
+    return cls.__dataclass_fields__[name].metadata["help"]

@@ -56,7 +56,7 @@ def reference_decode(model, tokenizer, sequences, token_rows, prompts, config, m
                      free_end: bool = False) -> list[list[int]]:
     from transformers import LogitsProcessorList
 
-    from conrec_core.lm.decoding import generation_config
+    from conrec_core.decoding.search import generation_config
 
     padding_side, tokenizer.padding_side = tokenizer.padding_side, "left"
     ranked = []
@@ -93,11 +93,11 @@ def main() -> None:
     from conrec_core.lm.backbones import new_backbone
     from conrec_core.semantic_ids.codebook import build_codebook
     from conrec_core.semantic_ids.store import list_codebooks, load_codebook
-    from conrec_core.lm.decoding import DecodingConfig, decode
+    from conrec_core.decoding.search import DecodingConfig, decode
     from conrec_core.lm.checkpoints import checkpoint_dir, load_checkpoint
     from conrec_core.lm.config import BackboneConfig, SFTConfig
     from conrec_core.data.samples import read_samples
-    from conrec_core.lm.item_trie import item_trie, sid_token_sequences
+    from conrec_core.decoding.item_trie import item_trie, sid_token_sequences
     from conrec_core.lm.prompts import next_negative_prompt
     from conrec_core.shipped.sample_data import sample_workspace
     from conrec_core.lm.vocab import sid_tokens

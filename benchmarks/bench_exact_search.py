@@ -16,9 +16,9 @@ import numpy as np
 from conrec_core.data.samples import as_samples, read_samples, seen_items
 from conrec_core.lm.checkpoints import checkpoint_dir, load_checkpoint, read_training
 from conrec_core.lm.config import SFTConfig
-from conrec_core.lm.decoding_config import DecodingConfig
-from conrec_core.lm.exhaustive import top_sids
-from conrec_core.lm.item_trie import item_trie, seen_rows
+from conrec_core.decoding.decoding_config import DecodingConfig
+from conrec_core.decoding.exhaustive import top_sids
+from conrec_core.decoding.item_trie import item_trie, seen_rows
 from conrec_core.lm.prompts import stage_prompt
 from conrec_core.metrics import future_hit_rate, hit_rate
 from conrec_core.semantic_ids.store import load_codebook

@@ -4,7 +4,7 @@
 
 Both runs rank every baseline of the default pipeline on the test split with the default SASRec settings (or N
 steps) on copies of the workspace: in turn first, as `pipeline --baselines-in-turn` does, then in the groups the
-pipeline runs side by side (`evaluation/baselines.py::training_groups`, `evaluation/side_by_side.py`). Prints each
+pipeline runs side by side (`evaluation/baselines.py::training_groups`, `experiment/side_by_side.py`). Prints each
 run's wall time, the ratio and the largest difference in mean FHR@20 between the runs (the processes use fewer
 threads each, so float sums differ in the last digits). Default workspace: the synthetic sample. Run it with
 nothing else on the machine.
@@ -29,16 +29,16 @@ def main() -> None:
     import torch
 
     from conrec_core.evaluation.baselines import training_groups
-    from conrec_core.evaluation.pipeline_config import PipelineConfig
+    from conrec_core.experiment.spec import ExperimentSpec, quick_spec
     from conrec_core.evaluation.scoring import evaluate_baselines, read_sample_metrics
-    from conrec_core.evaluation.side_by_side import Job, run_side_by_side, side_by_side_workers
+    from conrec_core.experiment.side_by_side import Job, run_side_by_side, side_by_side_workers
     from conrec_core.rl.swing import ensure_swing
     from conrec_core.shipped.sample_data import sample_workspace
 
-    from .workspace_copy import copy_with_codebooks
+    from conrec_core.experiment.workspace_copy import copy_with_codebooks
 
     source = args.workspace or sample_workspace("synthetic-shop")
-    config = PipelineConfig()
+    config = ExperimentSpec()
     sasrec = replace(config.sasrec, steps=args.steps) if args.steps else config.sasrec
     groups = training_groups(config.baselines)
     workers = side_by_side_workers(len(groups))

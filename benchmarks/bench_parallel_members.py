@@ -4,7 +4,7 @@
 
 Every run trains the same chains (the pipeline's default SFT and GRPO settings, shortened, each member seeded as
 the pipeline seeds it; N: the pipeline's default number of members) on copies of the workspace: in turn first,
-then side by side as the pipeline runs them (`evaluation/member_pool.py`), and, where the members outnumber the
+then side by side as the pipeline runs them (`experiment/members.py`), and, where the members outnumber the
 cores, also in rounds of one process per core. Prints each run's wall time and the ratios. Default workspace:
 the synthetic sample, with the codebook shipped beside it. Run it with nothing else on the machine.
 """
@@ -32,16 +32,17 @@ def main() -> None:
 
     import torch
 
-    from conrec_core.evaluation.member_pool import train_members
-    from conrec_core.evaluation.side_by_side import side_by_side_workers
-    from conrec_core.evaluation.pipeline import MethodNames, member_chains
-    from conrec_core.evaluation.pipeline_config import PipelineConfig
+    from conrec_core.experiment.members import train_members
+    from conrec_core.experiment.side_by_side import side_by_side_workers
+    from conrec_core.experiment.members import member_chains
+    from conrec_core.experiment.names import MethodNames
+    from conrec_core.experiment.spec import ExperimentSpec, quick_spec
     from conrec_core.shipped.sample_data import sample_workspace
 
-    from .workspace_copy import copy_with_codebooks
+    from conrec_core.experiment.workspace_copy import copy_with_codebooks
 
     source = args.workspace or sample_workspace("synthetic-shop")
-    config = PipelineConfig(members=args.members) if args.members else PipelineConfig()
+    config = ExperimentSpec(members=args.members) if args.members else ExperimentSpec()
     config = replace(config, sft=replace(config.sft, steps=args.sft_steps, eval_every=args.sft_steps,
                                          checkpoint_every=args.sft_steps),
                      grpo=replace(config.grpo, steps_per_stage=args.grpo_steps, eval_every=args.grpo_steps))

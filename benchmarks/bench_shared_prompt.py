@@ -14,7 +14,7 @@ import os
 import statistics
 import time
 
-from benchmarks.checkpoint_choice import checkpoint_parser, workspace_and_checkpoint
+from experiments.checkpoint_choice import checkpoint_parser, workspace_and_checkpoint
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -28,10 +28,10 @@ def main() -> None:
 
     import torch
 
-    from conrec_core.lm import decoding
-    from conrec_core.lm.decoding_config import DecodingConfig
-    from conrec_core.lm.item_trie import item_trie
-    from conrec_core.lm.predict import load_run
+    from conrec_core.decoding import search as decoding
+    from conrec_core.decoding.decoding_config import DecodingConfig
+    from conrec_core.decoding.item_trie import item_trie
+    from conrec_core.decoding.predict import load_run
 
     workspace, checkpoint = workspace_and_checkpoint(args)
     run = load_run(workspace, checkpoint, args.split)

@@ -30,11 +30,11 @@ _EXPORTS = {
     "CodebookMismatch": "semantic_ids.store",
     "SemanticIds": "semantic_ids.sids", "format_sid": "semantic_ids.sids", "parse_sid": "semantic_ids.sids",
     "ItemIndex": "semantic_ids.item_index",
-    # 3. the SID language model
+    # 3. the SID language model, its training and decoding
     "BackboneConfig": "lm.config", "SFTConfig": "lm.config", "new_backbone": "lm.backbones",
-    "train_sft": "lm.sft", "load_checkpoint": "lm.checkpoints", "list_checkpoints": "lm.checkpoints",
-    "DecodingConfig": "lm.decoding_config", "decode": "lm.decoding", "SidTrie": "lm.trie",
-    "predict": "lm.predict", "read_predictions": "lm.prediction_store", "ensemble_predictions": "lm.ensemble",
+    "train_sft": "training.sft", "load_checkpoint": "lm.checkpoints", "list_checkpoints": "lm.checkpoints",
+    "DecodingConfig": "decoding.decoding_config", "decode": "decoding.search", "SidTrie": "decoding.trie",
+    "predict": "decoding.predict", "read_predictions": "decoding.prediction_store", "ensemble_predictions": "decoding.ensemble",
     # 4. progressive GRPO
     "SwingConfig": "rl.swing_config", "ensure_swing": "rl.swing",
     "GRPOConfig": "rl.grpo_config", "train_grpo": "rl.grpo", "REWARDS": "rl.rewards",
@@ -43,7 +43,7 @@ _EXPORTS = {
     "BASELINES": "evaluation.baselines", "SASRecConfig": "evaluation.sasrec_config",
     "evaluate_baseline": "evaluation.scoring", "evaluate_predictions": "evaluation.scoring",
     "read_sample_metrics": "evaluation.scoring", "summarise": "evaluation.scoring",
-    "PipelineConfig": "evaluation.pipeline_config", "run_pipeline": "evaluation.pipeline",
+    "ExperimentSpec": "experiment.spec", "resolve": "experiment.spec", "run_seeds": "experiment.seeds", "run_pipeline": "experiment.pipeline",
     # background jobs
     "JobRegistry": "jobs.registry",
 }

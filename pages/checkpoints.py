@@ -1,5 +1,7 @@
 """Checkpoints: compare the trained checkpoints, read their curves, load one (4-bit or full), run predictions."""
 
+from dataclasses import replace
+
 import plotly.express as px
 import streamlit as st
 
@@ -8,8 +10,9 @@ from app.job_panel import job_panel
 from app.workspace_picker import pick_workspace
 from conrec_core.errors import ConrecError
 from conrec_core.evaluation.method_labels import method_label
+from conrec_core.jobs.params import PredictJob
 from conrec_core.jobs.registry import JobRegistry
-from conrec_core.lm.decoding_config import DecodingConfig
+from conrec_core.decoding.decoding_config import DecodingConfig
 from conrec_core.views.checkpoints import (checkpoint_table, codebook_fingerprints, fingerprint_status, grpo_curves,
                                            sft_curves)
 
@@ -122,10 +125,11 @@ with st.form("predict_settings"):
     run = st.form_submit_button("Run predictions", type="primary")
 if run:
     try:
-        job = registry.submit("predict", {"checkpoint": chosen_name, "users": chosen_users or None,
-                                          "load_in_4bit": predict_4bit, "choose_prior": choose_prior,
-                                          "decoding": {"beams": max(int(top_k), decoding.beams),
-                                                       "returns": int(top_k), "prior_weight": float(prior_weight)}})
+        ranking = replace(decoding, beams=max(int(top_k), decoding.beams), returns=int(top_k),
+                          prior_weight=float(prior_weight))
+        job = registry.submit("predict", PredictJob(checkpoint=chosen_name, users=tuple(chosen_users) or None,
+                                                    load_in_4bit=predict_4bit, choose_prior=choose_prior,
+                                                    decoding=ranking))
         st.toast(f"Prediction job {job.id} is {job.status}.")
     except ConrecError as error:
         st.error(str(error))

@@ -11,6 +11,7 @@ from app.workspace_picker import pick_workspace
 from conrec_core.semantic_ids.codebook_config import CodebookConfig
 from conrec_core.semantic_ids.encoder_config import EncoderConfig
 from conrec_core.errors import ConrecError
+from conrec_core.jobs.params import CodebookJob
 from conrec_core.jobs.registry import JobRegistry
 from conrec_core.data.workspace import check_name
 
@@ -34,8 +35,8 @@ with st.form("codebook_settings"):
 if submitted:
     try:
         config = CodebookConfig(**codebook_values, encoder=EncoderConfig(**encoder_values))
-        job = JobRegistry(workspace).submit("codebook", {"name": check_name(name, "codebook"),
-                                                         "config": config.to_dict()})
+        job = JobRegistry(workspace).submit("codebook", CodebookJob(name=check_name(name, "codebook"),
+                                                                    config=config))
         st.toast(f"Training job {job.id} is {job.status}.")
     except ConrecError as error:
         st.error(str(error))

@@ -10,6 +10,7 @@ from app.job_panel import job_panel
 from conrec_core.data.mapping import TIME_UNITS
 from conrec_core.data.preview import ITEM_ROLE_NAMES, guess_kinds, guess_roles, looks_like_ratings
 from conrec_core.errors import ConrecError
+from conrec_core.jobs.params import ImportJob
 from conrec_core.jobs.registry import JobRegistry
 
 st.title("Import a log")
@@ -58,9 +59,9 @@ if workspace.exists():
 registry = JobRegistry(workspace)
 
 
-def start_import(params: dict) -> None:
+def start_import(**params) -> None:
     try:
-        job = registry.submit("import", {"source": str(source), **params})
+        job = registry.submit("import", ImportJob(source=str(source), **params))
         st.toast(f"Import job {job.id} is {job.status}.")
     except ConrecError as error:
         st.error(str(error))
@@ -70,7 +71,7 @@ if import_data.is_movielens(source):
     st.success("This is a MovieLens folder: ratings ≤ 2 become negatives and ≥ 4 positives (the CLI's "
                "`--negative-max` and `--positive-min` change that).")
     if st.button("Import", type="primary", key="import_movielens"):
-        start_import({"format": "movielens"})
+        start_import(format="movielens")
     job_panel(workspace, "import", "import")
     st.stop()
 if source.is_dir():
@@ -223,7 +224,7 @@ if st.button("Import", type="primary", key="import_start"):
     else:
         st.caption(f"Mapping saved to {path}; the same import from a terminal: `python -m conrec_core import "
                    f"{source} --mapping {path} --workspace {workspace}`")
-        start_import({"mapping": str(path)})
+        start_import(mapping=str(path))
 job_panel(workspace, "import", "import")
 if job is not None and job.status == "done":
     st.info(f"{name} is in the Dataset list in the sidebar.")

@@ -9,12 +9,15 @@ from app.job_panel import job_panel
 from app.workspace_picker import pick_workspace
 from conrec_core.errors import ConrecError
 from conrec_core.evaluation.method_labels import method_label
-from conrec_core.evaluation.pipeline_config import PipelineConfig
-from conrec_core.evaluation.runs import PRESETS, compare_figures, run_table, sample_differences, seed_groups
+from app.settings_form import field_help, settings_inputs
+from conrec_core.experiment.seeds import seed_groups
+from conrec_core.experiment.spec import PRESETS, ExperimentSpec, resolve
+from conrec_core.jobs.params import PipelineJob
+from conrec_core.views.runs import compare_figures, run_table, sample_differences
 from conrec_core.evaluation.seed_summary import markdown as seeds_markdown
 from conrec_core.jobs.registry import JobRegistry
-from conrec_core.lm.tail_quota import MEMBERS
-from conrec_core.semantic_ids.encoder_config import COLLABORATIVE_MODES, EncoderConfig
+from conrec_core.decoding.tail_quota import MEMBERS
+from conrec_core.semantic_ids.encoder_config import EncoderConfig
 from conrec_core.views.report import (FIGURES, display_table, filter_curve, headline, long_tail_budget,
                                       methods_frame, paired_tests_in_words)
 
@@ -29,42 +32,32 @@ st.caption("One job from the imported log to a report: codebook, SFT, progressiv
 workspace = pick_workspace()
 registry = JobRegistry(workspace)
 
+preset = st.radio("Preset", list(PRESETS), format_func=lambda name: PRESETS[name][0], key="pipeline_preset")
+preset_spec = resolve(preset)
 with st.form("pipeline_settings"):
-    preset = st.radio("Preset", list(PRESETS), format_func=PRESETS.get, key="pipeline_preset")
     left, right = st.columns(2)
     first_seed = left.number_input("First seed", 0, 10_000, 0, key="pipeline_first_seed")
     seed_count = right.number_input("Seeds", 1, 5, 1, key="pipeline_seeds",
                                     help="every learnt method (SID models, SASRec) is trained once per seed")
-    collaborative = st.radio(
-        "Co-occurrence vectors in the SIDs", COLLABORATIVE_MODES, horizontal=True, key="pipeline_collaborative",
-        index=COLLABORATIVE_MODES.index(EncoderConfig().collaborative),
-        help="on: every item's vector also holds who met it in the training part (collaborative SIDs); auto: only "
-             "items without text get them; off: text and side vectors only")
-    left, right = st.columns(2)
-    members = left.selectbox(
-        "SID models per seed", [None, 1, 2, 3, 4], key="pipeline_members",
-        format_func=lambda n: f"the preset's (quick 1, default {PipelineConfig().members})" if n is None else str(n),
-        help="models that differ only in initial weights and batch order; the SFT and full-method rows fuse their "
-             "top K (each takes its share of the CPU cores)")
-    tail_quota = right.selectbox(
-        "Long-tail items in each fused top K", [MEMBERS, *range(PipelineConfig().decoding.returns + 1)],
-        key="pipeline_tail_quota",
-        format_func=lambda q: "as many as the models held (members)" if q == MEMBERS else f"at least {q}",
-        help="with two or more models: fusion ranks first what they agree on, mostly popular items; the quota takes "
-             "long-tail items back from below K. 0 is the plain fusion")
-    tail_calibration = st.select_slider(
-        "Calibrated to the user's own long tail", [0.0, 0.25, 0.5, 0.75, 1.0],
-        value=PipelineConfig().tail_calibration, key="pipeline_tail_calibration",
-        help="with two or more models: each fused top K also holds at least this share of the user's own long-tail "
-             "share among their earlier negatives (a user who rejected 40% long-tail items before gets at least "
-             "4 of 20 at 0.5). 0 leaves the quota above alone")
+    # keyed by the preset, so each preset's own values show until a person changes them
+    chosen = settings_inputs(EncoderConfig, [left], ("collaborative",), f"pipeline_{preset}",
+                             labels={"collaborative": "Co-occurrence vectors in the SIDs"},
+                             values=preset_spec.codebook.encoder)
+    chosen |= settings_inputs(ExperimentSpec, [right, left, right], ("members", "tail_calibration", "codebook_per_seed"),
+                              f"pipeline_{preset}", values=preset_spec,
+                              labels={"members": "SID models per seed",
+                                      "tail_calibration": "Calibrated to the user's own long tail"})
+    quotas = [MEMBERS, *range(preset_spec.decoding.returns + 1)]
+    chosen["tail_quota"] = st.selectbox(
+        "Long-tail items in each fused top K", quotas, index=quotas.index(preset_spec.tail_quota),
+        key=f"pipeline_{preset}_tail_quota", help=field_help(ExperimentSpec, "tail_quota"),
+        format_func=lambda q: "as many as the models held (members)" if q == MEMBERS else f"at least {q}")
     started = st.form_submit_button("Run the pipeline", type="primary")
 if started:
     try:
-        job = registry.submit("pipeline", {"preset": preset, "collaborative": collaborative,
-                                           "seeds": list(range(int(first_seed), int(first_seed + seed_count))),
-                                           "members": members, "tail_quota": tail_quota,
-                                           "tail_calibration": tail_calibration})
+        spec = resolve(preset, {name: value for name, value in chosen.items()})
+        seeds = tuple(range(int(first_seed), int(first_seed + seed_count)))
+        job = registry.submit("pipeline", PipelineJob(preset=preset, seeds=seeds, spec=spec))
         st.toast(f"Pipeline job {job.id} is {job.status}.")
     except ConrecError as error:
         st.error(str(error))

@@ -7,6 +7,7 @@ from app.settings_form import settings_inputs
 from app.workspace_picker import pick_workspace
 from conrec_core.data.workspace import check_name
 from conrec_core.errors import ConrecError
+from conrec_core.jobs.params import GRPOJob, SFTJob
 from conrec_core.jobs.registry import JobRegistry
 from conrec_core.lm.checkpoints import list_checkpoints
 from conrec_core.lm.config import SMOLLM2, TINY, BackboneConfig, SFTConfig
@@ -40,8 +41,8 @@ with st.form("sft_settings"):
 if submitted:
     try:
         backbone = BackboneConfig(name=folder.strip() if backbone_choice == "folder" else backbone_choice)
-        job = registry.submit("sft", {"name": check_name(name, "checkpoint"), "codebook": codebook,
-                                      "backbone": backbone.to_dict(), "config": SFTConfig(**sft_values).to_dict()})
+        job = registry.submit("sft", SFTJob(name=check_name(name, "checkpoint"), codebook=codebook,
+                                            backbone=backbone, config=SFTConfig(**sft_values)))
         st.toast(f"Training job {job.id} is {job.status}.")
     except ConrecError as error:
         st.error(str(error))
@@ -64,8 +65,8 @@ with st.form("grpo_settings"):
 if grpo_submitted:
     try:
         config = GRPOConfig(**grpo_values, betas=tuple(float(beta) for _ in GRPOConfig().stages))
-        job = registry.submit("grpo", {"name": check_name(grpo_name, "checkpoint"), "warmup": warmup,
-                                       "config": config.to_dict()})
+        job = registry.submit("grpo", GRPOJob(name=check_name(grpo_name, "checkpoint"), warmup=warmup,
+                                              config=config))
         st.toast(f"GRPO job {job.id} is {job.status}.")
     except ConrecError as error:
         st.error(str(error))

@@ -161,7 +161,7 @@ def tiny_checkpoint(lm_world, tmp_path_factory):
     """The tiny backbone after a short real SFT run on its own copy of the small world: (workspace, SFTResult).
     Read-only for tests: a test that writes takes `tiny_world`."""
     from conrec_core.lm.config import SFTConfig
-    from conrec_core.lm.sft import train_sft
+    from conrec_core.training.sft import train_sft
 
     workspace = writable_copy(lm_world, tmp_path_factory.mktemp("tiny-checkpoint"))
     config = SFTConfig(steps=TINY_STEPS, eval_every=30, checkpoint_every=30, eval_examples=20)
@@ -184,7 +184,7 @@ def tiny_world(tiny_checkpoint, tmp_path):
 def evaluated_world(workspaces, tiny_checkpoint):
     """A listed copy of the small world with the tiny checkpoint's test predictions and every method scored."""
     from conrec_core.cli import main
-    from conrec_core.lm.predict import predict
+    from conrec_core.decoding.predict import predict
 
     source, _ = tiny_checkpoint
     workspace = listed_copy(source, workspaces, "tiny-evaluated")

@@ -1,11 +1,11 @@
-"""The leave-one-out ablation (benchmarks/ablation.py) in quick mode on the small synthetic world: its rows are
+"""The leave-one-out ablation (experiment/ablation.py) in quick mode on the small synthetic world: its rows are
 the pipeline's own report rows, a variant that changes training trains with the change, and a rerun resumes."""
 
 import json
 
 import pytest
 
-from benchmarks.ablation import VARIANTS, run_ablation
+from conrec_core.experiment.ablation import VARIANTS, run_ablation
 
 
 def report_row(out, variant: str, split: str, method: str) -> dict:

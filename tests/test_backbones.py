@@ -5,10 +5,10 @@ import torch
 
 from conrec_core.lm.backbones import new_backbone, smollm2_gguf
 from conrec_core.semantic_ids.store import load_codebook
-from conrec_core.lm.decoding import DecodingConfig, decode
+from conrec_core.decoding.search import DecodingConfig, decode
 from conrec_core.errors import ConrecError
 from conrec_core.lm.config import BackboneConfig
-from conrec_core.lm.item_trie import item_trie
+from conrec_core.decoding.item_trie import item_trie
 from conrec_core.lm.vocab import sid_tokens
 
 

@@ -6,8 +6,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from conrec_core.jobs.registry import JobRegistry
-from conrec_core.data.prior import WEIGHT_GRID
-from conrec_core.lm.prediction_store import read_predictions
+from conrec_core.decoding.prior import WEIGHT_GRID
+from conrec_core.decoding.prediction_store import read_predictions
 from conrec_core.data.workspace import artifacts_dir
 
 from conftest import REPO, listed_copy, remove_listed

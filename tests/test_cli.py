@@ -52,11 +52,11 @@ def test_import_json_report_and_sample_rebuild(ml_latest, tmp_path):
       "--ship"],
      "start the seeds at --seed 0"),
     (["pipeline", "--sample", "synthetic-shop", "--out", "{tmp}/r", "--tail-quota", "21"],
-     "the long-tail quota must be 'members' or a whole number from 0 to 20 (the items each list keeps), not 21"),
+     "tail_quota must be 'members' or a whole number from 0 to the 20 items each list keeps, not 21"),
     (["pipeline", "--sample", "synthetic-shop", "--out", "{tmp}/r", "--tail-calibration", "1.5"],
-     "the long-tail calibration must be a strength from 0 to 1, not 1.5"),
+     "tail_calibration must be at least 0.0 and at most 1.0, not 1.5"),
     (["pipeline", "--sample", "synthetic-shop", "--out", "{tmp}/r", "--members", "0"],
-     "the SID members per seed must be a whole number from 1 up, not 0"),
+     "members must be at least 1, not 0"),
 ])
 def test_errors_are_one_line_without_traceback(tmp_path, args, message):
     write(tmp_path / "e.csv", "u,i,t,k\n1,2,3,neg\n1,3,4,meh\n")
@@ -99,16 +99,17 @@ def test_a_mistyped_checkpoint_is_named_before_torch_loads(ml_latest, tmp_path):
 
 def test_pipeline_options_reach_its_settings():
     from conrec_core.cli import build_parser
-    from conrec_core.cli.evaluation_commands import pipeline_config
+    from conrec_core.cli.evaluation_commands import pipeline_spec as pipeline_config
+    from conrec_core.experiment.spec import quick_spec
 
     parser, _ = build_parser()
     default = pipeline_config(parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r"]))
     assert default.codebook.encoder.collaborative == "on" and default.seed == 0
     assert default.tail_quota == "members" and default.members_side_by_side and default.baselines_side_by_side
-    in_turn = parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r", "--members-in-turn"])
+    in_turn = parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r", "--no-members-side-by-side"])
     assert pipeline_config(in_turn) == replace(default, members_side_by_side=False)
     baselines_in_turn = parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r",
-                                           "--baselines-in-turn"])
+                                           "--no-baselines-side-by-side"])
     assert pipeline_config(baselines_in_turn) == replace(default, baselines_side_by_side=False)
     for text, quota in (("0", 0), ("5", 5), ("members", "members")):
         parsed = parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r", "--tail-quota", text])
@@ -122,8 +123,8 @@ def test_pipeline_options_reach_its_settings():
                                                 "--collaborative", "auto", "--seed", "2",
                                                 "--codebook-per-seed"]))
     assert chosen.codebook.encoder.collaborative == "auto" and chosen.seed == 2
-    assert chosen.codebook.codebook_size == default.quick(2).codebook.codebook_size  # --quick kept
-    assert chosen == replace(default.quick(2).with_collaborative("auto"), codebook_per_seed=True)
+    assert chosen.codebook.codebook_size == quick_spec().codebook.codebook_size  # --quick kept
+    assert chosen == replace(quick_spec().with_collaborative("auto"), codebook_per_seed=True, seed=2)
     # each seed fits its own codebook (seed 0 the default one, which the app opens), its RQ-VAE seed offset
     seeded = chosen.seeded()
     assert (seeded.codebook.seed, seeded.codebook_name) == (default.codebook.seed + 2, "default-s2")

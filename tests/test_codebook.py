@@ -93,7 +93,7 @@ def test_the_code_decoder_changes_the_reported_quality_but_not_the_sids(small_wo
     changed a single SID."""
     from dataclasses import replace
 
-    from conrec_core.evaluation.pipeline import codebook_as_configured
+    from conrec_core.experiment.resume import codebook_kept
 
     copies = [tmp_path / f"ws{i}.duckdb" for i in range(2)]
     for copy in copies:
@@ -103,8 +103,8 @@ def test_the_code_decoder_changes_the_reported_quality_but_not_the_sids(small_wo
     assert load_codebook(copies[0]).sids.sids == load_codebook(copies[1]).sids.sids
     assert len(longer.report.code_decoder_curve) == 20 and len(shorter.report.code_decoder_curve) == 5
     assert longer.report.reconstruction_cosine_mean > shorter.report.reconstruction_cosine_mean
-    assert codebook_as_configured(copies[1], "default", QUICK)
-    assert not codebook_as_configured(copies[1], "default", replace(QUICK, latent_dim=16))
+    assert codebook_kept(copies[1], "default", QUICK)
+    assert not codebook_kept(copies[1], "default", replace(QUICK, latent_dim=16))
 
 
 def test_later_stages_refuse_a_codebook_that_does_not_match(small_world, tmp_path):

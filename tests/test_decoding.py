@@ -4,14 +4,14 @@ import pytest
 from transformers import GenerationConfig
 
 from conrec_core.semantic_ids.store import load_codebook
-from conrec_core.lm.decoding import DecodingConfig, decode
+from conrec_core.decoding.search import DecodingConfig, decode
 
 from conrec_core.lm.checkpoints import load_checkpoint
 from conrec_core.lm.config import SFTConfig
 from conrec_core.data.samples import read_samples, seen_items
-from conrec_core.lm.item_trie import item_trie, sid_token_sequences
-from conrec_core.lm.predict import predict
-from conrec_core.lm.prediction_store import read_predictions
+from conrec_core.decoding.item_trie import item_trie, sid_token_sequences
+from conrec_core.decoding.predict import predict
+from conrec_core.decoding.prediction_store import read_predictions
 from conrec_core.lm.prompts import next_negative_prompt
 
 
@@ -70,7 +70,7 @@ def test_same_top20_as_transformers_prefix_allowed_tokens_fn(loaded, free_end):
 def test_the_shared_prompt_cache_changes_no_beam_and_no_sample(loaded, monkeypatch):
     import torch
 
-    from conrec_core.lm import decoding
+    from conrec_core.decoding import search as decoding
 
     _, _, backbone, trie, rows, samples, prompts = loaded
     model, tokenizer = backbone.model, backbone.tokenizer

@@ -4,11 +4,11 @@ import pytest
 
 from conrec_core.errors import ConrecError
 from conrec_core.evaluation.scoring import evaluate_predictions
-from conrec_core.lm.decoding_config import DecodingConfig
-from conrec_core.lm.ensemble import ensemble_predictions, fuse_ranks
-from conrec_core.lm.predict import predict
-from conrec_core.lm.prediction_store import read_predictions, write_predictions
-from conrec_core.lm.tail_quota import (MEMBERS, calibrated_quota, members_quota, parse_tail_quota,
+from conrec_core.decoding.decoding_config import DecodingConfig
+from conrec_core.decoding.ensemble import ensemble_predictions, fuse_ranks
+from conrec_core.decoding.predict import predict
+from conrec_core.decoding.prediction_store import read_predictions, write_predictions
+from conrec_core.decoding.tail_quota import (MEMBERS, calibrated_quota, members_quota, parse_tail_quota,
                                        with_tail_quota)
 from conrec_core.data.samples import long_tail_items, read_samples
 

@@ -8,9 +8,9 @@ from conrec_core.data.samples import long_tail_items, read_samples
 from conrec_core.errors import ConrecError
 from conrec_core.evaluation.intervals import paired_test
 from conrec_core.evaluation.scoring import common_samples, evaluate_baseline, read_sample_metrics, summarise
-from conrec_core.lm.decoding_config import DecodingConfig
-from conrec_core.lm.predict import predict
-from conrec_core.lm.prediction_store import read_predictions
+from conrec_core.decoding.decoding_config import DecodingConfig
+from conrec_core.decoding.predict import predict
+from conrec_core.decoding.prediction_store import read_predictions
 from conrec_core.data.workspace import open_workspace
 
 

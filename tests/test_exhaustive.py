@@ -8,9 +8,9 @@ import torch
 from conrec_core.data.samples import read_samples
 from conrec_core.lm.checkpoints import load_checkpoint
 from conrec_core.lm.config import SFTConfig
-from conrec_core.lm.decoding import DecodingConfig, decode
-from conrec_core.lm.exhaustive import exhaustive_top_k, top_sids
-from conrec_core.lm.item_trie import item_trie, sid_token_sequences
+from conrec_core.decoding.search import DecodingConfig, decode
+from conrec_core.decoding.exhaustive import exhaustive_top_k, top_sids
+from conrec_core.decoding.item_trie import item_trie, sid_token_sequences
 from conrec_core.lm.prompts import next_negative_prompt
 from conrec_core.semantic_ids.store import load_codebook
 

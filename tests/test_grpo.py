@@ -16,7 +16,7 @@ from conrec_core.rl.grpo import _shared_prompt_logits, grpo_step, model_inputs, 
 from conrec_core.rl.grpo_loss import constrained_logprobs
 from conrec_core.rl.grpo_config import GRPOConfig
 from conrec_core.lm.checkpoints import checkpoint_dir, list_checkpoints, load_checkpoint, read_metrics
-from conrec_core.lm.predict import predict
+from conrec_core.decoding.predict import predict
 from conrec_core.data.samples import users_first
 from conrec_core.data.workspace import open_workspace
 
@@ -206,7 +206,7 @@ def test_two_processes_under_accelerate_launch(tiny_world, tmp_path):
 def test_qlora_grpo_on_a_smollm2_lora_checkpoint(lm_world, tmp_path):
     """The pretrained path: LoRA SFT on SmolLM2, then GRPO on its adapters over an NF4 base (QLoRA)."""
     from conrec_core.lm.config import BackboneConfig, SFTConfig
-    from conrec_core.lm.sft import train_sft
+    from conrec_core.training.sft import train_sft
 
     workspace = tmp_path / "ws.duckdb"
     shutil.copy(lm_world, workspace)

@@ -4,7 +4,7 @@ import torch
 import pytest
 
 from conrec_core.rl.grpo_loss import allowed_tokens, constrained_logprobs, decision_mask, group_advantages, grpo_loss
-from conrec_core.lm.trie import SidTrie
+from conrec_core.decoding.trie import SidTrie
 
 
 def test_loss_matches_the_formula_on_a_hand_computed_case():

@@ -11,11 +11,13 @@ import pytest
 from conrec_core.errors import ConrecError
 from conrec_core.jobs import registry as registry_module
 from conrec_core.jobs.registry import Job, JobRegistry, process_start, time_estimate
+from conrec_core.jobs.params import ImportJob
+from tests.job_kinds import SleepJob
 
 
 @pytest.fixture
 def registry(tmp_path):
-    return JobRegistry(tmp_path / "ws.duckdb")
+    return JobRegistry(tmp_path / "ws.duckdb", "tests.job_kinds")
 
 
 def wait_until(condition, timeout: float = 30) -> None:
@@ -27,7 +29,7 @@ def wait_until(condition, timeout: float = 30) -> None:
 
 
 def test_a_job_runs_in_the_background_and_reports_progress(registry):
-    job = registry.submit("sleep", {"steps": 20, "seconds": 0.1})
+    job = registry.submit("sleep", SleepJob(steps=20, seconds=0.1))
     assert job.active
     wait_until(lambda: registry.get(job.id).progress > 0)
     running = registry.get(job.id)
@@ -38,24 +40,24 @@ def test_a_job_runs_in_the_background_and_reports_progress(registry):
 
 
 def test_submitting_again_returns_the_running_job(registry):
-    first = registry.submit("sleep", {"steps": 30, "seconds": 0.1})
-    again = registry.submit("sleep", {"steps": 1})
+    first = registry.submit("sleep", SleepJob(steps=30, seconds=0.1))
+    again = registry.submit("sleep", SleepJob(steps=1))
     assert again.id == first.id and len(registry.list()) == 1
     registry.cancel(first.id)
     registry.wait(first.id, timeout=30)
 
 
 def test_cancel_stops_the_job(registry):
-    job = registry.submit("sleep", {"steps": 200, "seconds": 0.05})
+    job = registry.submit("sleep", SleepJob(steps=200, seconds=0.05))
     wait_until(lambda: registry.get(job.id).progress > 0)
     assert registry.cancel(job.id).status == "cancelling"
     stopped = registry.wait(job.id, timeout=30)
     assert stopped.status == "cancelled" and stopped.progress < 1
-    assert registry.submit("sleep", {"steps": 1}).id != job.id  # a new job may start now
+    assert registry.submit("sleep", SleepJob(steps=1)).id != job.id  # a new job may start now
 
 
 def test_a_cancel_never_puts_back_the_record_of_a_job_that_ended_meanwhile(registry, monkeypatch):
-    job = registry.submit("sleep", {"steps": 200, "seconds": 0.05})
+    job = registry.submit("sleep", SleepJob(steps=200, seconds=0.05))
     wait_until(lambda: registry.get(job.id).progress > 0)
     running = registry.get(job.id)
     registry.cancel(job.id)
@@ -70,12 +72,12 @@ def test_a_cancel_never_puts_back_the_record_of_a_job_that_ended_meanwhile(regis
 
 
 def test_a_failing_job_records_its_error(registry):
-    job = registry.wait(registry.submit("sleep", {"steps": 1, "fail": True}).id, timeout=30)
+    job = registry.wait(registry.submit("sleep", SleepJob(steps=1, fail=True)).id, timeout=30)
     assert job.status == "failed" and job.error == "asked to fail"
 
 
 def test_a_killed_worker_is_reported_as_failed(registry):
-    job = registry.submit("sleep", {"steps": 500, "seconds": 0.05})
+    job = registry.submit("sleep", SleepJob(steps=500, seconds=0.05))
     pid = int(registry.path(job.id).with_suffix(".pid").read_text().split()[0])
     wait_until(lambda: registry.get(job.id).progress > 0)  # killed mid-run, not before it started
     os.kill(pid, signal.SIGKILL)
@@ -103,11 +105,11 @@ def test_a_reused_pid_is_not_mistaken_for_the_worker(registry):
     registry.write(alive_again)
     registry._flag(alive_again.id).touch()
     registry.enforce_cancel(alive_again.id, grace=-1)  # this process is still here to assert
-    assert registry.submit("sleep", {"steps": 1}).id not in (stranger.id, alive_again.id)
+    assert registry.submit("sleep", SleepJob(steps=1)).id not in (stranger.id, alive_again.id)
 
 
 def test_unreadable_records_are_passed_over(registry):
-    registry.wait(registry.submit("sleep", {"steps": 1}).id, timeout=30)
+    registry.wait(registry.submit("sleep", SleepJob(steps=1)).id, timeout=30)
     (registry.folder / "deadbeef0000.json").write_text('{"id": "deadbeef0000", "kind": "sle')  # truncated
     (registry.folder / "foreign.json").write_text('{"hello": "world"}')
     assert [job.status for job in registry.list()] == ["done"]
@@ -116,7 +118,7 @@ def test_unreadable_records_are_passed_over(registry):
 
 
 def test_a_record_written_by_a_newer_version_still_reads(registry):
-    job = registry.wait(registry.submit("sleep", {"steps": 1}).id, timeout=30)
+    job = registry.wait(registry.submit("sleep", SleepJob(steps=1)).id, timeout=30)
     record = registry.path(job.id)
     record.write_text(record.read_text().replace('"kind"', '"added_later": 1, "kind"'))
     assert registry.read(job.id).status == "done"
@@ -135,8 +137,8 @@ def test_a_failed_import_job_names_the_column_and_leaves_the_workspace(tmp_path)
     (tmp_path / "mapping.json").write_text('{"events": {"user": "u", "item": "i", "time": "t", '
                                            '"kind": {"column": "k", "negative": ["neg"], "positive": ["pos"]}}}')
     registry = JobRegistry(tmp_path / "ws.duckdb")
-    job = registry.wait(registry.submit("import", {"source": str(tmp_path / "log.csv"),
-                                                   "mapping": str(tmp_path / "mapping.json")}).id, timeout=120)
+    job = registry.wait(registry.submit("import", ImportJob(source=str(tmp_path / "log.csv"),
+                                                              mapping=str(tmp_path / "mapping.json"))).id, timeout=120)
     assert job.status == "failed" and job.error_column == "t"
     assert job.error.endswith("column 't', row 2: cannot read 'next week' as seconds since the epoch from 1970 to 2099")
     assert not (tmp_path / "ws.duckdb").exists()

@@ -10,9 +10,12 @@ LAYERS = (
     ("config", "metrics"),  # metrics: plain ranking functions that predict and GRPO validation use too
     ("data",),
     ("semantic_ids",),
-    ("lm",),
+    ("lm",),  # the model: backbones, SID vocabulary, prompts, checkpoints
+    ("decoding",),  # constrained search and everything that turns scores into ranked lists
+    ("training",),  # SFT
     ("rl",),
-    ("evaluation",),
+    ("evaluation",),  # scoring: metrics, intervals, baselines, probes, slices, the report
+    ("experiment",),  # the pipeline's trip: spec, stages, seeds, runs, ablation
     ("views", "jobs", "shipped"),
     ("maintenance",),  # doctor looks at everything, job records included
     ("cli",),
@@ -76,3 +79,56 @@ def test_the_walker_sees_every_import_form():
               "from ..errors import ConrecError\n")
     assert imported_units(source, ("data",)) == {"lm", "data", "rl", "views", "errors"}
     assert imported_units("from .cli import main\nfrom . import metrics\n", ()) == {"cli", "metrics"}
+
+
+def module_of(path: Path) -> str:
+    parts = path.relative_to(CORE).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def imported_modules(path: Path, modules: set[str]) -> set[str]:
+    """The conrec_core modules that the module at `path` imports, at module level or inside functions
+    (`from .x import y` counts as x, or as x.y where that is a module)."""
+    here = path.relative_to(CORE).parts[:-1]
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        targets = []
+        if isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = list(here[:len(here) - node.level + 1])
+                target = ".".join(base + (node.module.split(".") if node.module else []))
+            elif node.module and node.module.startswith("conrec_core"):
+                target = node.module.removeprefix("conrec_core").lstrip(".")
+            else:
+                continue
+            targets = [f"{target}.{alias.name}".lstrip(".") for alias in node.names] + [target]
+        elif isinstance(node, ast.Import):
+            targets = [a.name.removeprefix("conrec_core.") for a in node.names if a.name.startswith("conrec_core.")]
+        for target in targets:
+            if target in modules:
+                found.add(target)
+                break
+    return found
+
+
+def test_no_import_circle():
+    paths = {module_of(path): path for path in CORE.rglob("*.py")}
+    graph = {module: imported_modules(path, set(paths)) - {module} for module, path in paths.items()}
+    # Packages' __init__ files re-export lazily and import nothing at load; a circle through them is no circle.
+    graph = {m: {t for t in targets if not (paths[t].name == "__init__.py")} for m, targets in graph.items()}
+    state, circles = {}, []
+
+    def visit(module: str, trail: list[str]) -> None:
+        state[module] = "open"
+        for target in sorted(graph[module]):
+            if state.get(target) == "open":
+                circles.append(" -> ".join(trail[trail.index(target):] + [module, target]) if target in trail
+                               else f"{module} -> {target}")
+            elif target not in state:
+                visit(target, trail + [module])
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [])
+    assert not circles, "import circles:\n" + "\n".join(circles)

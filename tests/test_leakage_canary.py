@@ -16,7 +16,7 @@ from conrec_core.data.samples import read_sample_config
 from conrec_core.data.workspace import open_workspace
 from conrec_core.lm.checkpoints import checkpoint_dir
 from conrec_core.lm.config import SFTConfig
-from conrec_core.lm.sft import train_sft
+from conrec_core.training.sft import train_sft
 from conrec_core.rl.grpo import train_grpo
 from conrec_core.rl.grpo_config import GRPOConfig
 from conrec_core.rl.swing import ensure_swing

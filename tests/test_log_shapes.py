@@ -11,17 +11,18 @@ from conrec_core.data.importer import import_source, rebuild_samples
 from conrec_core.data.samples import read_sample_config, read_samples
 from conrec_core.data.synthetic import generate_world, write_world
 from conrec_core.data.synthetic_config import WorldConfig
-from conrec_core.evaluation.pipeline import codebook_as_configured, finished_as_configured, run_pipeline
-from conrec_core.evaluation.pipeline_config import PipelineConfig
+from conrec_core.experiment.pipeline import run_pipeline
+from conrec_core.experiment.resume import checkpoint_kept, codebook_kept
+from conrec_core.experiment.spec import ExperimentSpec, quick_spec
 from conrec_core.lm.checkpoints import checkpoint_dir
 
 MAPPING = ('{"events": {"user": "user_id", "item": "item_id", "time": "ts", "time_unit": "s", "kind": {"column": '
            '"action", "negative": ["not_interested"], "positive": ["click", "purchase"], "neutral": ["impression"]}}}')
 
 
-def lightest() -> PipelineConfig:
+def lightest() -> ExperimentSpec:
     """The quick pipeline, lighter still: these tests are about running, not about quality."""
-    quick = PipelineConfig.quick()
+    quick = quick_spec()
     return replace(quick, codebook=replace(quick.codebook, epochs=4, code_decoder_steps=20),
                    sft=replace(quick.sft, steps=20, eval_every=20, checkpoint_every=20, eval_examples=10),
                    grpo=replace(quick.grpo, steps_per_stage=1, eval_samples=8),
@@ -74,7 +75,7 @@ def test_the_pipeline_runs_on_every_shape_of_log(world_events, tmp_path, shape):
         rerun_keeps_finished_models(workspace, tmp_path, lightest())
 
 
-def rerun_keeps_finished_models(workspace, tmp_path, config: PipelineConfig) -> None:
+def rerun_keeps_finished_models(workspace, tmp_path, config: ExperimentSpec) -> None:
     """A second run with the same settings keeps the finished SFT and GRPO models instead of training them
     again; any other setting, warm-up or samples and the model is trained again."""
     weights = {name: (checkpoint_dir(workspace, name) / "model.safetensors").stat().st_mtime_ns
@@ -86,15 +87,15 @@ def rerun_keeps_finished_models(workspace, tmp_path, config: PipelineConfig) -> 
     assert weights == {name: (checkpoint_dir(workspace, name) / "model.safetensors").stat().st_mtime_ns
                        for name in weights}
     sft = {"sft": config.seeded().sft, "backbone": config.backbone}
-    assert finished_as_configured(workspace, "pipeline-sft-s0", sft)
-    assert not finished_as_configured(workspace, "pipeline-sft-s0", {**sft, "sft": replace(sft["sft"], steps=21)})
+    assert checkpoint_kept(workspace, "pipeline-sft-s0", sft)
+    assert not checkpoint_kept(workspace, "pipeline-sft-s0", {**sft, "sft": replace(sft["sft"], steps=21)})
     grpo = {"grpo": config.seeded().grpo, "backbone": config.backbone}
-    assert finished_as_configured(workspace, "pipeline-grpo-s0", grpo, warmup="pipeline-sft-s0")
-    assert not finished_as_configured(workspace, "pipeline-grpo-s0", grpo, warmup="another-sft")
-    assert not finished_as_configured(workspace, "no-such-checkpoint", sft)
+    assert checkpoint_kept(workspace, "pipeline-grpo-s0", grpo, warmup="pipeline-sft-s0")
+    assert not checkpoint_kept(workspace, "pipeline-grpo-s0", grpo, warmup="another-sft")
+    assert not checkpoint_kept(workspace, "no-such-checkpoint", sft)
     codebook = config.seeded().codebook
-    assert codebook_as_configured(workspace, "default", codebook)
-    assert not codebook_as_configured(workspace, "default", replace(codebook, seed=codebook.seed + 1))
-    assert not codebook_as_configured(workspace, "default-s1", codebook)  # never fitted
+    assert codebook_kept(workspace, "default", codebook)
+    assert not codebook_kept(workspace, "default", replace(codebook, seed=codebook.seed + 1))
+    assert not codebook_kept(workspace, "default-s1", codebook)  # never fitted
     rebuild_samples(workspace, replace(read_sample_config(workspace), window_days=3))
-    assert not finished_as_configured(workspace, "pipeline-sft-s0", sft)  # fitted on other samples
+    assert not checkpoint_kept(workspace, "pipeline-sft-s0", sft)  # fitted on other samples

@@ -10,9 +10,9 @@ from safetensors.torch import load_file
 
 from conftest import writable_copy
 from conrec_core.errors import ConrecError
-from conrec_core.evaluation import side_by_side
-from conrec_core.evaluation.pipeline import sft_finished
-from conrec_core.evaluation.member_pool import ChainResult, MemberChain, train_members
+from conrec_core.experiment import side_by_side
+from conrec_core.experiment.resume import sft_kept
+from conrec_core.experiment.members import ChainResult, MemberChain, train_members
 from conrec_core.lm.checkpoints import checkpoint_dir, read_training
 from conrec_core.lm.config import BackboneConfig, SFTConfig
 from conrec_core.rl.grpo_config import GRPOConfig
@@ -60,7 +60,7 @@ def test_a_failing_member_stops_the_other_and_its_error_is_raised(lm_world, tmp_
     with pytest.raises(ConrecError, match="member 1: backbone .* is neither 'tiny'"):
         train_members(workspace, members, "default", workers=2)
     assert not multiprocessing.active_children()  # member 0's long SFT was stopped, not left running
-    assert not sft_finished(workspace, "sft-m0", members[0].sft, members[0].backbone, "default")
+    assert not sft_kept(workspace, "sft-m0", members[0].sft, members[0].backbone, "default")
 
 
 def test_a_cancel_raised_from_the_progress_callback_stops_every_member(lm_world, tmp_path):

@@ -12,8 +12,8 @@ from conrec_core.data.importer import import_source
 from conrec_core.evaluation.sasrec_config import SASRecConfig
 from conrec_core.evaluation.scoring import evaluate_baseline, evaluate_predictions
 from conrec_core.lm.config import SFTConfig
-from conrec_core.lm.predict import predict
-from conrec_core.lm.sft import train_sft
+from conrec_core.decoding.predict import predict
+from conrec_core.training.sft import train_sft
 from conrec_core.semantic_ids.codebook import build_codebook
 from conrec_core.semantic_ids.codebook_config import CodebookConfig
 

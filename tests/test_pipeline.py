@@ -62,7 +62,7 @@ def test_quick_pipeline_writes_a_full_report(small_world, tmp_path, capsys):
 def test_shipped_outputs_restore_into_a_fresh_import(small_world, tmp_path):
     """ship_outputs then restore_outputs, on the quick pipeline's workspace: what the app opens with."""
     from conrec_core.semantic_ids.store import load_codebook
-    from conrec_core.evaluation.pipeline import run_pipeline
+    from conrec_core.experiment.pipeline import run_pipeline
     from conrec_core.shipped.sample_outputs import read_manifest, restore_outputs, ship_outputs
     from conrec_core.data.workspace import open_workspace
 
@@ -105,13 +105,13 @@ def test_pipeline_refuses_a_workspace_without_samples(tmp_path, capsys):
 def test_members_are_trained_apart_and_their_fusion_is_the_full_method(small_world, tmp_path):
     """Two members per seed: each its own SFT and GRPO run with its own seeds and initial weights; the report's SFT
     and full-method rows are the members' stored top K fused by reciprocal rank, and every member keeps a row."""
-    from conrec_core.evaluation.pipeline import run_pipeline
+    from conrec_core.experiment.pipeline import run_pipeline
     from conrec_core.lm.checkpoints import read_training
     from conrec_core.data.samples import long_tail_items
-    from conrec_core.lm.ensemble import fuse_ranks
-    from conrec_core.lm.prediction_store import read_predictions
-    from conrec_core.lm.tail_quota import MEMBERS, members_quota, with_tail_quota
-    from conrec_core.evaluation.side_by_side import side_by_side_workers
+    from conrec_core.decoding.ensemble import fuse_ranks
+    from conrec_core.decoding.prediction_store import read_predictions
+    from conrec_core.decoding.tail_quota import MEMBERS, members_quota, with_tail_quota
+    from conrec_core.experiment.side_by_side import side_by_side_workers
 
     workspace = tmp_path / "ws.duckdb"
     shutil.copy(small_world, workspace)

@@ -1,16 +1,18 @@
 """The pipeline as the app runs it: the job kind writes one run per seed, kept by settings and seed; the page
 shows the report, compares two runs figure by figure and sample by sample, and summarises the seeds."""
 
-from dataclasses import replace
+from dataclasses import asdict, replace
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from conrec_core.evaluation import runs as runs_module
-from conrec_core.evaluation.runs import (compare_figures, list_runs, read_run, run_table, sample_differences,
-                                         seed_groups, settings_hash)
-from conrec_core.evaluation.pipeline_config import PipelineConfig
+from conrec_core.experiment import runs as runs_module
+from conrec_core.experiment.runs import list_runs, read_run, settings_hash, store_root
+from conrec_core.experiment.seeds import seed_groups
+from conrec_core.experiment.spec import ExperimentSpec, resolve
+from conrec_core.jobs.params import PipelineJob
+from conrec_core.views.runs import compare_figures, run_table, sample_differences
 from conrec_core.evaluation.baselines import fused_method
 from conrec_core.evaluation.scoring import read_sample_metrics
 from conrec_core.errors import ConrecError
@@ -28,14 +30,10 @@ def two_seeds(workspaces, small_world):
     """The pipeline job's own function, seeds 0 and 1, on a listed copy of the small world (the lightest
     settings stand in for the quick preset: these tests are about runs, not quality)."""
     workspace = listed_copy(small_world, workspaces, "pipeline-page")
-    original = runs_module.preset_config
-    runs_module.preset_config = lambda preset, seed=0: replace(lightest(), seed=seed)
-    try:
-        messages = []
-        result = kinds.pipeline(str(workspace), {"preset": "quick", "seeds": [0, 1], "collaborative": "on"},
-                                lambda fraction, message: messages.append((fraction, message)))
-    finally:
-        runs_module.preset_config = original
+    messages = []
+    result = kinds.pipeline(str(workspace), PipelineJob(preset="quick", seeds=(0, 1),
+                                                        spec=lightest().with_collaborative("on")),
+                            lambda fraction, message: messages.append((fraction, message)))
     yield workspace, result, messages
     remove_listed(workspace)
 
@@ -60,21 +58,22 @@ def test_each_seed_is_kept_as_a_run_of_the_same_settings(two_seeds):
 def test_seeds_average_and_runs_compare(two_seeds):
     workspace, _, _ = two_seeds
     runs = list_runs(workspace)
-    (settings, summary), = seed_groups(runs).items()
+    (settings, summary), = seed_groups(runs, workspace).items()
     assert summary["seeds"] == [0, 1]
     full = next(m for m in summary["methods"] if m["role"].startswith("full method"))
     values = [full["fhr"]["per_seed"][seed]["value"] for seed in (0, 1)]
     assert full["fhr"]["mean"] == pytest.approx(sum(values) / 2)
-    assert "fused" not in summary  # without the workspace, only what the run folders hold
     # the job fused each learnt method's two seeds; the kept table is the workspace's own fused metrics
-    fused = {row["method"]: row for row in seed_groups(runs, workspace)[settings]["fused"]}
+    fused = {row["method"]: row for row in summary["fused"]}
     fused_full = fused[fused_method(full["names"][0], [0, 1])]
     stored = read_sample_metrics(workspace, "test")
     assert fused_full["fhr"] == pytest.approx(stored.loc[stored["method"] == fused_full["method"], "fhr"].mean())
     assert fused_full["label"].endswith("seeds 0, 1 fused")
-    finished = runs_module.finish_run(runs_module.runs_dir(workspace) / runs[0][0].name, runs[0][0])
-    assert "fused" not in seed_groups(list_runs(workspace), workspace)[settings]  # a run redone since: not shown
-    runs_module._write_record(runs_module.runs_dir(workspace) / finished.name, runs[0][0])
+    folder = runs_module.run_folder(workspace, runs[0][0].name)
+    runs_module.finish_run(folder, runs[0][0])
+    again = seed_groups(list_runs(workspace), workspace)[settings]  # a run redone since: its reports summarised
+    assert "fused" not in again and again["seeds"] == [0, 1]
+    runs_module._write_json(folder / runs_module.RUN_FILE, asdict(runs[0][0]))
     (a_record, a), (b_record, b) = runs
     figures = compare_figures(a, b).set_index("method")
     assert figures.loc[full["role"], "B − A"] == pytest.approx(figures.loc[full["role"], "B"]
@@ -91,17 +90,17 @@ def test_a_rerun_of_the_same_settings_and_seed_starts_from_an_empty_report(two_s
     workspace, _, _ = two_seeds
     config = replace(lightest(), seed=5)
     name = f"{settings_hash(config, list_runs(workspace)[0][0].samples)}-s5"
-    earlier = runs_module.runs_dir(workspace) / name
-    earlier.mkdir()
+    earlier = runs_module.seed_folder(store_root(workspace, config), 5)
+    earlier.mkdir(parents=True)
     (earlier / "report.json").write_text("{}")  # what an earlier run of these settings and seed left
-    folder, record = runs_module.start_run(workspace, "quick", config)
+    folder, record = runs_module.start_run(workspace, store_root(workspace, config), "quick", config)
     assert folder == earlier and record.name == name
     assert not (folder / "report.json").exists()  # an unfinished rerun never passes for the old result
     assert name not in [r.name for r, _ in list_runs(workspace)]
     with pytest.raises(ConrecError, match="no readable report"):
         read_run(workspace, name)
     assert settings_hash(config, record.samples) == settings_hash(replace(config, seed=7), record.samples)
-    assert settings_hash(config, record.samples) != settings_hash(PipelineConfig(), record.samples)
+    assert settings_hash(config, record.samples) != settings_hash(ExperimentSpec(), record.samples)
 
 
 @pytest.mark.parametrize("name", ["../../etc", "abc", "0123456789-s1/../x"])
@@ -158,31 +157,34 @@ def test_the_form_sends_the_chosen_members_and_tail_quota(workspaces, small_worl
         app = AppTest.from_file(PAGE, default_timeout=60)
         app.session_state["workspace_choice"] = "Workspace: pipeline-form"
         app.run()
-        assert app.selectbox(key="pipeline_members").value is None  # the preset decides unless one is chosen
-        app.selectbox(key="pipeline_members").set_value(3)
-        app.selectbox(key="pipeline_tail_quota").set_value(4)
-        assert app.select_slider(key="pipeline_tail_calibration").value == PipelineConfig().tail_calibration
-        app.select_slider(key="pipeline_tail_calibration").set_value(0.25)
+        assert app.number_input(key="pipeline_quick_members").value == 1  # the preset's own value is shown
+        app.number_input(key="pipeline_quick_members").set_value(3)
+        app.selectbox(key="pipeline_quick_tail_quota").set_value(4)
+        assert app.number_input(key="pipeline_quick_tail_calibration").value == ExperimentSpec().tail_calibration
+        app.number_input(key="pipeline_quick_tail_calibration").set_value(0.25)
         app.number_input(key="pipeline_seeds").set_value(2)
         app.button[0].click().run()
         assert not app.exception, [e.message for e in app.exception]
     finally:
         remove_listed(workspace)
-    assert submitted == [("pipeline", {"preset": "quick", "collaborative": "on", "seeds": [0, 1], "members": 3,
-                                       "tail_quota": 4, "tail_calibration": 0.25})]
+    spec = resolve("quick", {"members": 3, "tail_quota": 4, "tail_calibration": 0.25, "collaborative": "on"})
+    assert submitted == [("pipeline", PipelineJob(preset="quick", seeds=(0, 1), spec=spec))]
 
 
-@pytest.mark.parametrize("params, message", [({"members": 0}, "SID members per seed"),
-                                             ({"members": 2, "tail_quota": 21}, "long-tail quota"),
-                                             ({"tail_quota": "most"}, "long-tail quota"),
-                                             ({"tail_calibration": 1.5}, "long-tail calibration"),
-                                             ({"tail_calibration": "half"}, "long-tail calibration")])
-def test_the_job_refuses_members_or_a_quota_out_of_range_before_any_run(workspaces, small_world, params,
-                                                                         message):
-    workspace = listed_copy(small_world, workspaces, "pipeline-refused")
-    try:
-        with pytest.raises(ConrecError, match=message):
-            kinds.pipeline(str(workspace), {"preset": "quick", **params}, lambda fraction, text: None)
-        assert list_runs(workspace) == []
-    finally:
-        remove_listed(workspace)
+@pytest.mark.parametrize("params, message", [({"members": 0}, "members must be at least 1"),
+                                             ({"members": 2, "tail_quota": 21}, "tail_quota must be"),
+                                             ({"tail_quota": "most"}, "tail_quota must be"),
+                                             ({"tail_calibration": 1.5}, "tail_calibration must be at least 0.0"),
+                                             ({"tail_calibration": "half"}, "tail_calibration must be a number")])
+def test_a_spec_out_of_range_is_refused_from_the_form_and_from_a_job_record(params, message):
+    with pytest.raises(ConrecError, match=message):
+        resolve("quick", params)
+    with pytest.raises(ConrecError, match=message):  # a crafted job record is read back through the same checks
+        PipelineJob.from_dict({"preset": "quick", "spec": {**resolve("quick").to_dict(), **params}})
+
+
+def test_a_preset_takes_only_the_settings_it_knows():
+    with pytest.raises(ConrecError, match="unknown settings"):
+        resolve("quick", {"temperature": 2})
+    with pytest.raises(ConrecError, match="unknown preset"):
+        resolve("fastest")

@@ -10,11 +10,11 @@ import pytest
 from conrec_core.cli import main
 from conrec_core.data.samples import seen_items
 from conrec_core.data.workspace import open_workspace
-from conrec_core.lm.decoding import DecodingConfig, decode
-from conrec_core.data import prior as prior_module
-from conrec_core.data.prior import WEIGHT_GRID, log_prior
-from conrec_core.lm.prior_fusion import CandidatePool, candidate_pools, choose_prior_weight
-from conrec_core.lm.sid_scores import sid_logprobs
+from conrec_core.decoding.search import DecodingConfig, decode
+from conrec_core.decoding import prior as prior_module
+from conrec_core.decoding.prior import WEIGHT_GRID, log_prior
+from conrec_core.decoding.prior_fusion import CandidatePool, candidate_pools, choose_prior_weight
+from conrec_core.decoding.sid_scores import sid_logprobs
 
 from test_exhaustive import tiny_decoder
 

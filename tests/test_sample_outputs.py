@@ -7,12 +7,13 @@ import shutil
 import pandas as pd
 
 from conrec_core.semantic_ids.store import fingerprint, load_codebook
-from conrec_core.evaluation.pipeline import MethodNames, codebook_as_configured, finished_as_configured
-from conrec_core.evaluation.pipeline_config import PipelineConfig
+from conrec_core.experiment.names import MethodNames
+from conrec_core.experiment.resume import checkpoint_kept, codebook_kept
+from conrec_core.experiment.spec import ExperimentSpec, quick_spec
 from conrec_core.evaluation.scoring import evaluate_predictions, read_sample_metrics
 from conrec_core.lm.checkpoints import list_checkpoints
-from conrec_core.lm.predict import predict
-from conrec_core.lm.prediction_store import read_predictions
+from conrec_core.decoding.predict import predict
+from conrec_core.decoding.prediction_store import read_predictions
 from conrec_core.shipped.sample_data import SAMPLES, outputs_dir, sample_workspace, source_fingerprint
 from conrec_core.shipped.sample_outputs import MANIFEST, read_manifest, restore_outputs
 from conrec_core.data.workspace import open_workspace
@@ -64,13 +65,13 @@ def test_a_new_workspace_opens_with_the_shipped_outputs(tmp_path):
     with open_workspace(path) as con:
         assert con.execute("SELECT count(*) FROM swing_neighbours").fetchone()[0] > 0
     # the default pipeline on it keeps the shipped codebook and models instead of training them again
-    config = PipelineConfig().seeded()
-    assert codebook_as_configured(path, "default", config.codebook)
+    config = ExperimentSpec().seeded()
+    assert codebook_kept(path, "default", config.codebook)
     names = MethodNames(0, members=config.members)
     for member, (sft, grpo) in enumerate(zip(names.sft_members, names.grpo_members)):
         backbone = config.member_backbone(member)
-        assert finished_as_configured(path, sft, {"sft": config.member_sft(member), "backbone": backbone})
-        assert finished_as_configured(path, grpo, {"grpo": config.member_grpo(member), "backbone": backbone},
+        assert checkpoint_kept(path, sft, {"sft": config.member_sft(member), "backbone": backbone})
+        assert checkpoint_kept(path, grpo, {"grpo": config.member_grpo(member), "backbone": backbone},
                                       warmup=sft)
 
 
@@ -98,10 +99,11 @@ def test_shipping_needs_a_sample(tmp_path, capsys):
 
 def test_pipeline_ship_writes_the_sample_outputs_of_its_run(monkeypatch, tmp_path, capsys):
     """The --ship wiring: the pipeline's own workspace and checkpoint names go to ship_sample_outputs."""
-    from conrec_core.evaluation import pipeline
+    from conrec_core.experiment import pipeline
     from conrec_core.shipped import sample_data
     from conrec_core.cli import main
-    from conrec_core.evaluation.pipeline import MethodNames, PipelineResult
+    from conrec_core.experiment.names import MethodNames
+    from conrec_core.experiment.pipeline import PipelineResult
 
     calls = {}
     monkeypatch.setattr(sample_data, "sample_workspace", lambda name: tmp_path / f"{name}.duckdb")

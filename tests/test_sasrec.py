@@ -9,7 +9,7 @@ from conrec_core.data.importer import import_source
 from conrec_core.metrics import hit_rate
 from conrec_core.data.samples import read_samples, seen_items
 from conrec_core.errors import ConrecError
-from conrec_core.data.prior import WEIGHT_GRID
+from conrec_core.decoding.prior import WEIGHT_GRID
 from conrec_core.data.workspace import open_workspace
 from conrec_core.evaluation.sasrec import choose_sasrec_prior, rank_sasrec, train_sasrec
 from conrec_core.evaluation.sasrec_config import SASRecConfig
@@ -138,7 +138,7 @@ def test_baselines_ranked_side_by_side_store_what_they_store_in_turn(chain_world
 
     from conrec_core.evaluation.baselines import training_groups
     from conrec_core.evaluation.scoring import evaluate_baselines, read_sample_metrics
-    from conrec_core.evaluation.side_by_side import Job, run_side_by_side
+    from conrec_core.experiment.side_by_side import Job, run_side_by_side
 
     config = SASRecConfig(steps=20, eval_every=10)
     names = ["most_disliked", "sasrec_negatives", "sasrec_both", "sasrec_prior", "swing_cf"]

@@ -8,8 +8,8 @@ from conrec_core.data.workspace import open_workspace
 from conrec_core.errors import ConrecError
 from conrec_core.evaluation.baselines import rank_baseline
 from conrec_core.evaluation.scoring import evaluate_baseline, evaluate_rankings, read_sample_metrics
-from conrec_core.evaluation.seed_fusion import fuse_methods, fuse_seeds
-from conrec_core.lm.ensemble import fuse_ranks
+from conrec_core.experiment.seed_fusion import fuse_methods, fuse_seeds
+from conrec_core.decoding.ensemble import fuse_ranks
 from conrec_core.metrics import future_hit_rate
 from conrec_core.rl.swing import ensure_swing
 from tests.conftest import writable_copy

@@ -10,7 +10,7 @@ from conrec_core.cli import main
 from conrec_core.evaluation.scoring import read_sample_metrics
 from conrec_core.evaluation.seed_summary import markdown, summarise_seeds
 from conrec_core.lm.checkpoints import checkpoint_dir, read_training
-from conrec_core.lm.ensemble import fuse_ranks
+from conrec_core.decoding.ensemble import fuse_ranks
 from conrec_core.semantic_ids.store import load_codebook
 
 

@@ -13,7 +13,7 @@ from conrec_core.lm.config import TASKS, BackboneConfig, SFTConfig
 from conrec_core.lm.prompts import PROMPTS, next_negative_examples, read_task_data, template_texts, \
     training_examples
 from conrec_core.semantic_ids.store import load_codebook
-from conrec_core.lm.sft import train_sft
+from conrec_core.training.sft import train_sft
 from conrec_core.lm.vocab import sid_tokens
 
 from conftest import TINY_STEPS

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from conrec_core.lm.trie import DEAD, SidTrie
+from conrec_core.decoding.trie import DEAD, SidTrie
 
 EOS, VOCAB = 1, 60
 

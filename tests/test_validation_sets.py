@@ -1,12 +1,12 @@
-"""A trained checkpoint scored on a validation set of another size, as benchmarks/validation_sets.py does."""
+"""A trained checkpoint scored on a validation set of another size, as experiments/validation_sets.py does."""
 
 import pytest
 
-from benchmarks.validation_sets import checkpoint_hits, copy_with_anchors, require_same_training
+from experiments.validation_sets import checkpoint_hits, copy_with_anchors, require_same_training
 from conrec_core.data.importer import rebuild_samples
 from conrec_core.data.samples import read_samples
 from conrec_core.data.samples_config import SampleConfig
-from conrec_core.lm.predict import load_run
+from conrec_core.decoding.predict import load_run
 
 
 def test_a_checkpoint_decodes_the_validation_samples_of_a_rebuilt_copy(tiny_checkpoint, tmp_path):

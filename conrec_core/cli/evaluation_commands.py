@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import shlex
 from dataclasses import replace
@@ -14,6 +15,7 @@ from ..data.workspace import open_workspace
 from ..errors import ConrecError
 from ..evaluation.baseline_names import BASELINES, SASREC_VARIANTS
 from ..evaluation.sasrec_config import SASRecConfig
+from ..experiment.spec import OVERRIDES, PRESETS, ExperimentSpec, resolve
 from ..semantic_ids.encoder_config import COLLABORATIVE_MODES
 from ..shipped.sample_catalogue import SAMPLES
 from .model_commands import tail_quota_option
@@ -30,43 +32,30 @@ def register(commands) -> dict:
     target.add_argument("--sample", choices=list(SAMPLES),
                         help="a shipped sample dataset: the app's own workspace for it (imported when missing)")
     pipeline.add_argument("--out", type=Path, required=True, help="folder for the report")
-    pipeline.add_argument("--quick", action="store_true", help="minutes-scale settings (for tests and a first look)")
+    presets = pipeline.add_mutually_exclusive_group()
+    presets.add_argument("--preset", choices=list(PRESETS), default="default",
+                         help="; ".join(label for label, _ in PRESETS.values()))
+    presets.add_argument("--quick", dest="preset", action="store_const", const="quick", help="--preset quick")
+    presets.add_argument("--ablations", dest="preset", action="store_const", const="ablations",
+                         help="--preset ablations: also the comparison SID models (TIGER-, LC-Rec-style), the "
+                              "paper's Table 2 and its Table 4 reward variants")
     pipeline.add_argument("--split", choices=SPLITS,
                           help="rebuild the workspace's samples with this split first (default: keep its samples); "
                                "global is the leak-free check of the per-user protocol")
-    pipeline.add_argument("--seed", type=int, default=0, help="seed of the SFT, GRPO and SASRec runs "
+    pipeline.add_argument("--seed", type=int, default=0, help="the first seed of the SFT, GRPO and SASRec runs "
                                                               "(default %(default)s)")
     pipeline.add_argument("--seeds", type=int, default=1, help="train every learnt method with this many seeds "
-                          "(--seed, --seed + 1, ...): one report per seed in OUT/seed-S, and OUT/seeds.md with mean "
-                          "± sd over seeds (default %(default)s: one report in OUT)")
+                          "(--seed, --seed + 1, ...): one report per seed in OUT/seed-S, and with two or more "
+                          "OUT/seeds.md with mean ± sd over seeds and the seeds fused (default %(default)s)")
     pipeline.add_argument("--ship", action="store_true",
                           help="with --sample: write the codebook, the SFT and final checkpoints, their predictions "
                                "and the per-sample metrics to sample_data/outputs/NAME, which the app opens on")
     pipeline.add_argument("--collaborative", choices=COLLABORATIVE_MODES,
-                          help="co-occurrence vectors of the training events in the codebook's item vectors: on (the "
-                               "default), off, or auto (only when some items have no text)")
-    pipeline.add_argument("--codebook-per-seed", action="store_true",
-                          help="with --seeds: each seed fits its own codebook (seed 0 the default one), so the "
-                               "fused seeds differ in their SIDs too (default: one codebook for every seed)")
-    pipeline.add_argument("--members", type=int,
-                          help="SID models (SFT and GRPO) per seed, differing in initial weights and batch order, "
-                               "whose top K the report's SFT and full-method rows fuse (default 3; 1: one model)")
+                          help="co-occurrence vectors of the training events in the codebook's item vectors "
+                               "(default: the preset's)")
     pipeline.add_argument("--tail-quota", type=tail_quota_option, metavar="N|members",
-                          help="with members: at least N of each fused top K are long-tail items, where the members "
-                               "ranked enough; members (the default): as many as the members' top K held on "
-                               "average; 0: the plain fusion")
-    pipeline.add_argument("--tail-calibration", type=float, metavar="STRENGTH",
-                          help="with members: each fused top K also holds at least this share (0 to 1) of the "
-                               "user's own long-tail share among their earlier negatives (default 0.5; 0: off)")
-    pipeline.add_argument("--members-in-turn", action="store_true",
-                          help="train the members one after another in this process (default: side by side, a "
-                               "process each sharing the CPU cores, when there are two or more cores and no GPU)")
-    pipeline.add_argument("--baselines-in-turn", action="store_true",
-                          help="rank the baselines one after another in this process (default: each SASRec model "
-                               "and the untrained baselines side by side, as the members)")
-    pipeline.add_argument("--ablations", action="store_true",
-                          help="also the comparison SID models (TIGER-, LC-Rec-style), the paper's Table 2 and its "
-                               "Table 4 reward variants: two more SFT and five more GRPO runs")
+                          help=ExperimentSpec.__dataclass_fields__["tail_quota"].metadata["help"])
+    add_options(pipeline.add_argument_group("experiment settings (default: the preset's)"), ExperimentSpec)
 
     evaluate = commands.add_parser("evaluate", help="per-sample metrics of checkpoints and baselines, with intervals",
                                    description="Score the stored predictions of checkpoints and the baselines on a "
@@ -90,57 +79,47 @@ def register(commands) -> dict:
 
 def run_pipeline_command(args: argparse.Namespace) -> int:
     from ..data.samples import read_sample_config
-    from ..evaluation.pipeline import run_pipeline
+    from ..experiment.seeds import run_seeds
     from ..shipped.sample_data import sample_workspace, ship_sample_outputs
 
     if args.ship and not args.sample:
         raise ConrecError("--ship needs --sample: shipped outputs belong to a sample dataset")
-    config = pipeline_config(args)
-    if args.ship and config.codebook_name != "default":
+    if args.seeds < 1:
+        raise ConrecError("--seeds must be at least 1")
+    spec = pipeline_spec(args)
+    if args.ship and replace(spec, seed=args.seed).codebook_name != "default":
         raise ConrecError("--ship ships the first seed's models, which must speak the default codebook: "
                           "start the seeds at --seed 0")
     command = "python -m conrec_core " + shlex.join(args.argv)
     workspace = args.workspace or sample_workspace(args.sample)
     if args.split:  # the workspace's sample settings, with the other split
-        config = replace(config, samples=replace(read_sample_config(workspace), split=args.split,
-                                                 validation_cut=None, test_cut=None))
-    if args.seeds < 1:
-        raise ConrecError("--seeds must be at least 1")
+        spec = replace(spec, samples=replace(read_sample_config(workspace), split=args.split,
+                                             validation_cut=None, test_cut=None))
     seeds = list(range(args.seed, args.seed + args.seeds))
-    results = {}
-    for seed in seeds:
-        out = Path(args.out) if len(seeds) == 1 else Path(args.out) / f"seed-{seed}"
-        bar, progress = progress_bar("pipeline" if len(seeds) == 1 else f"pipeline, seed {seed}")
-        with bar:
-            results[seed] = run_pipeline(workspace, out, replace(config, seed=seed), on_progress=progress,
-                                         command=command)
-        print(f"report: {results[seed].out / 'report.md'} (methods: {', '.join(results[seed].methods)})")
-        print("  " + ", ".join(f"{stage} {value:.0f} s" for stage, value in results[seed].seconds.items()))
-    if len(seeds) > 1:
-        from ..evaluation.seed_fusion import fuse_seeds
-        from ..evaluation.seed_summary import write_seed_summary
+    with contextlib.ExitStack() as bars:
+        def seed_bar(seed: int):
+            bar, progress = progress_bar("pipeline" if len(seeds) == 1 else f"pipeline, seed {seed}")
+            bars.enter_context(bar)
+            return progress
 
-        fused = fuse_seeds(workspace, {seed: result.methods for seed, result in results.items()}, config.split,
-                           config.baselines)
-        write_seed_summary(Path(args.out), {seed: result.out for seed, result in results.items()}, fused)
-        print(f"over seeds: {Path(args.out) / 'seeds.md'}")
+        result = run_seeds(workspace, spec, seeds, Path(args.out), preset=args.preset, command=command,
+                           on_seed=seed_bar)
+    for seed, run in result.results.items():
+        print(f"report: {run.out / 'report.md'} (methods: {', '.join(run.methods)})")
+        print("  " + ", ".join(f"{stage} {value:.0f} s" for stage, value in run.seconds.items()))
+    if result.summary is not None:
+        print(f"over seeds: {result.root / 'seeds.md'}")
     if args.ship:
-        shipped = ship_sample_outputs(args.sample, workspace, results[seeds[0]].names, command)
+        shipped = ship_sample_outputs(args.sample, workspace, result.results[seeds[0]].names, command)
         print(f"shipped outputs: {shipped}")
     return 0
 
 
-def pipeline_config(args: argparse.Namespace):
-    """The pipeline's settings from its options (the sample split is read from the workspace later)."""
-    from ..evaluation.pipeline_config import PipelineConfig
-
-    config = PipelineConfig.quick(args.seed) if args.quick else PipelineConfig(seed=args.seed)
-    config = config.with_ablations() if args.ablations else config
-    config = replace(config, codebook_per_seed=True) if args.codebook_per_seed else config
-    config = config.with_members(args.members, args.tail_quota, args.tail_calibration)
-    config = replace(config, members_side_by_side=False) if args.members_in_turn else config
-    config = replace(config, baselines_side_by_side=False) if args.baselines_in_turn else config
-    return config.with_collaborative(args.collaborative) if args.collaborative else config
+def pipeline_spec(args: argparse.Namespace):
+    """The experiment spec from the pipeline's options: the preset's, with every option given (the sample split
+    is read from the workspace later)."""
+    overrides = {name: getattr(args, name, None) for name in OVERRIDES}
+    return resolve(args.preset, overrides)
 
 
 def run_evaluate(args: argparse.Namespace) -> int:

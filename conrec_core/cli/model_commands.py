@@ -12,8 +12,8 @@ from ..errors import ConrecError
 from ..data.workspace import check_name, open_workspace, require_workspace_file
 from ..lm.checkpoint_paths import checkpoints_dir, require_checkpoint
 from ..lm.config import TINY, BackboneConfig, SFTConfig
-from ..data.prior import WEIGHT_GRID
-from ..lm.decoding_config import DecodingConfig
+from ..decoding.prior import WEIGHT_GRID
+from ..decoding.decoding_config import DecodingConfig
 from ..rl.grpo_config import GRPOConfig
 from ..rl.swing_config import SwingConfig
 from ..semantic_ids.codebook_config import CodebookConfig
@@ -23,7 +23,7 @@ from .progress import print_json, progress_bar
 
 def tail_quota_option(text: str) -> int | str:
     """--tail-quota's value: `members` or a whole number (argparse shows the error)."""
-    from ..lm.tail_quota import parse_tail_quota
+    from ..decoding.tail_quota import parse_tail_quota
 
     try:
         return parse_tail_quota(text)
@@ -141,7 +141,7 @@ def run_codebook(args: argparse.Namespace) -> int:
 def run_sft(args: argparse.Namespace) -> int:
     check_name(args.name, "checkpoint")
     require_workspace_file(args.workspace)  # a typo fails before torch loads
-    from ..lm.sft import train_sft  # torch loads only for this command
+    from ..training.sft import train_sft  # torch loads only for this command
 
     backbone = BackboneConfig(name=args.backbone, load_in_4bit=args.load_in_4bit)
     config = config_from_options(SFTConfig, args)
@@ -168,7 +168,7 @@ def run_predict(args: argparse.Namespace) -> int:
     check_name(args.checkpoint, "checkpoint")
     require_workspace_file(args.workspace)  # a typo fails before torch loads
     require_checkpoint(args.workspace, args.checkpoint)
-    from ..lm.predict import choose_prior, predict
+    from ..decoding.predict import choose_prior, predict
 
     config, choice = config_from_options(DecodingConfig, args), None
     if args.choose_prior:
@@ -193,7 +193,7 @@ def run_predict(args: argparse.Namespace) -> int:
 
 
 def run_ensemble(args: argparse.Namespace) -> int:
-    from ..lm.ensemble import ensemble_predictions
+    from ..decoding.ensemble import ensemble_predictions
 
     require_workspace_file(args.workspace)
     run = ensemble_predictions(args.workspace, args.members, args.name, args.split, args.top_k, args.tail_quota,

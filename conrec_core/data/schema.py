@@ -92,7 +92,7 @@ TABLES = {
             score        DOUBLE NOT NULL,    -- s(item, neighbour)
             common_users INTEGER NOT NULL,   -- users who disliked both in the training part
             PRIMARY KEY (item_id, rank))""",
-    # what methods predicted and how they scored (lm/predict.py, evaluation/scoring.py)
+    # what methods predicted and how they scored (decoding/predict.py, evaluation/scoring.py)
     "predictions": """
         CREATE TABLE IF NOT EXISTS predictions (
             checkpoint VARCHAR NOT NULL, sample_id BIGINT NOT NULL, user_id VARCHAR NOT NULL,

@@ -90,7 +90,7 @@ def swing_cf(neighbours: dict[str, list[tuple[str, float]]], context_negatives: 
 
 
 def training_groups(baselines: Sequence[str]) -> list[list[str]]:
-    """`baselines` in groups that rank apart from each other (side by side, evaluation/side_by_side.py): each
+    """`baselines` in groups that rank apart from each other (side by side, experiment/side_by_side.py): each
     SASRec model trained, with every variant that ranks with it (sasrec_prior ranks with sasrec_negatives'
     model), then the baselines that train nothing.
 

@@ -14,7 +14,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 # Most recent negatives a sample's scores sum over: the SID model's prompt length. Validation FHR@20 on
-# MovieLens small (per-user split, `python -m benchmarks.tune_item_cf WORKSPACE`): 5: 0.056, 10: 0.060,
+# MovieLens small (per-user split, `python -m experiments.tune_item_cf WORKSPACE`): 5: 0.056, 10: 0.060,
 # 20: 0.086, 50: 0.089 (test 0.063, 0.055, 0.080, 0.088); 50's lead is within one standard error (0.02).
 HISTORY = 20
 BATCH = 512  # samples scored per pair of sparse products (an items x BATCH dense block)

@@ -15,7 +15,7 @@ from .scoring import EXTRA_METRICS, LABELS, METRICS
 from .intervals import format_p
 from .method_labels import FULL_ROLE, PRIOR_ROLE, REWARD_ROLES, ROLES, SFT_ROLE, VARIANT_ROLES, method_role
 from ..lm.checkpoints import checkpoint_dir, read_metrics
-from ..lm.tail_quota import MEMBERS
+from ..decoding.tail_quota import MEMBERS
 from ..data.samples import read_sample_config
 from ..data.stats import calendar_overlap
 from ..data.workspace import open_workspace, read_meta

@@ -21,7 +21,7 @@ from torch import nn
 from ..errors import ConrecError
 from ..metrics import future_hit_rate
 from .sasrec_config import SASRecConfig
-from ..data.prior import WEIGHT_GRID, best_weight, read_log_prior
+from ..decoding.prior import WEIGHT_GRID, best_weight, read_log_prior
 from ..data.samples import seen_items
 from ..data.workspace import open_workspace
 
@@ -175,7 +175,7 @@ def item_prior(workspace, trained: TrainedSASRec) -> torch.Tensor:
 def choose_sasrec_prior(workspace, trained: TrainedSASRec, validation: pd.DataFrame, k: int = 20,
                         grid: tuple[float, ...] = WEIGHT_GRID) -> tuple[float, torch.Tensor, dict[float, float]]:
     """(weight, prior, validation FHR@K by weight): the prior's weight for a trained SASRec, chosen like the
-    SID model's (lm/prior_fusion.py) on the validation samples."""
+    SID model's (decoding/prior_fusion.py) on the validation samples."""
     prior = item_prior(workspace, trained)
     seen = seen_items(workspace, validation["sample_id"])
     validation_seen = [set(seen[sample_id]) for sample_id in validation["sample_id"]]

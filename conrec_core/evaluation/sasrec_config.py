@@ -10,7 +10,7 @@ from ..errors import ConfigError
 
 @dataclass(frozen=True)
 class SASRecConfig(Settings):
-    # Searched with `python -m benchmarks.tune_sasrec WORKSPACE` on MovieLens small (per-user split, negatives
+    # Searched with `python -m experiments.tune_sasrec WORKSPACE` on MovieLens small (per-user split, negatives
     # only; validation FHR@20 of all 269 validation samples, the test's in brackets, never used to choose).
     # These defaults, 3 seeds: 0.149 (0.160), best check near step 450; an earlier run at 1,500 steps: 0.151
     # (0.154). One factor at a time at 1,000 steps, 2 seeds (`--grid short --seeds 2`): dropout 0.5 0.156

@@ -88,7 +88,7 @@ def evaluate_baseline(workspace, method: str, split: str = "test", k: int = 20,
 def evaluate_baselines(workspace, baselines: list[str], split: str, k: int, sasrec: SASRecConfig,
                        on_progress=None) -> None:
     """`evaluate_baseline` for each of `baselines` in turn, one progress bar over them all (a job of the
-    pipeline's baselines side by side: evaluation/side_by_side.py)."""
+    pipeline's baselines side by side: experiment/side_by_side.py)."""
     progress = on_progress or (lambda fraction, message: None)
     for index, baseline in enumerate(baselines):
         evaluate_baseline(workspace, baseline, split, k, sasrec, on_progress=lambda fraction, message, i=index:

@@ -8,9 +8,7 @@ learnt method's seeds fused into one ranking (`seed_fusion`), with its interval 
 
 from __future__ import annotations
 
-import json
 import statistics
-from pathlib import Path
 
 import pandas as pd
 
@@ -113,16 +111,3 @@ def _mean_sd(figure: dict) -> str:
     if figure["mean"] is None:
         return "–"
     return f"{figure['mean']:.3f}" + ("" if figure["sd"] is None else f" ± {figure['sd']:.3f}")
-
-
-def write_seed_summary(out: Path, seed_folders: dict[int, Path], fused: pd.DataFrame | None = None) -> dict:
-    """Read each seed's report.json, write OUT/seeds.json and OUT/seeds.md (with the table of the seeds fused,
-    when given), return the summary."""
-    reports = {seed: json.loads((folder / "report.json").read_text()) for seed, folder in seed_folders.items()}
-    summary = summarise_seeds(reports)
-    if fused is not None:
-        summary["fused"] = fused_records(fused)
-    summary["reports"] = {seed: str(folder) for seed, folder in seed_folders.items()}
-    (out / "seeds.json").write_text(json.dumps(summary, indent=1, default=str))
-    (out / "seeds.md").write_text(markdown(summary))
-    return summary

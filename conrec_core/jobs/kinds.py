@@ -1,63 +1,61 @@
-"""The functions jobs run: fn(workspace, params, progress) -> JSON-able result."""
+"""The functions jobs run, `fn(workspace, params, progress) -> JSON-able result`, and the table of kinds the
+registry and the worker read (`JOB_KINDS`)."""
 
 from __future__ import annotations
 
-import time
+from dataclasses import dataclass
+from typing import Callable
 
-from ..errors import ConrecError
-
-from ..semantic_ids.codebook_config import CodebookConfig
-from ..lm.decoding_config import DecodingConfig
-from ..rl.grpo_config import GRPOConfig
-from ..lm.config import BackboneConfig, SFTConfig
+from .params import CodebookJob, GRPOJob, ImportJob, PipelineJob, PredictJob, SFTJob
 
 
-def codebook(workspace: str, params: dict, progress) -> dict:
+@dataclass(frozen=True)
+class JobKind:
+    params: type  # the Settings dataclass the job takes
+    run: Callable  # fn(workspace, params, progress) -> JSON-able result
+
+
+def codebook(workspace: str, params: CodebookJob, progress) -> dict:
     from ..semantic_ids.codebook import build_codebook  # torch and friends load in the worker only
 
-    config = CodebookConfig.from_dict(params.get("config", {}))
-    result = build_codebook(workspace, params.get("name", "default"), config,
-                            compute_map=params.get("compute_map", True), on_progress=progress)
+    result = build_codebook(workspace, params.name, params.config, compute_map=params.compute_map,
+                            on_progress=progress)
     return {"name": result.name, "fingerprint": result.fingerprint, "report": result.report.to_dict(),
             "parts": result.parts}
 
 
-def sft(workspace: str, params: dict, progress) -> dict:
-    from ..lm.sft import train_sft
+def sft(workspace: str, params: SFTJob, progress) -> dict:
+    from ..training.sft import train_sft
 
-    result = train_sft(workspace, params.get("name", "sft"), BackboneConfig.from_dict(params.get("backbone", {})),
-                       SFTConfig.from_dict(params.get("config", {})), params.get("codebook", "default"),
-                       resume=params.get("resume", True), on_progress=progress)
+    result = train_sft(workspace, params.name, params.backbone, params.config, params.codebook,
+                       resume=params.resume, on_progress=progress)
     return {"checkpoint": result.folder.name, "step": result.step, "summary": result.summary}
 
 
-def grpo(workspace: str, params: dict, progress) -> dict:
+def grpo(workspace: str, params: GRPOJob, progress) -> dict:
     from ..rl.grpo import train_grpo
 
-    result = train_grpo(workspace, params.get("name", "grpo"), params["warmup"],
-                        GRPOConfig.from_dict(params.get("config", {})),
-                        load_in_4bit=params.get("load_in_4bit", False), on_progress=progress)
+    result = train_grpo(workspace, params.name, params.warmup, params.config, load_in_4bit=params.load_in_4bit,
+                        on_progress=progress)
     return {"checkpoint": result.folder.name, "summary": result.summary}
 
 
-def predict(workspace: str, params: dict, progress) -> dict:
+def predict(workspace: str, params: PredictJob, progress) -> dict:
     """Predictions of a checkpoint; with `choose_prior`, the popularity prior's weight is first chosen on the
     validation samples (the first half of the progress)."""
-    from ..lm.predict import predict as run_predictions, predict_choosing_prior
+    from ..decoding.predict import predict as run_predictions, predict_choosing_prior
 
-    config = DecodingConfig.from_dict(params.get("decoding", {}))
-    options = dict(split=params.get("split", "test"), users=params.get("users"),
-                   load_in_4bit=params.get("load_in_4bit", False), on_progress=progress)
-    if params.get("choose_prior"):
-        run, choice = predict_choosing_prior(workspace, params["checkpoint"], config=config, **options)
+    options = dict(split=params.split, users=list(params.users) if params.users else None,
+                   load_in_4bit=params.load_in_4bit, on_progress=progress)
+    if params.choose_prior:
+        run, choice = predict_choosing_prior(workspace, params.checkpoint, config=params.decoding, **options)
         return {**run.to_dict(), "prior_weight": choice.weight, "prior_choice": choice.to_dict()}
-    run = run_predictions(workspace, params["checkpoint"], config=config, **options)
-    return {**run.to_dict(), "prior_weight": config.prior_weight, "prior_choice": None}
+    run = run_predictions(workspace, params.checkpoint, config=params.decoding, **options)
+    return {**run.to_dict(), "prior_weight": params.decoding.prior_weight, "prior_choice": None}
 
 
-def import_log(workspace: str, params: dict, progress) -> dict:
-    """Import `params["source"]` (a file with `params["mapping"]`, a mapping JSON path, or a MovieLens folder)
-    into the job's workspace, which is replaced only if the import succeeds."""
+def import_log(workspace: str, params: ImportJob, progress) -> dict:
+    """Import the source into the job's workspace, which is replaced only if the import succeeds."""
     from ..data.importer import IMPORT_STEPS, import_source
 
     done = 0
@@ -67,53 +65,23 @@ def import_log(workspace: str, params: dict, progress) -> dict:
         progress(done / IMPORT_STEPS, name)
         done += 1
 
-    report = import_source(params["source"], workspace, format=params.get("format", "auto"),
-                           mapping=params.get("mapping"), on_step=step)
+    report = import_source(params.source, workspace, format=params.format, mapping=params.mapping, on_step=step)
     return report.to_dict()
 
 
-def pipeline(workspace: str, params: dict, progress) -> dict:
-    """The one-command pipeline for each seed of `params["seeds"]` (default [0]) with the preset
-    `params["preset"]` (and, where given, the codebook's co-occurrence vectors `params["collaborative"]`, the SID
-    members per seed `params["members"]`, their fusion's long-tail quota `params["tail_quota"]` and calibration
-    strength `params["tail_calibration"]`), each into its own run folder (evaluation.runs)."""
-    from ..evaluation.pipeline import run_pipeline
-    from ..evaluation.runs import finish_run, preset_config, start_run
+def pipeline(workspace: str, params: PipelineJob, progress) -> dict:
+    """The experiment for each seed, into the workspace's run store (experiment.seeds)."""
+    from ..experiment.seeds import run_seeds
 
-    preset, seeds = params.get("preset", "default"), [int(s) for s in params.get("seeds", [0])]
-    collaborative = params.get("collaborative")
-    if not seeds:
-        raise ConrecError("choose at least one seed")
-    records, methods = [], {}
-    for index, seed in enumerate(seeds):
-        config = preset_config(preset, seed)
-        config = config.with_collaborative(collaborative) if collaborative else config
-        config = config.with_members(params.get("members"), params.get("tail_quota"), params.get("tail_calibration"))
-        folder, record = start_run(workspace, preset, config)
-        label = f"seed {seed} ({index + 1} of {len(seeds)}): " if len(seeds) > 1 else ""
-        result = run_pipeline(workspace, folder, config, command=f"app: pipeline, preset {preset}, seed {seed}",
-                              on_progress=lambda fraction, message, i=index: progress((i + fraction) / len(seeds),
-                                                                                      label + message))
-        records.append(finish_run(folder, record))
-        methods[seed] = result.methods
-    if len(set(seeds)) > 1:
-        from ..evaluation.runs import write_fused_seeds
-        from ..evaluation.seed_fusion import fuse_seeds
-
-        progress(1.0, "fusing the seeds")
-        write_fused_seeds(workspace, records, fuse_seeds(workspace, methods, config.split, config.baselines))
-    return {"runs": [record.name for record in records], "preset": preset, "seeds": seeds,
-            "collaborative": collaborative, "members": config.members, "tail_quota": config.tail_quota,
-            "tail_calibration": config.tail_calibration}
+    spec = params.spec
+    result = run_seeds(workspace, spec, list(params.seeds), preset=params.preset, on_progress=progress,
+                       command=f"app: pipeline, preset {params.preset}, seeds {', '.join(map(str, params.seeds))}")
+    return {"runs": [record.name for record in result.records], "preset": params.preset,
+            "seeds": list(params.seeds), "members": spec.members, "tail_quota": spec.tail_quota,
+            "tail_calibration": spec.tail_calibration,
+            "collaborative": spec.codebook.encoder.collaborative}
 
 
-def sleep(workspace: str, params: dict, progress) -> dict:
-    """A job that only waits and reports progress: what the runner's own tests drive."""
-    steps = int(params.get("steps", 10))
-    for step in range(steps):
-        progress(step / steps, f"step {step + 1} of {steps}")
-        time.sleep(float(params.get("seconds", 0.1)))
-    if params.get("fail"):
-        raise ConrecError("asked to fail")
-    progress(1.0, "finished")
-    return {"steps": steps}
+JOB_KINDS = {"codebook": JobKind(CodebookJob, codebook), "sft": JobKind(SFTJob, sft),
+             "grpo": JobKind(GRPOJob, grpo), "predict": JobKind(PredictJob, predict),
+             "import": JobKind(ImportJob, import_log), "pipeline": JobKind(PipelineJob, pipeline)}

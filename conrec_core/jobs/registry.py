@@ -9,6 +9,7 @@ One job of a kind runs per workspace at a time: submitting again returns the run
 from __future__ import annotations
 
 import contextlib
+import importlib
 import fcntl
 import json
 import os
@@ -27,10 +28,9 @@ from ..data.workspace import artifacts_dir
 
 ACTIVE = ("queued", "running", "cancelling")
 FINISHED = ("done", "failed", "cancelled")
-# kind -> "module:function"; the function is called as fn(workspace, params, progress) -> result dict
-JOB_KINDS = {kind: f"conrec_core.jobs.kinds:{function}" for kind, function in (
-    ("codebook", "codebook"), ("sft", "sft"), ("grpo", "grpo"), ("predict", "predict"), ("import", "import_log"),
-    ("pipeline", "pipeline"), ("sleep", "sleep"))}
+# The module whose JOB_KINDS table (kind -> jobs.kinds.JobKind) a registry and its workers use. The worker is told
+# it by the registry that started it, never by a job record, so a crafted record can name no other code.
+KINDS_MODULE = "conrec_core.jobs.kinds"
 CANCEL_GRACE_SECONDS = 10.0  # after this, a job that ignores its cancel flag is terminated
 
 
@@ -71,6 +71,11 @@ def time_estimate(job: Job, now: datetime | None = None) -> tuple[float, float |
     return elapsed, left
 
 
+def job_kinds(module: str = KINDS_MODULE) -> dict:
+    """The JOB_KINDS table of `module`."""
+    return importlib.import_module(module).JOB_KINDS
+
+
 class JobCancelled(Exception):
     """Raised inside a job when the user asked it to stop."""
 
@@ -80,9 +85,10 @@ def _now() -> str:
 
 
 class JobRegistry:
-    def __init__(self, workspace: Path | str):
+    def __init__(self, workspace: Path | str, kinds_module: str = KINDS_MODULE):
         self.workspace = Path(workspace).resolve()
         self.folder = artifacts_dir(self.workspace) / "jobs"
+        self.kinds_module = kinds_module
 
     def path(self, job_id: str) -> Path:
         if not job_id.isalnum():
@@ -159,19 +165,23 @@ class JobRegistry:
             fcntl.flock(handle, fcntl.LOCK_EX)
             yield
 
-    def submit(self, kind: str, params: dict) -> Job:
-        """Start a job, or return the one of this kind already running for the workspace."""
-        if kind not in JOB_KINDS:
+    def submit(self, kind: str, params) -> Job:
+        """Start a job of `kind` with `params` (that kind's Settings dataclass, jobs/params.py), or return the
+        one of this kind already running for the workspace."""
+        kinds = job_kinds(self.kinds_module)
+        if kind not in kinds:
             raise ConrecError(f"unknown job kind {kind!r}")
+        if not isinstance(params, kinds[kind].params):
+            raise TypeError(f"a {kind} job takes {kinds[kind].params.__name__}, not {type(params).__name__}")
         with self._lock():
             running = self.active(kind)
             if running is not None:
                 return running
-            job = Job(id=uuid.uuid4().hex[:12], kind=kind, params=params)
+            job = Job(id=uuid.uuid4().hex[:12], kind=kind, params=params.to_dict())
             self.write(job)
             with open(self.log_path(job.id), "w") as log:
                 process = subprocess.Popen(
-                    [sys.executable, "-m", "conrec_core.jobs.worker", str(self.workspace), job.id],
+                    [sys.executable, "-m", "conrec_core.jobs.worker", str(self.workspace), job.id, self.kinds_module],
                     stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, start_new_session=True,
                     cwd=str(Path(__file__).resolve().parents[2]))
             # The worker writes its own record from now on; the pid goes to a side file so the two

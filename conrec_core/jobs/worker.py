@@ -1,8 +1,8 @@
-"""The process that runs one job: `python -m conrec_core.jobs.worker WORKSPACE JOB_ID` (started by JobRegistry)."""
+"""The process that runs one job: `python -m conrec_core.jobs.worker WORKSPACE JOB_ID [KINDS_MODULE]` (started by
+JobRegistry)."""
 
 from __future__ import annotations
 
-import importlib
 import os
 import sys
 import time
@@ -10,13 +10,13 @@ import traceback
 
 from ..errors import ConrecError
 from ..quiet import quiet_libraries
-from .registry import JOB_KINDS, JobCancelled, JobRegistry, _now, process_start
+from .registry import KINDS_MODULE, JobCancelled, JobRegistry, _now, job_kinds, process_start
 
 PROGRESS_INTERVAL = 0.5  # seconds between record writes: the page polls about once a second
 
 
-def run(workspace: str, job_id: str) -> int:
-    registry = JobRegistry(workspace)
+def run(workspace: str, job_id: str, kinds_module: str = KINDS_MODULE) -> int:
+    registry = JobRegistry(workspace, kinds_module)
     job = registry.update(job_id, _start)
     last_write = 0.0
 
@@ -29,10 +29,9 @@ def run(workspace: str, job_id: str) -> int:
             registry.update(job_id, lambda current: _report(current, fraction, message))
             last_write = now
 
-    module_name, function_name = JOB_KINDS[job.kind].split(":")
-    function = getattr(importlib.import_module(module_name), function_name)
+    kind = job_kinds(kinds_module)[job.kind]
     try:
-        result = function(workspace, job.params, progress)
+        result = kind.run(workspace, kind.params.from_dict(job.params), progress)
         end, code = {"status": "done", "progress": 1.0, "result": result}, 0
     except JobCancelled:
         end, code = {"status": "cancelled", "message": "cancelled by the user"}, 0
@@ -62,4 +61,4 @@ def _finish(job, end: dict) -> None:
 
 if __name__ == "__main__":
     quiet_libraries()
-    sys.exit(run(sys.argv[1], sys.argv[2]))
+    sys.exit(run(*sys.argv[1:4]))

@@ -71,3 +71,28 @@ def require_checkpoint(workspace, name: str) -> dict:
         raise ConrecError(f"no checkpoint {name!r} in {workspace}; "
                           + (f"its checkpoints: {', '.join(names)}" if names else "it has none yet (run sft)")) \
             from None
+
+
+def fitted_on(training: dict) -> tuple[str | None, str | None]:
+    """The samples and codebook fingerprints a checkpoint's training record names."""
+    return training.get("samples_fingerprint"), training.get("fingerprint")
+
+
+def trained_with(training: dict, settings: dict) -> bool:
+    """Whether a training record holds exactly `settings` (record key -> a `Settings` instance).
+
+    >>> from conrec_core.lm.config import SFTConfig
+    >>> trained_with({"sft": SFTConfig(steps=5).to_dict()}, {"sft": SFTConfig(steps=5)})
+    True
+    >>> trained_with({"sft": SFTConfig(steps=5).to_dict()}, {"sft": SFTConfig(steps=6)})
+    False
+    """
+    return all(key in training and type(value).from_dict(training[key]) == value for key, value in settings.items())
+
+
+def finished_as_configured(training: dict, settings: dict, fitted: tuple[str, str], warmup: str | None = None
+                           ) -> bool:
+    """The one resume rule: a checkpoint whose record says it finished, fitted on `fitted` (samples and codebook
+    fingerprints), from warm-up `warmup` (GRPO) and with exactly `settings` is kept instead of trained again."""
+    return (bool(training.get("finished")) and (warmup is None or training.get("warmup") == warmup)
+            and fitted_on(training) == fitted and trained_with(training, settings))

@@ -29,7 +29,7 @@ import torch
 
 from ..lm.backbones import Backbone
 from ..semantic_ids.store import Codebook, load_codebook
-from ..lm.decoding import completion_rows, repeated_cache, sample_completions
+from ..decoding.search import completion_rows, repeated_cache, sample_completions
 from ..errors import ConrecError
 from .grpo_config import GRPOConfig
 from .grpo_loss import allowed_tokens, constrained_logprobs, decision_mask, group_advantages, grpo_loss
@@ -37,9 +37,9 @@ from ..lm.checkpoints import METRICS_FILE, append_metrics, checkpoint_dir, load_
     save_weights
 from ..lm.config import SFTConfig
 from ..data.samples import Sample, require_samples, seen_items
-from ..lm.item_trie import item_trie, seen_rows
+from ..decoding.item_trie import item_trie, seen_rows
 from ..lm.prompts import read_task_data, stage_prompt
-from ..lm.validation import HeldOut, hit_sums, ranking_figures, standard_error
+from ..decoding.validation import HeldOut, hit_sums, ranking_figures, standard_error
 from .targets import RewardTable
 from .rewards import REWARDS
 from .swing import ensure_swing, read_neighbours

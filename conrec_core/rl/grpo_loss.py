@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from ..lm.trie import SidTrie
+from ..decoding.trie import SidTrie
 
 ADVANTAGE_EPSILON = 1e-4  # keeps a group whose rewards are all equal at advantage 0, not 0/0
 

@@ -6,9 +6,9 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from conrec_core.jobs.registry import JobRegistry
+from conrec_core.jobs.registry import JobRegistry, job_kinds
 from conrec_core.lm.checkpoints import checkpoint_dir, list_checkpoints, load_checkpoint, read_training
-from conrec_core.lm.prediction_store import read_predictions
+from conrec_core.decoding.prediction_store import read_predictions
 from conrec_core.maintenance.doctor import PROBLEM, doctor
 from conrec_core.semantic_ids.store import codebook_dir, list_codebooks, load_codebook
 from harness import wait_for
@@ -16,6 +16,11 @@ from harness import wait_for
 from conftest import TINY_STEPS, writable_copy
 
 pytestmark = pytest.mark.slow
+
+
+def typed(kind: str, params: dict):
+    """A job's parameters as its kind's Settings dataclass, from the JSON a record holds."""
+    return job_kinds()[kind].params.from_dict(params)
 
 
 def kill_when(registry: JobRegistry, job_id: str, condition) -> None:
@@ -41,7 +46,7 @@ def healthy(workspace) -> None:
 
 
 def finish(registry: JobRegistry, kind: str, params: dict):
-    job = registry.wait(registry.submit(kind, params).id, timeout=900)
+    job = registry.wait(registry.submit(kind, typed(kind, params)).id, timeout=900)
     assert job.status == "done", job.error
     return job
 
@@ -52,7 +57,7 @@ def test_a_killed_codebook_job_keeps_the_old_codebook_and_reruns_to_the_same_sid
     params = {"name": "default", "compute_map": False,
               "config": {**before.config.to_dict()}}
     registry = JobRegistry(workspace)
-    job = registry.submit("codebook", params)
+    job = registry.submit("codebook", typed("codebook", params))
     kill_when(registry, job.id, lambda j: j.progress >= 0.3)
     healthy(workspace)
     assert load_codebook(workspace, "default").fingerprint == before.fingerprint  # the old one, whole
@@ -68,7 +73,7 @@ def test_a_killed_sft_job_resumes_to_the_weights_of_an_uninterrupted_run(lm_worl
     params = {"name": "tiny", "config": {"steps": TINY_STEPS, "eval_every": 30, "checkpoint_every": 30,
                                          "eval_examples": 20}}
     registry = JobRegistry(workspace)
-    job = registry.submit("sft", params)
+    job = registry.submit("sft", typed("sft", params))
     folder = checkpoint_dir(workspace, "tiny")
 
     def saved_once(_job) -> bool:
@@ -94,7 +99,7 @@ def test_a_killed_grpo_job_leaves_no_half_checkpoint_and_reruns(tiny_world, tmp_
     params = {"name": "grpo-killed", "warmup": "tiny",
               "config": {"steps_per_stage": 2, "prompts_per_step": 4, "group_size": 4, "eval_every": 1,
                          "eval_samples": 12}}
-    job = registry.submit("grpo", params)
+    job = registry.submit("grpo", typed("grpo", params))
     kill_when(registry, job.id, lambda j: j.progress >= 0.4)
     healthy(workspace)
     finish(registry, "grpo", params)
@@ -108,7 +113,7 @@ def test_a_killed_predict_job_keeps_the_old_predictions_and_reruns_to_the_same(t
     params = {"checkpoint": "tiny", "decoding": {"beams": 8, "returns": 8}}
     finish(registry, "predict", params)
     first = read_predictions(workspace, "tiny")
-    job = registry.submit("predict", params)
+    job = registry.submit("predict", typed("predict", params))
     kill_when(registry, job.id, lambda j: j.progress >= 0.3)
     healthy(workspace)
     assert read_predictions(workspace, "tiny").equals(first)  # the old predictions, all of them

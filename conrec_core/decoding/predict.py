@@ -8,16 +8,16 @@ from dataclasses import dataclass, replace
 from typing import Callable
 
 from ..semantic_ids.store import load_codebook
-from .decoding import Decoded, DecodingConfig
+from .search import Decoded, DecodingConfig
 from .exhaustive import top_sids
 from ..errors import ConrecError
-from .checkpoints import checkpoint_dir, load_checkpoint, read_training
-from .config import SFTConfig
+from ..lm.checkpoints import checkpoint_dir, load_checkpoint, read_training
+from ..lm.config import SFTConfig
 from ..metrics import future_hit_rate, hit_rate, mean
-from .prompts import stage_prompt
+from ..lm.prompts import stage_prompt
 from .item_trie import item_trie, seen_rows, sid_token_sequences
 from .prior_fusion import CandidatePool, WeightChoice, candidate_pools, choose_prior_weight, fused
-from ..data.prior import WEIGHT_GRID, read_log_prior
+from .prior import WEIGHT_GRID, read_log_prior
 from ..data.samples import as_samples, read_samples, require_samples, seen_items
 from ..data.stats import training_negative_shares
 from ..data.workspace import check_name, open_workspace
@@ -72,7 +72,7 @@ def load_run(workspace, checkpoint: str, split: str, users: list[str] | None = N
              samples_from=None) -> DecodingRun:
     """`checkpoint` of `workspace`, checked against its samples, with one split's samples, read from
     `samples_from` when given: a copy whose samples were rebuilt with other validation settings, the caller
-    having checked that its training samples are the same (benchmarks/validation_sets.py)."""
+    having checked that its training samples are the same (experiments/validation_sets.py)."""
     samples_from = samples_from or workspace
     folder = checkpoint_dir(workspace, checkpoint)
     training = read_training(folder)

@@ -10,7 +10,7 @@ import torch
 from ..data.samples import Sample
 from ..metrics import future_hit_rate, hit_rate
 from ..semantic_ids.store import Codebook
-from .decoding import decode
+from .search import decode
 from .decoding_config import DecodingConfig
 
 

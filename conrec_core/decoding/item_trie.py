@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from ..semantic_ids.sids import sid_token_list
 from ..semantic_ids.store import Codebook
-from .decoding import sid_token_rows
+from .search import sid_token_rows
 from .trie import SidTrie
-from .vocab import sid_token_ids
+from ..lm.vocab import sid_token_ids
 
 
 def sid_token_sequences(codebook: Codebook, tokenizer) -> list[list[int]]:

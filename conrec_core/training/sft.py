@@ -21,20 +21,20 @@ from typing import Callable
 import numpy as np
 import torch
 
-from .backbones import Backbone, default_device, new_backbone
+from ..lm.backbones import Backbone, default_device, new_backbone
 from ..semantic_ids.store import Codebook, load_codebook
 from ..data.samples import samples_fingerprint, seen_items
 from ..errors import ConrecError
-from .checkpoints import (STATE_FILE, STATE_META, TRAINING_FILE, append_metrics, checkpoint_dir, keep_metrics,
+from ..lm.checkpoints import (STATE_FILE, STATE_META, TRAINING_FILE, append_metrics, checkpoint_dir, keep_metrics,
                              load_checkpoint, load_training_state, read_training, save_weights)
-from .config import BackboneConfig, SFTConfig
-from .dropout import add_training_dropout
-from .item_trie import item_trie, seen_rows
-from .prompts import Example, TaskData, held_out_alignment, next_negative_examples, next_negative_prompt, \
+from ..lm.config import BackboneConfig, SFTConfig
+from ..lm.dropout import add_training_dropout
+from ..decoding.item_trie import item_trie, seen_rows
+from ..lm.prompts import Example, TaskData, held_out_alignment, next_negative_examples, next_negative_prompt, \
     read_task_data, template_texts, training_examples
-from .validation import HeldOut, hit_sums, ranking_figures
-from .token_loss import Encoded, example_losses, packed_losses_agree
-from .vocab import sid_token_ids, sid_tokens
+from ..decoding.validation import HeldOut, hit_sums, ranking_figures
+from ..lm.token_loss import Encoded, example_losses, packed_losses_agree
+from ..lm.vocab import sid_token_ids, sid_tokens
 
 Progress = Callable[[float, str], None]
 PRETRAINED_MAX_LENGTH = 512  # tokens per example for pretrained backbones: 20 SIDs plus a title fit easily
@@ -134,11 +134,6 @@ class SFTResult:
     folder: Path
     step: int
     summary: dict
-
-
-def fitted_on(training: dict) -> tuple[str | None, str | None]:
-    """The samples and codebook fingerprints a checkpoint's training record names."""
-    return training.get("samples_fingerprint"), training.get("fingerprint")
 
 
 def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneConfig(),

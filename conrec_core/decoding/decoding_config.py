@@ -15,7 +15,7 @@ SEARCHES = ("beam", "exact")
 @dataclass(frozen=True)
 class DecodingConfig(Settings):
     search: str = setting("beam", "beam: constrained beam search (the paper's); exact: every valid SID scored, "
-                                  "pruned below the K-th score of a first beam search (lm/exhaustive.py)",
+                                  "pruned below the K-th score of a first beam search (decoding/exhaustive.py)",
                           choices=SEARCHES)
     # The paper's 20 loses items: the shipped synthetic SFT model's top 20 missed 7.4 of its exact top 20 on
     # average, and validation FHR@20 was 0.153 against 0.180 with 50 beams or exact search, at 3.5 and 4.5 times
@@ -35,7 +35,7 @@ class DecodingConfig(Settings):
                                      "SIDs (a sequence model has nothing to read there); 0: never", low=0)
     prior_weight: float = setting(0.0, "weight w of the popularity prior: the beams and the most disliked unseen "
                                        "items re-ranked by log p(SID) + w * log (smoothed share of training "
-                                       "negatives), see lm/prior_fusion.py; 0: the model's own ranking; the "
+                                       "negatives), see decoding/prior_fusion.py; 0: the model's own ranking; the "
                                        "pipeline chooses it on validation", low=0.0)
     prior_candidates: int = setting(50, "with a prior weight: the most disliked unseen items added to the beams "
                                         "as candidates", low=0)

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..data.prior import WEIGHT_GRID, best_weight
+from .prior import WEIGHT_GRID, best_weight
 from ..metrics import future_hit_rate
-from .decoding import Decoded
+from .search import Decoded
 from .sid_scores import sid_logprobs
 
 

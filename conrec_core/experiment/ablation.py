@@ -3,7 +3,7 @@
 with a paired test against the default, so the table that says what mattered comes from one command on the
 current code instead of figures gathered over many versions of it.
 
-    python -m benchmarks.ablation --workspace WS --out DIR [--scratch DIR] [--only NAME ...] [--quick]
+    python -m conrec_core.experiment.ablation --workspace WS --out DIR [--scratch DIR] [--only NAME ...] [--quick]
 
 Variants that only change decoding or fusion share one copy of the workspace with the default (its finished SID
 models are kept, only predictions are made again); each variant that changes training gets a copy of its own,
@@ -22,6 +22,8 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+from .spec import ExperimentSpec, quick_spec
+
 SPLITS = ("validation", "test")
 REFERENCES = ("most_disliked", "item_cf")
 METRICS = ("fhr", "lif", "luf")  # LUF: FHR on the samples of users with few earlier negatives
@@ -32,7 +34,7 @@ class Variant:
     name: str
     change: str  # the table's first column: what differs from the default
     group: str  # variants of one group share a workspace copy, so the SID models they all use train once
-    configure: Callable  # PipelineConfig -> PipelineConfig
+    configure: Callable  # ExperimentSpec -> ExperimentSpec
     reading: str = "full"  # the row of the run it reads: full (the fused full method), sft (fused SFT), member
 
     @property
@@ -74,9 +76,9 @@ VARIANTS = (
     Variant("no_grpo", "without GRPO: the members' SFT models fused", "default", same, "sft"),
     Variant("one_member", "one SID model (member 0) instead of three fused", "default", same, "member"),
     Variant("no_calibration", "fusion without the calibration to the user's long tail", "default",
-            lambda config: config.with_members(tail_calibration=0.0)),
+            lambda config: replace(config, tail_calibration=0.0)),
     Variant("plain_fusion", "plain fusion: no long-tail quota, no calibration", "default",
-            lambda config: config.with_members(tail_quota=0, tail_calibration=0.0)),
+            lambda config: replace(config, tail_quota=0, tail_calibration=0.0)),
     Variant("cold_users", "samples with 0-2 earlier negatives get the most disliked unseen items", "default",
             _decoding(cold_negatives=3)),
     Variant("text_sids", "text-only SIDs (no co-occurrence vectors in the codebook)", "text_sids",
@@ -94,9 +96,7 @@ VARIANTS = (
 
 
 def base_config(quick: bool):
-    from conrec_core.evaluation.pipeline_config import PipelineConfig
-
-    base = replace(PipelineConfig.quick(), members=2) if quick else PipelineConfig()
+    base = replace(quick_spec(), members=2) if quick else ExperimentSpec()
     return replace(base, seed=0, baselines=REFERENCES, prior=False, compute_map=False)
 
 
@@ -109,9 +109,9 @@ def run_variants(source: Path, scratch: Path, variants: list[Variant], base, say
     row of (method column: the variant's name), and the references'."""
     import pandas as pd
 
-    from conrec_core.evaluation.baselines import baseline_method
-    from conrec_core.evaluation.pipeline import run_pipeline
-    from conrec_core.evaluation.scoring import read_sample_metrics
+    from ..evaluation.baselines import baseline_method
+    from ..experiment.pipeline import run_pipeline
+    from ..evaluation.scoring import read_sample_metrics
     from .workspace_copy import copy_with_codebooks
 
     variant = variants[0]
@@ -145,7 +145,7 @@ def with_long_tail_users(samples, workspace: Path):
     population) read from the workspace's samples, which every copy shares."""
     import pandas as pd
 
-    from conrec_core.data.samples import read_samples
+    from ..data.samples import read_samples
 
     flags = pd.concat([read_samples(workspace, split)[["sample_id", "long_tail_user"]] for split in SPLITS])
     return samples.drop(columns=["long_tail_user"], errors="ignore").merge(flags, on="sample_id", how="left")
@@ -155,7 +155,7 @@ def summary_rows(samples, seconds: dict[str, float]) -> list[dict]:
     """Each variant's (and reference's) mean FHR@K, LIF@K and LUF@K per split, with the p of a paired sign-flip
     test against the default (signs flipped per user; LIF on the samples with a long-tail future negative, LUF on
     those of users with few earlier negatives). `samples` needs `long_tail_user` (`with_long_tail_users`)."""
-    from conrec_core.evaluation.scoring import metric_values, paired_p_values
+    from ..evaluation.scoring import metric_values, paired_p_values
 
     present = set(samples["method"])
     names = [v.name for v in VARIANTS if v.name in present]
@@ -216,7 +216,7 @@ def markdown(rows: list[dict], workspace: Path, command: str) -> str:
 
 
 def run_ablation(source: Path, out: Path, scratch: Path, only: tuple[str, ...] = (), quick: bool = False,
-                 command: str = "python -m benchmarks.ablation", say: Callable[[str], None] = print) -> list[dict]:
+                 command: str = "python -m conrec_core.experiment.ablation", say: Callable[[str], None] = print) -> list[dict]:
     """Run each variant (of `only`, if given) not yet in OUT's stored samples, writing the tables after each;
     returns the table's rows."""
     import pandas as pd
@@ -263,7 +263,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", nargs="+", default=(), help="run only these variants")
     parser.add_argument("--quick", action="store_true", help="the pipeline's quick settings, two members")
     args = parser.parse_args(argv)
-    command = "python -m benchmarks.ablation " + " ".join(argv if argv is not None else __import__("sys").argv[1:])
+    command = "python -m conrec_core.experiment.ablation " + " ".join(argv if argv is not None else __import__("sys").argv[1:])
     run_ablation(args.workspace, args.out, args.scratch or args.out / "workspaces", tuple(args.only), args.quick,
                  command)
 

@@ -1,6 +1,6 @@
 """The popularity prior: each item's smoothed share of the training part's negatives (the most-disliked
 baseline as a distribution), the weights it is tried with on validation, and the choice among them. The SID
-model's decoding (lm/prior_fusion.py) and the SASRec baseline with a prior add w · log prior to their own
+model's decoding (decoding/prior_fusion.py) and the SASRec baseline with a prior add w · log prior to their own
 log-probabilities."""
 
 from __future__ import annotations

@@ -15,7 +15,7 @@ from ..data.samples import long_tail_items
 from ..data.workspace import check_name, open_workspace
 from ..errors import ConrecError
 from ..metrics import future_hit_rate, hit_rate, mean
-from .checkpoint_paths import checkpoint_dir
+from ..lm.checkpoint_paths import checkpoint_dir
 from .prediction_store import write_predictions
 from .tail_quota import (MEMBERS, calibrated_quota, members_quota, valid_tail_calibration, valid_tail_quota,
                          with_tail_quota)
@@ -59,7 +59,7 @@ def ensemble_predictions(workspace, members: list[str], name: str, split: str = 
     """Fuse the members' stored predictions for every `split` sample they all cover and store the result as
     prediction set `name`, which `evaluate` then scores like any other. With `tail_quota` each sample's top `k`
     holds at least that many long-tail items, taken from the fused ranking below `k`; with `MEMBERS`, as many as
-    the members' top `k` held on average (`lm/tail_quota.py`). With `tail_calibration` (0 to 1) the quota is at least
+    the members' top `k` held on average (`decoding/tail_quota.py`). With `tail_calibration` (0 to 1) the quota is at least
     that share of the long-tail share among the user's earlier negatives (`calibrated_quota`)."""
     check_name(name, "prediction set")
     if k < 1:

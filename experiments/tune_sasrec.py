@@ -1,6 +1,6 @@
 """The SASRec baselines' settings search: validation and test FHR@K of each setting, over seeds.
 
-    python -m benchmarks.tune_sasrec WORKSPACE [--seeds 3] [--grid default|short|wide] [--with-positives]
+    python -m experiments.tune_sasrec WORKSPACE [--seeds 3] [--grid default|short|wide] [--with-positives]
                                      [--part I/N] [--set NAME=VALUE ...]
 
 `--set dropout=0.5 --set steps=1000` runs that one setting instead of a grid (a combination of the grid's winners).

@@ -1,6 +1,6 @@
 """Trained checkpoints scored on validation sets of other sizes, without training anything again.
 
-    python -m benchmarks.validation_sets WORKSPACE CHECKPOINT ... [--anchors 1 5 1000] [--k 20]
+    python -m experiments.validation_sets WORKSPACE CHECKPOINT ... [--anchors 1 5 1000] [--k 20]
 
 For each N of `--anchors`, a copy of WORKSPACE (in a temporary folder) gets its samples rebuilt with
 `validation_anchors = N`, every other sample setting kept. Training and test samples do not depend on N; this
@@ -28,8 +28,8 @@ from conrec_core.data.samples import read_sample_config, read_samples
 from conrec_core.data.workspace import artifacts_dir, open_workspace
 from conrec_core.evaluation.baselines import rank_baseline
 from conrec_core.evaluation.scoring import sample_metrics
-from conrec_core.lm.decoding_config import DecodingConfig
-from conrec_core.lm.predict import load_run
+from conrec_core.decoding.decoding_config import DecodingConfig
+from conrec_core.decoding.predict import load_run
 from conrec_core.rl.swing import build_swing
 
 BASELINES = ("most_disliked", "swing_cf", "item_cf")

@@ -2,7 +2,7 @@
 
 Seeds of one setting disagree on MovieLens small by more than most modelling changes move FHR@20, and their
 errors differ: the top 20 of three SFT seeds fused beat every one of them on validation and test
-(reports/README.md). The fusion is reciprocal-rank fusion (`lm.ensemble.fuse_ranks`) of the top K each seed's
+(reports/README.md). The fusion is reciprocal-rank fusion (`decoding.ensemble.fuse_ranks`) of the top K each seed's
 run scored, read from `sample_metrics.ranked`, so it needs no model and works for baselines too. That matters for
 fairness: a fused SID model is compared with SASRec's seeds fused the same way, not with one SASRec seed.
 """
@@ -16,9 +16,9 @@ import pandas as pd
 from ..data.samples import read_samples
 from ..data.workspace import open_workspace
 from ..errors import ConrecError
-from ..lm.ensemble import fuse_ranks
-from .baselines import fused_method
-from .scoring import evaluate_rankings, read_sample_metrics, summarise
+from ..decoding.ensemble import fuse_ranks
+from ..evaluation.baselines import fused_method
+from ..evaluation.scoring import evaluate_rankings, read_sample_metrics, summarise
 
 
 def fuse_methods(workspace, members: list[str], name: str, split: str = "test") -> pd.DataFrame:

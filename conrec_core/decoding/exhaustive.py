@@ -15,7 +15,7 @@ from typing import Callable
 
 import torch
 
-from .decoding import Decoded, decode
+from .search import Decoded, decode
 from .decoding_config import DecodingConfig
 from .trie import SidTrie
 

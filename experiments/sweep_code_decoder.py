@@ -1,6 +1,6 @@
 """Reconstruction cosine and time of the code decoder against its steps, on one frozen codebook.
 
-    python -m benchmarks.sweep_code_decoder [WORKSPACE] [--steps 600 2000] [--learning-rate 2e-3]
+    python -m experiments.sweep_code_decoder [WORKSPACE] [--steps 600 2000] [--learning-rate 2e-3]
 
 Trains the default RQ-VAE once on the workspace's items (default: the synthetic sample), then fits a fresh code
 decoder for each number of steps on the same frozen codes and prints its seconds, its mean and 10th-percentile

@@ -1,6 +1,6 @@
 """The item-CF baseline's history length: validation and test FHR@K for each length.
 
-    python -m benchmarks.tune_item_cf WORKSPACE [--k 20]
+    python -m experiments.tune_item_cf WORKSPACE [--k 20]
 
 The length is chosen on validation; test is printed so the choice can be audited (item_cf.HISTORY cites it).
 """

@@ -1,5 +1,5 @@
 """A seed's SID members trained side by side: one process per member (its SFT, then GRPO on it), the CPU cores
-shared between them (evaluation/side_by_side.py). The members are independent until their predictions are fused.
+shared between them (experiment/side_by_side.py). The members are independent until their predictions are fused.
 """
 
 from __future__ import annotations
@@ -9,6 +9,7 @@ from typing import Callable
 
 from ..lm.config import BackboneConfig, SFTConfig
 from ..rl.grpo_config import GRPOConfig
+from . import resume
 from .side_by_side import Job, run_side_by_side
 
 Progress = Callable[[float, str], None]
@@ -34,18 +35,17 @@ class ChainResult:
 
 def train_chain(workspace, chain: MemberChain, codebook: str, progress: Progress) -> ChainResult:
     """Train (or keep) one member's SFT and then its GRPO checkpoint, as the pipeline's own stages would."""
-    from ..lm.sft import train_sft
+    from ..training.sft import train_sft
     from ..rl.grpo import train_grpo
-    from .pipeline import grpo_finished, sft_finished
 
-    sft_kept = sft_finished(workspace, chain.sft_name, chain.sft, chain.backbone, codebook)
+    sft_kept = resume.sft_kept(workspace, chain.sft_name, chain.sft, chain.backbone, codebook)
     if sft_kept:
         progress(0.5, f"kept {chain.sft_name}: finished with these settings on these samples")
     else:
         train_sft(workspace, chain.sft_name, chain.backbone, chain.sft, codebook,
                   on_progress=lambda fraction, message: progress(fraction / 2, f"sft: {message}"))
-    grpo_kept = sft_kept and grpo_finished(workspace, chain.grpo_name, chain.grpo, chain.backbone, chain.sft_name,
-                                           codebook)
+    grpo_kept = sft_kept and resume.grpo_kept(workspace, chain.grpo_name, chain.grpo, chain.backbone,
+                                              chain.sft_name, codebook)
     if grpo_kept:
         progress(1.0, f"kept {chain.grpo_name}: finished with these settings on these samples")
     else:
@@ -61,3 +61,11 @@ def train_members(workspace, chains: list[MemberChain], codebook: str, workers: 
     stops the others and is raised here."""
     jobs = [Job(f"member {chain.member}", train_chain, (workspace, chain, codebook)) for chain in chains]
     return run_side_by_side(jobs, workers, on_progress, threads)
+
+
+def member_chains(spec, names) -> list[MemberChain]:
+    """Each member's SFT then GRPO run, seeded as `spec` (an ExperimentSpec) seeds that member; `names` is the
+    seed's MethodNames."""
+    return [MemberChain(member, sft_name, spec.member_sft(member), grpo_name, spec.member_grpo(member),
+                        spec.member_backbone(member))
+            for member, (sft_name, grpo_name) in enumerate(zip(names.sft_members, names.grpo_members))]

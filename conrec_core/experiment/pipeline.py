@@ -1,0 +1,101 @@
+"""One seed of an experiment, from an imported workspace to a report: the stages (`stages.plan`), then the
+per-sample metrics summarised, the probes, and `report.json`, `report.md` with plots and the per-sample table."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from ..data.importer import rebuild_samples
+from ..data.samples import read_sample_config, read_samples
+from ..data.workspace import open_workspace
+from ..errors import ConrecError
+from ..evaluation.baselines import baseline_method
+from ..evaluation.probes import filter_simulation, forgetting_rate
+from ..evaluation.report import write_report
+from ..evaluation.scoring import read_sample_metrics, summarise
+from ..evaluation.tail_budget import split_budget_summary
+from ..evaluation.true_dislikes import load_true_dislikes, reference_shares
+from .names import MethodNames, prediction_names
+from .spec import ExperimentSpec
+from .stages import plan, read_prior_choice
+
+Progress = Callable[[float, str], None]
+
+
+@dataclass
+class PipelineResult:
+    out: Path
+    methods: list[str]
+    seconds: dict[str, float]
+    names: MethodNames
+
+
+def run_pipeline(workspace, out, spec: ExperimentSpec = ExperimentSpec(), *,
+                 on_progress: Progress | None = None, command: str | None = None) -> PipelineResult:
+    """Run (or resume) every stage of `spec` for its seed and write the report into `out`."""
+    progress = on_progress or (lambda fraction, message: None)
+    spec = spec.seeded()
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    prepare_samples(workspace, spec, progress)
+    names = MethodNames.of(spec)
+    seconds, kept = run_stages(workspace, spec, names, progress)
+    methods = [baseline_method(b, spec.sasrec.seed) for b in spec.baselines] + prediction_names(spec, names)
+    metrics = read_sample_metrics(workspace, spec.split)
+    metrics = metrics[metrics["method"].isin(methods)]
+    summary = summarise(metrics, spec.baselines)
+    summary = summary.sort_values("method", key=lambda column: column.map(methods.index), ignore_index=True)
+    write_report(workspace, out, spec, summary, metrics, names, seconds, command,
+                 probes(workspace, spec, names, metrics), kept)
+    progress(1.0, f"report written to {out}")
+    return PipelineResult(out, methods, seconds, names)
+
+
+def prepare_samples(workspace, spec: ExperimentSpec, progress: Progress) -> None:
+    """Rebuild the samples when the spec asks for other sample settings; refuse a workspace the run cannot
+    score."""
+    if spec.samples is not None and spec.samples != read_sample_config(workspace):
+        progress(0.0, f"rebuilding the samples ({spec.samples.split} split)")
+        rebuild_samples(workspace, spec.samples)
+    with open_workspace(workspace) as con:
+        counts = dict(con.execute("SELECT split, count(*) FROM samples GROUP BY split").fetchall())
+    if not counts.get("train") or not counts.get(spec.split) or not counts.get("validation"):
+        raise ConrecError(f"the workspace needs training, validation and {spec.split} samples; it has {counts}")
+
+
+def run_stages(workspace, spec: ExperimentSpec, names: MethodNames, progress: Progress
+               ) -> tuple[dict[str, float], list[str]]:
+    """Every stage in turn under one progress bar: the seconds each took, and the stages that kept an earlier
+    run's model."""
+    stages = plan(workspace, spec, names)
+    total, done = sum(s.weight for s in stages), 0.0
+    seconds: dict[str, float] = {}
+    kept: list[str] = []
+    for stage in stages:
+        start, share = done / total, stage.weight / total
+        clock = time.perf_counter()
+        if stage.run(lambda fraction, message, s=stage.name, a=start, b=share: progress(a + b * fraction,
+                                                                                      f"{s}: {message}")):
+            kept.append(stage.name)
+        seconds[stage.name] = time.perf_counter() - clock
+        done += stage.weight
+    return seconds, kept
+
+
+def probes(workspace, spec: ExperimentSpec, names: MethodNames, metrics) -> dict:
+    """The report's probes: the filter simulation, forgetting, the prior's choice, the long-tail budget and,
+    where the log ships them, the true dislikes."""
+    found = {"filter_simulation": filter_simulation(workspace, names.grpo_checkpoint, spec.split, names.codebook),
+             "forgetting": forgetting_rate(workspace, names.grpo_checkpoint, names.sft_checkpoint, spec.split)}
+    if spec.uses_prior:
+        found["prior"] = {"method": names.prior, **read_prior_choice(workspace, names)}
+    samples = read_samples(workspace, spec.split)
+    found["long_tail_budget"] = {"reference": names.grpo,
+                                 "methods": split_budget_summary(workspace, metrics, samples, names.grpo)}
+    truth = load_true_dislikes(workspace)
+    if truth is not None:
+        found["true_dislikes"] = reference_shares(truth, samples)
+    return found
