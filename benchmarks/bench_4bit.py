@@ -40,7 +40,7 @@ def main() -> None:
     from conrec_core.lm.backbones import default_device, new_backbone
     from conrec_core.lm.checkpoints import checkpoint_dir, load_checkpoint
     from conrec_core.lm.config import BackboneConfig, SFTConfig
-    from conrec_core.training.sft import add_lora
+    from conrec_core.training.sft_batches import add_lora
     from conrec_core.lm.vocab import sid_tokens
     from conrec_core.semantic_ids.store import load_codebook
 

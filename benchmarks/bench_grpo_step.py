@@ -5,8 +5,8 @@ group against once per completion, and completion logits only against the logits
 
 `sequence_logprobs` runs each prompt once and repeats its KV cache over the group's completions, and asks for
 the logits of the completion's positions alone (`logits_to_keep`). The second path runs the prompt once per
-completion, as the step did before stop 37; the third also computes every position's logits and slices them
-afterwards, as it did before that. All run the same steps (same seeds, stage 1's prompt) in turn on one
+completion; the third also computes every position's logits and slices them
+afterwards. All run the same steps (same seeds, stage 1's prompt) in turn on one
 policy. Prints the median step time of each, the ratios, and the largest difference of the log-probabilities
 the paths give one batch. Default: the synthetic
 sample's workspace and its first SFT checkpoint (`pipeline --sample synthetic-shop` makes one).

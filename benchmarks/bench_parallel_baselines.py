@@ -3,7 +3,7 @@
     python -m benchmarks.bench_parallel_baselines [--workspace WS] [--steps N]
 
 Both runs rank every baseline of the default pipeline on the test split with the default SASRec settings (or N
-steps) on copies of the workspace: in turn first, as `pipeline --baselines-in-turn` does, then in the groups the
+steps) on copies of the workspace: in turn first, as `pipeline --no-baselines-side-by-side` does, then in the groups the
 pipeline runs side by side (`evaluation/baselines.py::training_groups`, `experiment/side_by_side.py`). Prints each
 run's wall time, the ratio and the largest difference in mean FHR@20 between the runs (the processes use fewer
 threads each, so float sums differ in the last digits). Default workspace: the synthetic sample. Run it with

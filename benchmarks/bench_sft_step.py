@@ -34,7 +34,7 @@ def main() -> None:
     from conrec_core.lm.backbones import new_backbone
     from conrec_core.lm.config import BackboneConfig, SFTConfig
     from conrec_core.lm.prompts import read_task_data, template_texts, training_examples
-    from conrec_core.training.sft import batch_for_step, encode
+    from conrec_core.training.sft_batches import batch_for_step, encode
     from conrec_core.lm.token_loss import PACK_WIDTH, example_losses, pack, packed_losses, padded, padded_losses
     from conrec_core.lm.vocab import sid_tokens
     from conrec_core.semantic_ids.codebook import build_codebook

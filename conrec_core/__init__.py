@@ -43,7 +43,8 @@ _EXPORTS = {
     "BASELINES": "evaluation.baselines", "SASRecConfig": "evaluation.sasrec_config",
     "evaluate_baseline": "evaluation.scoring", "evaluate_predictions": "evaluation.scoring",
     "read_sample_metrics": "evaluation.scoring", "summarise": "evaluation.scoring",
-    "ExperimentSpec": "experiment.spec", "resolve": "experiment.spec", "run_seeds": "experiment.seeds", "run_pipeline": "experiment.pipeline",
+    "ExperimentSpec": "experiment.spec", "resolve": "experiment.spec", "run_seeds": "experiment.seeds",
+    "run_pipeline": "experiment.pipeline",
     # background jobs
     "JobRegistry": "jobs.registry",
 }

@@ -9,7 +9,7 @@ copy's validation samples, and refuses otherwise. Prints validation FHR@K per ch
 (most-disliked, Swing, cosine item-CF): the mean over samples, the mean of per-user means (every user counts
 once, however many anchors they have) and its standard error.
 
-The SFT steps default was chosen with it (reports/README.md, "A larger validation set").
+The SFT steps default was chosen with it (docs/decisions.md#validation-anchors).
 """
 
 from __future__ import annotations

@@ -43,8 +43,9 @@ with st.form("pipeline_settings"):
     chosen = settings_inputs(EncoderConfig, [left], ("collaborative",), f"pipeline_{preset}",
                              labels={"collaborative": "Co-occurrence vectors in the SIDs"},
                              values=preset_spec.codebook.encoder)
-    chosen |= settings_inputs(ExperimentSpec, [right, left, right], ("members", "tail_calibration", "codebook_per_seed"),
-                              f"pipeline_{preset}", values=preset_spec,
+    chosen |= settings_inputs(ExperimentSpec, [right, left, right],
+                              ("members", "tail_calibration", "codebook_per_seed"), f"pipeline_{preset}",
+                              values=preset_spec,
                               labels={"members": "SID models per seed",
                                       "tail_calibration": "Calibrated to the user's own long tail"})
     quotas = [MEMBERS, *range(preset_spec.decoding.returns + 1)]
@@ -95,7 +96,7 @@ with report_tab:
         cells[1].metric(f"Best baseline FHR@{top['k']}", f"{top['best']:.3f}", help=top["best_label"])
         if top["ratio"] is not None:
             cells[2].metric("Ratio", f"{top['ratio']:.2f}×")
-    st.caption(f"{report['split']} split ({report.get('sample_split', '?')} sample split); 95% intervals resample "
+    st.caption(f"{report.split} split ({report.sample_split} sample split); 95% intervals resample "
                "users; p is a paired sign-flip test of FHR against the best baseline, per user.")
     st.dataframe(display_table(frame), hide_index=True, width="stretch",
                  column_config={"name": st.column_config.TextColumn(help="internal name (CLI, files)")})
@@ -140,7 +141,7 @@ with report_tab:
                              ("positives_filtered", "future positives filtered")):
             filtered.add_trace(go.Scatter(x=curve["theta"], y=curve[column], mode="lines+markers", name=name))
         filtered.update_layout(height=320, margin=dict(l=0, r=0, t=40, b=0), xaxis_title="threshold θ",
-                               yaxis_title="share", title=f"Filter simulation ({method_label(report['filter_checkpoint'])})")
+                               yaxis_title="share", title=f"Filter simulation ({method_label(report.filter_checkpoint)})")
         st.plotly_chart(filtered, width="stretch", key="pipeline_filter")
     buttons = st.columns(len(REPORT_FILES))
     for column, (file, mime) in zip(buttons, REPORT_FILES):
@@ -167,7 +168,7 @@ with compare_tab:
             st.markdown("**Sample by sample**")
             methods_a = list(dict.fromkeys(runs_data.sample_metrics(workspace, a)["method"]))
             methods_b = list(dict.fromkeys(runs_data.sample_metrics(workspace, b)["method"]))
-            full_a, full_b = by_name[a][1].get("full_method"), by_name[b][1].get("full_method")
+            full_a, full_b = by_name[a][1].full_method, by_name[b][1].full_method
             left, right = st.columns(2)
             method_a = left.selectbox("Method in A", methods_a, format_func=method_label, key="pipeline_method_a",
                                       index=methods_a.index(full_a) if full_a in methods_a else 0)

@@ -57,7 +57,7 @@ def test_the_model_generation_config_is_never_inherited(loaded):
 
 @pytest.mark.parametrize("free_end", [False, True])
 def test_same_top20_as_transformers_prefix_allowed_tokens_fn(loaded, free_end):
-    from benchmarks.bench_decoding import reference_decode
+    from decoding_reference import reference_decode
 
     _, codebook, backbone, trie, rows, _, prompts = loaded
     config = DecodingConfig(batch_size=3)

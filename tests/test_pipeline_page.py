@@ -44,9 +44,9 @@ def test_each_seed_is_kept_as_a_run_of_the_same_settings(two_seeds):
     runs = list_runs(workspace)
     assert {record.seed for record, _ in runs} == {0, 1}
     assert len({record.settings for record, _ in runs}) == 1  # seeds aside, the same settings
-    assert all(record.finished_at and report["methods"] for record, report in runs)
+    assert all(record.finished_at and report.methods for record, report in runs)
     # the page's choice of co-occurrence vectors reached the codebook of every seed's run
-    assert {report["config"]["codebook"]["encoder"]["collaborative"] for _, report in runs} == {"on"}
+    assert {report.config["codebook"]["encoder"]["collaborative"] for _, report in runs} == {"on"}
     assert result["collaborative"] == "on"
     assert messages[0][1].startswith("seed 0 (1 of 2)") and messages[-2][1].startswith("seed 1 (2 of 2)")
     assert messages[-1] == (1.0, "fusing the seeds")
@@ -80,7 +80,7 @@ def test_seeds_average_and_runs_compare(two_seeds):
                                                                - figures.loc[full["role"], "A"])
     left = pd.read_parquet(runs_module.run_folder(workspace, a_record.name) / "sample_metrics.parquet")
     right = pd.read_parquet(runs_module.run_folder(workspace, b_record.name) / "sample_metrics.parquet")
-    pairs = sample_differences(left, right, a["full_method"], b["full_method"])
+    pairs = sample_differences(left, right, a.full_method, b.full_method)
     assert len(pairs) == a["methods"][0]["samples"]  # the same samples, matched one to one
     only_a = pairs[pairs["outcome"] == "only A hits"]
     assert ((only_a["A"] > 0) & (only_a["B"] == 0)).all()
@@ -118,12 +118,12 @@ def test_the_page_shows_the_report_compares_runs_and_seeds(two_seeds):
     runs = list_runs(workspace)
     newest = runs[0][1]
     shown = {m.label: m.value for m in app.metric}
-    k = newest["methods"][0]["k"]
-    full = next(m for m in newest["methods"] if m["method"] == newest["full_method"])
-    assert shown[f"Full method FHR@{k}"] == f"{full['fhr']['value']:.3f}"
+    k = newest.k
+    full = newest.method(newest.full_method)
+    assert shown[f"Full method FHR@{k}"] == f"{full.fhr.value:.3f}"
     table = next(d.value for d in app.dataframe if "p (FHR vs best baseline)" in d.value.columns)
-    assert list(table["name"]) == [m["method"] for m in newest["methods"]]
-    lif_tests = {m["method"]: m["lif_p_value_vs_best_lif_baseline"] for m in newest["methods"]}
+    assert list(table["name"]) == [m.method for m in newest.methods]
+    lif_tests = {m.method: m.lif_p_value_vs_best_lif_baseline for m in newest.methods}
     assert sum(p is not None for p in lif_tests.values()) == len(lif_tests) - 1  # all but the best by LIF
     assert [bool(cell) for cell in table["p (LIF vs best by LIF)"]] == [p is not None for p in lif_tests.values()]
     assert table["method"].iloc[-1].startswith("full method")
@@ -132,8 +132,8 @@ def test_the_page_shows_the_report_compares_runs_and_seeds(two_seeds):
     assert any("Seeds fused" in m.value and "seeds 0, 1 fused" in m.value for m in app.markdown)
     assert [b.label for b in app.get("download_button")] == ["report.md", "report.json", "sample_metrics.parquet"]
     budget = long_tail_budget(newest)  # the long-tail budget section: every method read at the full method's
-    assert set(budget["name"]) == {m["method"] for m in newest["methods"]}
-    full_row = budget.set_index("name").loc[newest["full_method"]]
+    assert set(budget["name"]) == {m.method for m in newest.methods}
+    full_row = budget.set_index("name").loc[newest.full_method]
     assert full_row["lif_at_budget"] == full_row["lif"]
     assert any("Long tail at an equal budget" in m.value for m in app.markdown)
     assert len(app.get("plotly_chart")) == 4  # the figure, the two long-tail charts, the filter curve

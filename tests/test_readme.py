@@ -1,6 +1,5 @@
 """The README's Python example runs as written (every stage through the public API)."""
 
-import json
 import re
 import runpy
 
@@ -25,6 +24,7 @@ def test_the_readme_python_example_runs(tmp_path, monkeypatch, capsys):
 
 
 def test_every_results_table_in_the_readme_is_its_report():
+    from conrec_core.evaluation.report_record import read_report
     from conrec_core.evaluation.summary_table import readme_table
 
     text = (REPO / "README.md").read_text()
@@ -33,7 +33,7 @@ def test_every_results_table_in_the_readme_is_its_report():
     shipped = {path.relative_to(REPO).as_posix() for path in reports}  # a report over seeds: by its first seed
     assert {path for path, _ in quoted} == shipped  # every shipped report is quoted, and nothing else
     for path, table in quoted:
-        report = json.loads((REPO / path).read_text())
+        report = read_report(REPO / path)
         assert table.strip() == readme_table(report), f"README's table from {path} differs from the report"
 
 

@@ -99,7 +99,7 @@ def test_shipping_needs_a_sample(tmp_path, capsys):
 
 def test_pipeline_ship_writes_the_sample_outputs_of_its_run(monkeypatch, tmp_path, capsys):
     """The --ship wiring: the pipeline's own workspace and checkpoint names go to ship_sample_outputs."""
-    from conrec_core.experiment import pipeline
+    from conrec_core.experiment import seeds
     from conrec_core.shipped import sample_data
     from conrec_core.cli import main
     from conrec_core.experiment.names import MethodNames
@@ -107,8 +107,9 @@ def test_pipeline_ship_writes_the_sample_outputs_of_its_run(monkeypatch, tmp_pat
 
     calls = {}
     monkeypatch.setattr(sample_data, "sample_workspace", lambda name: tmp_path / f"{name}.duckdb")
-    monkeypatch.setattr(pipeline, "run_pipeline", lambda workspace, out, config, **kw: PipelineResult(
-        out, ["m"], {"all": 1.0}, MethodNames(config.seed)))
+    monkeypatch.setattr(seeds, "run_seeds", lambda workspace, spec, chosen, root, **kw: seeds.SeedsResult(
+        root, [], {seed: PipelineResult(root / f"seed-{seed}", ["m"], {"all": 1.0}, MethodNames(seed))
+                   for seed in chosen}, None))
     monkeypatch.setattr(sample_data, "ship_sample_outputs",
                         lambda *args: calls.setdefault("ship", args) and tmp_path / "shipped")
     assert main(["pipeline", "--sample", "synthetic-shop", "--out", str(tmp_path / "r"), "--seed", "4",

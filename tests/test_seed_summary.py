@@ -8,6 +8,7 @@ import pytest
 
 from conrec_core.cli import main
 from conrec_core.evaluation.scoring import read_sample_metrics
+from conrec_core.evaluation.report_record import SCHEMA_VERSION, Report
 from conrec_core.evaluation.seed_summary import markdown, summarise_seeds
 from conrec_core.lm.checkpoints import checkpoint_dir, read_training
 from conrec_core.decoding.ensemble import fuse_ranks
@@ -16,8 +17,15 @@ from conrec_core.semantic_ids.store import load_codebook
 
 def row(method, role, fhr, p=None, k=20):
     cell = {"value": fhr, "low": fhr - 0.05, "high": fhr + 0.05}
-    return {"method": method, "role": role, "k": k, "fhr": cell, "hr": cell, "lif": None, "luf": cell,
-            "ndcg": cell, "candidate_accuracy": cell, "fhr_p_value_vs_best_baseline": p}
+    return {"method": method, "role": role, "k": k, "samples": 10, "users": 8, "fhr": cell, "hr": cell,
+            "lif": None, "luf": cell, "ndcg": cell, "candidate_accuracy": cell, "fhr_p_value_vs_best_baseline": p}
+
+
+def typed(reports: dict[int, dict]) -> dict[int, Report]:
+    """Report records from the parts of a report.json these tests are about."""
+    return {seed: Report.from_dict({"schema_version": SCHEMA_VERSION, "workspace": "w", "split": "test",
+                                    "full_method": report["methods"][0]["method"], **report})
+            for seed, report in reports.items()}
 
 
 def test_methods_are_matched_by_role_and_summarised_over_seeds():
@@ -26,7 +34,7 @@ def test_methods_are_matched_by_role_and_summarised_over_seeds():
                1: {"best_baseline": "sasrec_negatives-s1",
                    "methods": [row("most_disliked", "popular", 0.17), row("pipeline-sft-s1", "SID", 0.16, 0.4)]},
                2: {"best_baseline": "most_disliked", "methods": [row("most_disliked", "popular", 0.17)]}}
-    summary = summarise_seeds(reports)
+    summary = summarise_seeds(typed(reports))
     popular, sid = summary["methods"]
     assert popular["fhr"]["mean"] == pytest.approx(0.17) and popular["fhr"]["sd"] == pytest.approx(0.0)
     assert sid["seeds"] == 2 and sid["names"] == {0: "pipeline-sft-s0", 1: "pipeline-sft-s1"}
@@ -44,7 +52,7 @@ def test_methods_are_matched_by_role_and_summarised_over_seeds():
             in markdown(summary))
     reports[2]["methods"].append(row("pipeline-sft-s2", "SID", 0.1, k=10))
     with pytest.raises(ValueError, match="different K"):
-        summarise_seeds(reports)
+        summarise_seeds(typed(reports))
 
 
 def test_lif_at_the_long_tail_budget_is_averaged_over_the_seeds_that_report_it():
@@ -54,11 +62,11 @@ def test_lif_at_the_long_tail_budget_is_averaged_over_the_seeds_that_report_it()
 
     reports = {0: {"methods": [row("pipeline-grpo-s0", "full", 0.2)], "long_tail_budget": budget("pipeline-grpo-s0", 0.05)},
                1: {"methods": [row("pipeline-grpo-s1", "full", 0.2)], "long_tail_budget": budget("pipeline-grpo-s1", 0.07)},
-               2: {"methods": [row("pipeline-grpo-s2", "full", 0.2)]}}  # a report made before the section
-    full, = summarise_seeds(reports)["methods"]
+               2: {"methods": [row("pipeline-grpo-s2", "full", 0.2)]}}  # no long-tail future negative: no section
+    full, = summarise_seeds(typed(reports))["methods"]
     assert full["lif_at_budget"]["mean"] == pytest.approx(0.06) and set(full["lif_at_budget"]["per_seed"]) == {0, 1}
-    assert "LIF@20 at the full method's long-tail budget" in markdown(summarise_seeds(reports))
-    assert "| full | 3 | 0.200 ± 0.000 | 0.200 ± 0.000 | – | 0.060 ± 0.014 |" in markdown(summarise_seeds(reports))
+    assert "LIF@20 at the full method's long-tail budget" in markdown(summarise_seeds(typed(reports)))
+    assert "| full | 3 | 0.200 ± 0.000 | 0.200 ± 0.000 | – | 0.060 ± 0.014 |" in markdown(summarise_seeds(typed(reports)))
 
 
 @pytest.mark.slow  # two quick pipelines

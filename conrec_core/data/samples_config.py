@@ -30,10 +30,7 @@ class SampleConfig(Settings):
     validation_cut: datetime | None = setting(None, "global split only: an explicit calendar cut in ISO-8601 "
                                                     "UTC instead of a quantile, with test_cut")
     test_cut: datetime | None = setting(None, "global split only: an explicit calendar test cut (UTC)")
-    # One validation sample per user (the test rule) left 269 samples on MovieLens small, a standard error near
-    # 0.02 on FHR@20, and chose 3,000 SFT steps over 6,000 in all three seeds while test preferred 6,000 in all
-    # three. Up to 5 anchors per user (717 samples; a heavy user still counts at most 5 times) preferred 6,000
-    # in all three seeds, as did every anchor averaged per user (reports/README.md, "A larger validation set").
+    # docs/decisions.md#validation-anchors
     validation_anchors: int = setting(5, "per_user: the most validation samples per user, anchored at negatives "
                                          "spread evenly over the user's validation part, first and last included "
                                          "(1 = only the first, as test)", low=1)

@@ -17,14 +17,7 @@ class DecodingConfig(Settings):
     search: str = setting("beam", "beam: constrained beam search (the paper's); exact: every valid SID scored, "
                                   "pruned below the K-th score of a first beam search (decoding/exhaustive.py)",
                           choices=SEARCHES)
-    # The paper's 20 loses items: the shipped synthetic SFT model's top 20 missed 7.4 of its exact top 20 on
-    # average, and validation FHR@20 was 0.153 against 0.180 with 50 beams or exact search, at 3.5 and 4.5 times
-    # the time (`python -m benchmarks.bench_exact_search WORKSPACE CHECKPOINT`, 400 samples). But on MovieLens
-    # small (an SFT model after 500 of 3,000 steps, 200 validation samples) FHR@20 was 0.660 with 20 beams, 0.550
-    # with 50 and 0.540 exact (20x the time). On a fully trained MovieLens SFT model (co-occurrence SIDs, 3,000
-    # steps, all 269 validation / 364 test samples): 20 beams 0.178 / 0.143, 50 beams 0.167 / 0.173, exact 0.164 /
-    # 0.159 (2.5x and 4x the time of 20 beams). Validation and test disagree on the order, so 20 stays. The wider
-    # searches find the model's likelier, more popular SIDs: test LIF@20 fell from 0.044 to 0.030 and 0.010.
+    # docs/decisions.md#beams
     beams: int = setting(20, "beam width (paper: 20; 50 finds more of the model's exact top 20)", low=1)
     returns: int = setting(20, "SIDs returned per prompt, best first; at most `beams`", low=1)
     batch_size: int = setting(16, "prompts per generate call; 16 x 20 beams keeps the tiny model's steps batched",

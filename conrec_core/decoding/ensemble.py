@@ -1,8 +1,8 @@
 """Several models' stored predictions fused into one prediction set by reciprocal-rank fusion.
 
 Seeds of the same settings disagree more on MovieLens small than most modelling changes move FHR@20, and their
-errors differ: fusing the top 20 of three seeds of one SFT model beat every one of them on validation and on
-test (reports/README.md). Fusion needs no model in memory, only what `predict` stored, so the members can be
+errors differ: fusing the top 20 of three seeds of one SFT model beat every one of them on validation.
+Fusion needs no model in memory, only what `predict` stored, so the members can be
 any prediction sets decoded with one codebook on one split (seeds, decodings, SFT and GRPO checkpoints).
 """
 

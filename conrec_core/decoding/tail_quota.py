@@ -8,12 +8,12 @@ below it, until the top K holds the quota (or the ranking has no more). A list t
 as it is. The default quota, `MEMBERS`, is each sample's own: the members' mean number of long-tail items in their
 top K, rounded down, so the fusion keeps the long-tail share its members predicted and sets no number of its own.
 A fixed number is, in its simplest form, the re-ranking against popularity bias of Abdollahpouri et al. (FLAIRS
-2019). `PipelineConfig.tail_quota` has what each costs.
+2019). `docs/decisions.md#long-tail-quota` has what each costs.
 
 A calibration strength raises a sample's quota towards its user's own share of long-tail items among their earlier
 negatives (`calibrated_quota`): Steck's calibrated recommendations (RecSys 2018), with long-tail and popular as the
 two categories. The members predict much the same share for every user; users differ, and those who rejected
-long-tail items before mostly go on doing so. `PipelineConfig.tail_calibration` has what it bought.
+long-tail items before mostly go on doing so. `docs/decisions.md#long-tail-calibration` has what it bought.
 """
 
 from __future__ import annotations

@@ -24,7 +24,7 @@ REWARD_ROLES = {"next_negative": "GRPO, biased reward: exact hit on the next neg
                 "default_truncated": "GRPO, reward (d): (c) truncated on both terms",
                 "sid_levels": "GRPO, reward (e): 1 / 0.1 / 0.01 for 3 / 2 / 1 matching SID levels"}
 PIPELINE_NAME = re.compile(r"^pipeline-(?P<model>.+?)" + SEEDS_SUFFIX.pattern)
-MEMBER_SUFFIX = re.compile(r"-m(?P<member>\d+)$")  # one of a seed's fused SID models (PipelineConfig.members)
+MEMBER_SUFFIX = re.compile(r"-m(?P<member>\d+)$")  # one of a seed's fused SID models (ExperimentSpec.members)
 FUSED_SUFFIX = "-fused"  # a seed's members fused
 
 

@@ -73,7 +73,8 @@ def alignment_probe(workspace, checkpoint: str, split: str = "test", seed: int =
     """Item-level alignment accuracy of a checkpoint on the split's samples (chance 0.25)."""
     from ..lm.checkpoints import checkpoint_dir, load_checkpoint, read_training
     from ..lm.prompts import held_out_alignment, read_task_data
-    from ..training.sft import PRETRAINED_MAX_LENGTH, alignment_accuracy
+    from ..training.sft import PRETRAINED_MAX_LENGTH
+    from ..training.sft_checks import alignment_accuracy
 
     folder = checkpoint_dir(workspace, checkpoint)
     training = read_training(folder)

@@ -10,17 +10,7 @@ from ..errors import ConfigError
 
 @dataclass(frozen=True)
 class SASRecConfig(Settings):
-    # Searched with `python -m experiments.tune_sasrec WORKSPACE` on MovieLens small (per-user split, negatives
-    # only; validation FHR@20 of all 269 validation samples, the test's in brackets, never used to choose).
-    # These defaults, 3 seeds: 0.149 (0.160), best check near step 450; an earlier run at 1,500 steps: 0.151
-    # (0.154). One factor at a time at 1,000 steps, 2 seeds (`--grid short --seeds 2`): dropout 0.5 0.156
-    # (0.148), dropout 0.1 0.145 (0.139), max_length 100 0.158 (0.148), hidden 128 0.145 (0.144), 1 layer 0.154
-    # (0.139), 3 layers 0.149 (0.154), weight decay 0.1 0.145 (0.148), learning rate 1e-3 at 1,500 steps 0.156
-    # (0.143). The two best together (`--set dropout=0.5 --set max_length=100 --set steps=1000`, 3 seeds): 0.150
-    # (0.163). A 2-seed mean moves about 0.01 between seeds, so the rule fixed before that last run was to move a
-    # default only for a validation gain above 0.010: none reached it, and the defaults stay.
-    # With positives (`--with-positives`, 2 seeds): these defaults 0.123 (0.132), max_length 100 at 1,000
-    # steps 0.126 (0.113): below negatives only either way, so both variants share these defaults.
+    # Searched on validation (docs/decisions.md#sasrec).
     with_positives: bool = setting(False, "False: negatives only; True: negatives and positives, marked by kind",
                                    cli=False)
     hidden_size: int = setting(64, "embedding and hidden width", low=1)

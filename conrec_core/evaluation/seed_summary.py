@@ -9,31 +9,33 @@ learnt method's seeds fused into one ranking (`seed_fusion`), with its interval 
 from __future__ import annotations
 
 import statistics
+from dataclasses import asdict
 
 import pandas as pd
 
 from .intervals import format_p
 from .method_labels import method_label
+from .report_record import Report
 
 # lif_at_budget: LIF@K at the full method's long-tail budget (tail_budget.py), where the seed's report has it
 FIGURES = ("fhr", "hr", "lif", "lif_at_budget", "luf", "ndcg", "candidate_accuracy")
 
 
-def summarise_seeds(reports: dict[int, dict]) -> dict:
+def summarise_seeds(reports: dict[int, Report]) -> dict:
     """{"seeds": [...], "k": K, "methods": [{"role", "names", "seeds", figure: {"mean", "sd", "per_seed"}, "p"}]}
     from each seed's report.json (seed -> parsed report), methods in the first report's order."""
     if not reports:
         raise ValueError("no seed reports to summarise")
     seeds = sorted(reports)
-    ks = {row["k"] for report in reports.values() for row in report["methods"]}
+    ks = {row.k for report in reports.values() for row in report.methods}
     if len(ks) != 1:
         raise ValueError(f"the seed reports rank at different K ({sorted(ks)}): not comparable")
     roles: dict[str, dict[int, dict]] = {}
     for seed in seeds:
         budget = {row["method"]: row["lif_at_budget"]
-                  for row in (reports[seed].get("long_tail_budget") or {}).get("methods", [])}
-        for row in reports[seed]["methods"]:
-            roles.setdefault(row["role"], {})[seed] = {**row, "lif_at_budget": budget.get(row["method"])}
+                  for row in (reports[seed].long_tail_budget or {}).get("methods", [])}
+        for row in reports[seed].methods:
+            roles.setdefault(row.role, {})[seed] = {**asdict(row), "lif_at_budget": budget.get(row.method)}
     methods = []
     for role, rows in roles.items():
         entry = {"role": role, "names": {seed: row["method"] for seed, row in rows.items()}, "seeds": len(rows),
@@ -47,7 +49,7 @@ def summarise_seeds(reports: dict[int, dict]) -> dict:
                              "per_seed": per_seed}
         methods.append(entry)
     return {"seeds": seeds, "k": ks.pop(), "methods": methods,
-            "best_baseline": {seed: reports[seed].get("best_baseline") for seed in seeds}}
+            "best_baseline": {seed: reports[seed].best_baseline for seed in seeds}}
 
 
 def markdown(summary: dict) -> str:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -216,7 +217,8 @@ def markdown(rows: list[dict], workspace: Path, command: str) -> str:
 
 
 def run_ablation(source: Path, out: Path, scratch: Path, only: tuple[str, ...] = (), quick: bool = False,
-                 command: str = "python -m conrec_core.experiment.ablation", say: Callable[[str], None] = print) -> list[dict]:
+                 command: str = "python -m conrec_core.experiment.ablation",
+                 say: Callable[[str], None] = print) -> list[dict]:
     """Run each variant (of `only`, if given) not yet in OUT's stored samples, writing the tables after each;
     returns the table's rows."""
     import pandas as pd
@@ -263,7 +265,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--only", nargs="+", default=(), help="run only these variants")
     parser.add_argument("--quick", action="store_true", help="the pipeline's quick settings, two members")
     args = parser.parse_args(argv)
-    command = "python -m conrec_core.experiment.ablation " + " ".join(argv if argv is not None else __import__("sys").argv[1:])
+    given = argv if argv is not None else sys.argv[1:]
+    command = "python -m conrec_core.experiment.ablation " + " ".join(given)
     run_ablation(args.workspace, args.out, args.scratch or args.out / "workspaces", tuple(args.only), args.quick,
                  command)
 

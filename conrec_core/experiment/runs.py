@@ -22,6 +22,7 @@ from pathlib import Path
 from ..data.samples import samples_fingerprint
 from ..data.workspace import artifacts_dir
 from ..errors import ConrecError
+from ..evaluation.report_record import Report, read_report
 from .spec import ExperimentSpec
 
 RUN_FILE = "run.json"
@@ -81,7 +82,7 @@ def finish_run(folder: Path, record: RunRecord) -> RunRecord:
     return finished
 
 
-def list_runs(workspace) -> list[tuple[RunRecord, dict]]:
+def list_runs(workspace) -> list[tuple[RunRecord, Report]]:
     """(record, report) of every finished run in the store, newest first; unreadable or unfinished folders are
     passed over."""
     folder = runs_dir(workspace)
@@ -91,12 +92,12 @@ def list_runs(workspace) -> list[tuple[RunRecord, dict]]:
     return sorted((run for run in runs if run is not None), key=lambda run: run[0].finished_at or "", reverse=True)
 
 
-def read_folder(folder: Path) -> tuple[RunRecord, dict] | None:
+def read_folder(folder: Path) -> tuple[RunRecord, Report] | None:
     """A finished run's record and report, or None."""
     try:
         record = RunRecord(**json.loads((folder / RUN_FILE).read_text()))
-        report = json.loads((folder / "report.json").read_text())
-    except (OSError, ValueError, TypeError):
+        report = read_report(folder / "report.json")
+    except (OSError, ValueError, TypeError, ConrecError):
         return None
     return (record, report) if record.finished_at is not None else None
 
@@ -112,7 +113,7 @@ def run_folder(workspace, name: str) -> Path:
     return folder
 
 
-def read_run(workspace, name: str) -> tuple[RunRecord, dict]:
+def read_run(workspace, name: str) -> tuple[RunRecord, Report]:
     return read_folder(run_folder(workspace, name))
 
 

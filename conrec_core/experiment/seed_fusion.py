@@ -1,8 +1,7 @@
 """Each learnt method's seeds fused into one ranking per sample, scored and summarised like any method.
 
 Seeds of one setting disagree on MovieLens small by more than most modelling changes move FHR@20, and their
-errors differ: the top 20 of three SFT seeds fused beat every one of them on validation and test
-(reports/README.md). The fusion is reciprocal-rank fusion (`decoding.ensemble.fuse_ranks`) of the top K each seed's
+errors differ: the top 20 of three SFT seeds fused beat every one of them on validation. The fusion is reciprocal-rank fusion (`decoding.ensemble.fuse_ranks`) of the top K each seed's
 run scored, read from `sample_metrics.ranked`, so it needs no model and works for baselines too. That matters for
 fairness: a fused SID model is compared with SASRec's seeds fused the same way, not with one SASRec seed.
 """

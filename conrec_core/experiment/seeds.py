@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Callable
 
 from ..errors import ConrecError
+from ..evaluation.report_record import Report, read_report
 from ..evaluation.seed_summary import fused_records, markdown, summarise_seeds
 from .pipeline import PipelineResult, run_pipeline
 from .runs import RunRecord, finish_run, read_seeds, runs_dir, start_run, store_root, write_seeds
@@ -56,13 +57,11 @@ def run_seeds(workspace, spec: ExperimentSpec, seeds: list[int], root: Path | No
 def summarise(workspace, spec: ExperimentSpec, results: dict[int, PipelineResult], root: Path,
               records: list[RunRecord]) -> dict:
     """Fuse each learnt method's seeds, summarise the seeds' reports, write ROOT/seeds.json and ROOT/seeds.md."""
-    import json
-
     from .seed_fusion import fuse_seeds
 
     fused = fuse_seeds(workspace, {seed: result.methods for seed, result in results.items()}, spec.split,
                        spec.baselines)
-    reports = {seed: json.loads((result.out / "report.json").read_text()) for seed, result in results.items()}
+    reports = {seed: read_report(result.out / "report.json") for seed, result in results.items()}
     summary = {**summarise_seeds(reports), "fused": fused_records(fused),
                "reports": {seed: str(result.out) for seed, result in results.items()}}
     write_seeds(root, summary, records)
@@ -70,10 +69,10 @@ def summarise(workspace, spec: ExperimentSpec, results: dict[int, PipelineResult
     return summary
 
 
-def seed_groups(runs: list[tuple[RunRecord, dict]], workspace) -> dict[str, dict]:
+def seed_groups(runs: list[tuple[RunRecord, Report]], workspace) -> dict[str, dict]:
     """settings hash -> the seeds' reports summarised, for settings run with two or more seeds in the workspace's
     store, with the table of the seeds fused while exactly the runs it was made from are the group's."""
-    groups: dict[str, dict[int, tuple[RunRecord, dict]]] = {}
+    groups: dict[str, dict[int, tuple[RunRecord, Report]]] = {}
     for record, report in runs:
         groups.setdefault(record.settings, {})[record.seed] = (record, report)
     summaries = {}

@@ -27,8 +27,7 @@ class GRPOConfig(Settings):
     beta_growth: float = setting(2.0, "β is multiplied by this when validation FHR@K regresses (and stays "
                                       "raised)", low=1, cli=False)
     temperature: float = setting(1.0, "sampling temperature of the completions", above=0, cli=False)
-    # On MovieLens small (seed 0's SFT model, 6,000 steps) neither 2e-5 nor 1e-4 found a validation gain in any
-    # stage (checks on 400 samples: start 0.2075; 1e-4 regressed four times), so both runs kept the SFT weights.
+    # docs/decisions.md#grpo-learning-rate
     learning_rate: float = setting(2e-5, "AdamW learning rate; 1e-4 moved the tiny model too far (KL 0.16/token "
                                          "in 100 steps, FHR fell)", above=0)
     weight_decay: float = setting(0.0, "AdamW weight decay", low=0, cli=False)

@@ -29,10 +29,7 @@ class CodebookConfig(Settings):
     # MovieLens: (512, 512) reaches cosine 0.89 in 4000 steps, (1024, 1024) 0.93 in 2000
     code_decoder_dims: tuple[int, ...] = setting((1024, 1024), "MLP widths of the decoder that reads each "
                                                                "level's codeword (see rqvae.py)", low=1)
-    # The code decoder learns each item's vector from its codewords, so what it needs is passes over the items,
-    # not a number of steps (`python -m experiments.sweep_code_decoder WS --steps ...`): on MovieLens small's 9,742
-    # items 2,000 steps reach cosine 0.913, 800 0.859; on the shop's 3,000, 2,000 steps reach 0.995 and 600 0.945,
-    # so a fixed 2,000 spent about 70 s of the shop's codebook stage on cosine it does not need.
+    # docs/decisions.md#code-decoder-steps
     code_decoder_steps: int | None = setting(None, "steps of the code decoder, fitted after the codebook is "
                                                    f"frozen; auto = {CODE_DECODER_PASSES} passes over the "
                                                    "catalogue (1,998 steps on 9,742 items, 616 on 3,000)", low=0)

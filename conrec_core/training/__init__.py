@@ -1,1 +1,1 @@
-"""training"""
+"""Supervised fine-tuning of the SID model: the run prepared, stepped, checked and finished."""

@@ -1,19 +1,15 @@
 """SFT stages 1-3 (method §4): translation, item-level alignment and next-negative tasks trained together.
 
-A small focused loop: batches mix the tasks by weight, the loss covers target tokens only, and the
-training state is saved so an interrupted run continues where it stopped. Batches depend only on
-(seed, step), so a resumed run sees the batches an uninterrupted one would have.
-
-Over 300 lines because the loop and what it does at each check (held-out losses, alignment accuracy, the
-ranking check, keeping the best weights) share the encoded batches and the model's snapshot; apart they would
-pass those back and forth through every call.
+A small focused loop, read as GRPO's is: `prepare_run` builds (or resumes) the model and everything the steps
+share, `sft_step` takes one optimiser step, `check` measures the held-out figures and keeps the best weights,
+`finish` restores them and writes the summary. Batches mix the tasks by weight, the loss covers target tokens only,
+and a batch depends only on (seed, step), so a resumed run sees the batches an uninterrupted one would have.
 """
 
 from __future__ import annotations
 
-import math
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Callable
@@ -21,112 +17,24 @@ from typing import Callable
 import numpy as np
 import torch
 
-from ..lm.backbones import Backbone, default_device, new_backbone
-from ..semantic_ids.store import Codebook, load_codebook
-from ..data.samples import samples_fingerprint, seen_items
+from ..data.samples import samples_fingerprint
 from ..errors import ConrecError
+from ..lm.backbones import Backbone, default_device, new_backbone
+from ..lm.checkpoint_paths import fitted_on, trained_with
 from ..lm.checkpoints import (STATE_FILE, STATE_META, TRAINING_FILE, append_metrics, checkpoint_dir, keep_metrics,
-                             load_checkpoint, load_training_state, read_training, save_weights)
+                              load_checkpoint, load_training_state, read_training, save_weights)
 from ..lm.config import BackboneConfig, SFTConfig
 from ..lm.dropout import add_training_dropout
-from ..decoding.item_trie import item_trie, seen_rows
-from ..lm.prompts import Example, TaskData, held_out_alignment, next_negative_examples, next_negative_prompt, \
-    read_task_data, template_texts, training_examples
-from ..decoding.validation import HeldOut, hit_sums, ranking_figures
+from ..lm.prompts import TaskData, held_out_alignment, read_task_data, template_texts, training_examples
 from ..lm.token_loss import Encoded, example_losses, packed_losses_agree
-from ..lm.vocab import sid_token_ids, sid_tokens
+from ..lm.vocab import sid_tokens
+from ..semantic_ids.store import Codebook, load_codebook
+from .sft_batches import add_lora, batch_for_step, encode, learning_rate
+from .sft_checks import (RankingCheck, alignment_accuracy, held_out_examples, held_out_figures, ranking_check,
+                         restore, snapshot)
 
 Progress = Callable[[float, str], None]
 PRETRAINED_MAX_LENGTH = 512  # tokens per example for pretrained backbones: 20 SIDs plus a title fit easily
-
-
-def encode(tokenizer, examples: list[Example], max_length: int) -> list[Encoded]:
-    """Prompt and target tokenised apart (EOS closes a target that `ends`); long prompts lose their oldest
-    tokens."""
-    if not examples:  # a task with nothing to learn from (translation on an id-only log)
-        return []
-    prompts = tokenizer([e.prompt for e in examples], add_special_tokens=False)["input_ids"]
-    targets = tokenizer([e.target for e in examples], add_special_tokens=False)["input_ids"]
-    encoded = []
-    for example, prompt, target in zip(examples, prompts, targets):
-        if example.ends:
-            target = target + [tokenizer.eos_token_id]
-        prompt = prompt[-max(1, max_length - len(target)):]
-        encoded.append(Encoded(prompt + target, len(prompt), example.task))
-    return encoded
-
-
-@torch.no_grad()
-def held_out_losses(model, encoded: dict[str, list[Encoded]], pad_id: int, device, batch_size: int,
-                    packed: bool = False) -> dict:
-    model.eval()
-    losses = {}
-    for task, examples in encoded.items():
-        total, tokens = 0.0, 0
-        for start in range(0, len(examples), batch_size):
-            summed, counts = example_losses(model, examples[start:start + batch_size], pad_id, device, packed)
-            total, tokens = total + float(summed.sum()), tokens + int(counts.sum())
-        if tokens:
-            losses[task] = total / tokens
-    model.train()
-    return losses
-
-
-@torch.no_grad()
-def alignment_accuracy(model, tokenizer, codebook: Codebook, examples: list[Example], max_length: int,
-                       batch_size: int = 64, packed: bool = False) -> float | None:
-    """Share of alignment examples where the disliked item's SID is the likeliest of the four candidates."""
-    if not examples:
-        return None
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    options = [Example("alignment", e.prompt, codebook.sids.sid(c), c) for e in examples for c in e.candidates]
-    encoded = encode(tokenizer, options, max_length)
-    scores = []
-    for start in range(0, len(encoded), batch_size):
-        summed, _ = example_losses(model, encoded[start:start + batch_size], tokenizer.pad_token_id, device,
-                                    packed)
-        scores.extend((-summed).tolist())
-    per_example = np.array(scores).reshape(len(examples), -1)
-    chosen = per_example.argmax(1)
-    correct = [e.candidates[c] == e.item_id for e, c in zip(examples, chosen)]
-    if was_training:
-        model.train()
-    return float(np.mean(correct))
-
-
-def learning_rate(step: int, config: SFTConfig, peak: float) -> float:
-    """Linear warm-up, then cosine decay to a tenth of the peak."""
-    if step < config.warmup_steps:
-        return peak * (step + 1) / config.warmup_steps
-    progress = (step - config.warmup_steps) / max(1, config.steps - config.warmup_steps)
-    return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
-
-
-def batch_for_step(encoded: dict[str, list[Encoded]], config: SFTConfig, step: int) -> list[Encoded]:
-    rng = np.random.default_rng([config.seed, step])
-    tasks = [t for t in config.tasks if encoded.get(t)]
-    weights = np.array([config.task_weights[config.tasks.index(t)] for t in tasks])
-    picks = rng.choice(len(tasks), config.batch_size, p=weights / weights.sum())
-    return [encoded[tasks[p]][rng.integers(len(encoded[tasks[p]]))] for p in picks]
-
-
-def add_lora(backbone: Backbone, config: SFTConfig, sid_token_list: list[str]):
-    """LoRA on every linear layer; the SID rows of the input (and tied output) embeddings train as well."""
-    from peft import LoraConfig, get_peft_model
-
-    model = backbone.model
-    embedding = model.get_input_embeddings()
-    embedding_name = next(name for name, module in model.named_modules() if module is embedding).split(".")[-1]
-    indices = sid_token_ids(backbone.tokenizer, sid_token_list)
-    targets = {embedding_name: indices}
-    output = model.get_output_embeddings()
-    if output is not None and output.weight is not embedding.weight:
-        targets[next(name for name, module in model.named_modules() if module is output).split(".")[-1]] = indices
-    lora = LoraConfig(r=config.lora_r, lora_alpha=config.lora_alpha, lora_dropout=config.lora_dropout,
-                      target_modules="all-linear", trainable_token_indices=targets, task_type="CAUSAL_LM")
-    return get_peft_model(model, lora)
 
 
 @dataclass
@@ -136,12 +44,79 @@ class SFTResult:
     summary: dict
 
 
+@dataclass
+class SFTRun:
+    """One SFT run's state between steps."""
+    folder: Path
+    config: SFTConfig
+    codebook: Codebook
+    data: TaskData
+    backbone: Backbone
+    optimizer: torch.optim.Optimizer
+    trainable: list
+    peak: float  # the peak learning rate
+    device: torch.device
+    max_length: int
+    encoded: dict[str, list[Encoded]]
+    packed: bool  # False: the backbone failed token_loss's check, batches are padded
+    held_out: dict
+    held_out_encoded: dict
+    ranking: RankingCheck
+    training: dict  # the record every save writes, with its step and whether it finished
+    start_step: int
+    clock: float = field(default_factory=time.perf_counter)
+    best: dict = field(default_factory=lambda: {"fhr": -1.0, "step": 0, "state": None})
+    checks_without_gain: int = 0
+
+    @property
+    def model(self):
+        return self.backbone.model
+
+    @property
+    def tokenizer(self):
+        return self.backbone.tokenizer
+
+    def figures(self) -> dict:
+        """The held-out losses, alignment accuracy and validation ranking of the model as it is now."""
+        figures = held_out_figures(self.model, self.tokenizer, self.codebook, self.held_out, self.held_out_encoded,
+                                   self.max_length, self.device, self.packed)
+        figures["ranking"] = self.ranking.figures(self.model)
+        return figures
+
+
 def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneConfig(),
               config: SFTConfig = SFTConfig(), codebook_name: str = "default", *, resume: bool = True,
               on_progress: Progress | None = None, device: torch.device | None = None) -> SFTResult:
     """Train (or continue) checkpoint `name` of the workspace; return where it is and its held-out figures."""
     progress = on_progress or (lambda fraction, message: None)
-    device = device or default_device()
+    run = prepare_run(workspace, name, backbone_config, config, codebook_name, resume, progress,
+                      device or default_device())
+    remove_dropout = add_training_dropout(run.model, config.dropout)
+    run.model.train()
+    run.best["step"] = run.start_step
+    step = run.start_step - 1
+    for step in range(run.start_step, config.steps):
+        record = sft_step(run, step)
+        done = step + 1
+        stop = check(run, record) if done % config.eval_every == 0 or done == config.steps else False
+        append_metrics(run.folder, record)
+        if done % config.checkpoint_every == 0 or done == config.steps or stop:
+            save_weights(run.folder, run.backbone, {**run.training, "step": done,
+                                                    "finished": done == config.steps or stop}, run.optimizer)
+        progress(done / config.steps, f"step {done}/{config.steps} loss {record['loss']:.3f}")
+        if stop:
+            progress(done / config.steps, f"no better validation FHR@{config.eval_k} in {config.patience} checks: "
+                                          f"stopped at step {done}")
+            break
+    remove_dropout()
+    return finish(run, step + 1, progress)
+
+
+def prepare_run(workspace, name: str, backbone_config: BackboneConfig, config: SFTConfig, codebook_name: str,
+                resume: bool, progress: Progress, device: torch.device) -> SFTRun:
+    """The model (resumed where an unfinished run of the same settings on the same data left it, else new), its
+    optimiser, the encoded examples and the held-out checks; the checkpoint folder made ready for the first
+    save."""
     folder = checkpoint_dir(workspace, name)
     codebook = load_codebook(workspace, codebook_name)
     progress(0.0, "reading the training data")
@@ -149,49 +124,33 @@ def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneCo
     if not data.samples["train"]:
         raise ConrecError("the workspace has no training samples: import data with negative feedback first")
     examples = training_examples(data, codebook, config)
-    token_list = sid_tokens(codebook.sids, codebook.config.codebook_size)
-    full = config.full_training_for(backbone_config)
-    start_step, resumed = 0, False
     samples = samples_fingerprint(workspace)
-    if resume and (folder / STATE_META).is_file() and (folder / TRAINING_FILE).is_file() \
-            and fitted_on(read_training(folder)) == (samples, codebook.fingerprint):  # else stale: start again
-        previous = read_training(folder)
-        if (SFTConfig.from_dict(previous.get("sft", {})) != config
-                or BackboneConfig.from_dict(previous.get("backbone", {})) != backbone_config):
-            raise ConrecError(f"checkpoint {name!r} was trained with other settings; pick another name, or pass "
-                              "resume=False (--restart) to train it again from the start")
-        progress(0.0, "resuming from the last saved step")
-        backbone, _ = load_checkpoint(folder, codebook=codebook, device=device, trainable=True)
-        resumed = True
-    else:
-        progress(0.0, "building the backbone")
-        titles = list(data.titles.values())
-        backbone = new_backbone(backbone_config, token_list, titles + template_texts() * 20, device)
-        if not full:
-            backbone.model = add_lora(backbone, config, token_list)
-    model, tokenizer = backbone.model, backbone.tokenizer
+    backbone, resumed = load_or_build(folder, name, backbone_config, config, codebook, data,
+                                      (samples, codebook.fingerprint), resume, progress, device)
+    model = backbone.model
+    full = config.full_training_for(backbone_config)
     if full:
         for parameter in model.parameters():
             parameter.requires_grad_(True)
     trainable = [p for p in model.parameters() if p.requires_grad]
     peak = config.lr_for(backbone_config)
     optimizer = torch.optim.AdamW(trainable, lr=peak, weight_decay=config.weight_decay)
-    if resumed:
-        start_step = load_training_state(folder, optimizer)
+    start_step = load_training_state(folder, optimizer) if resumed else 0
     max_length = backbone_config.max_positions if backbone_config.from_scratch else PRETRAINED_MAX_LENGTH
+    tokenizer = backbone.tokenizer
     encoded = {task: encode(tokenizer, items, max_length) for task, items in examples.items()}
     packed = packed_losses_agree(model, batch_for_step(encoded, config, start_step), tokenizer.pad_token_id, device)
-    held_out = _held_out(data, codebook, config)
+    held_out = held_out_examples(data, codebook, config)
     held_out_encoded = {task: encode(tokenizer, items, max_length) for task, items in held_out.items()}
-    ranking = _ranking_check(workspace, data, codebook, tokenizer, model, config)
+    ranking = ranking_check(workspace, data, codebook, tokenizer, model, config)
     training = {
         "name": name, "stage": "sft", "mode": "full" if full else "lora",
         "backbone": backbone_config.to_dict(), "sft": config.to_dict(), "codebook": codebook_name,
-        "fingerprint": codebook.fingerprint, "samples_fingerprint": samples, "sid_tokens": len(token_list),
+        "fingerprint": codebook.fingerprint, "samples_fingerprint": samples,
+        "sid_tokens": len(sid_tokens(codebook.sids, codebook.config.codebook_size)),
         "examples": {task: len(items) for task, items in examples.items()},
         "parameters": sum(p.numel() for p in model.parameters()),
-        "trainable_parameters": sum(p.numel() for p in trainable),
-        "packed_batches": packed,  # False: the backbone failed token_loss's check, batches are padded
+        "trainable_parameters": sum(p.numel() for p in trainable), "packed_batches": packed,
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     folder.mkdir(parents=True, exist_ok=True)
@@ -199,126 +158,82 @@ def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneCo
     if start_step == 0:  # a restart must never resume from an older run's state later
         for stale in (STATE_FILE, STATE_META):
             (folder / stale).unlink(missing_ok=True)
-    remove_dropout = add_training_dropout(model, config.dropout)
-    model.train()
-    clock = time.perf_counter()
-    best = {"fhr": -1.0, "step": start_step, "state": None}
-    checks_without_gain, step = 0, start_step - 1
-    for step in range(start_step, config.steps):
-        rate = learning_rate(step, config, peak)
-        for group in optimizer.param_groups:
-            group["lr"] = rate
-        batch = batch_for_step(encoded, config, step)
-        summed, tokens = example_losses(model, batch, tokenizer.pad_token_id, device, packed)
-        loss = summed.sum() / tokens.sum().clamp(min=1)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(trainable, config.grad_clip)
-        optimizer.step()
-        record = {"step": step + 1, "loss": round(loss.item(), 5), "lr": rate,
-                  "seconds": round(time.perf_counter() - clock, 2)}
-        per_task = {}
-        for example, value, count in zip(batch, summed.tolist(), tokens.tolist()):
-            per_task.setdefault(example.task, []).append(value / max(count, 1))
-        record["task_loss"] = {task: round(float(np.mean(v)), 5) for task, v in per_task.items()}
-        done = step + 1
-        stop = False
-        if done % config.eval_every == 0 or done == config.steps:
-            record["validation"] = _evaluate(model, tokenizer, codebook, held_out, held_out_encoded, max_length,
-                                             device, packed)
-            record["validation"]["ranking"] = ranking.figures(model)
-            fhr = record["validation"]["ranking"]["fhr"]
-            if config.keep_best and fhr > best["fhr"]:
-                best = {"fhr": fhr, "step": done, "state": _snapshot(model)}
-                checks_without_gain = 0
-            elif config.keep_best:
-                checks_without_gain += 1
-                stop = bool(config.patience) and checks_without_gain >= config.patience
-        append_metrics(folder, record)
-        if done % config.checkpoint_every == 0 or done == config.steps or stop:
-            save_weights(folder, backbone, {**training, "step": done, "finished": done == config.steps or stop},
-                         optimizer)
-        progress(done / config.steps, f"step {done}/{config.steps} loss {record['loss']:.3f}")
-        if stop:
-            progress(done / config.steps, f"no better validation FHR@{config.eval_k} in {config.patience} checks: "
-                                          f"stopped at step {done}")
-            break
-    step += 1  # steps taken
-    remove_dropout()
-    if best["state"] is not None:  # keep_best: the weights of the best check (resumed: the best since resuming)
-        _restore(model, best["state"])
+    return SFTRun(folder, config, codebook, data, backbone, optimizer, trainable, peak, device, max_length, encoded,
+                  packed, held_out, held_out_encoded, ranking, training, start_step)
+
+
+def load_or_build(folder: Path, name: str, backbone_config: BackboneConfig, config: SFTConfig, codebook: Codebook,
+                  data: TaskData, fitted: tuple[str, str], resume: bool, progress: Progress, device
+                  ) -> tuple[Backbone, bool]:
+    """The backbone to train and whether it resumes: an unfinished run's saved state on the same samples and
+    codebook is resumed (and refused if it was trained with other settings); anything else starts anew."""
+    if resume and (folder / STATE_META).is_file() and (folder / TRAINING_FILE).is_file() \
+            and fitted_on(read_training(folder)) == fitted:  # else stale: start again
+        if not trained_with(read_training(folder), {"sft": config, "backbone": backbone_config}):
+            raise ConrecError(f"checkpoint {name!r} was trained with other settings; pick another name, or pass "
+                              "resume=False (--restart) to train it again from the start")
+        progress(0.0, "resuming from the last saved step")
+        backbone, _ = load_checkpoint(folder, codebook=codebook, device=device, trainable=True)
+        return backbone, True
+    progress(0.0, "building the backbone")
+    token_list = sid_tokens(codebook.sids, codebook.config.codebook_size)
+    backbone = new_backbone(backbone_config, token_list, list(data.titles.values()) + template_texts() * 20, device)
+    if not config.full_training_for(backbone_config):
+        backbone.model = add_lora(backbone, config, token_list)
+    return backbone, False
+
+
+def sft_step(run: SFTRun, step: int) -> dict:
+    """One optimiser step on the batch of `step`; its record (loss, learning rate, seconds, loss per task)."""
+    config, model = run.config, run.model
+    rate = learning_rate(step, config, run.peak)
+    for group in run.optimizer.param_groups:
+        group["lr"] = rate
+    batch = batch_for_step(run.encoded, config, step)
+    summed, tokens = example_losses(model, batch, run.tokenizer.pad_token_id, run.device, run.packed)
+    loss = summed.sum() / tokens.sum().clamp(min=1)
+    run.optimizer.zero_grad(set_to_none=True)
+    loss.backward()
+    torch.nn.utils.clip_grad_norm_(run.trainable, config.grad_clip)
+    run.optimizer.step()
+    record = {"step": step + 1, "loss": round(loss.item(), 5), "lr": rate,
+              "seconds": round(time.perf_counter() - run.clock, 2)}
+    per_task = {}
+    for example, value, count in zip(batch, summed.tolist(), tokens.tolist()):
+        per_task.setdefault(example.task, []).append(value / max(count, 1))
+    record["task_loss"] = {task: round(float(np.mean(v)), 5) for task, v in per_task.items()}
+    return record
+
+
+def check(run: SFTRun, record: dict) -> bool:
+    """The held-out figures into `record`; with keep_best, the weights kept when validation FHR@K is the best so
+    far. True when patience has run out."""
+    config = run.config
+    record["validation"] = run.figures()
+    if not config.keep_best:
+        return False
+    fhr = record["validation"]["ranking"]["fhr"]
+    if fhr > run.best["fhr"]:
+        run.best = {"fhr": fhr, "step": record["step"], "state": snapshot(run.model)}
+        run.checks_without_gain = 0
+        return False
+    run.checks_without_gain += 1
+    return bool(config.patience) and run.checks_without_gain >= config.patience
+
+
+def finish(run: SFTRun, steps: int, progress: Progress) -> SFTResult:
+    """The best check's weights restored (keep_best; resumed: the best since resuming), the final held-out
+    figures and the test alignment accuracy measured, and the finished checkpoint saved."""
+    if run.best["state"] is not None:
+        restore(run.model, run.best["state"])
     progress(1.0, "held-out alignment accuracy on the test split")
-    test_alignment = held_out_alignment(data, codebook, "test", np.random.default_rng(config.seed + 2))
-    validation = _evaluate(model, tokenizer, codebook, held_out, held_out_encoded, max_length, device, packed)
-    validation["ranking"] = ranking.figures(model)
+    test_alignment = held_out_alignment(run.data, run.codebook, "test", np.random.default_rng(run.config.seed + 2))
     summary = {
-        "best_step": best["step"] if config.keep_best else step,
-        "validation": validation,
-        "test_alignment_accuracy": alignment_accuracy(model, tokenizer, codebook, test_alignment, max_length,
-                                                      packed=packed),
+        "best_step": run.best["step"] if run.config.keep_best else steps,
+        "validation": run.figures(),
+        "test_alignment_accuracy": alignment_accuracy(run.model, run.tokenizer, run.codebook, test_alignment,
+                                                      run.max_length, packed=run.packed),
         "test_alignment_examples": len(test_alignment),
     }
-    save_weights(folder, backbone, {**training, "step": step, "finished": True, "summary": summary})
-    return SFTResult(folder, step, summary)
-
-
-def _held_out(data: TaskData, codebook: Codebook, config: SFTConfig) -> dict[str, list[Example]]:
-    """Validation examples per task: user tasks from validation samples, translations from a catalogue sample."""
-    rng = np.random.default_rng(config.seed + 1)
-    held_out: dict[str, list[Example]] = {}
-    if "alignment" in config.tasks:
-        held_out["alignment"] = held_out_alignment(data, codebook, "validation", rng, config.eval_examples)
-    if {"next_negative", "negative_sequence", "future_negative"} & set(config.tasks):
-        held_out["next_negative"] = next_negative_examples(data, codebook, "validation", config,
-                                                           config.eval_examples)
-    return held_out
-
-
-@dataclass
-class _RankingCheck:
-    """Validation FHR@K of the next-negative prompt under constrained beam search, at every check."""
-    tokenizer: object
-    trie: object
-    token_rows: dict
-    codebook: Codebook
-    held_out: HeldOut
-    k: int
-    free_end: bool
-
-    def figures(self, model) -> dict:
-        was_training = model.training
-        sums = hit_sums(model, self.tokenizer, self.trie, self.token_rows, self.codebook, self.held_out, self.k,
-                        self.free_end)
-        model.train(was_training)
-        return ranking_figures(*sums, self.k)
-
-
-def _ranking_check(workspace, data: TaskData, codebook: Codebook, tokenizer, model, config: SFTConfig
-                   ) -> _RankingCheck:
-    samples = data.samples["validation"][:config.eval_examples]
-    seen = seen_items(workspace, [s.sample_id for s in samples])
-    vocab = max(len(tokenizer), model.get_output_embeddings().weight.shape[0])
-    trie, token_rows = item_trie(codebook, tokenizer, vocab)
-    held_out = HeldOut(samples, [next_negative_prompt(codebook, list(s.context_negatives), config) for s in samples],
-                       [seen_rows(codebook, seen[s.sample_id]) for s in samples])
-    return _RankingCheck(tokenizer, trie.to(next(model.parameters()).device), token_rows, codebook, held_out,
-                         config.eval_k, config.prefix_prompts)
-
-
-def _snapshot(model) -> dict[str, torch.Tensor]:
-    return {n: p.detach().clone() for n, p in model.named_parameters() if p.requires_grad}
-
-
-@torch.no_grad()
-def _restore(model, state: dict[str, torch.Tensor]) -> None:
-    for n, p in model.named_parameters():
-        if n in state:
-            p.copy_(state[n])
-
-
-def _evaluate(model, tokenizer, codebook, held_out, held_out_encoded, max_length, device, packed: bool) -> dict:
-    figures = {"loss": held_out_losses(model, held_out_encoded, tokenizer.pad_token_id, device, 32, packed)}
-    if held_out.get("alignment"):
-        figures["alignment_accuracy"] = alignment_accuracy(model, tokenizer, codebook, held_out["alignment"],
-                                                           max_length, packed=packed)
-    return figures
+    save_weights(run.folder, run.backbone, {**run.training, "step": steps, "finished": True, "summary": summary})
+    return SFTResult(run.folder, steps, summary)

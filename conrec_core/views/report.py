@@ -8,25 +8,25 @@ import pandas as pd
 from ..evaluation.baselines import baseline_of
 from ..evaluation.intervals import format_p
 from ..evaluation.method_labels import method_label
+from ..evaluation.report_record import Report
 
 FIGURES = (("fhr", "FHR"), ("hr", "HR"), ("lif", "LIF"), ("luf", "LUF"), ("ndcg", "NDCG"),
            ("candidate_accuracy", "CandAcc"))
 SIGNIFICANCE = 0.05
 
 
-def methods_frame(report: dict) -> pd.DataFrame:
+def methods_frame(report: Report) -> pd.DataFrame:
     """One row per method: label, internal name, users, samples, and each figure's value, low and high."""
     rows = []
-    for method in report["methods"]:
-        row = {"method": method["role"] or method_label(method["method"]), "name": method["method"],
-               "baseline": baseline_of(method["method"]) is not None, "users": method["users"],
-               "samples": method["samples"], "k": method["k"],
-               "p": method.get("fhr_p_value_vs_best_baseline"),
-               "p_lif": method.get("lif_p_value_vs_best_lif_baseline")}  # absent from older reports
+    for method in report.methods:
+        row = {"method": method.role or method_label(method.method), "name": method.method,
+               "baseline": baseline_of(method.method) is not None, "users": method.users,
+               "samples": method.samples, "k": method.k, "p": method.fhr_p_value_vs_best_baseline,
+               "p_lif": method.lif_p_value_vs_best_lif_baseline}
         for figure, _ in FIGURES:
-            cell = method.get(figure) or {}
-            row[figure], row[f"{figure}_low"], row[f"{figure}_high"] = (cell.get("value"), cell.get("low"),
-                                                                        cell.get("high"))
+            cell = method.figure(figure)
+            row[figure], row[f"{figure}_low"], row[f"{figure}_high"] = ((cell.value, cell.low, cell.high) if cell
+                                                                        else (None, None, None))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -51,12 +51,12 @@ def display_table(frame: pd.DataFrame) -> pd.DataFrame:
     return shown
 
 
-def paired_tests_in_words(report: dict) -> list[str]:
+def paired_tests_in_words(report: Report) -> list[str]:
     """A sentence per SID model: its FHR@K against the best baseline's, the paired test, and what it means."""
     frame = methods_frame(report)
-    if frame.empty or report.get("best_baseline") is None:
+    if frame.empty or report.best_baseline is None:
         return []
-    best = frame[frame["name"] == report["best_baseline"]]
+    best = frame[frame["name"] == report.best_baseline]
     if best.empty:
         return []
     best = best.iloc[0]
@@ -73,10 +73,10 @@ def paired_tests_in_words(report: dict) -> list[str]:
     return sentences
 
 
-def headline(report: dict) -> dict | None:
+def headline(report: Report) -> dict | None:
     """The full method's and the best baseline's FHR@K, and their ratio; None when either is missing."""
     frame = methods_frame(report).set_index("name")
-    full, best = report.get("full_method"), report.get("best_baseline")
+    full, best = report.full_method, report.best_baseline
     if full not in frame.index or best not in frame.index:
         return None
     a, b = frame.loc[full], frame.loc[best]
@@ -86,16 +86,16 @@ def headline(report: dict) -> dict | None:
             "ratio": float(a["fhr"]) / float(b["fhr"]) if b["fhr"] else None, "p": a["p"]}
 
 
-def filter_curve(report: dict) -> pd.DataFrame:
+def filter_curve(report: Report) -> pd.DataFrame:
     """The filter simulation: per threshold θ, the share of future negatives and of positives filtered."""
-    return pd.DataFrame(report.get("filter_simulation") or [])
+    return pd.DataFrame(report.filter_simulation or [])
 
 
-def long_tail_budget(report: dict) -> pd.DataFrame:
+def long_tail_budget(report: Report) -> pd.DataFrame:
     """Per method (in the report's order): long-tail items in its top K, LIF@K, and LIF@K at the full method's
     long-tail budget with its interval and the paired p against the full method (evaluation/tail_budget.py).
-    Empty for a report without the section (made before it existed, or no long-tail future negative)."""
-    rows = {row["method"]: row for row in (report.get("long_tail_budget") or {}).get("methods", [])}
+    Empty for a report without the section (no long-tail future negative)."""
+    rows = {row["method"]: row for row in (report.long_tail_budget or {}).get("methods", [])}
     frame = methods_frame(report)
     records = []
     for method in frame.itertuples():

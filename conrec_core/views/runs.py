@@ -5,39 +5,39 @@ from __future__ import annotations
 
 import pandas as pd
 
+from ..evaluation.report_record import MethodFigures, Report
 from ..experiment.runs import RunRecord
 
 
-def run_table(runs: list[tuple[RunRecord, dict]]) -> pd.DataFrame:
+def run_table(runs: list[tuple[RunRecord, Report]]) -> pd.DataFrame:
     """One row per run: when, preset, seed, settings, split and the full method's and best baseline's FHR@K."""
     rows = []
     for record, report in runs:
-        methods = {row["method"]: row for row in report["methods"]}
-        full, best = methods.get(report.get("full_method")), methods.get(report.get("best_baseline"))
-        k = report["methods"][0]["k"] if report["methods"] else None
+        full, best = report.method(report.full_method), report.method(report.best_baseline)
         rows.append({"run": record.name, "finished": record.finished_at, "preset": record.preset,
-                     "seed": record.seed, "settings": record.settings, "split": report.get("split"),
-                     "sample split": report.get("sample_split"), "K": k,
-                     "full method FHR": full["fhr"]["value"] if full and full.get("fhr") else None,
-                     "best baseline": best["role"] if best else None,
-                     "best baseline FHR": best["fhr"]["value"] if best and best.get("fhr") else None})
+                     "seed": record.seed, "settings": record.settings, "split": report.split,
+                     "sample split": report.sample_split, "K": report.k,
+                     "full method FHR": full.fhr.value if full and full.fhr else None,
+                     "best baseline": best.role if best else None,
+                     "best baseline FHR": best.fhr.value if best and best.fhr else None})
     return pd.DataFrame(rows)
 
 
-def compare_figures(left: dict, right: dict, metric: str = "fhr") -> pd.DataFrame:
+def compare_figures(left: Report, right: Report, metric: str = "fhr") -> pd.DataFrame:
     """Methods of two reports side by side (matched by role, since learnt methods' names carry their seed):
     each run's value and interval of `metric`, and the difference."""
-    def by_role(report: dict) -> dict[str, dict]:
-        return {row["role"] or row["method"]: row for row in report["methods"]}
+    def by_role(report: Report) -> dict[str, MethodFigures]:
+        return {row.role or row.method: row for row in report.methods}
 
     a, b = by_role(left), by_role(right)
     rows = []
     for role in list(a) + [r for r in b if r not in a]:
         cells = {"method": role}
         for side, rows_by_role in (("A", a), ("B", b)):
-            figure = rows_by_role.get(role, {}).get(metric)
-            cells[f"{side}"] = figure["value"] if figure else None
-            cells[f"{side} interval"] = f"[{figure['low']:.3f}, {figure['high']:.3f}]" if figure else ""
+            row = rows_by_role.get(role)
+            figure = row.figure(metric) if row else None
+            cells[f"{side}"] = figure.value if figure else None
+            cells[f"{side} interval"] = f"[{figure.low:.3f}, {figure.high:.3f}]" if figure else ""
         cells["B − A"] = None if cells["A"] is None or cells["B"] is None else cells["B"] - cells["A"]
         rows.append(cells)
     return pd.DataFrame(rows)
