@@ -27,7 +27,7 @@ def budget_table(report: Report) -> list[str]:
             continue
         p = row["p_value_vs_reference"]
         lines.append(f"| {method.method} | {row['long_tail_items']:.1f} | {interval_text(method.lif)} | "
-                     f"{interval_text(Interval(**row['lif_at_budget']))} | {'–' if p is None else format_p(p).replace('= ', '')} |")
+                     f"{interval_text(Interval.of(row['lif_at_budget']))} | {'–' if p is None else format_p(p).replace('= ', '')} |")
     return lines + [""]
 
 

@@ -27,6 +27,11 @@ class Interval:
     low: float
     high: float
 
+    @classmethod
+    def of(cls, figure: dict) -> "Interval":
+        """The interval of a JSON figure that may carry more (a sample count, say)."""
+        return cls(figure["value"], figure["low"], figure["high"])
+
 
 @dataclass(frozen=True)
 class MethodFigures:
@@ -56,7 +61,7 @@ class MethodFigures:
         values = {key: value for key, value in data.items() if key in known}
         for name in FIGURES:
             if values.get(name) is not None:
-                values[name] = Interval(**values[name])
+                values[name] = Interval.of(values[name])
         return cls(**values)
 
 
