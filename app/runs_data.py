@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app.workspace_picker import CACHE_ENTRIES
-from conrec_core.experiment.runs import list_runs, run_folder, runs_dir
+from conrec_core.experiment.runs import RUN_FILE, SEEDS_FILE, list_runs, run_folder, runs_dir
 
 
 def runs_version(workspace: Path) -> float:
@@ -16,7 +16,8 @@ def runs_version(workspace: Path) -> float:
     folder = runs_dir(workspace)
     if not folder.is_dir():
         return 0.0
-    return max([folder.stat().st_mtime] + [p.stat().st_mtime for p in folder.glob("*/run.json")])
+    return max([folder.stat().st_mtime] + [p.stat().st_mtime for p in folder.glob(f"*/seed-*/{RUN_FILE}")]
+               + [p.stat().st_mtime for p in folder.glob(f"*/{SEEDS_FILE}")])
 
 
 @st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)

@@ -5,6 +5,8 @@ import json
 
 import pytest
 
+from conrec_core.cli import main
+from conrec_core.errors import ConrecError
 from conrec_core.experiment.ablation import VARIANTS, run_ablation
 
 
@@ -65,6 +67,9 @@ def test_quick_ablation_reads_the_pipeline_rows_and_resumes(small_world, tmp_pat
     assert lines == [] and again == rows
 
 
-def test_unknown_variants_are_refused(small_world, tmp_path):
-    with pytest.raises(SystemExit, match="unknown variants"):
+def test_unknown_variants_are_refused(small_world, tmp_path, capsys):
+    with pytest.raises(ConrecError, match="unknown variants"):
         run_ablation(small_world, tmp_path / "out", tmp_path / "scratch", ("bigger",), quick=True)
+    # the command line says it in one line, before any workspace copy
+    assert main(["ablation", "--workspace", str(small_world), "--out", str(tmp_path / "cli"), "--only", "bigger"]) == 2
+    assert "unknown variants ['bigger']" in capsys.readouterr().err and not (tmp_path / "cli" / "workspaces").exists()

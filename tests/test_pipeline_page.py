@@ -81,7 +81,7 @@ def test_seeds_average_and_runs_compare(two_seeds):
     left = pd.read_parquet(runs_module.run_folder(workspace, a_record.name) / "sample_metrics.parquet")
     right = pd.read_parquet(runs_module.run_folder(workspace, b_record.name) / "sample_metrics.parquet")
     pairs = sample_differences(left, right, a.full_method, b.full_method)
-    assert len(pairs) == a["methods"][0]["samples"]  # the same samples, matched one to one
+    assert len(pairs) == a.methods[0].samples  # the same samples, matched one to one
     only_a = pairs[pairs["outcome"] == "only A hits"]
     assert ((only_a["A"] > 0) & (only_a["B"] == 0)).all()
 
@@ -188,3 +188,28 @@ def test_a_preset_takes_only_the_settings_it_knows():
         resolve("quick", {"temperature": 2})
     with pytest.raises(ConrecError, match="unknown preset"):
         resolve("fastest")
+
+
+def test_the_pages_cached_runs_change_when_a_run_finishes(tmp_path):
+    """The store's version (what the page's cached reads are keyed on) moves when a seed's run record is
+    written, deep in the layout's ROOT/seed-S folder, and when the seeds' summary is."""
+    import os
+
+    from app.runs_data import runs_version
+
+    workspace = tmp_path / "ws.duckdb"
+    root = runs_module.runs_dir(workspace) / "0123456789"
+    folder = runs_module.seed_folder(root, 0)
+    folder.mkdir(parents=True)
+    record = runs_module.RunRecord("0123456789-s0", "quick", 0, "0123456789", None, "2026-01-01T00:00:00+00:00")
+    runs_module._write_json(folder / runs_module.RUN_FILE, asdict(record))
+    os.utime(folder / runs_module.RUN_FILE, (1_000, 1_000))
+    for path in (root, runs_module.runs_dir(workspace)):
+        os.utime(path, (1_000, 1_000))
+    before = runs_version(workspace)
+    os.utime(folder / runs_module.RUN_FILE, (2_000, 2_000))  # the run finished: its record rewritten
+    assert runs_version(workspace) == 2_000 > before
+    (root / runs_module.SEEDS_FILE).write_text("{}")
+    os.utime(root / runs_module.SEEDS_FILE, (3_000, 3_000))
+    os.utime(root, (1_000, 1_000))
+    assert runs_version(workspace) == 3_000

@@ -74,7 +74,28 @@ def register(commands) -> dict:
                                "METHOD; METHOD must be one of the methods scored here")
     add_options(evaluate.add_argument_group("SASRec baselines"), SASRecConfig, prefix="sasrec_")
     evaluate.add_argument("--json", action="store_true")
-    return {"pipeline": run_pipeline_command, "evaluate": run_evaluate}
+    ablation = commands.add_parser("ablation", help="the default pipeline against one change at a time",
+                                   description="Leave-one-out ablation on one seed: the default pipeline, then again "
+                                               "with one thing changed per row, each on the validation and the test "
+                                               "split, with a paired test against the default. Writes "
+                                               "OUT/ablation.md, ablation.json and the per-sample table, after each "
+                                               "row; a stopped run resumes at the next one.")
+    ablation.add_argument("--workspace", type=Path, required=True, help="an imported workspace (never written to)")
+    ablation.add_argument("--out", type=Path, required=True, help="folder for ablation.md, .json and the samples")
+    ablation.add_argument("--scratch", type=Path, help="folder for the workspace copies (default: OUT/workspaces)")
+    ablation.add_argument("--only", nargs="+", default=(), metavar="VARIANT", help="run only these variants")
+    ablation.add_argument("--quick", action="store_true", help="the quick preset's settings, two members")
+    return {"pipeline": run_pipeline_command, "evaluate": run_evaluate, "ablation": run_ablation_command}
+
+
+def run_ablation_command(args: argparse.Namespace) -> int:
+    from ..experiment.ablation import run_ablation
+
+    with open_workspace(args.workspace):  # a missing workspace is named before any copy is made
+        pass
+    run_ablation(args.workspace, args.out, args.scratch or args.out / "workspaces", tuple(args.only), args.quick,
+                 "python -m conrec_core " + shlex.join(args.argv))
+    return 0
 
 
 def run_pipeline_command(args: argparse.Namespace) -> int:

@@ -3,7 +3,7 @@
 with a paired test against the default, so the table that says what mattered comes from one command on the
 current code instead of figures gathered over many versions of it.
 
-    python -m conrec_core.experiment.ablation --workspace WS --out DIR [--scratch DIR] [--only NAME ...] [--quick]
+    python -m conrec_core ablation --workspace WS --out DIR [--scratch DIR] [--only NAME ...] [--quick]
 
 Variants that only change decoding or fusion share one copy of the workspace with the default (its finished SID
 models are kept, only predictions are made again); each variant that changes training gets a copy of its own,
@@ -15,14 +15,13 @@ next variant, and DIR/ablation.json and DIR/ablation.md are written again after 
 
 from __future__ import annotations
 
-import argparse
 import json
-import sys
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+from ..errors import ConrecError
 from .spec import ExperimentSpec, quick_spec
 
 SPLITS = ("validation", "test")
@@ -217,7 +216,7 @@ def markdown(rows: list[dict], workspace: Path, command: str) -> str:
 
 
 def run_ablation(source: Path, out: Path, scratch: Path, only: tuple[str, ...] = (), quick: bool = False,
-                 command: str = "python -m conrec_core.experiment.ablation",
+                 command: str = "python -m conrec_core ablation",
                  say: Callable[[str], None] = print) -> list[dict]:
     """Run each variant (of `only`, if given) not yet in OUT's stored samples, writing the tables after each;
     returns the table's rows."""
@@ -225,7 +224,7 @@ def run_ablation(source: Path, out: Path, scratch: Path, only: tuple[str, ...] =
 
     unknown = set(only) - {v.name for v in VARIANTS}
     if unknown:
-        raise SystemExit(f"unknown variants {sorted(unknown)}; known: {', '.join(v.name for v in VARIANTS)}")
+        raise ConrecError(f"unknown variants {sorted(unknown)}; known: {', '.join(v.name for v in VARIANTS)}")
     out.mkdir(parents=True, exist_ok=True)
     store = out / "ablation_samples.parquet"
     samples = pd.read_parquet(store) if store.exists() else pd.DataFrame(columns=["method"])
@@ -255,21 +254,3 @@ def run_ablation(source: Path, out: Path, scratch: Path, only: tuple[str, ...] =
         write_tables()
         say(f"{variant.name} done in {time.perf_counter() - clock:.0f} s")
     return write_tables() if len(samples) else []
-
-
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--workspace", type=Path, required=True, help="an imported workspace (never written to)")
-    parser.add_argument("--out", type=Path, required=True, help="folder for ablation.md, .json and the samples")
-    parser.add_argument("--scratch", type=Path, help="folder for the workspace copies (default: OUT/workspaces)")
-    parser.add_argument("--only", nargs="+", default=(), help="run only these variants")
-    parser.add_argument("--quick", action="store_true", help="the pipeline's quick settings, two members")
-    args = parser.parse_args(argv)
-    given = argv if argv is not None else sys.argv[1:]
-    command = "python -m conrec_core.experiment.ablation " + " ".join(given)
-    run_ablation(args.workspace, args.out, args.scratch or args.out / "workspaces", tuple(args.only), args.quick,
-                 command)
-
-
-if __name__ == "__main__":
-    main()
