@@ -56,7 +56,7 @@ with st.form("pipeline_settings"):
     started = st.form_submit_button("Run the pipeline", type="primary")
 if started:
     try:
-        spec = resolve(preset, {name: value for name, value in chosen.items()})
+        spec = resolve(preset, chosen)
         seeds = tuple(range(int(first_seed), int(first_seed + seed_count)))
         job = registry.submit("pipeline", PipelineJob(preset=preset, seeds=seeds, spec=spec))
         st.toast(f"Pipeline job {job.id} is {job.status}.")

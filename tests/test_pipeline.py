@@ -21,6 +21,7 @@ def test_quick_pipeline_writes_a_full_report(small_world, tmp_path, capsys):
     assert main(["pipeline", "--workspace", str(workspace), "--out", str(out), "--quick", "--seed", "3",
                  "--ablations"]) == 0
     assert "report:" in capsys.readouterr().out
+    out = out / "seed-3"  # the one output layout: a folder per seed
     report = json.loads((out / "report.json").read_text())
     methods = {m["method"]: m for m in report["methods"]}
     rewards = ["next-negative", "future-negative", "future-negative-truncated", "default-truncated", "sid-levels"]

@@ -36,9 +36,9 @@ def register(commands) -> dict:
     presets.add_argument("--preset", choices=list(PRESETS), default="default",
                          help="; ".join(label for label, _ in PRESETS.values()))
     presets.add_argument("--quick", dest="preset", action="store_const", const="quick", help="--preset quick")
-    presets.add_argument("--ablations", dest="preset", action="store_const", const="ablations",
-                         help="--preset ablations: also the comparison SID models (TIGER-, LC-Rec-style), the "
-                              "paper's Table 2 and its Table 4 reward variants")
+    pipeline.add_argument("--ablations", action="store_true", default=None,
+                          help="add to the preset the comparison SID models (TIGER-, LC-Rec-style), the paper's "
+                               "Table 2 and its Table 4 reward variants (--preset ablations: the default's)")
     pipeline.add_argument("--split", choices=SPLITS,
                           help="rebuild the workspace's samples with this split first (default: keep its samples); "
                                "global is the leak-free check of the per-user protocol")

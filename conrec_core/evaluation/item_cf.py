@@ -13,9 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.sparse import csr_matrix
 
-# Most recent negatives a sample's scores sum over: the SID model's prompt length. Validation FHR@20 on
-# MovieLens small (per-user split, `python -m experiments.tune_item_cf WORKSPACE`): 5: 0.056, 10: 0.060,
-# 20: 0.086, 50: 0.089 (test 0.063, 0.055, 0.080, 0.088); 50's lead is within one standard error (0.02).
+# Most recent negatives a sample's scores sum over: the SID model's prompt length (docs/decisions.md#item-cf).
 HISTORY = 20
 BATCH = 512  # samples scored per pair of sparse products (an items x BATCH dense block)
 
@@ -53,11 +51,16 @@ def rank_item_cf(matrix: csr_matrix, items: list[str], histories: list[list[str]
         query = csr_matrix((scale[q_cols].astype(np.float32), (q_rows, q_cols)), shape=(len(chunk), len(items)))
         scores = (transposed @ (matrix @ query.T)).toarray() * scale[:, None]  # items x chunk
         for row in range(len(chunk)):
-            rankings.append(_top(scores[:, row], items, excluded[start + row], fallback, k))
+            rankings.append(top_items(scores[:, row], items, excluded[start + row], fallback, k))
     return rankings
 
 
-def _top(scores: np.ndarray, items: list[str], excluded: set[str], fallback: list[str], k: int) -> list[str]:
+def top_items(scores: np.ndarray, items: list[str], excluded: set[str], fallback: list[str], k: int) -> list[str]:
+    """The K best-scoring items with a positive score outside `excluded`, then `fallback`'s.
+
+    >>> top_items(np.array([0.5, 0.0, 0.9]), ["a", "b", "c"], {"c"}, ["b", "d"], 3)
+    ['a', 'b', 'd']
+    """
     ranked: list[str] = []
     for index in np.argsort(-scores, kind="stable"):
         if scores[index] <= 0 or len(ranked) >= k:

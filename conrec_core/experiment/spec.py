@@ -96,6 +96,10 @@ class ExperimentSpec(Settings):
         return replace(self, codebook=replace(self.codebook, encoder=replace(self.codebook.encoder,
                                                                              collaborative=mode)))
 
+    def with_ablations(self) -> "ExperimentSpec":
+        """The same settings plus every comparison SID model and GRPO ablation."""
+        return replace(self, sft_variants=tuple(SFT_VARIANTS), ablations=True)
+
     def seeded(self) -> "ExperimentSpec":
         """The same settings with the SFT, GRPO and SASRec seeds set to `seed` (and the codebook's offset by it,
         with `codebook_per_seed`)."""
@@ -155,7 +159,7 @@ def quick_spec() -> ExperimentSpec:
 
 def ablations_spec() -> ExperimentSpec:
     """The default settings plus every comparison SID model and GRPO ablation."""
-    return ExperimentSpec(sft_variants=tuple(SFT_VARIANTS), ablations=True)
+    return ExperimentSpec().with_ablations()
 
 
 # name -> (what a person reads, the spec)
@@ -166,10 +170,10 @@ PRESETS = {
     "ablations": ("with ablations: also the comparison SID models and the reward variants (about 3x default)",
                   ablations_spec),
 }
-# Overrides a person may give on top of a preset: the spec's command-line fields, the seed and the co-occurrence
-# vectors of the codebook's encoder.
+# Overrides a person may give on top of a preset: the spec's command-line fields, the seed, the co-occurrence
+# vectors of the codebook's encoder, and `ablations` (True adds every comparison model and ablation).
 OVERRIDES = tuple(spec.name for spec in fields(ExperimentSpec) if spec.metadata.get("cli", True)) + (
-    "seed", "tail_quota", "collaborative")
+    "seed", "tail_quota", "collaborative", "ablations")
 
 
 def resolve(preset: str, overrides: dict | None = None) -> ExperimentSpec:
@@ -181,6 +185,7 @@ def resolve(preset: str, overrides: dict | None = None) -> ExperimentSpec:
     unknown = set(given) - set(OVERRIDES)
     if unknown:
         raise ConfigError(f"unknown settings {sorted(unknown)}; a preset takes {', '.join(OVERRIDES)}")
-    collaborative = given.pop("collaborative", None)
+    collaborative, ablations = given.pop("collaborative", None), given.pop("ablations", False)
     spec = replace(PRESETS[preset][1](), **given)
+    spec = spec.with_ablations() if ablations else spec
     return spec.with_collaborative(collaborative) if collaborative else spec
