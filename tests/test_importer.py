@@ -121,10 +121,31 @@ def test_movielens_latest_layout(ml_latest, tmp_path):
         ("1", "1", "negative", 1.0), ("1", "2", "positive", 4.5), ("1", "3", "neutral", 3.0),
         ("2", "4", "negative", 2.0), ("2", "1", "positive", 5.0)]
     assert table(ws, "SELECT * FROM items ORDER BY item_id") == [
-        ("1", "Toy Story (1995)", "genres: Adventure, Animation\ntags: pixar, fun", "Adventure"),
-        ("2", "Heat, The (1995)", "genres: Action, Crime", "Action"),
+        ("1", "Toy Story (1995)", "Adventure, Animation", "Adventure"),
+        ("2", "Heat, The (1995)", "Action, Crime", "Action"),
         ("3", "Nothing (2000)", None, None),
-        ("4", "Café (2001)", "genres: Drama", "Drama")]
+        ("4", "Café (2001)", "Drama", "Drama")]
+    # tags are kept dated, with who gave them: item text takes them only from before that user's cut
+    assert table(ws, "SELECT item_id, user_id, epoch(ts)::INT, tag FROM item_tags ORDER BY ts") == [
+        ("1", "1", 1000, "pixar"), ("1", "2", 1001, "pixar"), ("1", "2", 1002, "fun")]
+
+
+def test_item_text_holds_no_tag_given_after_its_users_cut(ml_latest, tmp_path):
+    from conrec_core.data.workspace import open_workspace
+    from conrec_core.semantic_ids.encoder import item_texts
+
+    (ml_latest / "tags.csv").write_text("userId,movieId,tag,timestamp\n1,1,Pixar,1000\n2,1,overrated,2600\n"
+                                        "2,4,cosy,1400\n9,4,boring,1\n")
+    ws = tmp_path / "ws.duckdb"
+    import_source(ml_latest, ws)
+    cuts = dict(table(ws, "SELECT user_id, epoch(validation_cut)::INT FROM user_cuts"))
+    assert cuts["2"] < 2600  # user 2's cut falls before their 'overrated': a judgement of the future
+    with open_workspace(ws) as con:
+        texts = dict(zip(*item_texts(con)))
+    assert "tags: pixar" in texts["1"] and "overrated" not in texts["1"]
+    assert "cosy" in texts["4"]
+    # a tagging user who never rated has no cut of their own: their tag counts only before the earliest cut
+    assert ("boring" in texts["4"]) == (1 < min(cuts.values()))
 
 
 def test_movielens_thresholds_are_configurable(ml_latest, tmp_path):
@@ -313,3 +334,15 @@ def test_parquet_id_columns_of_a_type_without_one_spelling_are_refused(tmp_path,
                                         r"text or whole numbers"):
         import_source(path, tmp_path / "ws.duckdb", mapping=tmp_path / "m.json")
     assert not (tmp_path / "ws.duckdb").exists()
+
+
+def test_a_codebook_on_dated_tags_goes_stale_with_the_samples(ml_latest, ml_100k, tmp_path):
+    """Tags enter the text by the samples' cuts, so the encoder says its text depends on them: the codebook then
+    records the samples it was fitted on (semantic_ids/codebook.py), as it does for co-occurrence vectors."""
+    from conrec_core.semantic_ids.encoder import encode_items
+    from conrec_core.semantic_ids.encoder_config import EncoderConfig
+
+    for folder, dated in ((ml_latest, True), (ml_100k, False)):
+        ws = tmp_path / f"{folder.name}.duckdb"
+        import_source(folder, ws)
+        assert encode_items(ws, EncoderConfig(collaborative="off")).dated_text is dated

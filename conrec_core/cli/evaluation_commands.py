@@ -14,8 +14,10 @@ from ..data.samples_config import SPLITS
 from ..data.workspace import open_workspace
 from ..errors import ConrecError
 from ..evaluation.baseline_names import BASELINES, SASREC_VARIANTS
+from ..evaluation.ease_config import EASEConfig
 from ..evaluation.sasrec_config import SASRecConfig
 from ..experiment.spec import OVERRIDES, PRESETS, ExperimentSpec, resolve
+from ..experiment.tuning_spaces import SEARCH_SPACE_NAMES
 from ..semantic_ids.encoder_config import COLLABORATIVE_MODES
 from ..shipped.sample_catalogue import SAMPLES
 from .model_commands import tail_quota_option
@@ -73,6 +75,7 @@ def register(commands) -> dict:
                                "long-tail items per sample; evaluation/tail_budget.py), with the paired test against "
                                "METHOD; METHOD must be one of the methods scored here")
     add_options(evaluate.add_argument_group("SASRec baselines"), SASRecConfig, prefix="sasrec_")
+    add_options(evaluate.add_argument_group("EASE baseline"), EASEConfig, prefix="ease_")
     evaluate.add_argument("--json", action="store_true")
     ablation = commands.add_parser("ablation", help="the default pipeline against one change at a time",
                                    description="Leave-one-out ablation on one seed: the default pipeline, then again "
@@ -85,7 +88,41 @@ def register(commands) -> dict:
     ablation.add_argument("--scratch", type=Path, help="folder for the workspace copies (default: OUT/workspaces)")
     ablation.add_argument("--only", nargs="+", default=(), metavar="VARIANT", help="run only these variants")
     ablation.add_argument("--quick", action="store_true", help="the quick preset's settings, two members")
-    return {"pipeline": run_pipeline_command, "evaluate": run_evaluate, "ablation": run_ablation_command}
+    tune = commands.add_parser("tune", help="search a baseline's settings on the validation split",
+                               description="One tuning protocol for every method: a seeded random search of its "
+                                           "settings (the defaults first), each trial scored by FHR@K on the "
+                                           "validation split alone; the chosen settings and every trial's figure "
+                                           "are kept beside the workspace, and the pipeline ranks with them. The "
+                                           "test split is never read.")
+    tune.add_argument("--workspace", type=Path, required=True)
+    tune.add_argument("--method", required=True, choices=list(SEARCH_SPACE_NAMES), help="the method to tune")
+    tune.add_argument("--trials", type=int, default=20, help="the trial budget, the same for every method "
+                                                             "(default %(default)s)")
+    tune.add_argument("--seed", type=int, default=0, help="seed of the random search (default %(default)s)")
+    tune.add_argument("--json", action="store_true", help="print the tuning record as JSON")
+    return {"pipeline": run_pipeline_command, "evaluate": run_evaluate, "ablation": run_ablation_command,
+            "tune": run_tune_command}
+
+
+def run_tune_command(args: argparse.Namespace) -> int:
+    from ..experiment.tuning import tune
+
+    with open_workspace(args.workspace):  # a missing workspace is named before any work
+        pass
+    bar, progress = progress_bar(f"tuning {args.method}")
+    with bar:
+        record = tune(args.workspace, args.method, args.trials, args.seed, on_progress=progress)
+    if args.json:
+        print(json.dumps(record.to_dict(), indent=2))
+        return 0
+    print(f"{args.method}: {record.budget} trials on {record.samples:,} validation samples, FHR@{record.k}")
+    for trial in sorted(record.trials, key=lambda trial: -trial.fhr):
+        settings = ", ".join(f"{name} {value}" for name, value in trial.settings.items()
+                             if name in SEARCH_SPACE_NAMES[args.method])
+        print(f"  {trial.fhr:.4f}  {settings}  ({trial.seconds:.0f} s)")
+    print(f"chosen: validation FHR@{record.k} {record.chosen_fhr:.4f}; the pipeline ranks {args.method} with these "
+          "settings on this workspace")
+    return 0
 
 
 def run_ablation_command(args: argparse.Namespace) -> int:
@@ -158,6 +195,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if "swing_cf" in args.baselines:
         ensure_swing(args.workspace)
     sasrec = config_from_options(SASRecConfig, args, prefix="sasrec_")
+    ease = config_from_options(EASEConfig, args, prefix="ease_")
     checkpoints = predicted if args.checkpoints is None else args.checkpoints
     methods = [baseline_method(b, sasrec.seed) for b in args.baselines] + list(checkpoints)
     if args.tail_budget_of is not None and args.tail_budget_of not in methods:  # refused before any training
@@ -169,7 +207,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             with bar:
                 evaluate_baseline(args.workspace, baseline, args.split, args.k, sasrec, on_progress=progress)
         else:
-            evaluate_baseline(args.workspace, baseline, args.split, args.k)
+            evaluate_baseline(args.workspace, baseline, args.split, args.k, ease=ease)
     for checkpoint in checkpoints:
         evaluate_predictions(args.workspace, checkpoint, args.split, args.k)
     metrics = read_sample_metrics(args.workspace, args.split)

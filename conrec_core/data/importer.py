@@ -132,7 +132,10 @@ def _write_tables(con) -> None:
         INSERT INTO events
         SELECT row_number() OVER (ORDER BY user_id, ts, _row, kind), user_id, item_id, ts, kind, value, reason
         FROM staged_events ORDER BY 1""")
-    for table in ("staged_events", "staged_items", "staged_item_vectors"):
+    if con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'staged_item_tags'").fetchall()[0][0]:
+        con.execute("""INSERT INTO item_tags SELECT t.item_id, t.user_id, t.ts, t.tag FROM staged_item_tags t
+                       SEMI JOIN items i ON i.item_id = t.item_id ORDER BY t.item_id, t.ts, t.user_id""")
+    for table in ("staged_events", "staged_items", "staged_item_vectors", "staged_item_tags"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 

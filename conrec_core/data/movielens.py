@@ -21,7 +21,6 @@ from .tabular import CsvOptions, read_table
 ML100K_GENRES = ("unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime", "Documentary",
                  "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery", "Romance", "Sci-Fi",
                  "Thriller", "War", "Western")
-MAX_TAGS_PER_MOVIE = 20  # the most used tags are enough to describe a film; some have hundreds
 
 
 def detect_layout(directory: Path) -> str | None:
@@ -59,32 +58,32 @@ def _stage_latest_ratings(con, directory: Path, kind: KindRule) -> EventCounts:
 def _stage_latest_movies(con, directory: Path) -> ItemCounts:
     path = directory / "movies.csv"
     require_columns(read_table(con, path, "raw_movies", label=str(path)), ["movieId", "title", "genres"], str(path))
-    tags_path = directory / "tags.csv"
-    if tags_path.is_file():
-        require_columns(read_table(con, tags_path, "raw_tags", label=str(tags_path)), ["movieId", "tag"],
-                        str(tags_path))
-        tags_sql = f"""
-            SELECT movie, string_agg(tag_text, ', ' ORDER BY uses DESC, tag_text) AS tags FROM (
-                SELECT movie, tag_text, count(*) AS uses FROM (
-                    SELECT trim(movieId) AS movie, lower(trim(tag)) AS tag_text FROM raw_tags)
-                WHERE NULLIF(tag_text, '') IS NOT NULL GROUP BY movie, tag_text
-                QUALIFY row_number() OVER (PARTITION BY movie ORDER BY uses DESC, tag_text)
-                        <= {MAX_TAGS_PER_MOVIE})
-            GROUP BY movie"""
-    else:
-        tags_sql = "SELECT NULL AS movie, NULL AS tags WHERE false"
-    con.execute(f"""
+    _stage_tags(con, directory / "tags.csv")
+    con.execute("""
         CREATE OR REPLACE TEMP TABLE ml_items AS
         SELECT m._row, m.movieId, m.title,
                CASE WHEN m.genres = '(no genres listed)' THEN NULL ELSE split_part(m.genres, '|', 1) END
                    AS category,
                CASE WHEN m.genres = '(no genres listed)' THEN NULL ELSE replace(m.genres, '|', ', ') END
-                   AS genres,
-               t.tags
-        FROM raw_movies m LEFT JOIN ({tags_sql}) t ON t.movie = trim(m.movieId)""")
-    mapping = ItemMapping(id="movieId", title="title", text=("genres", "tags"), category="category")
-    return stage_items(con, "ml_items", ["_row", "movieId", "title", "category", "genres", "tags"],
-                       mapping, str(path))
+                   AS genres
+        FROM raw_movies m""")
+    mapping = ItemMapping(id="movieId", title="title", text=("genres",), category="category")
+    return stage_items(con, "ml_items", ["_row", "movieId", "title", "category", "genres"], mapping, str(path))
+
+
+def _stage_tags(con, path: Path) -> None:
+    """tags.csv's tags with who gave them and when (staged_item_tags): a tag can describe a film only from before
+    its user's validation cut, which the samples decide later (semantic_ids/encoder.py::item_texts)."""
+    if not path.is_file():
+        return
+    require_columns(read_table(con, path, "raw_tags", label=str(path)), ["userId", "movieId", "tag", "timestamp"],
+                    str(path))
+    con.execute("""
+        CREATE OR REPLACE TEMP TABLE staged_item_tags AS
+        SELECT trim(CAST(movieId AS VARCHAR)) AS item_id, trim(CAST(userId AS VARCHAR)) AS user_id,
+               to_timestamp(CAST(timestamp AS BIGINT))::TIMESTAMP AS ts, lower(trim(CAST(tag AS VARCHAR))) AS tag
+        FROM raw_tags
+        WHERE NULLIF(trim(CAST(tag AS VARCHAR)), '') IS NOT NULL AND try_cast(timestamp AS BIGINT) IS NOT NULL""")
 
 
 def _stage_100k_ratings(con, directory: Path, kind: KindRule) -> EventCounts:

@@ -10,7 +10,7 @@ from typing import Callable
 
 import duckdb
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 
 TABLES = {
     # the imported data (data/importer.py)
@@ -20,6 +20,12 @@ TABLES = {
             title    VARCHAR,            -- NULL for id-only logs
             text     VARCHAR,            -- other text fields, joined
             category VARCHAR)""",
+    "item_tags": """
+        CREATE TABLE IF NOT EXISTS item_tags (  -- users' free-text tags, dated: item text uses only those before the
+            item_id VARCHAR NOT NULL,           -- tagging user's validation cut (semantic_ids/encoder.py)
+            user_id VARCHAR NOT NULL,
+            ts      TIMESTAMP NOT NULL,
+            tag     VARCHAR NOT NULL)""",
     "item_vectors": """
         CREATE TABLE IF NOT EXISTS item_vectors (  -- optional side vectors (image, ...), one row per item and name
             item_id VARCHAR NOT NULL,
@@ -144,7 +150,13 @@ def _from_2(con: duckdb.DuckDBPyConnection) -> None:
     con.execute("ALTER TABLE sample_metrics ADD COLUMN IF NOT EXISTS ranked VARCHAR[]")
 
 
-MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _from_1, 2: _from_2}  # from version N to N + 1
+def _from_3(con: duckdb.DuckDBPyConnection) -> None:
+    """Version 3 joined MovieLens tags of any date into item text; version 4 keeps them dated apart. A workspace
+    imported before keeps its text as it was: import it again for tags that respect the cut."""
+    create_tables(con, ["item_tags"])
+
+
+MIGRATIONS: dict[int, Callable[[duckdb.DuckDBPyConnection], None]] = {1: _from_1, 2: _from_2, 3: _from_3}  # from version N to N + 1
 
 
 def migrate(con: duckdb.DuckDBPyConnection, version: int) -> None:

@@ -15,6 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from .baseline_names import BASELINES, SASREC_VARIANTS
+from .ease import fit_ease, rank_ease, sample_contexts
+from .ease_config import EASEConfig
 from .item_cf import rank_item_cf, training_matrix
 from .sasrec_config import SASRecConfig
 from ..errors import ConfigError
@@ -119,10 +121,11 @@ def _sasrec_key(workspace, config: SASRecConfig) -> tuple:
 
 
 def rank_baseline(workspace, method: str, samples: pd.DataFrame, k: int = 20,
-                  sasrec: SASRecConfig = SASRecConfig(), on_progress=None) -> list[list[str]]:
+                  sasrec: SASRecConfig = SASRecConfig(), on_progress=None, ease: EASEConfig = EASEConfig()
+                  ) -> list[list[str]]:
     """Top-K item ids per sample (rows of `samples` from `read_samples`) for a baseline, never a seen item;
     the SASRec ones train first with `sasrec` (its kind of sequence set by the method's name)
-    on the training part, stopped on validation."""
+    on the training part, stopped on validation; EASE fits with `ease`."""
     if method not in BASELINES:
         raise ConfigError(f"unknown baseline {method!r}; choose from {', '.join(BASELINES)}")
     seen = seen_items(workspace, samples["sample_id"])
@@ -146,6 +149,11 @@ def rank_baseline(workspace, method: str, samples: pd.DataFrame, k: int = 20,
     with open_workspace(workspace) as con:
         popular = training_negative_counts(con)
         neighbours = read_neighbours_with_scores(con) if method == "swing_cf" else {}
+    if method == "ease":
+        contexts = sample_contexts(workspace, samples["sample_id"], ease)
+        return rank_ease(fit_ease(workspace, ease), [contexts[int(s)] for s in samples["sample_id"]], excluded,
+                         popular, k)
+    with open_workspace(workspace) as con:
         if method == "item_cf":
             matrix, items = training_matrix(con)
     if method == "item_cf":

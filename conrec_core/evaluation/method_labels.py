@@ -10,6 +10,7 @@ from .item_cf import HISTORY as ITEM_CF_HISTORY
 
 ROLES = {"most_disliked": "baseline: most-disliked items", "swing_cf": "baseline: Swing item-CF on negatives",
          "item_cf": f"baseline: cosine item-CF on the last {ITEM_CF_HISTORY} negatives",
+         "ease": "baseline: EASE on every kind of event, times each item's dislike rate",
          "sasrec_negatives": "baseline: SASRec on negatives", "sasrec_both": "baseline: SASRec on negatives + positives",
          "sasrec_prior": "baseline: SASRec on negatives + popularity prior (weight chosen on validation)"}
 SFT_ROLE = "SID model after SFT (translation + alignment + next negative)"

@@ -21,6 +21,7 @@ from ..evaluation.true_dislikes import load_true_dislikes, reference_shares
 from .names import MethodNames, prediction_names
 from .spec import ExperimentSpec
 from .stages import plan, read_prior_choice
+from .tuning import with_tuned
 
 Progress = Callable[[float, str], None]
 
@@ -35,9 +36,10 @@ class PipelineResult:
 
 def run_pipeline(workspace, out, spec: ExperimentSpec = ExperimentSpec(), *,
                  on_progress: Progress | None = None, command: str | None = None) -> PipelineResult:
-    """Run (or resume) every stage of `spec` for its seed and write the report into `out`."""
+    """Run (or resume) every stage of `spec` for its seed and write the report into `out`; a baseline tuned on
+    this workspace (`tuning.tune`) ranks with its chosen settings."""
     progress = on_progress or (lambda fraction, message: None)
-    spec = spec.seeded()
+    spec = with_tuned(workspace, spec).seeded()
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     prepare_samples(workspace, spec, progress)

@@ -14,6 +14,7 @@ from ..evaluation.seed_summary import fused_records, markdown, summarise_seeds
 from .pipeline import PipelineResult, run_pipeline
 from .runs import RunRecord, finish_run, read_seeds, runs_dir, start_run, store_root, write_seeds
 from .spec import ExperimentSpec
+from .tuning import with_tuned
 
 Progress = Callable[[float, str], None]
 
@@ -37,6 +38,7 @@ def run_seeds(workspace, spec: ExperimentSpec, seeds: list[int], root: Path | No
     if len(set(seeds)) != len(seeds):
         raise ConrecError(f"each seed once, not {seeds}")
     progress = on_progress or (lambda fraction, message: None)
+    spec = with_tuned(workspace, spec)  # before the settings hash: a run with tuned baselines is a run of its own
     root = Path(root) if root is not None else store_root(workspace, spec)
     records, results = [], {}
     for index, seed in enumerate(seeds):

