@@ -51,7 +51,8 @@ def world(small_world, tmp_path):
 
 
 def test_ease_ranks_by_the_formula_over_the_users_context(world):
-    config = EASEConfig(l2=20.0, neutral_weight=0.5, half_life_days=7.0, context_events=30, dislike_power=1.0)
+    config = EASEConfig(l2=20.0, negative_weight=2.0, positive_weight=1.0, neutral_weight=0.5, half_life_days=7.0,
+                        context_events=30, dislike_power=1.0)
     samples = read_samples(world, "test", None)
     model = fit_ease(world, config)
     with open_workspace(world) as con:
@@ -63,7 +64,7 @@ def test_ease_ranks_by_the_formula_over_the_users_context(world):
                  AND (e.ts < s.anchor_ts OR (e.ts = s.anchor_ts AND e.event_id < s.anchor_event_id))
             WHERE s.split = 'test' ORDER BY s.sample_id, e.ts DESC, e.event_id DESC""").fetchall()
         popular = training_negative_counts(con)
-    weight = {"negative": 1.0, "positive": 1.0, "neutral": 0.5}
+    weight = {"negative": 2.0, "positive": 1.0, "neutral": 0.5}
     # the matrix and the dislike rate, written out from the training events
     items = model.items
     column = {item: i for i, item in enumerate(items)}
