@@ -92,10 +92,18 @@ with report_tab:
     top = headline(report)
     if top is not None:
         cells = st.columns(3)
-        cells[0].metric(f"Full method FHR@{top['k']}", f"{top['full']:.3f}")
-        cells[1].metric(f"Best baseline FHR@{top['k']}", f"{top['best']:.3f}", help=top["best_label"])
-        if top["ratio"] is not None:
-            cells[2].metric("Ratio", f"{top['ratio']:.2f}×")
+        cells[0].metric(f"Full method FHR@{top['k']}", f"{top['full']:.3f}",
+                        help=f"averaged per user first: {top['full_per_user']:.3f}")
+        cells[1].metric(f"Best baseline FHR@{top['k']}", f"{top['best']:.3f}",
+                        help=f"{top['best_label']}; averaged per user first: {top['best_per_user']:.3f}")
+        if top["difference"] is not None:
+            difference = top["difference"]
+            cells[2].metric("Difference", f"{difference['value']:+.3f}",
+                            help=f"95% interval [{difference['low']:+.3f}, {difference['high']:+.3f}], users "
+                                 "resampled" + ("" if top["ratio"] is None else
+                                                f"; ratio {top['ratio']['value']:.2f} [{top['ratio']['low']:.2f}, "
+                                                f"{top['ratio']['high']:.2f}]"))
+        st.markdown(f"**{top['verdict'][0].upper() + top['verdict'][1:]}.**")
     st.caption(f"{report.split} split ({report.sample_split} sample split); 95% intervals resample "
                "users; p is a paired sign-flip test of FHR against the best baseline, per user.")
     st.dataframe(display_table(frame), hide_index=True, width="stretch",

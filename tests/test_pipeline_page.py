@@ -213,3 +213,30 @@ def test_the_pages_cached_runs_change_when_a_run_finishes(tmp_path):
     os.utime(root / runs_module.SEEDS_FILE, (3_000, 3_000))
     os.utime(root, (1_000, 1_000))
     assert runs_version(workspace) == 3_000
+
+
+def test_the_report_states_its_primary_endpoint_from_the_per_sample_table(two_seeds):
+    """The record's primary endpoint and per-user figures are the per-sample table's, and report.md says the
+    verdict in words."""
+    from conrec_core.evaluation.intervals import paired_test
+    from conrec_core.evaluation.primary import per_user_mean
+
+    workspace, _, _ = two_seeds
+    record, report = list_runs(workspace)[0]
+    primary = report.primary
+    assert primary["full_method"] == report.full_method and primary["best_baseline"] == report.best_baseline
+    folder = runs_module.run_folder(workspace, record.name)
+    table = pd.read_parquet(folder / "sample_metrics.parquet")
+    full = table[table["method"] == report.full_method].set_index("sample_id")
+    best = table[table["method"] == report.best_baseline].set_index("sample_id").loc[full.index]
+    assert primary["full"] == pytest.approx(full["fhr"].mean()) and primary["best"] == pytest.approx(best["fhr"].mean())
+    assert primary["difference"]["value"] == pytest.approx(full["fhr"].mean() - best["fhr"].mean())
+    assert primary["p_value"] == paired_test(full["fhr"], best["fhr"], full["user_id"].tolist())["p_value"]
+    assert primary["full_per_user"] == pytest.approx(per_user_mean(full["fhr"], full["user_id"]))
+    rows = {row.method: row for row in report.methods}
+    assert rows[report.full_method].fhr_per_user == pytest.approx(primary["full_per_user"])
+    assert rows[report.best_baseline].fhr_p_holm is None  # the reference of every test
+    assert all(row.fhr_p_holm >= row.fhr_p_value_vs_best_baseline for row in report.methods
+               if row.fhr_p_holm is not None)
+    markdown = (folder / "report.md").read_text()
+    assert "## Primary endpoint" in markdown and primary["verdict"][1:] in markdown

@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 
 from .baselines import baseline_of
+from .primary import holm, per_user_mean, primary_endpoint
 from .report_markdown import markdown
 from .report_plots import filter_plot, grpo_plot, long_tail_plot, metric_plot
 from .report_record import SCHEMA_VERSION, Report
@@ -68,17 +69,9 @@ def write_report(workspace, out: Path, config, summary: pd.DataFrame, metrics: p
     definitions = sample_config.definitions()
     with open_workspace(workspace) as con:
         overlap = calendar_overlap(con)
-    methods = []
-    for row in summary.to_dict("records"):
-        entry = {"method": row["method"], "role": roles.get(row["method"], ROLES.get(baseline_of(row["method"]), "")),
-                 "samples": row["samples"], "users": row["users"],
-                 "k": row["k"]}
-        for metric in METRICS + EXTRA_METRICS:
-            entry[metric] = None if missing(row.get(metric)) else {
-                "value": row[metric], "low": row[f"{metric}_low"], "high": row[f"{metric}_high"]}
-        entry["fhr_p_value_vs_best_baseline"] = None if missing(row.get("fhr_p_value")) else row["fhr_p_value"]
-        entry["lif_p_value_vs_best_lif_baseline"] = None if missing(row.get("lif_p_value")) else row["lif_p_value"]
-        methods.append(entry)
+    best = summary["best_baseline"].iloc[0] if "best_baseline" in summary else None
+    methods = method_entries(summary, metrics, roles, names.grpo)
+    primary = primary_endpoint(metrics, names.grpo, best, roles)
     probes = probes or {}
     # through JSON once, so the record holds plain numbers and lists (as a reader gets it back), never numpy's
     plain = json.loads(json.dumps({
@@ -86,11 +79,12 @@ def write_report(workspace, out: Path, config, summary: pd.DataFrame, metrics: p
         "methods": methods, "filter_simulation": probes["filter_simulation"].to_dict("records")
         if "filter_simulation" in probes else None, "forgetting": probes.get("forgetting"),
         "true_dislikes": probes.get("true_dislikes"), "prior": probes.get("prior"),
-        "long_tail_budget": probes.get("long_tail_budget")}, default=_plain, allow_nan=False))
+        "long_tail_budget": probes.get("long_tail_budget"), "primary": primary and primary.to_dict()},
+        default=_plain, allow_nan=False))
     report = Report.from_dict({
         **plain, "schema_version": SCHEMA_VERSION, "workspace": str(Path(workspace).name), "source": source,
         "split": config.split,
-        "best_baseline": summary["best_baseline"].iloc[0] if "best_baseline" in summary else None,
+        "best_baseline": best,
         "best_lif_baseline": summary["best_lif_baseline"].iloc[0] if "best_lif_baseline" in summary else None,
         "full_method": names.grpo,
         "ablation": [{"step": step, "method": method} for step, method in ablation_rows(names, config)],
@@ -106,6 +100,29 @@ def write_report(workspace, out: Path, config, summary: pd.DataFrame, metrics: p
              long_tail_plot(report, out / "long_tail.png")]
     (out / "report.md").write_text(markdown(report, [p for p in plots if p]))
     return report
+
+
+def method_entries(summary: pd.DataFrame, metrics: pd.DataFrame, roles: dict[str, str], full_method: str
+                   ) -> list[dict]:
+    """Each method's row of the record: every figure with its interval, the paired tests, the FHR test adjusted
+    with every other row's (Holm: the family is every row but the best baseline and the primary comparison), and
+    the per-user-averaged FHR."""
+    methods = []
+    for row in summary.to_dict("records"):
+        entry = {"method": row["method"], "role": roles.get(row["method"], ROLES.get(baseline_of(row["method"]), "")),
+                 "samples": row["samples"], "users": row["users"], "k": row["k"]}
+        for metric in METRICS + EXTRA_METRICS:
+            entry[metric] = None if missing(row.get(metric)) else {
+                "value": row[metric], "low": row[f"{metric}_low"], "high": row[f"{metric}_high"]}
+        entry["fhr_p_value_vs_best_baseline"] = None if missing(row.get("fhr_p_value")) else row["fhr_p_value"]
+        entry["lif_p_value_vs_best_lif_baseline"] = None if missing(row.get("lif_p_value")) else row["lif_p_value"]
+        own = metrics[metrics["method"] == row["method"]]
+        entry["fhr_per_user"] = per_user_mean(own["fhr"], own["user_id"]) if len(own) else None
+        methods.append(entry)
+    family = holm({m["method"]: m["fhr_p_value_vs_best_baseline"] for m in methods if m["method"] != full_method})
+    for entry in methods:
+        entry["fhr_p_holm"] = family.get(entry["method"])
+    return methods
 
 
 def missing(value) -> bool:

@@ -35,15 +35,37 @@ def interval_text(figure: Interval | None) -> str:
     return "–" if figure is None else f"{figure.value:.4f} [{figure.low:.4f}, {figure.high:.4f}]"
 
 
+def primary_section(report: Report) -> list[str]:
+    """The primary endpoint in words, first: the difference and ratio with their intervals, the paired test, the
+    per-user figures and the verdict (evaluation/primary.py has the rule)."""
+    primary = report.primary
+    if not primary:
+        return []
+    k = primary["k"]
+    lines = ["## Primary endpoint", "",
+             f"The full method ({primary['full_method']}) against the best baseline ({primary['best_baseline']}), "
+             f"FHR@{k} on the {primary['samples']:,} samples of {primary['users']:,} users both scored: "
+             f"{primary['full']:.3f} against {primary['best']:.3f}; per user {primary['full_per_user']:.3f} against "
+             f"{primary['best_per_user']:.3f}; samples hit {primary['full_hits']:,} against {primary['best_hits']:,}."]
+    difference, ratio = primary["difference"], primary["ratio"]
+    if not primary["verdict"].startswith("too few hits"):
+        lines[-1] += (f" Difference {difference['value']:+.3f} [{difference['low']:+.3f}, {difference['high']:+.3f}]"
+                      + (f", ratio {ratio['value']:.2f} [{ratio['low']:.2f}, {ratio['high']:.2f}]" if ratio else "")
+                      + f" (95% intervals, users resampled); paired test p {format_p(primary['p_value'])[2:]}.")
+    return lines + ["", f"**{primary['verdict'][0].upper() + primary['verdict'][1:]}.**", ""]
+
+
 def metric_table(rows: list[tuple[str, MethodFigures]], k: int, first: list[str], label) -> list[str]:
-    """Markdown rows of every metric with its interval and the FHR and LIF p-values; `label(key, method)` gives
-    the first cells."""
-    header = first + ["users / samples"] + [f"{LABELS[m]}@{k}" for m in METRICS] + ["p (FHR)", "p (LIF)"]
+    """Markdown rows of every metric with its interval, the per-user-averaged FHR, and the FHR (raw and Holm) and
+    LIF p-values; `label(key, method)` gives the first cells."""
+    header = (first + ["users / samples"] + [f"{LABELS[m]}@{k}" for m in METRICS] + [f"FHR@{k} per user"]
+              + ["p (FHR)", "p (FHR, Holm)", "p (LIF)"])
     lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
     for key, method in rows:
-        tests = [method.fhr_p_value_vs_best_baseline, method.lif_p_value_vs_best_lif_baseline]
+        tests = [method.fhr_p_value_vs_best_baseline, method.fhr_p_holm, method.lif_p_value_vs_best_lif_baseline]
         cells = label(key, method) + [f"{method.users} / {method.samples}"] + [interval_text(method.figure(m))
                                                                                for m in METRICS]
+        cells.append("–" if method.fhr_per_user is None else f"{method.fhr_per_user:.4f}")
         cells += ["–" if p is None else format_p(p).replace("= ", "") for p in tests]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
@@ -73,6 +95,7 @@ def markdown(report: Report, plots: list[str]) -> str:
     if report.command:
         lines += ["Made with:", "", f"    {report.command}", ""]
     lines += [overlap_sentence(report), ""]
+    lines += primary_section(report)
     by_name = {method.method: method for method in report.methods}
     extra = {row["method"] for row in report.reward_variants} - {report.full_method}
     lines += metric_table([(m.role, m) for m in report.methods if m.method not in extra], k,

@@ -15,9 +15,13 @@ from pathlib import Path
 
 from ..errors import ConrecError
 
-# 1: the layout every report since per-sample metrics were kept has (the version names the layout, not a date)
-SCHEMA_VERSION = 1
+# 1: the layout every report since per-sample metrics were kept has (the version names the layout, not a date);
+# 2: adds the primary endpoint, Holm-adjusted p-values and per-user-averaged FHR (None in a version-1 report)
+SCHEMA_VERSION = 2
 FIGURES = ("hr", "fhr", "luf", "lif", "ndcg", "candidate_accuracy", "invalid_rate", "true_dislike_share")
+
+
+UPGRADES = {1}  # older layouts a reader still takes: what they lack reads as None
 
 
 @dataclass(frozen=True)
@@ -51,6 +55,8 @@ class MethodFigures:
     true_dislike_share: Interval | None = None
     fhr_p_value_vs_best_baseline: float | None = None  # paired sign-flip test per user; None for the best itself
     lif_p_value_vs_best_lif_baseline: float | None = None
+    fhr_p_holm: float | None = None  # the FHR test adjusted for every other row's (Holm)
+    fhr_per_user: float | None = None  # FHR@K averaged per user first
 
     def figure(self, name: str) -> Interval | None:
         return getattr(self, name)
@@ -89,6 +95,7 @@ class Report:
     true_dislikes: dict | None = None
     prior: dict | None = None
     long_tail_budget: dict | None = None  # reference, methods: per method LIF@K at the full method's budget
+    primary: dict | None = None  # the full method against the best baseline (evaluation/primary.py)
     created_at: str | None = None
     schema_version: int = SCHEMA_VERSION
 
@@ -105,6 +112,9 @@ class Report:
     @classmethod
     def from_dict(cls, data: dict) -> "Report":
         version = data.get("schema_version")
+        if version in UPGRADES:  # an older layout: the parts it lacks are None
+            data = {**data, "schema_version": SCHEMA_VERSION}
+            version = SCHEMA_VERSION
         if version != SCHEMA_VERSION:
             raise ConrecError(f"a report of schema version {version!r}; this conrec reads version {SCHEMA_VERSION}: "
                               "run the pipeline again")

@@ -74,16 +74,19 @@ def paired_tests_in_words(report: Report) -> list[str]:
 
 
 def headline(report: Report) -> dict | None:
-    """The full method's and the best baseline's FHR@K, and their ratio; None when either is missing."""
-    frame = methods_frame(report).set_index("name")
-    full, best = report.full_method, report.best_baseline
-    if full not in frame.index or best not in frame.index:
+    """The primary endpoint as the page's headline: both FHR@K figures, the difference and the ratio with their
+    intervals, and the verdict in words; no ratio when there are too few hits to compare (evaluation/primary.py).
+    None without a primary endpoint (a report of an older layout)."""
+    primary = report.primary
+    if not primary:
         return None
-    a, b = frame.loc[full], frame.loc[best]
-    if a["fhr"] is None or b["fhr"] is None:
-        return None
-    return {"k": int(a["k"]), "full": float(a["fhr"]), "best": float(b["fhr"]), "best_label": b["method"],
-            "ratio": float(a["fhr"]) / float(b["fhr"]) if b["fhr"] else None, "p": a["p"]}
+    labels = dict(zip(methods_frame(report)["name"], methods_frame(report)["method"]))
+    comparable = not primary["verdict"].startswith("too few hits")
+    return {"k": primary["k"], "full": primary["full"], "best": primary["best"],
+            "best_label": labels.get(primary["best_baseline"], primary["best_baseline"]),
+            "difference": primary["difference"] if comparable else None,
+            "ratio": primary["ratio"] if comparable else None, "p": primary["p_value"], "verdict": primary["verdict"],
+            "full_per_user": primary["full_per_user"], "best_per_user": primary["best_per_user"]}
 
 
 def filter_curve(report: Report) -> pd.DataFrame:
