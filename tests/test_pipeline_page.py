@@ -240,3 +240,14 @@ def test_the_report_states_its_primary_endpoint_from_the_per_sample_table(two_se
                if row.fhr_p_holm is not None)
     markdown = (folder / "report.md").read_text()
     assert "## Primary endpoint" in markdown and primary["verdict"][1:] in markdown
+
+
+def test_the_report_says_where_each_learnt_method_stopped(two_seeds):
+    workspace, _, _ = two_seeds
+    record, report = list_runs(workspace)[0]
+    seed = record.seed
+    assert {f"sasrec_negatives-s{seed}", f"sasrec_both-s{seed}", f"pipeline-sft-s{seed}"} <= set(report.training)
+    sasrec = report.training[f"sasrec_negatives-s{seed}"]
+    assert sasrec["steps"] <= sasrec["cap"] and sasrec["best_step"] <= sasrec["steps"]
+    markdown = (runs_module.run_folder(workspace, record.name) / "report.md").read_text()
+    assert "Where training stopped" in markdown and f"| sasrec_negatives-s{seed} | {sasrec['steps']} |" in markdown

@@ -155,3 +155,17 @@ def test_baselines_ranked_side_by_side_store_what_they_store_in_turn(chain_world
                                         "sasrec_prior-s0"}
     assert labels == {"sasrec_negatives + sasrec_prior", "sasrec_both", "most_disliked + swing_cf"}
     pd.testing.assert_frame_equal(stored[1], stored[3])
+
+
+def test_training_stops_once_validation_stops_improving(chain_world):
+    """The step count is only a cap: with patience, training ends a `patience` of checks after the best one, and
+    says where (the report's "where training stopped" table reads this)."""
+    validation = read_samples(chain_world, "validation")
+    trained = train_sasrec(chain_world, SASRecConfig(steps=5_000, eval_every=10, patience=2, hidden_size=32),
+                           validation=validation)
+    summary = trained.training_summary()
+    checks = [step for step, _ in trained.validation_fhr]
+    assert summary["last_check"] == checks[-1] < 5_000
+    best_index = checks.index(summary["best_step"])
+    assert len(checks) - 1 - best_index == 2  # stopped two checks after the best, none of them better
+    assert all(fhr <= summary["best_validation_fhr"] for _, fhr in trained.validation_fhr)

@@ -6,6 +6,7 @@ an item the sample's seen rule excludes (`data.samples.seen_items`, method §2),
 
 from __future__ import annotations
 
+import json
 import re
 from collections import defaultdict
 from collections.abc import Sequence
@@ -23,7 +24,7 @@ from ..errors import ConfigError
 from ..rl.swing import read_neighbours_with_scores
 from ..data.samples import read_samples, seen_items
 from ..data.stats import training_negative_counts
-from ..data.workspace import open_workspace, read_meta
+from ..data.workspace import artifacts_dir, open_workspace, read_meta
 
 
 def baseline_method(baseline: str, seed: int) -> str:
@@ -120,6 +121,26 @@ def _sasrec_key(workspace, config: SASRecConfig) -> tuple:
         return str(Path(workspace).resolve()), tuple(events), read_meta(con, "samples_fingerprint"), config
 
 
+def training_summary_path(workspace, method: str) -> Path:
+    return artifacts_dir(workspace) / "baselines" / f"{method}.json"
+
+
+def write_training_summary(workspace, method: str, summary: dict) -> None:
+    """Keep where a learnt baseline's training stopped, for the report (`read_training_summary`)."""
+    path = training_summary_path(workspace, method)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.tmp")
+    temporary.write_text(json.dumps(summary))
+    temporary.replace(path)
+
+
+def read_training_summary(workspace, method: str) -> dict | None:
+    try:
+        return json.loads(training_summary_path(workspace, method).read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def rank_baseline(workspace, method: str, samples: pd.DataFrame, k: int = 20,
                   sasrec: SASRecConfig = SASRecConfig(), on_progress=None, ease: EASEConfig = EASEConfig()
                   ) -> list[list[str]]:
@@ -133,7 +154,9 @@ def rank_baseline(workspace, method: str, samples: pd.DataFrame, k: int = 20,
     if method in SASREC_VARIANTS:
         from .sasrec import choose_sasrec_prior, rank_sasrec, train_sasrec
 
-        config = replace(sasrec, with_positives=SASREC_VARIANTS[method])
+        with_positives = SASREC_VARIANTS[method]
+        config = replace(sasrec, with_positives=with_positives,
+                         max_length=sasrec.positives_context if with_positives else sasrec.max_length)
         validation = read_samples(workspace, "validation")
         key = _sasrec_key(workspace, config)
         trained = next((model for kept, model in _LAST_SASREC if kept == key), None)
@@ -142,6 +165,7 @@ def rank_baseline(workspace, method: str, samples: pd.DataFrame, k: int = 20,
             _LAST_SASREC[:] = [(key, trained)]
         elif on_progress:
             on_progress(1.0, "SASRec: the model just trained with these settings")
+        write_training_summary(workspace, baseline_method(method, sasrec.seed), trained.training_summary())
         if method != "sasrec_prior":
             return rank_sasrec(trained, samples, excluded, k)
         weight, prior, _ = choose_sasrec_prior(workspace, trained, validation, k)

@@ -31,6 +31,20 @@ def budget_table(report: Report) -> list[str]:
     return lines + [""]
 
 
+def training_table(report: Report) -> list[str]:
+    """Where each learnt method's training stopped: a figure from a model still improving is no fair figure."""
+    if not report.training:
+        return []
+    lines = ["Where training stopped: steps run, the check whose weights were kept, and the most steps allowed "
+             "(the SASRec baselines stop once validation FHR@20 has not improved for their patience).", "",
+             "| method | steps run | kept check | most steps | its validation FHR@20 |", "|---|---|---|---|---|"]
+    for method, stop in report.training.items():
+        fhr = stop.get("best_validation_fhr")
+        lines.append(f"| {method} | {stop.get('steps')} | {stop.get('best_step') or 'the last'} | {stop.get('cap')} "
+                     f"| {'–' if fhr is None else f'{fhr:.3f}'} |")
+    return lines + [""]
+
+
 def interval_text(figure: Interval | None) -> str:
     return "–" if figure is None else f"{figure.value:.4f} [{figure.low:.4f}, {figure.high:.4f}]"
 
@@ -124,6 +138,7 @@ def markdown(report: Report, plots: list[str]) -> str:
               f"only long-tail future negatives (items with {definitions['long-tail items']}), over the samples that "
               "have one.", ""]
     lines += budget_table(report)
+    lines += training_table(report)
     forgetting = report.forgetting
     if forgetting and forgetting["forgetting_rate"] is not None:
         lines += [f"Forgetting: item-level alignment accuracy (4 candidates, chance 0.25) {forgetting['alignment_before']:.3f} "

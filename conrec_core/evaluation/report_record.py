@@ -16,7 +16,8 @@ from pathlib import Path
 from ..errors import ConrecError
 
 # 1: the layout every report since per-sample metrics were kept has (the version names the layout, not a date);
-# 2: adds the primary endpoint, Holm-adjusted p-values and per-user-averaged FHR (None in a version-1 report)
+# 2: adds the primary endpoint, Holm-adjusted p-values, per-user-averaged FHR and where each learnt method's
+# training stopped (None in a version-1 report)
 SCHEMA_VERSION = 2
 FIGURES = ("hr", "fhr", "luf", "lif", "ndcg", "candidate_accuracy", "invalid_rate", "true_dislike_share")
 
@@ -96,6 +97,7 @@ class Report:
     prior: dict | None = None
     long_tail_budget: dict | None = None  # reference, methods: per method LIF@K at the full method's budget
     primary: dict | None = None  # the full method against the best baseline (evaluation/primary.py)
+    training: dict | None = None  # per learnt method: steps run, the check it kept, the step cap
     created_at: str | None = None
     schema_version: int = SCHEMA_VERSION
 

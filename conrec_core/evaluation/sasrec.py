@@ -134,6 +134,14 @@ class TrainedSASRec:
     config: SASRecConfig
     validation_fhr: list[tuple[int, float]]  # (step, FHR@20) at each check
 
+    def training_summary(self) -> dict:
+        """Where training stopped and which check's weights it kept: what a report shows of a learnt baseline."""
+        best = max(self.validation_fhr, key=lambda check: check[1]) if self.validation_fhr else None
+        return {"last_check": self.validation_fhr[-1][0] if self.validation_fhr else None,
+                "best_step": best and best[0], "best_validation_fhr": best and best[1],
+                "steps_cap": self.config.steps, "patience": self.config.patience,
+                "validation_fhr": [list(check) for check in self.validation_fhr]}
+
 
 def rank_sasrec(trained: TrainedSASRec, samples: pd.DataFrame, seen: list[set[str]], k: int = 20,
                 batch_size: int = 256, prior: torch.Tensor | None = None, weight: float = 0.0) -> list[list[str]]:
@@ -211,6 +219,7 @@ def train_sasrec(workspace, config: SASRecConfig = SASRecConfig(), validation: p
         seen = seen_items(workspace, validation["sample_id"])
         validation_seen = [set(seen[sample_id]) for sample_id in validation["sample_id"]]
     best = (-1.0, copy.deepcopy(model.state_dict()))
+    checks_without_gain = 0
     for step in range(1, config.steps + 1):
         model.train()
         rows = generator.integers(0, len(windows[0]), config.batch_size)
@@ -227,9 +236,16 @@ def train_sasrec(workspace, config: SASRecConfig = SASRecConfig(), validation: p
                                  for r, f in zip(ranked, validation["future_negatives"])]))
             trained.validation_fhr.append((step, fhr))
             if fhr > best[0]:
-                best = (fhr, copy.deepcopy(model.state_dict()))
-        if step % 20 == 0 or step == config.steps:
-            progress(step / config.steps, f"SASRec step {step}/{config.steps}, loss {loss.item():.3f}")
+                best, checks_without_gain = (fhr, copy.deepcopy(model.state_dict())), 0
+            else:
+                checks_without_gain += 1
+            if config.patience and checks_without_gain >= config.patience:
+                progress(1.0, f"SASRec: no better validation FHR@20 in {config.patience} checks, stopped at step "
+                              f"{step}")
+                break
+        if step % 20 == 0 or step == config.steps:  # the cap, or how much of the patience is spent: the larger
+            done = max(step / config.steps, checks_without_gain / config.patience if config.patience else 0.0)
+            progress(min(done, 0.99), f"SASRec step {step}, loss {loss.item():.3f}")
     if validation is not None:
         model.load_state_dict(best[1])
     model.eval()

@@ -12,7 +12,8 @@ from ..data.importer import rebuild_samples
 from ..data.samples import read_sample_config, read_samples
 from ..data.workspace import open_workspace
 from ..errors import ConrecError
-from ..evaluation.baselines import baseline_method
+from ..lm.checkpoint_paths import checkpoint_dir, read_training
+from ..evaluation.baselines import baseline_method, read_training_summary
 from ..evaluation.probes import filter_simulation, forgetting_rate
 from ..evaluation.report import write_report
 from ..evaluation.scoring import read_sample_metrics, summarise
@@ -100,4 +101,24 @@ def probes(workspace, spec: ExperimentSpec, names: MethodNames, metrics) -> dict
     truth = load_true_dislikes(workspace)
     if truth is not None:
         found["true_dislikes"] = reference_shares(truth, samples)
+    found["training"] = training_stops(workspace, spec, names)
     return found
+
+
+def training_stops(workspace, spec: ExperimentSpec, names: MethodNames) -> dict:
+    """Where each learnt method's training stopped and which check it kept: the SASRec baselines (stopped on
+    validation) and the SFT members (their step count, and the best check when they keep one)."""
+    stops = {}
+    for baseline in spec.baselines:
+        summary = read_training_summary(workspace, baseline_method(baseline, spec.sasrec.seed))
+        if summary is not None and summary.get("last_check") is not None:
+            stops[baseline_method(baseline, spec.sasrec.seed)] = {
+                "steps": summary["last_check"], "best_step": summary["best_step"], "cap": summary["steps_cap"],
+                "best_validation_fhr": summary["best_validation_fhr"]}
+    for member in names.sft_members:
+        training = read_training(checkpoint_dir(workspace, member))
+        summary = training.get("summary") or {}
+        ranking = (summary.get("validation") or {}).get("ranking") or {}
+        stops[member] = {"steps": training.get("step"), "best_step": summary.get("best_step"),
+                         "cap": (training.get("sft") or {}).get("steps"), "best_validation_fhr": ranking.get("fhr")}
+    return stops
