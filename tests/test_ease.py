@@ -139,3 +139,26 @@ def test_a_catalogue_past_max_items_keeps_the_most_met(world):
             SELECT e.item_id FROM events e JOIN user_cuts c USING (user_id) WHERE e.ts < c.validation_cut
             GROUP BY e.item_id ORDER BY count(DISTINCT e.user_id) DESC, e.item_id LIMIT 15""").fetchall()]
     assert model.items == most_met and model.weights.shape == (15, 15)
+
+
+def test_item_knn_reads_every_kind_of_event_and_the_fused_baselines_fuse_theirs(world):
+    """item-KNN's matrix holds positives and neutrals too; the fused baselines row is the reciprocal-rank fusion
+    of the untrained baselines' own lists, as the SID members are fused."""
+    from conrec_core.decoding.ensemble import fuse_ranks
+    from conrec_core.evaluation.baseline_names import FUSED_BASELINES
+    from conrec_core.evaluation.item_cf import training_matrix
+    from conrec_core.rl.swing import build_swing
+
+    with open_workspace(world, read_only=False) as con:
+        build_swing(con)
+        negatives, _ = training_matrix(con)
+        everything, _ = training_matrix(con, ("negative", "positive", "neutral"))
+    assert everything.nnz > negatives.nnz
+    samples = read_samples(world, "test", None)
+    seen = seen_items(world, samples["sample_id"])
+    knn = rank_baseline(world, "item_knn", samples, k=10)
+    assert all(len(r) == len(set(r)) == 10 and not set(r) & set(seen[s]) for r, s in zip(knn, samples["sample_id"]))
+    assert knn != rank_baseline(world, "item_cf", samples, k=10)
+    fused = rank_baseline(world, "fused_baselines", samples, k=10)
+    members = [rank_baseline(world, member, samples, k=20) for member in FUSED_BASELINES]
+    assert fused == [[item for item, _ in fuse_ranks(list(lists), 10)] for lists in zip(*members)]

@@ -20,8 +20,8 @@ def test_evaluate_scores_a_checkpoint_and_the_baselines_per_sample(tiny_world, c
     assert main(["evaluate", "--workspace", str(workspace), "--checkpoints", "tiny", "--json",
                  "--sasrec-steps", "30"]) == 0
     table = {row["method"]: row for row in json.loads(capsys.readouterr().out)}
-    assert set(table) == {"tiny", "most_disliked", "swing_cf", "item_cf", "ease", "sasrec_negatives-s0",
-                          "sasrec_both-s0", "sasrec_prior-s0"}
+    assert set(table) == {"tiny", "most_disliked", "swing_cf", "item_cf", "item_knn", "ease", "fused_baselines",
+                          "sasrec_negatives-s0", "sasrec_both-s0", "sasrec_prior-s0"}
     assert table["tiny"]["fhr"] == pytest.approx(run.fhr) and table["tiny"]["hr"] == pytest.approx(run.hr)
     assert table["tiny"]["samples"] == run.samples
     for row in table.values():

@@ -48,7 +48,8 @@ def test_every_earlier_item_of_any_kind_is_seen(hand_log):
     assert {"hot", "early"} <= seen and sample["next_negative"] not in seen
 
 
-@pytest.mark.parametrize("method", ["most_disliked", "swing_cf", "item_cf", "sasrec_negatives", "sasrec_both"])
+@pytest.mark.parametrize("method", ["most_disliked", "swing_cf", "item_cf", "item_knn", "ease", "fused_baselines",
+                                    "sasrec_negatives", "sasrec_both"])
 def test_no_method_predicts_an_item_met_long_ago_or_only_viewed(hand_log, method):
     samples = my_test_sample(hand_log)
     [ranked] = rank_baseline(hand_log, method, samples, k=10, sasrec=SASRecConfig(steps=10, eval_every=5))

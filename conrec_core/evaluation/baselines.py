@@ -15,16 +15,17 @@ from pathlib import Path
 
 import pandas as pd
 
-from .baseline_names import BASELINES, SASREC_VARIANTS
+from .baseline_names import ALL_KINDS, BASELINES, FUSED_BASELINES, SASREC_VARIANTS
 from .ease import fit_ease, rank_ease, sample_contexts
 from .ease_config import EASEConfig
-from .item_cf import rank_item_cf, training_matrix
+from .item_cf import HISTORY as ITEM_CF_HISTORY, rank_item_cf, training_matrix
 from .sasrec_config import SASRecConfig
 from ..errors import ConfigError
 from ..rl.swing import read_neighbours_with_scores
 from ..data.samples import read_samples, seen_items
 from ..data.stats import training_negative_counts
 from ..data.workspace import artifacts_dir, open_workspace, read_meta
+from ..decoding.ensemble import fuse_ranks
 
 
 def baseline_method(baseline: str, seed: int) -> str:
@@ -177,11 +178,19 @@ def rank_baseline(workspace, method: str, samples: pd.DataFrame, k: int = 20,
         contexts = sample_contexts(workspace, samples["sample_id"], ease)
         return rank_ease(fit_ease(workspace, ease), [contexts[int(s)] for s in samples["sample_id"]], excluded,
                          popular, k)
+    if method == "fused_baselines":  # each fused baseline ranks twice K, so the fusion has depth to reorder
+        members = [rank_baseline(workspace, member, samples, 2 * k, ease=ease) for member in FUSED_BASELINES]
+        return [[item for item, _ in fuse_ranks(list(lists), k)] for lists in zip(*members)]
     with open_workspace(workspace) as con:
-        if method == "item_cf":
-            matrix, items = training_matrix(con)
+        if method in ("item_cf", "item_knn"):
+            matrix, items = training_matrix(con, ALL_KINDS if method == "item_knn" else ("negative",))
     if method == "item_cf":
         return rank_item_cf(matrix, items, [list(n) for n in samples["context_negatives"]], excluded, popular, k)
+    if method == "item_knn":  # the user's last events of every kind, as EASE reads them
+        recent = sample_contexts(workspace, samples["sample_id"], EASEConfig(context_events=ITEM_CF_HISTORY,
+                                                                             half_life_days=None))
+        return rank_item_cf(matrix, items, [[item for item, _ in recent[int(s)]] for s in samples["sample_id"]],
+                            excluded, popular, k)
     rankings = []
     for negatives, seen_here in zip(samples["context_negatives"], excluded):
         if method == "most_disliked":

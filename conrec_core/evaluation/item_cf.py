@@ -18,11 +18,11 @@ HISTORY = 20
 BATCH = 512  # samples scored per pair of sparse products (an items x BATCH dense block)
 
 
-def training_matrix(con) -> tuple[csr_matrix, list[str]]:
-    """(users x items binary matrix of training negatives, item ids of its columns)."""
+def training_matrix(con, kinds: tuple[str, ...] = ("negative",)) -> tuple[csr_matrix, list[str]]:
+    """(users x items binary matrix of the training part's events of `kinds`, item ids of its columns)."""
     rows = con.execute("""
         SELECT DISTINCT e.user_id, e.item_id FROM events e JOIN user_cuts c USING (user_id)
-        WHERE e.kind = 'negative' AND e.ts < c.validation_cut""").fetchall()
+        WHERE list_contains(?, e.kind) AND e.ts < c.validation_cut""", [list(kinds)]).fetchall()
     users = {u: i for i, u in enumerate(sorted({u for u, _ in rows}))}
     items = sorted({i for _, i in rows})
     columns = {item: i for i, item in enumerate(items)}
