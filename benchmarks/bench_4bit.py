@@ -21,7 +21,7 @@ import os
 import tempfile
 import time
 
-from experiments.checkpoint_choice import checkpoint_parser, workspace_and_checkpoint
+from .checkpoint_choice import checkpoint_parser, workspace_and_checkpoint
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")

@@ -1,8 +1,7 @@
-"""The item-CF baseline's history length: validation and test FHR@K for each length.
+"""The item-CF baseline's history length: validation FHR@K for each length (a tuning run never reads the test
+split; docs/decisions.md#item-cf cites it).
 
     python -m experiments.tune_item_cf WORKSPACE [--k 20]
-
-The length is chosen on validation; test is printed so the choice can be audited (item_cf.HISTORY cites it).
 """
 
 from __future__ import annotations
@@ -26,17 +25,14 @@ def main() -> None:
     with open_workspace(args.workspace) as con:
         matrix, items = training_matrix(con)
         popular = training_negative_counts(con)
-    print(f"{'history':>8} {'validation':>11} {'test':>7}")
+    samples = read_samples(args.workspace, "validation")
+    seen = seen_items(args.workspace, samples["sample_id"])
+    print(f"{'history':>8} {'validation':>11}")
     for history in (5, 10, 20, 50):
-        figures = []
-        for split in ("validation", "test"):
-            samples = read_samples(args.workspace, split)
-            seen = seen_items(args.workspace, samples["sample_id"])
-            ranked = rank_item_cf(matrix, items, [list(n) for n in samples["context_negatives"]],
-                                  [set(seen[s]) for s in samples["sample_id"]], popular, args.k, history)
-            figures.append(np.mean([future_hit_rate(r, list(f), args.k)
-                                    for r, f in zip(ranked, samples["future_negatives"])]))
-        print(f"{history:>8} {figures[0]:11.4f} {figures[1]:7.4f}")
+        ranked = rank_item_cf(matrix, items, [list(n) for n in samples["context_negatives"]],
+                              [set(seen[s]) for s in samples["sample_id"]], popular, args.k, history)
+        figure = np.mean([future_hit_rate(r, list(f), args.k) for r, f in zip(ranked, samples["future_negatives"])])
+        print(f"{history:>8} {figure:11.4f}")
 
 
 if __name__ == "__main__":

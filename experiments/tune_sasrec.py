@@ -1,4 +1,4 @@
-"""The SASRec baselines' settings search: validation and test FHR@K of each setting, over seeds.
+"""The SASRec baselines' settings search: validation FHR@K of each setting, over seeds.
 
     python -m experiments.tune_sasrec WORKSPACE [--seeds 3] [--grid default|short|wide] [--with-positives]
                                      [--part I/N] [--set NAME=VALUE ...]
@@ -7,9 +7,8 @@
 
 `--part 1/2` and `--part 2/2` run alternate settings of one grid, so two processes share a 2-core machine.
 
-Settings are chosen on the mean validation FHR@K only; the test column is printed so the choice can be
-audited, never used to make it. The chosen settings are the defaults of SASRecConfig (its comments cite this
-search).
+Settings are chosen on the mean validation FHR@K; a tuning run never reads the test split. Each run trains
+until validation stops improving (SASRecConfig.patience). docs/decisions.md#sasrec cites this search.
 """
 
 from __future__ import annotations
@@ -21,10 +20,9 @@ from dataclasses import fields, replace
 
 import numpy as np
 
-from conrec_core.data.samples import read_samples, seen_items
-from conrec_core.evaluation.sasrec import rank_sasrec, train_sasrec
+from conrec_core.data.samples import read_samples
+from conrec_core.evaluation.sasrec import train_sasrec
 from conrec_core.evaluation.sasrec_config import SASRecConfig
-from conrec_core.metrics import future_hit_rate
 
 GRIDS = {
     # one factor at a time around the defaults, then the pairs that mattered
@@ -42,19 +40,12 @@ GRIDS = {
 }
 
 
-def fhr(trained, workspace, samples, k: int) -> float:
-    seen = seen_items(workspace, samples["sample_id"])
-    ranked = rank_sasrec(trained, samples, [set(seen[s]) for s in samples["sample_id"]], k)
-    return float(np.mean([future_hit_rate(r, list(f), k) for r, f in zip(ranked, samples["future_negatives"])]))
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("workspace")
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--grid", choices=sorted(GRIDS), default="default")
     parser.add_argument("--with-positives", action="store_true")
-    parser.add_argument("--k", type=int, default=20)
     parser.add_argument("--part", default="1/1", help="I/N: only the grid's settings I, I+N, I+2N, ...")
     parser.add_argument("--set", action="append", default=[], metavar="NAME=VALUE",
                         help="one setting of SASRecConfig; given, the grid is this one setting")
@@ -70,21 +61,20 @@ def main() -> None:
     part, parts = map(int, args.part.split("/"))
     if not 1 <= part <= parts:
         parser.error(f"--part wants I/N with 1 <= I <= N, got {args.part}")
-    validation, test = read_samples(args.workspace, "validation"), read_samples(args.workspace, "test")
+    validation = read_samples(args.workspace, "validation")
     base = replace(SASRecConfig(), with_positives=args.with_positives, eval_samples=len(validation))
-    print(f"{'setting':<48} {'val FHR':>8} {'sd':>6} {'test FHR':>9} {'sd':>6} {'best step':>9} {'s/run':>6}")
+    print(f"{'setting':<48} {'val FHR':>8} {'sd':>6} {'best step':>9} {'s/run':>6}")
     grid = [chosen] if chosen else GRIDS[args.grid]
     for change in grid[part - 1::parts]:
         scores, steps, clock = [], [], time.perf_counter()
         for seed in range(args.seeds):
             config = replace(base, **change, seed=seed)
-            config = replace(config, eval_every=max(1, config.steps // 10))
             trained = train_sasrec(args.workspace, config, validation)
-            scores.append((max(f for _, f in trained.validation_fhr), fhr(trained, args.workspace, test, args.k)))
+            scores.append(max(f for _, f in trained.validation_fhr))
             steps.append(max(trained.validation_fhr, key=lambda x: x[1])[0])
-        val, tst = np.array(scores).T
+        val = np.array(scores)
         label = ", ".join(f"{k}={v:g}" for k, v in change.items()) or "defaults"
-        print(f"{label:<48} {val.mean():8.4f} {val.std():6.4f} {tst.mean():9.4f} {tst.std():6.4f} "
+        print(f"{label:<48} {val.mean():8.4f} {val.std():6.4f} "
               f"{int(np.median(steps)):>9} {(time.perf_counter() - clock) / args.seeds:6.1f}", flush=True)
 
 

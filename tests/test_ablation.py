@@ -7,7 +7,7 @@ import pytest
 
 from conrec_core.cli import main
 from conrec_core.errors import ConrecError
-from conrec_core.experiment.ablation import VARIANTS, run_ablation
+from conrec_core.experiment.ablation import SPLITS, VARIANTS, WITH_TEST, run_ablation
 
 
 def report_row(out, variant: str, split: str, method: str) -> dict:
@@ -19,7 +19,7 @@ def test_quick_ablation_reads_the_pipeline_rows_and_resumes(small_world, tmp_pat
     out = tmp_path / "ablation"
     lines: list[str] = []
     run_ablation(small_world, out, out / "workspaces", ("default", "no_grpo", "one_member"), quick=True,
-                 say=lines.append)
+                 say=lines.append, splits=WITH_TEST)
     # no_grpo and one_member read the default's run: one run of that configuration, not three
     assert sum(" done in " in line for line in lines) == 1
 
@@ -27,7 +27,7 @@ def test_quick_ablation_reads_the_pipeline_rows_and_resumes(small_world, tmp_pat
     # `pipeline`: a variant that trains otherwise must train its own, not meet those under the same names
     trained_source = out / "workspaces" / "default" / small_world.name
     rows = run_ablation(trained_source, out, out / "workspaces", ("default", "no_grpo", "one_member", "half_steps"),
-                        quick=True, say=lines.append)
+                        quick=True, say=lines.append, splits=WITH_TEST)
     by_name = {row["method"]: row for row in rows}
     assert list(by_name) == ["default", "no_grpo", "one_member", "half_steps", "most_disliked", "item_cf"]
     assert sum(" done in " in line for line in lines) == 2
@@ -63,7 +63,7 @@ def test_quick_ablation_reads_the_pipeline_rows_and_resumes(small_world, tmp_pat
     # a rerun finds every row in the stored samples and runs nothing
     lines.clear()
     again = run_ablation(trained_source, out, out / "workspaces", ("default", "half_steps"), quick=True,
-                         say=lines.append)
+                         say=lines.append, splits=WITH_TEST)
     assert lines == [] and again == rows
 
 
@@ -73,3 +73,13 @@ def test_unknown_variants_are_refused(small_world, tmp_path, capsys):
     # the command line says it in one line, before any workspace copy
     assert main(["ablation", "--workspace", str(small_world), "--out", str(tmp_path / "cli"), "--only", "bigger"]) == 2
     assert "unknown variants ['bigger']" in capsys.readouterr().err and not (tmp_path / "cli" / "workspaces").exists()
+
+
+def test_a_tuning_ablation_reads_validation_alone(small_world, tmp_path):
+    """Without the final report's switch the ablation never runs, scores or prints the test split."""
+    out = tmp_path / "ablation"
+    rows = run_ablation(small_world, out, out / "workspaces", ("cold_users",), quick=True, say=lambda line: None)
+    assert SPLITS == ("validation",)
+    assert not (out / "workspaces" / "runs" / "cold_users" / "test").exists()
+    assert all(not key.startswith("test") for row in rows for key in row)
+    assert "test" not in (out / "ablation.md").read_text().replace("sign-flip test", "")

@@ -88,6 +88,9 @@ def register(commands) -> dict:
     ablation.add_argument("--scratch", type=Path, help="folder for the workspace copies (default: OUT/workspaces)")
     ablation.add_argument("--only", nargs="+", default=(), metavar="VARIANT", help="run only these variants")
     ablation.add_argument("--quick", action="store_true", help="the quick preset's settings, two members")
+    ablation.add_argument("--with-test", action="store_true",
+                          help="also the test split: for a final report only, never to choose a default (default: "
+                               "validation alone)")
     tune = commands.add_parser("tune", help="search a baseline's settings on the validation split",
                                description="One tuning protocol for every method: a seeded random search of its "
                                            "settings (the defaults first), each trial scored by FHR@K on the "
@@ -126,12 +129,12 @@ def run_tune_command(args: argparse.Namespace) -> int:
 
 
 def run_ablation_command(args: argparse.Namespace) -> int:
-    from ..experiment.ablation import run_ablation
+    from ..experiment.ablation import SPLITS, WITH_TEST, run_ablation
 
     with open_workspace(args.workspace):  # a missing workspace is named before any copy is made
         pass
     run_ablation(args.workspace, args.out, args.scratch or args.out / "workspaces", tuple(args.only), args.quick,
-                 "python -m conrec_core " + shlex.join(args.argv))
+                 "python -m conrec_core " + shlex.join(args.argv), splits=WITH_TEST if args.with_test else SPLITS)
     return 0
 
 

@@ -1,15 +1,14 @@
 """Leave-one-out ablation of the default pipeline on one seed: each row changes one thing about today's defaults
-(or reads another row of the default run) and gives the full method's validation and test FHR@20 and LIF@20,
+(or reads another row of the default run) and gives the full method's validation FHR@20 and LIF@20,
 with a paired test against the default, so the table that says what mattered comes from one command on the
 current code instead of figures gathered over many versions of it.
 
-    python -m conrec_core ablation --workspace WS --out DIR [--scratch DIR] [--only NAME ...] [--quick]
+    python -m conrec_core ablation --workspace WS --out DIR [--scratch DIR] [--only NAME ...] [--quick] [--with-test]
 
 Variants that only change decoding or fusion share one copy of the workspace with the default (its finished SID
 models are kept, only predictions are made again); each variant that changes training gets a copy of its own,
-without the default's SID models (its codebook is kept).
-Every run is `run_pipeline` on the validation split and then on the test split, with the two untrained
-reference baselines. Results are kept per sample in DIR/ablation_samples.parquet, so a stopped run resumes at the
+without the default's SID models (its codebook is kept). Every run is `run_pipeline` on the validation split (and,
+for a final report alone, the test split), with the two untrained reference baselines. Results are kept per sample in DIR/ablation_samples.parquet, so a stopped run resumes at the
 next variant, and DIR/ablation.json and DIR/ablation.md are written again after each one.
 """
 
@@ -24,7 +23,9 @@ from typing import Callable
 from ..errors import ConrecError
 from .spec import ExperimentSpec, quick_spec
 
-SPLITS = ("validation", "test")
+# A tuning run reads validation alone; the test split is added only for a final report (`WITH_TEST`).
+SPLITS = ("validation",)
+WITH_TEST = ("validation", "test")
 REFERENCES = ("most_disliked", "item_cf")
 METRICS = ("fhr", "lif", "luf")  # LUF: FHR on the samples of users with few earlier negatives
 
@@ -104,7 +105,8 @@ def reading_method(names, reading: str) -> str:
     return {"full": names.grpo, "sft": names.sft, "member": names.grpo_members[0]}[reading]
 
 
-def run_variants(source: Path, scratch: Path, variants: list[Variant], base, say: Callable[[str], None]):
+def run_variants(source: Path, scratch: Path, variants: list[Variant], base, say: Callable[[str], None],
+                 splits: tuple[str, ...] = SPLITS):
     """Per-sample metrics on each split of one run that `variants` (one group, one configuration) read each their
     row of (method column: the variant's name), and the references'."""
     import pandas as pd
@@ -121,7 +123,7 @@ def run_variants(source: Path, scratch: Path, variants: list[Variant], base, say
         copy_with_codebooks(source, folder, checkpoints=variant.trains_as_default)
     config = variant.configure(base)
     frames = []
-    for split in SPLITS:
+    for split in splits:
         last = [-1.0]
 
         def progress(fraction: float, message: str, split=split) -> None:
@@ -140,18 +142,18 @@ def run_variants(source: Path, scratch: Path, variants: list[Variant], base, say
     return pd.concat(frames, ignore_index=True)
 
 
-def with_long_tail_users(samples, workspace: Path):
+def with_long_tail_users(samples, workspace: Path, splits: tuple[str, ...] = SPLITS):
     """The stored per-sample rows with each sample's `long_tail_user` flag (few negatives before its anchor: LUF's
     population) read from the workspace's samples, which every copy shares."""
     import pandas as pd
 
     from ..data.samples import read_samples
 
-    flags = pd.concat([read_samples(workspace, split)[["sample_id", "long_tail_user"]] for split in SPLITS])
+    flags = pd.concat([read_samples(workspace, split)[["sample_id", "long_tail_user"]] for split in splits])
     return samples.drop(columns=["long_tail_user"], errors="ignore").merge(flags, on="sample_id", how="left")
 
 
-def summary_rows(samples, seconds: dict[str, float]) -> list[dict]:
+def summary_rows(samples, seconds: dict[str, float], splits: tuple[str, ...] = SPLITS) -> list[dict]:
     """Each variant's (and reference's) mean FHR@K, LIF@K and LUF@K per split, with the p of a paired sign-flip
     test against the default (signs flipped per user; LIF on the samples with a long-tail future negative, LUF on
     those of users with few earlier negatives). `samples` needs `long_tail_user` (`with_long_tail_users`)."""
@@ -159,7 +161,7 @@ def summary_rows(samples, seconds: dict[str, float]) -> list[dict]:
 
     present = set(samples["method"])
     names = [v.name for v in VARIANTS if v.name in present]
-    frames = {split: samples[samples["split"] == split] for split in SPLITS}
+    frames = {split: samples[samples["split"] == split] for split in splits}
 
     def tests_of(frame, metric: str) -> dict[str, float]:
         if "default" not in present:
@@ -168,11 +170,11 @@ def summary_rows(samples, seconds: dict[str, float]) -> list[dict]:
             return paired_p_values(frame[frame["long_tail_user"]], "default", "fhr")
         return paired_p_values(frame, "default", metric)
 
-    tests = {(split, metric): tests_of(frames[split], metric) for split in SPLITS for metric in METRICS}
+    tests = {(split, metric): tests_of(frames[split], metric) for split in splits for metric in METRICS}
     rows = []
     for method in names + [r for r in REFERENCES if r in present]:
         row = {"method": method, "seconds": round(seconds.get(method, 0.0), 1)}
-        for split in SPLITS:
+        for split in splits:
             own = frames[split][frames[split]["method"] == method]
             for metric in METRICS:
                 values = metric_values(own, metric)
@@ -184,7 +186,7 @@ def summary_rows(samples, seconds: dict[str, float]) -> list[dict]:
     return rows
 
 
-def markdown(rows: list[dict], workspace: Path, command: str) -> str:
+def markdown(rows: list[dict], workspace: Path, command: str, splits: tuple[str, ...] = SPLITS) -> str:
     changes = {v.name: v.change for v in VARIANTS} | {
         "most_disliked": "reference: most-disliked items", "item_cf": "reference: cosine item-CF on negatives"}
 
@@ -196,30 +198,30 @@ def markdown(rows: list[dict], workspace: Path, command: str) -> str:
 
     lines = ["# Ablation of the default pipeline, one seed", "",
              f"`{command}` on `{workspace.name}` (seed 0). Each row changes one thing about the default and gives "
-             "the full method's mean FHR@20 and LIF@20 on the validation and test splits, with the p of a paired "
+             f"the full method's mean FHR@20 and LIF@20 on the {' and '.join(splits)} split"
+             f"{'s' if len(splits) > 1 else ''}, with the p of a paired "
              "sign-flip test against the default's row (signs flipped per user; LIF on the samples with a long-tail "
              "future negative). LUF@20 is FHR@20 on the samples of users with few negatives before the anchor (the "
-             "cold-user slice). Minutes: the row's run on both splits, training what it changes (the default's "
-             "models were trained before and kept) and decoding; rows that read the default's run show its minutes.", "",
-             "| change | validation FHR@20 | test FHR@20 | validation LIF@20 | test LIF@20 | validation LUF@20 | "
-             "test LUF@20 | minutes |",
-             "|---|---|---|---|---|---|---|---|"]
+             "cold-user slice). Minutes: the row's runs, training what it changes (the default's models were "
+             "trained before and kept) and decoding; rows that read the default's run show its minutes.", ""]
+    columns = [(split, metric) for metric in METRICS for split in splits]
+    lines += ["| change | " + " | ".join(f"{split} {metric.upper()}@20" for split, metric in columns) + " | minutes |",
+              "|---" * (len(columns) + 2) + "|"]
     for row in rows:
-        lines.append(f"| {changes[row['method']]} | {cell(row, 'validation', 'fhr')} | {cell(row, 'test', 'fhr')} | "
-                     f"{cell(row, 'validation', 'lif')} | {cell(row, 'test', 'lif')} | "
-                     f"{cell(row, 'validation', 'luf')} | {cell(row, 'test', 'luf')} | {row['seconds'] / 60:.1f} |")
+        lines.append(f"| {changes[row['method']]} | " + " | ".join(cell(row, split, metric) for split, metric in columns)
+                     + f" | {row['seconds'] / 60:.1f} |")
     counts = rows[0] if rows else {}
     lines += ["", "Samples: " + ", ".join(f"{counts.get(f'{split}_samples', 0):,} {split} "
-                                          f"({counts.get(f'{split}_cold', 0):,} in LUF's slice)" for split in SPLITS)
+                                          f"({counts.get(f'{split}_cold', 0):,} in LUF's slice)" for split in splits)
               + "."]
     return "\n".join(lines) + "\n"
 
 
 def run_ablation(source: Path, out: Path, scratch: Path, only: tuple[str, ...] = (), quick: bool = False,
                  command: str = "python -m conrec_core ablation",
-                 say: Callable[[str], None] = print) -> list[dict]:
-    """Run each variant (of `only`, if given) not yet in OUT's stored samples, writing the tables after each;
-    returns the table's rows."""
+                 say: Callable[[str], None] = print, splits: tuple[str, ...] = SPLITS) -> list[dict]:
+    """Run each variant (of `only`, if given) not yet in OUT's stored samples on `splits` (validation alone unless
+    a final report asks for test too), writing the tables after each; returns the table's rows."""
     import pandas as pd
 
     unknown = set(only) - {v.name for v in VARIANTS}
@@ -232,10 +234,10 @@ def run_ablation(source: Path, out: Path, scratch: Path, only: tuple[str, ...] =
     base = base_config(quick)
 
     def write_tables() -> list[dict]:
-        rows = summary_rows(with_long_tail_users(samples, source), timing)
+        rows = summary_rows(with_long_tail_users(samples, source, splits), timing, splits)
         (out / "ablation.json").write_text(json.dumps({"command": command, "seconds": timing, "rows": rows},
                                                       indent=2) + "\n")
-        (out / "ablation.md").write_text(markdown(rows, source, command))
+        (out / "ablation.md").write_text(markdown(rows, source, command, splits))
         return rows
 
     for variant in VARIANTS:
@@ -246,7 +248,7 @@ def run_ablation(source: Path, out: Path, scratch: Path, only: tuple[str, ...] =
         say(f"{variant.name}: {variant.change}")
         run = [v for v in VARIANTS if v.group == variant.group and v.configure is variant.configure
                and (not only or v.name in only) and v.name not in done]
-        frame = run_variants(source, scratch, run, base, say)
+        frame = run_variants(source, scratch, run, base, say, splits)
         frame = frame[~frame["method"].isin(done)]  # the references come once, from the first run
         samples = pd.concat([samples, frame], ignore_index=True) if len(samples) else frame
         samples.to_parquet(store, index=False)
