@@ -66,6 +66,14 @@ def test_quick_ablation_reads_the_pipeline_rows_and_resumes(small_world, tmp_pat
                          say=lines.append, splits=WITH_TEST)
     assert lines == [] and again == rows
 
+    # a tuning run (no final report's switch) never runs, scores or prints the test split
+    tuning = tmp_path / "tuning"
+    rows = run_ablation(trained_source, tuning, tuning / "workspaces", ("default",), quick=True,
+                        say=lambda line: None)
+    assert SPLITS == ("validation",) and not (tuning / "workspaces" / "runs" / "default" / "test").exists()
+    assert rows and all(not key.startswith("test") for row in rows for key in row)
+    assert "test" not in (tuning / "ablation.md").read_text().replace("sign-flip test", "")
+
 
 def test_unknown_variants_are_refused(small_world, tmp_path, capsys):
     with pytest.raises(ConrecError, match="unknown variants"):
@@ -74,12 +82,3 @@ def test_unknown_variants_are_refused(small_world, tmp_path, capsys):
     assert main(["ablation", "--workspace", str(small_world), "--out", str(tmp_path / "cli"), "--only", "bigger"]) == 2
     assert "unknown variants ['bigger']" in capsys.readouterr().err and not (tmp_path / "cli" / "workspaces").exists()
 
-
-def test_a_tuning_ablation_reads_validation_alone(small_world, tmp_path):
-    """Without the final report's switch the ablation never runs, scores or prints the test split."""
-    out = tmp_path / "ablation"
-    rows = run_ablation(small_world, out, out / "workspaces", ("cold_users",), quick=True, say=lambda line: None)
-    assert SPLITS == ("validation",)
-    assert not (out / "workspaces" / "runs" / "cold_users" / "test").exists()
-    assert all(not key.startswith("test") for row in rows for key in row)
-    assert "test" not in (out / "ablation.md").read_text().replace("sign-flip test", "")
