@@ -12,6 +12,7 @@ from conrec_core.data.samples import read_samples, seen_items
 from conrec_core.data.stats import training_negative_counts
 from conrec_core.data.workspace import open_workspace
 from conrec_core.evaluation import ease as ease_module
+from conrec_core.evaluation.baseline_settings import BaselineSettings
 from conrec_core.evaluation.baselines import rank_baseline
 from conrec_core.evaluation.ease import ease_weights, fit_ease, rank_ease, sample_contexts
 from conrec_core.evaluation.ease_config import EASEConfig
@@ -80,7 +81,7 @@ def test_ease_ranks_by_the_formula_over_the_users_context(world):
     rate = (negatives + 1) / (events + 2)
     assert np.allclose(model.dislike_rate, rate)
     seen = seen_items(world, samples["sample_id"])
-    rankings = rank_baseline(world, "ease", samples, k=10, ease=config)
+    rankings = rank_baseline(world, "ease", samples, k=10, settings=BaselineSettings(ease=config))
     by_sample: dict[int, list] = {}
     for sample_id, item, kind, age in history:
         by_sample.setdefault(sample_id, []).append((item, weight[kind] * 0.5 ** (age / 7.0)))
@@ -162,3 +163,28 @@ def test_item_knn_reads_every_kind_of_event_and_the_fused_baselines_fuse_theirs(
     fused = rank_baseline(world, "fused_baselines", samples, k=10)
     members = [rank_baseline(world, member, samples, k=20) for member in FUSED_BASELINES]
     assert fused == [[item for item, _ in fuse_ranks(list(lists), 10)] for lists in zip(*members)]
+
+
+def test_neighbour_baselines_keep_their_plain_sum_by_default_and_change_with_recency_or_fewer_neighbours(world):
+    from conrec_core.evaluation import item_cf
+    from conrec_core.evaluation.baseline_settings import NeighbourConfig
+    from conrec_core.rl.swing import build_swing
+
+    assert doctest.testmod(item_cf).failed == 0
+    with open_workspace(world, read_only=False) as con:
+        build_swing(con)
+    samples = read_samples(world, "test", None)
+    for method in ("item_cf", "swing_cf"):
+        plain = rank_baseline(world, method, samples, k=10)
+        every = rank_baseline(world, method, samples, k=10,
+                              settings=BaselineSettings(**{method: NeighbourConfig(history=50, neighbours=10_000)}))
+        few = rank_baseline(world, method, samples, k=10,
+                            settings=BaselineSettings(**{method: NeighbourConfig(history=50, neighbours=1)}))
+        recent = rank_baseline(world, method, samples, k=10,
+                               settings=BaselineSettings(**{method: NeighbourConfig(history=50, half_life_days=0.5)}))
+        if method == "swing_cf":  # its default sums every negative of the context, as the history of 50 does
+            assert every == plain
+        else:  # every neighbour kept: the per-item path gives the batched sum's ranking
+            assert rank_baseline(world, method, samples, k=10, settings=BaselineSettings(
+                item_cf=NeighbourConfig(neighbours=10_000))) == plain
+        assert few != every and recent != every

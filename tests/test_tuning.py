@@ -52,7 +52,7 @@ def test_tuning_keeps_every_trial_and_the_best_which_the_pipeline_then_uses(worl
     assert f"{best['fhr']:.4f}" in printed and "test" not in printed
     chosen = EASEConfig.from_dict(record["chosen"])
     assert tuned_settings(world, "ease") == chosen
-    assert with_tuned(world, quick_spec()).ease == chosen
+    assert with_tuned(world, quick_spec()).baseline_settings.ease == chosen
     rebuild_samples(world, read_sample_config(world))  # the same settings, but samples made again
     assert tuned_settings(world, "ease") is not None
     rebuild_samples(world, replace(read_sample_config(world), window_days=3))  # other samples: the record is stale

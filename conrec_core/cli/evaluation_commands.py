@@ -13,7 +13,8 @@ from ..config import add_options, config_from_options
 from ..data.samples_config import SPLITS
 from ..data.workspace import open_workspace
 from ..errors import ConrecError
-from ..evaluation.baseline_names import BASELINES, SASREC_VARIANTS
+from ..evaluation.baseline_names import BASELINES, NEIGHBOUR_BASELINES, SASREC_VARIANTS
+from ..evaluation.baseline_settings import BaselineSettings, NeighbourConfig
 from ..evaluation.ease_config import EASEConfig
 from ..evaluation.sasrec_config import SASRecConfig
 from ..experiment.spec import OVERRIDES, PRESETS, ExperimentSpec, resolve
@@ -76,6 +77,9 @@ def register(commands) -> dict:
                                "METHOD; METHOD must be one of the methods scored here")
     add_options(evaluate.add_argument_group("SASRec baselines"), SASRecConfig, prefix="sasrec_")
     add_options(evaluate.add_argument_group("EASE baseline"), EASEConfig, prefix="ease_")
+    for method in NEIGHBOUR_BASELINES:
+        add_options(evaluate.add_argument_group(f"{method} baseline"), NeighbourConfig, prefix=f"{method}_",
+                    defaults=getattr(BaselineSettings(), method))
     evaluate.add_argument("--json", action="store_true")
     ablation = commands.add_parser("ablation", help="the default pipeline against one change at a time",
                                    description="Leave-one-out ablation on one seed: the default pipeline, then again "
@@ -198,7 +202,11 @@ def run_evaluate(args: argparse.Namespace) -> int:
     if "swing_cf" in args.baselines:
         ensure_swing(args.workspace)
     sasrec = config_from_options(SASRecConfig, args, prefix="sasrec_")
-    ease = config_from_options(EASEConfig, args, prefix="ease_")
+    defaults = BaselineSettings()
+    settings = BaselineSettings(ease=config_from_options(EASEConfig, args, prefix="ease_"),
+                                **{method: config_from_options(NeighbourConfig, args, prefix=f"{method}_",
+                                                               base=getattr(defaults, method))
+                                   for method in NEIGHBOUR_BASELINES})
     checkpoints = predicted if args.checkpoints is None else args.checkpoints
     methods = [baseline_method(b, sasrec.seed) for b in args.baselines] + list(checkpoints)
     if args.tail_budget_of is not None and args.tail_budget_of not in methods:  # refused before any training
@@ -210,7 +218,7 @@ def run_evaluate(args: argparse.Namespace) -> int:
             with bar:
                 evaluate_baseline(args.workspace, baseline, args.split, args.k, sasrec, on_progress=progress)
         else:
-            evaluate_baseline(args.workspace, baseline, args.split, args.k, ease=ease)
+            evaluate_baseline(args.workspace, baseline, args.split, args.k, settings=settings)
     for checkpoint in checkpoints:
         evaluate_predictions(args.workspace, checkpoint, args.split, args.k)
     metrics = read_sample_metrics(args.workspace, args.split)

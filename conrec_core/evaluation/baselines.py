@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from .baseline_names import ALL_KINDS, BASELINES, FUSED_BASELINES, SASREC_VARIANTS
+from .baseline_names import ALL_KINDS, BASELINES, FUSED_BASELINES, NEIGHBOUR_BASELINES, SASREC_VARIANTS
 from .ease import fit_ease, rank_ease, sample_contexts
+from .baseline_settings import BaselineSettings, NeighbourConfig
 from .ease_config import EASEConfig
-from .item_cf import HISTORY as ITEM_CF_HISTORY, rank_item_cf, training_matrix
+from .item_cf import rank_item_cf, training_matrix
 from .sasrec_config import SASRecConfig
 from ..errors import ConfigError
 from ..rl.swing import read_neighbours_with_scores
@@ -77,18 +78,22 @@ def most_disliked(popular: list[str], seen: set[str], k: int) -> list[str]:
 
 
 def swing_cf(neighbours: dict[str, list[tuple[str, float]]], context_negatives: list[str], seen: set[str],
-             popular: list[str], k: int) -> list[str]:
-    """Item-CF on the negative graph: Σ over the user's negatives of Swing(i, j); popular items fill the rest.
+             popular: list[str], k: int, weights: dict[str, float] | None = None, top: int = 0) -> list[str]:
+    """Item-CF on the negative graph: Σ over the user's negatives i of weight(i) · Swing(i, j), each i's `top` most
+    similar neighbours only (0: all it has); popular items fill the rest.
 
     >>> near = {"a": [("x", 2.0), ("y", 1.0)], "b": [("y", 1.5)]}
     >>> swing_cf(near, ["a", "b"], {"a", "b"}, ["p", "x"], 3)
     ['y', 'x', 'p']
+    >>> swing_cf(near, ["a", "b"], {"a", "b"}, ["p"], 3, weights={"a": 1.0, "b": 0.1}, top=1)
+    ['x', 'y', 'p']
     """
     scores: dict[str, float] = defaultdict(float)
     for item in context_negatives:
-        for neighbour, score in neighbours.get(item, []):
+        near = neighbours.get(item, [])
+        for neighbour, score in near[:top] if top else near:
             if neighbour not in seen:
-                scores[neighbour] += score
+                scores[neighbour] += score * (1.0 if weights is None else weights.get(item, 1.0))
     ranked = [item for item, _ in sorted(scores.items(), key=lambda pair: (-pair[1], pair[0]))][:k]
     return ranked + most_disliked(popular, seen | set(ranked), k - len(ranked))
 
@@ -143,11 +148,11 @@ def read_training_summary(workspace, method: str) -> dict | None:
 
 
 def rank_baseline(workspace, method: str, samples: pd.DataFrame, k: int = 20,
-                  sasrec: SASRecConfig = SASRecConfig(), on_progress=None, ease: EASEConfig = EASEConfig()
-                  ) -> list[list[str]]:
+                  sasrec: SASRecConfig = SASRecConfig(), on_progress=None,
+                  settings: BaselineSettings = BaselineSettings()) -> list[list[str]]:
     """Top-K item ids per sample (rows of `samples` from `read_samples`) for a baseline, never a seen item;
     the SASRec ones train first with `sasrec` (its kind of sequence set by the method's name)
-    on the training part, stopped on validation; EASE fits with `ease`."""
+    on the training part, stopped on validation; the untrained ones rank with their `settings`."""
     if method not in BASELINES:
         raise ConfigError(f"unknown baseline {method!r}; choose from {', '.join(BASELINES)}")
     seen = seen_items(workspace, samples["sample_id"])
@@ -173,28 +178,34 @@ def rank_baseline(workspace, method: str, samples: pd.DataFrame, k: int = 20,
         return rank_sasrec(trained, samples, excluded, k, prior=prior, weight=weight)
     with open_workspace(workspace) as con:
         popular = training_negative_counts(con)
-        neighbours = read_neighbours_with_scores(con) if method == "swing_cf" else {}
     if method == "ease":
-        contexts = sample_contexts(workspace, samples["sample_id"], ease)
-        return rank_ease(fit_ease(workspace, ease), [contexts[int(s)] for s in samples["sample_id"]], excluded,
-                         popular, k)
+        contexts = sample_contexts(workspace, samples["sample_id"], settings.ease)
+        return rank_ease(fit_ease(workspace, settings.ease), [contexts[int(s)] for s in samples["sample_id"]],
+                         excluded, popular, k)
     if method == "fused_baselines":  # each fused baseline ranks twice K, so the fusion has depth to reorder
-        members = [rank_baseline(workspace, member, samples, 2 * k, ease=ease) for member in FUSED_BASELINES]
+        members = [rank_baseline(workspace, member, samples, 2 * k, settings=settings) for member in FUSED_BASELINES]
         return [[item for item, _ in fuse_ranks(list(lists), k)] for lists in zip(*members)]
+    if method in NEIGHBOUR_BASELINES:
+        return rank_neighbours(workspace, method, samples, excluded, popular, k, getattr(settings, method))
+    return [most_disliked(popular, seen_here, k) for seen_here in excluded]
+
+
+def rank_neighbours(workspace, method: str, samples: pd.DataFrame, excluded: list[set[str]], popular: list[str],
+                    k: int, config: NeighbourConfig) -> list[list[str]]:
+    """Cosine item-CF, item-KNN and Swing item-CF: each sample's last `config.history` negatives (item-KNN: events
+    of every kind), each weighted by its age with a half-life, their neighbours summed."""
+    kinds = ALL_KINDS if method == "item_knn" else ("negative",)
+    recent = sample_contexts(workspace, samples["sample_id"],
+                             EASEConfig(negative_weight=1.0, positive_weight=1.0, neutral_weight=1.0,
+                                        half_life_days=config.half_life_days, context_events=config.history), kinds)
+    histories = [[item for item, _ in recent[int(s)]] for s in samples["sample_id"]]
+    weights = [dict(recent[int(s)]) for s in samples["sample_id"]]
     with open_workspace(workspace) as con:
-        if method in ("item_cf", "item_knn"):
-            matrix, items = training_matrix(con, ALL_KINDS if method == "item_knn" else ("negative",))
-    if method == "item_cf":
-        return rank_item_cf(matrix, items, [list(n) for n in samples["context_negatives"]], excluded, popular, k)
-    if method == "item_knn":  # the user's last events of every kind, as EASE reads them
-        recent = sample_contexts(workspace, samples["sample_id"], EASEConfig(context_events=ITEM_CF_HISTORY,
-                                                                             half_life_days=None))
-        return rank_item_cf(matrix, items, [[item for item, _ in recent[int(s)]] for s in samples["sample_id"]],
-                            excluded, popular, k)
-    rankings = []
-    for negatives, seen_here in zip(samples["context_negatives"], excluded):
-        if method == "most_disliked":
-            rankings.append(most_disliked(popular, seen_here, k))
+        if method == "swing_cf":
+            neighbours = read_neighbours_with_scores(con)
         else:
-            rankings.append(swing_cf(neighbours, list(negatives), seen_here, popular, k))
-    return rankings
+            matrix, items = training_matrix(con, kinds)
+    if method == "swing_cf":
+        return [swing_cf(neighbours, history, seen, popular, k, weight, config.neighbours)
+                for history, seen, weight in zip(histories, excluded, weights)]
+    return rank_item_cf(matrix, items, histories, excluded, popular, k, config.history, weights, config.neighbours)

@@ -23,6 +23,7 @@ import numpy as np
 from scipy.sparse import csr_matrix
 
 from ..data.workspace import open_workspace
+from .baseline_names import ALL_KINDS
 from .ease_config import EASEConfig
 from .item_cf import BATCH, top_items
 
@@ -79,9 +80,11 @@ def fit_ease(workspace, config: EASEConfig = EASEConfig()) -> EASEModel:
     return EASEModel(items, weights, rate, config)
 
 
-def sample_contexts(workspace, sample_ids, config: EASEConfig) -> dict[int, list[tuple[str, float]]]:
-    """Per sample: its user's last `context_events` events before the anchor as (item, weight), each weighted by
-    its kind and, with a half-life, by its age (an item met twice keeps its larger weight)."""
+def sample_contexts(workspace, sample_ids, config: EASEConfig, kinds: tuple[str, ...] = ALL_KINDS
+                    ) -> dict[int, list[tuple[str, float]]]:
+    """Per sample: its user's last `context_events` events of `kinds` before the anchor as (item, weight), oldest
+    first, each weighted by its kind and, with a half-life, by its age (an item met twice keeps its larger
+    weight)."""
     decay = 0.0 if config.half_life_days is None else np.log(2) / config.half_life_days
     with open_workspace(workspace) as con:
         con.execute("CREATE TEMP TABLE wanted AS SELECT unnest(?::BIGINT[]) AS sample_id", [[int(i) for i in sample_ids]])
@@ -91,9 +94,11 @@ def sample_contexts(workspace, sample_ids, config: EASEConfig) -> dict[int, list
                        date_diff('second', e.ts, s.anchor_ts) / 86400.0 AS age,
                        row_number() OVER (PARTITION BY s.sample_id ORDER BY e.ts DESC, e.event_id DESC) AS recency
                 FROM samples s JOIN wanted USING (sample_id) JOIN events e ON e.user_id = s.user_id
-                     AND (e.ts < s.anchor_ts OR (e.ts = s.anchor_ts AND e.event_id < s.anchor_event_id)))
+                     AND (e.ts < s.anchor_ts OR (e.ts = s.anchor_ts AND e.event_id < s.anchor_event_id))
+                WHERE list_contains(?, e.kind))
             SELECT sample_id, item_id, max(weight * exp(-? * age)) FROM history WHERE recency <= ?
-            GROUP BY sample_id, item_id""", [*kind_weights(config), decay, config.context_events]).fetchall()
+            GROUP BY sample_id, item_id ORDER BY sample_id, min(recency) DESC""",
+                           [*kind_weights(config), list(kinds), decay, config.context_events]).fetchall()
     contexts: dict[int, list[tuple[str, float]]] = {int(i): [] for i in sample_ids}
     for sample_id, item, weight in rows:
         contexts[sample_id].append((item, weight))

@@ -33,26 +33,56 @@ def training_matrix(con, kinds: tuple[str, ...] = ("negative",)) -> tuple[csr_ma
 
 
 def rank_item_cf(matrix: csr_matrix, items: list[str], histories: list[list[str]], excluded: list[set[str]],
-                 fallback: list[str], k: int, history: int = HISTORY) -> list[list[str]]:
-    """Top-K items per sample by summed cosine over its last `history` negatives; `fallback` (most disliked
-    first) fills a list the neighbours leave short; never an item of the sample's `excluded` set."""
+                 fallback: list[str], k: int, history: int = HISTORY, weights: list[dict[str, float]] | None = None,
+                 neighbours: int = 0) -> list[list[str]]:
+    """Top-K items per sample by summed cosine over its last `history` items (`weights`: each one's weight in its
+    sample, e.g. by age; default 1); with `neighbours`, only each history item's most similar that many count.
+    `fallback` (most disliked first) fills a list the neighbours leave short; never an item of the sample's
+    `excluded` set."""
     column = {item: i for i, item in enumerate(items)}
     counts = np.asarray(matrix.sum(0)).ravel()
     scale = 1.0 / np.sqrt(np.maximum(counts, 1.0))
     transposed = matrix.T.tocsr()
+    recent = [[column[i] for i in dict.fromkeys(list(h)[-history:]) if i in column] for h in histories]
+    weight = [[1.0 if weights is None else weights[n].get(items[c], 1.0) for c in cols]
+              for n, cols in enumerate(recent)]
+    batch = BATCH if not neighbours else max(1, BATCH // 16)  # one score column per history item then
     rankings = []
-    for start in range(0, len(histories), BATCH):
-        chunk = histories[start:start + BATCH]
-        q_rows, q_cols = [], []
-        for row, negatives in enumerate(chunk):
-            recent = {column[i] for i in list(negatives)[-history:] if i in column}
-            q_rows.extend([row] * len(recent))
-            q_cols.extend(recent)
-        query = csr_matrix((scale[q_cols].astype(np.float32), (q_rows, q_cols)), shape=(len(chunk), len(items)))
-        scores = (transposed @ (matrix @ query.T)).toarray() * scale[:, None]  # items x chunk
-        for row in range(len(chunk)):
-            rankings.append(top_items(scores[:, row], items, excluded[start + row], fallback, k))
+    for start in range(0, len(histories), batch):
+        chunk = range(start, min(start + batch, len(histories)))
+        if neighbours:
+            pairs = [(n, c, w) for n in chunk for c, w in zip(recent[n], weight[n])]
+            query = csr_matrix((np.asarray([scale[c] for _, c, _ in pairs], dtype=np.float32),
+                                (range(len(pairs)), [c for _, c, _ in pairs])), shape=(len(pairs), len(items)))
+            per_item = (transposed @ (matrix @ query.T)).toarray() * scale[:, None]  # items x pairs
+            keep_top(per_item, neighbours)
+            mixing = csr_matrix((np.asarray([w for _, _, w in pairs], dtype=np.float32),
+                                 (range(len(pairs)), [n - start for n, _, _ in pairs])),
+                                shape=(len(pairs), len(chunk)))
+            scores = np.asarray(per_item @ mixing.toarray())
+        else:
+            q_rows = [n - start for n in chunk for _ in recent[n]]
+            q_cols = [c for n in chunk for c in recent[n]]
+            q_vals = [scale[c] * w for n in chunk for c, w in zip(recent[n], weight[n])]
+            query = csr_matrix((np.asarray(q_vals, dtype=np.float32), (q_rows, q_cols)),
+                               shape=(len(chunk), len(items)))
+            scores = (transposed @ (matrix @ query.T)).toarray() * scale[:, None]  # items x chunk
+        for row, n in enumerate(chunk):
+            rankings.append(top_items(scores[:, row], items, excluded[n], fallback, k))
     return rankings
+
+
+def keep_top(scores: np.ndarray, n: int) -> None:
+    """Zero, in place, all but each column's `n` largest entries.
+
+    >>> a = np.array([[3.0, 1.0], [2.0, 5.0], [1.0, 4.0]])
+    >>> keep_top(a, 1); a.tolist()
+    [[3.0, 0.0], [0.0, 5.0], [0.0, 0.0]]
+    """
+    if n >= scores.shape[0]:
+        return
+    cut = np.argpartition(-scores, n, axis=0)[n:]
+    np.put_along_axis(scores, cut, 0.0, axis=0)
 
 
 def top_items(scores: np.ndarray, items: list[str], excluded: set[str], fallback: list[str], k: int) -> list[str]:

@@ -16,7 +16,7 @@ from .intervals import bootstrap_interval, paired_test
 from ..errors import ConrecError
 from ..metrics import future_hit_rate, hit_rate, long_tail_future_hit_rate, ndcg
 from ..data.samples import long_tail_items, read_samples
-from .ease_config import EASEConfig
+from .baseline_settings import BaselineSettings
 from .sasrec_config import SASRecConfig
 from .true_dislikes import TrueDislikes, load_true_dislikes
 from ..data.workspace import RESULT_LOCK_TIMEOUT, open_workspace
@@ -79,21 +79,21 @@ def evaluate_rankings(workspace, method: str, split: str, samples: pd.DataFrame,
 
 
 def evaluate_baseline(workspace, method: str, split: str = "test", k: int = 20,
-                      sasrec: SASRecConfig = SASRecConfig(), on_progress=None, ease: EASEConfig = EASEConfig()
-                      ) -> pd.DataFrame:
+                      sasrec: SASRecConfig = SASRecConfig(), on_progress=None,
+                      settings: BaselineSettings = BaselineSettings()) -> pd.DataFrame:
     """Rank and score a baseline; its rows are kept under `baseline_method(method, sasrec.seed)`."""
     samples = read_samples(workspace, split)
     return evaluate_rankings(workspace, baseline_method(method, sasrec.seed), split, samples,
-                             rank_baseline(workspace, method, samples, k, sasrec, on_progress, ease), k)
+                             rank_baseline(workspace, method, samples, k, sasrec, on_progress, settings), k)
 
 
 def evaluate_baselines(workspace, baselines: list[str], split: str, k: int, sasrec: SASRecConfig,
-                       ease: EASEConfig = EASEConfig(), on_progress=None) -> None:
+                       settings: BaselineSettings = BaselineSettings(), on_progress=None) -> None:
     """`evaluate_baseline` for each of `baselines` in turn, one progress bar over them all (a job of the
     pipeline's baselines side by side: experiment/side_by_side.py)."""
     progress = on_progress or (lambda fraction, message: None)
     for index, baseline in enumerate(baselines):
-        evaluate_baseline(workspace, baseline, split, k, sasrec, ease=ease,
+        evaluate_baseline(workspace, baseline, split, k, sasrec, settings=settings,
                           on_progress=lambda fraction, message, i=index:
                           progress((i + fraction) / len(baselines), f"{baselines[i]}: {message}"))
 

@@ -21,7 +21,7 @@ from ..decoding.decoding_config import DecodingConfig
 from ..decoding.tail_quota import MEMBERS, valid_tail_quota
 from ..errors import ConfigError
 from ..evaluation.baseline_names import BASELINES
-from ..evaluation.ease_config import EASEConfig
+from ..evaluation.baseline_settings import BaselineSettings
 from ..evaluation.sasrec_config import SASRecConfig
 from ..lm.config import BackboneConfig, SFTConfig
 from ..rl.grpo_config import GRPOConfig
@@ -49,7 +49,8 @@ class ExperimentSpec(Settings):
     grpo: GRPOConfig = setting(None, "the SID models' progressive GRPO", cli=False, default_factory=GRPOConfig)
     decoding: DecodingConfig = setting(None, "how every SID model ranks", cli=False, default_factory=DecodingConfig)
     sasrec: SASRecConfig = setting(None, "the SASRec baselines", cli=False, default_factory=SASRecConfig)
-    ease: EASEConfig = setting(None, "the EASE baseline", cli=False, default_factory=EASEConfig)
+    baseline_settings: BaselineSettings = setting(None, "the untrained baselines' settings (EASE, item-CF, "
+                                                        "item-KNN, Swing)", cli=False, default_factory=BaselineSettings)
     baselines: tuple[str, ...] = setting(BASELINES, "the baselines the report compares with", choices=BASELINES,
                                          cli=False)
     sft_variants: tuple[str, ...] = setting(

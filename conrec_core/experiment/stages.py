@@ -175,7 +175,8 @@ def prior_stage(state: Plan, progress: Progress) -> None:
 def baselines_stage(state: Plan, progress: Progress) -> None:
     spec = state.spec
     jobs = [Job(" + ".join(group), evaluate_baselines,
-                (state.workspace, group, spec.split, spec.decoding.returns, spec.sasrec, spec.ease))
+                (state.workspace, group, spec.split, spec.decoding.returns, spec.sasrec,
+                 spec.baseline_settings))
             for group in training_groups(spec.baselines)]
     run_side_by_side(jobs, side_by_side_workers(len(jobs)) if spec.baselines_side_by_side else 1, progress)
 

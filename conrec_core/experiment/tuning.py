@@ -22,6 +22,7 @@ import numpy as np
 from ..data.samples import read_samples, samples_fingerprint
 from ..data.workspace import artifacts_dir
 from ..errors import ConfigError
+from ..evaluation.baseline_settings import BaselineSettings
 from ..evaluation.baselines import rank_baseline
 from ..metrics import future_hit_rate
 from .tuning_spaces import SEARCH_SPACES, SearchSpace
@@ -91,7 +92,8 @@ def tune(workspace, method: str, budget: int = 20, seed: int = 0, k: int = 20, s
     candidates = candidate_settings(space, budget, seed)
     for index, settings in enumerate(candidates):
         clock = time.perf_counter()
-        ranked = rank_baseline(workspace, method, samples, k, **{space.keyword: settings})
+        ranked = rank_baseline(workspace, method, samples, k,
+                               settings=replace(BaselineSettings(), **{space.field: settings}))
         fhr = float(np.mean([future_hit_rate(r, list(f), k) for r, f in zip(ranked, samples["future_negatives"])]))
         trials.append(Trial(settings.to_dict(), fhr, round(time.perf_counter() - clock, 1)))
         progress((index + 1) / len(candidates), f"trial {index + 1} of {len(candidates)}: validation FHR@{k} "
@@ -116,8 +118,9 @@ def tuning_path(workspace, method: str) -> Path:
 def with_tuned(workspace, spec):
     """`spec` (an ExperimentSpec) with the settings `tune` chose on this workspace's samples, for each method
     tuned there."""
-    ease = tuned_settings(workspace, "ease")
-    return spec if ease is None else replace(spec, ease=ease)
+    chosen = {space.field: tuned_settings(workspace, method) for method, space in SEARCH_SPACES.items()}
+    chosen = {field: settings for field, settings in chosen.items() if settings is not None}
+    return replace(spec, baseline_settings=replace(spec.baseline_settings, **chosen)) if chosen else spec
 
 
 def tuned_settings(workspace, method: str):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ..evaluation.baseline_settings import NeighbourConfig
 from ..evaluation.ease_config import EASEConfig
 
 
@@ -12,7 +13,7 @@ from ..evaluation.ease_config import EASEConfig
 class SearchSpace:
     config: type  # the Settings class searched; its defaults are always the first trial
     values: dict[str, tuple]  # field -> the values a trial draws from
-    keyword: str  # the rank_baseline keyword the settings go to
+    field: str  # the BaselineSettings field the settings go to
 
 
 SEARCH_SPACES = {
@@ -20,6 +21,9 @@ SEARCH_SPACES = {
         "l2": (50.0, 200.0, 500.0, 1000.0, 3000.0), "negative_weight": (1.0, 2.0),
         "positive_weight": (0.5, 1.0), "neutral_weight": (0.0, 0.5, 1.0), "half_life_days": (None, 30.0, 365.0),
         "context_events": (10, 20, 50, 200), "dislike_power": (0.0, 0.5, 1.0, 2.0)}, "ease"),
+    **{method: SearchSpace(NeighbourConfig, {
+        "history": (5, 10, 20, 50, 100), "half_life_days": (None, 7.0, 30.0, 365.0),
+        "neighbours": (0, 10, 20, 50, 100)}, method) for method in ("item_cf", "item_knn", "swing_cf")},
 }
 # method -> the settings its search varies (what the command line prints of each trial)
 SEARCH_SPACE_NAMES = {method: tuple(space.values) for method, space in SEARCH_SPACES.items()}
