@@ -81,6 +81,13 @@ def register(commands) -> dict:
         add_options(evaluate.add_argument_group(f"{method} baseline"), NeighbourConfig, prefix=f"{method}_",
                     defaults=getattr(BaselineSettings(), method))
     evaluate.add_argument("--json", action="store_true")
+    register_experiments(commands)
+    return {"pipeline": run_pipeline_command, "evaluate": run_evaluate, "ablation": run_ablation_command,
+            "tune": run_tune_command}
+
+
+def register_experiments(commands) -> None:
+    """The commands that choose defaults on validation: the ablation and the tuning protocol."""
     ablation = commands.add_parser("ablation", help="the default pipeline against one change at a time",
                                    description="Leave-one-out ablation on one seed: the default pipeline, then again "
                                                "with one thing changed per row, each on the validation and the test "
@@ -107,8 +114,6 @@ def register(commands) -> dict:
                                                              "(default %(default)s)")
     tune.add_argument("--seed", type=int, default=0, help="seed of the random search (default %(default)s)")
     tune.add_argument("--json", action="store_true", help="print the tuning record as JSON")
-    return {"pipeline": run_pipeline_command, "evaluate": run_evaluate, "ablation": run_ablation_command,
-            "tune": run_tune_command}
 
 
 def run_tune_command(args: argparse.Namespace) -> int:
