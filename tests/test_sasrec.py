@@ -136,6 +136,7 @@ def test_baselines_ranked_side_by_side_store_what_they_store_in_turn(chain_world
     import pandas as pd
     import torch
 
+    from conrec_core.evaluation.baseline_settings import BaselineSettings
     from conrec_core.evaluation.baselines import training_groups
     from conrec_core.evaluation.scoring import evaluate_baselines, read_sample_metrics
     from conrec_core.experiment.side_by_side import Job, run_side_by_side
@@ -145,7 +146,7 @@ def test_baselines_ranked_side_by_side_store_what_they_store_in_turn(chain_world
     stored, labels = {}, set()
     for workers in (1, 3):
         workspace = writable_copy(chain_world, tmp_path / f"workers-{workers}")
-        jobs = [Job(" + ".join(group), evaluate_baselines, (workspace, group, "test", 3, config))
+        jobs = [Job(" + ".join(group), evaluate_baselines, (workspace, group, "test", 3, config, BaselineSettings()))
                 for group in training_groups(names)]
         run_side_by_side(jobs, workers, lambda fraction, message: labels.add(message.split(":")[0]),
                          threads=torch.get_num_threads())
