@@ -4,6 +4,7 @@ import shutil
 import pytest
 
 from conrec_core.evaluation import baselines
+from conrec_core.evaluation.baseline_settings import BaselineSettings, NeighbourConfig
 from conrec_core.evaluation.baselines import rank_baseline
 from conrec_core.data.samples import read_samples, seen_items
 from conrec_core.rl.swing import build_swing
@@ -65,7 +66,8 @@ def test_item_cf_ranks_by_summed_cosine_over_the_last_negatives(swing_world):
     for user, item in pairs:
         users_of.setdefault(item, set()).add(user)
     seen = seen_items(swing_world, samples["sample_id"])
-    rankings = rank_baseline(swing_world, "item_cf", samples, k=10)
+    rankings = rank_baseline(swing_world, "item_cf", samples, k=10,
+                             settings=BaselineSettings(item_cf=NeighbourConfig(history=HISTORY)))
     checked = 0
     for ranked, negatives, sample_id in zip(rankings, samples["context_negatives"], samples["sample_id"]):
         scores = Counter()  # brute force: every pair's cosine from the user sets

@@ -18,7 +18,7 @@ def test_the_documented_examples_hold():
     ("pipeline-tiger-s2", "TIGER-style: SID model, sequence SFT only, seed 2"),
     ("pipeline-grpo-future-negative-truncated-s0", "GRPO, reward (b): (a) truncated at 0.6, seed 0"),
     ("pipeline-grpo-sid-levels-s4", "GRPO, reward (e): 1 / 0.1 / 0.01 for 3 / 2 / 1 matching SID levels, seed 4"),
-    ("item_cf", "baseline: cosine item-CF on the last 20 negatives"),
+    ("item_cf", "baseline: cosine item-CF on the user's recent negatives"),
     ("sasrec_negatives-s1", "baseline: SASRec on negatives, seed 1"),
     ("pipeline-mystery-s0", "pipeline-mystery-s0"),  # not a model the pipeline makes: its own name
     ("grpo", "grpo"),

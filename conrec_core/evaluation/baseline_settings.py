@@ -22,8 +22,10 @@ class NeighbourConfig(Settings):
 @dataclass(frozen=True)
 class BaselineSettings(Settings):
     ease: EASEConfig = setting(None, "the EASE baseline", default_factory=EASEConfig)
-    item_cf: NeighbourConfig = setting(None, "cosine item-CF on negatives", default_factory=NeighbourConfig)
+    # each chosen by `tune` on validation (docs/decisions.md#item-cf)
+    item_cf: NeighbourConfig = setting(None, "cosine item-CF on negatives",
+                                       default_factory=lambda: NeighbourConfig(history=100))
     item_knn: NeighbourConfig = setting(None, "cosine item-KNN over every kind of event",
-                                        default_factory=NeighbourConfig)
-    swing_cf: NeighbourConfig = setting(None, "Swing item-CF on negatives (every negative of the sample's context)",
-                                        default_factory=lambda: NeighbourConfig(history=50))
+                                        default_factory=lambda: NeighbourConfig(history=10, half_life_days=7.0))
+    swing_cf: NeighbourConfig = setting(None, "Swing item-CF on negatives", default_factory=lambda: NeighbourConfig(
+        history=10, half_life_days=365.0, neighbours=20))

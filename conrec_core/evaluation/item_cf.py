@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.sparse import csr_matrix
 
-# Most recent negatives a sample's scores sum over: the SID model's prompt length (docs/decisions.md#item-cf).
+# rank_item_cf's history when none is given; the pipeline's come from BaselineSettings (docs/decisions.md#item-cf)
 HISTORY = 20
 BATCH = 512  # samples scored per pair of sparse products (an items x BATCH dense block)
 

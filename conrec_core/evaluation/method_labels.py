@@ -6,11 +6,10 @@ from __future__ import annotations
 import re
 
 from .baselines import SEEDS_SUFFIX, baseline_of
-from .item_cf import HISTORY as ITEM_CF_HISTORY
 
 ROLES = {"most_disliked": "baseline: most-disliked items", "swing_cf": "baseline: Swing item-CF on negatives",
-         "item_cf": f"baseline: cosine item-CF on the last {ITEM_CF_HISTORY} negatives",
-         "item_knn": f"baseline: cosine item-KNN over every kind of event, on the last {ITEM_CF_HISTORY} events",
+         "item_cf": "baseline: cosine item-CF on the user's recent negatives",
+         "item_knn": "baseline: cosine item-KNN over every kind of event, on the user's recent events",
          "ease": "baseline: EASE on every kind of event, times each item's dislike rate",
          "fused_baselines": "baseline: the untrained baselines fused by reciprocal rank",
          "sasrec_negatives": "baseline: SASRec on negatives", "sasrec_both": "baseline: SASRec on negatives + positives",

@@ -5,7 +5,7 @@ asking for it is an error, so no default can move because of a test figure.
 
     >>> space = SEARCH_SPACES["ease"]
     >>> first, *rest = candidate_settings(space, 5, seed=0)
-    >>> first == space.config(), len(rest), len({json.dumps(t.to_dict(), sort_keys=True) for t in rest})
+    >>> first == space.defaults, len(rest), len({json.dumps(t.to_dict(), sort_keys=True) for t in rest})
     (True, 4, 4)
 """
 
@@ -59,13 +59,13 @@ def candidate_settings(space: SearchSpace, budget: int, seed: int) -> list:
     """The defaults, then distinct random draws from the space, `budget` settings in all (fewer when the space
     holds fewer)."""
     rng = np.random.default_rng(seed)
-    chosen = [space.config()]
+    chosen = [space.defaults]
     keys = {json.dumps(chosen[0].to_dict(), sort_keys=True)}
     for _ in range(budget * 50):
         if len(chosen) >= budget:
             break
         draw = {name: values[rng.integers(len(values))] for name, values in space.values.items()}
-        settings = replace(space.config(), **draw)
+        settings = replace(space.defaults, **draw)
         key = json.dumps(settings.to_dict(), sort_keys=True)
         if key not in keys:
             keys.add(key)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ..evaluation.baseline_settings import NeighbourConfig
+from ..evaluation.baseline_settings import BaselineSettings, NeighbourConfig
 from ..evaluation.ease_config import EASEConfig
 
 
@@ -14,6 +14,11 @@ class SearchSpace:
     config: type  # the Settings class searched; its defaults are always the first trial
     values: dict[str, tuple]  # field -> the values a trial draws from
     field: str  # the BaselineSettings field the settings go to
+
+    @property
+    def defaults(self):
+        """The settings in use before a search: the first trial of every search."""
+        return getattr(BaselineSettings(), self.field)
 
 
 SEARCH_SPACES = {
