@@ -99,6 +99,12 @@ def small_world(tmp_path_factory) -> Path:
     return folder / "ws.duckdb"
 
 
+@pytest.fixture
+def world(small_world, tmp_path) -> Path:
+    """A copy of the small world for a test that writes into it (samples rebuilt, Swing built, tuning kept)."""
+    return writable_copy(small_world, tmp_path / "world")
+
+
 @pytest.fixture(scope="session")
 def lm_world(small_world, tmp_path_factory) -> Path:
     """A copy of the small world with a small codebook (16 codes per level, so some items need a 4th token).

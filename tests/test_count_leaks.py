@@ -5,8 +5,6 @@ and EASE's matrices, Swing, SASRec's training windows, the codebook's item text 
 SFT examples. (The rewrite canary in test_leakage_canary.py permutes events, which leaves every count as it was.)
 """
 
-import shutil
-
 import numpy as np
 import pytest
 
@@ -19,6 +17,8 @@ from conrec_core.evaluation.item_cf import training_matrix
 from conrec_core.evaluation.sasrec import before, read_histories, training_windows
 from conrec_core.rl.swing import build_swing
 from conrec_core.semantic_ids.encoder import collaborative_vectors, item_texts
+
+from conftest import writable_copy
 
 
 def fitted(workspace) -> dict:
@@ -56,9 +56,7 @@ def fitted(workspace) -> dict:
 
 @pytest.fixture
 def worlds(small_world, tmp_path):
-    clean, leaky = tmp_path / "clean.duckdb", tmp_path / "leaky.duckdb"
-    shutil.copy(small_world, clean)
-    shutil.copy(small_world, leaky)
+    clean, leaky = writable_copy(small_world, tmp_path / "clean"), writable_copy(small_world, tmp_path / "leaky")
     with open_workspace(leaky, read_only=False) as con:
         target = con.execute("SELECT item_id FROM items ORDER BY item_id LIMIT 1").fetchall()[0][0]
         con.execute("INSERT INTO items VALUES ('after-only', 'An item met only after the cut', NULL, NULL)")

@@ -2,7 +2,6 @@
 out by hand on a real small world, it reads only the training part, and it never returns a seen item."""
 
 import doctest
-import shutil
 from dataclasses import replace
 
 import numpy as np
@@ -42,13 +41,6 @@ def test_the_closed_form_minimises_the_ridge_loss_with_a_zero_diagonal():
     nudged = B.copy()
     nudged[0, 1] += 1e-3
     assert loss(nudged) > loss(B)
-
-
-@pytest.fixture
-def world(small_world, tmp_path):
-    path = tmp_path / "ws.duckdb"
-    shutil.copy(small_world, path)
-    return path
 
 
 def test_ease_ranks_by_the_formula_over_the_users_context(world):

@@ -3,7 +3,6 @@ record kept beside the workspace and read by the pipeline while the samples it w
 
 import doctest
 import json
-import shutil
 from dataclasses import replace
 
 import pytest
@@ -21,13 +20,6 @@ from conrec_core.experiment.tuning import tune, tuned_settings, tuning_path, wit
 def test_docstring_examples_hold():
     result = doctest.testmod(tuning)
     assert result.attempted >= 2 and result.failed == 0
-
-
-@pytest.fixture
-def world(small_world, tmp_path):
-    path = tmp_path / "ws.duckdb"
-    shutil.copy(small_world, path)
-    return path
 
 
 def test_a_tuning_run_never_reads_the_test_split(world, monkeypatch):
