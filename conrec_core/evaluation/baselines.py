@@ -121,7 +121,21 @@ def training_groups(baselines: Sequence[str]) -> list[list[str]]:
 _LAST_SASREC: list[tuple[tuple, object]] = []
 
 
-def _sasrec_key(workspace, config: SASRecConfig) -> tuple:
+# Likewise the last EASE fitted: fused_baselines ranks with the very model the ease row just fitted.
+_LAST_EASE: list[tuple[tuple, object]] = []
+
+
+def _fitted_ease(workspace, config: EASEConfig):
+    key = _fit_key(workspace, config)
+    model = next((model for kept, model in _LAST_EASE if kept == key), None)
+    if model is None:
+        model = fit_ease(workspace, config)
+        _LAST_EASE[:] = [(key, model)]
+    return model
+
+
+def _fit_key(workspace, config) -> tuple:
+    """What a fitted model depends on: the workspace, its events and samples, and the model's settings."""
     with open_workspace(workspace) as con:
         events = con.execute("SELECT count(*), max(event_id) FROM events").fetchone()
         return str(Path(workspace).resolve()), tuple(events), read_meta(con, "samples_fingerprint"), config
@@ -164,7 +178,7 @@ def rank_baseline(workspace, method: str, samples: pd.DataFrame, k: int = 20,
         config = replace(sasrec, with_positives=with_positives,
                          max_length=sasrec.positives_context if with_positives else sasrec.max_length)
         validation = read_samples(workspace, "validation")
-        key = _sasrec_key(workspace, config)
+        key = _fit_key(workspace, config)
         trained = next((model for kept, model in _LAST_SASREC if kept == key), None)
         if trained is None:
             trained = train_sasrec(workspace, config, validation=validation, on_progress=on_progress)
@@ -180,7 +194,7 @@ def rank_baseline(workspace, method: str, samples: pd.DataFrame, k: int = 20,
         popular = training_negative_counts(con)
     if method == "ease":
         contexts = sample_contexts(workspace, samples["sample_id"], settings.ease)
-        return rank_ease(fit_ease(workspace, settings.ease), [contexts[int(s)] for s in samples["sample_id"]],
+        return rank_ease(_fitted_ease(workspace, settings.ease), [contexts[int(s)] for s in samples["sample_id"]],
                          excluded, popular, k)
     if method == "fused_baselines":  # each fused baseline ranks twice K, so the fusion has depth to reorder
         members = [rank_baseline(workspace, member, samples, 2 * k, settings=settings) for member in FUSED_BASELINES]

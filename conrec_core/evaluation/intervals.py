@@ -23,7 +23,7 @@ class Interval:
                 "users": self.users}
 
 
-def _clusters(values, groups) -> tuple[np.ndarray, np.ndarray]:
+def cluster_sums(values, groups) -> tuple[np.ndarray, np.ndarray]:
     """Per-cluster sums and counts of `values` (one cluster per distinct group; each value its own when None)."""
     data = np.asarray(values, dtype=float)
     if groups is None:
@@ -47,7 +47,7 @@ def bootstrap_interval(values, groups=None, *, confidence: float = 0.95, draws: 
     if not kept:
         return None
     data = np.asarray([v for v, _ in kept], dtype=float)
-    sums, counts = _clusters(data, None if groups is None else [g for _, g in kept])
+    sums, counts = cluster_sums(data, None if groups is None else [g for _, g in kept])
     rng = np.random.default_rng(seed)
     means = np.empty(draws)
     for start in range(0, draws, 250):  # chunks bound memory for many users
@@ -77,7 +77,7 @@ def paired_test(method, baseline, groups=None, *, draws: int = BOOTSTRAP_DRAWS, 
     if a.shape != b.shape or not len(a):
         raise ValueError("a paired test needs the same non-empty samples for both methods")
     differences = a - b
-    sums, _ = _clusters(differences, groups)
+    sums, _ = cluster_sums(differences, groups)
     observed = abs(sums.sum()) / len(differences)
     rng = np.random.default_rng(seed)
     signs = rng.choice([-1.0, 1.0], size=(draws, len(sums)))

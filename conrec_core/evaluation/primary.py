@@ -18,7 +18,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from .intervals import BOOTSTRAP_DRAWS, paired_test
+from .intervals import BOOTSTRAP_DRAWS, cluster_sums, format_p, paired_test
 
 MIN_HITS = 10  # samples hit by each side below which no comparison is stated
 SIGNIFICANCE = 0.05
@@ -40,6 +40,7 @@ class PrimaryEndpoint:
     difference: dict  # value, low, high (full - best)
     ratio: dict | None  # value, low, high (full / best); None when the best baseline hits nothing
     p_value: float
+    comparable: bool  # both sides hit at least MIN_HITS samples: a difference and a ratio mean something
     verdict: str
 
     def to_dict(self) -> dict:
@@ -80,9 +81,8 @@ def paired_bootstrap(full, best, users, *, draws: int = BOOTSTRAP_DRAWS, seed: i
     (0.5, 3.0)
     """
     a, b = np.asarray(full, dtype=float), np.asarray(best, dtype=float)
-    _, codes = np.unique(np.asarray(users, dtype=str), return_inverse=True)
-    sums_a, sums_b = np.bincount(codes, weights=a), np.bincount(codes, weights=b)
-    counts = np.bincount(codes).astype(float)
+    sums_a, counts = cluster_sums(a, users)
+    sums_b, _ = cluster_sums(b, users)
     rng = np.random.default_rng(seed)
     picks = rng.integers(len(counts), size=(draws, len(counts)))
     mean_a = sums_a[picks].sum(1) / counts[picks].sum(1)
@@ -111,7 +111,7 @@ def verdict(full: str, best: str, full_hits: int, best_hits: int, difference: fl
     if p_value >= SIGNIFICANCE:
         return f"no significant difference between {full} and {best} (p {p_value:.3f})"
     side = "ahead of" if difference > 0 else "behind"
-    return f"{full} is {side} {best} (p {'< 0.001' if p_value < 0.001 else f'{p_value:.3f}'})"
+    return f"{full} is {side} {best} (p {format_p(p_value).removeprefix('= ')})"
 
 
 def primary_endpoint(metrics: pd.DataFrame, full_method: str, best_baseline: str | None, labels: dict[str, str]
@@ -131,6 +131,6 @@ def primary_endpoint(metrics: pd.DataFrame, full_method: str, best_baseline: str
     return PrimaryEndpoint(
         full_method, best_baseline, int(both["k"].max()), len(both), len(set(users)), float(full_values.mean()),
         float(best_values.mean()), per_user_mean(full_values, users), per_user_mean(best_values, users), *hits,
-        difference, ratio, test["p_value"],
+        difference, ratio, test["p_value"], min(hits) >= MIN_HITS,
         verdict(labels.get(full_method, full_method), labels.get(best_baseline, best_baseline), *hits,
                 difference["value"], test["p_value"]))

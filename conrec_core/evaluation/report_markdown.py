@@ -62,7 +62,7 @@ def primary_section(report: Report) -> list[str]:
              f"{primary['full']:.3f} against {primary['best']:.3f}; per user {primary['full_per_user']:.3f} against "
              f"{primary['best_per_user']:.3f}; samples hit {primary['full_hits']:,} against {primary['best_hits']:,}."]
     difference, ratio = primary["difference"], primary["ratio"]
-    if not primary["verdict"].startswith("too few hits"):
+    if primary["comparable"]:
         lines[-1] += (f" Difference {difference['value']:+.3f} [{difference['low']:+.3f}, {difference['high']:+.3f}]"
                       + (f", ratio {ratio['value']:.2f} [{ratio['low']:.2f}, {ratio['high']:.2f}]" if ratio else "")
                       + f" (95% intervals, users resampled); paired test p {format_p(primary['p_value'])[2:]}.")

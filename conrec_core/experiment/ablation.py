@@ -112,7 +112,7 @@ def run_variants(source: Path, scratch: Path, variants: list[Variant], base, say
     import pandas as pd
 
     from ..evaluation.baselines import baseline_method
-    from ..experiment.pipeline import run_pipeline
+    from .pipeline import run_pipeline
     from ..evaluation.scoring import read_sample_metrics
     from .workspace_copy import copy_with_codebooks
 

@@ -5,14 +5,12 @@ shared between them (experiment/side_by_side.py). The members are independent un
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
 
 from ..lm.config import BackboneConfig, SFTConfig
 from ..rl.grpo_config import GRPOConfig
 from . import resume
-from .side_by_side import Job, run_side_by_side
+from .side_by_side import Job, Progress, run_side_by_side
 
-Progress = Callable[[float, str], None]
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
 
 from ..data.importer import rebuild_samples
 from ..data.samples import read_sample_config, read_samples
@@ -20,11 +19,11 @@ from ..evaluation.scoring import read_sample_metrics, summarise
 from ..evaluation.tail_budget import split_budget_summary
 from ..evaluation.true_dislikes import load_true_dislikes, reference_shares
 from .names import MethodNames, prediction_names
+from .side_by_side import Progress
 from .spec import ExperimentSpec
 from .stages import plan, read_prior_choice
 from .tuning import with_tuned
 
-Progress = Callable[[float, str], None]
 
 
 @dataclass

@@ -13,10 +13,10 @@ from ..evaluation.report_record import Report, read_report
 from ..evaluation.seed_summary import fused_records, markdown, summarise_seeds
 from .pipeline import PipelineResult, run_pipeline
 from .runs import RunRecord, finish_run, read_seeds, runs_dir, start_run, store_root, write_seeds
+from .side_by_side import Progress
 from .spec import ExperimentSpec
 from .tuning import with_tuned
 
-Progress = Callable[[float, str], None]
 
 
 @dataclass

@@ -18,10 +18,9 @@ from ..evaluation.scoring import evaluate_baselines, evaluate_predictions
 from ..lm.checkpoint_paths import checkpoint_dir
 from . import resume
 from .names import MethodNames, model_names, prediction_names
-from .side_by_side import Job, run_side_by_side, side_by_side_workers
+from .side_by_side import Job, Progress, run_side_by_side, side_by_side_workers
 from .spec import ExperimentSpec
 
-Progress = Callable[[float, str], None]
 
 
 @dataclass

@@ -15,7 +15,6 @@ import json
 import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
-from typing import Callable
 
 import numpy as np
 
@@ -25,9 +24,9 @@ from ..errors import ConfigError
 from ..evaluation.baseline_settings import BaselineSettings
 from ..evaluation.baselines import rank_baseline
 from ..metrics import future_hit_rate
+from .side_by_side import Progress
 from .tuning_spaces import SEARCH_SPACES, SearchSpace
 
-Progress = Callable[[float, str], None]
 TUNED_SPLIT = "validation"
 
 

@@ -80,8 +80,9 @@ def headline(report: Report) -> dict | None:
     primary = report.primary
     if not primary:
         return None
-    labels = dict(zip(methods_frame(report)["name"], methods_frame(report)["method"]))
-    comparable = not primary["verdict"].startswith("too few hits")
+    frame = methods_frame(report)
+    labels = dict(zip(frame["name"], frame["method"]))
+    comparable = primary["comparable"]
     return {"k": primary["k"], "full": primary["full"], "best": primary["best"],
             "best_label": labels.get(primary["best_baseline"], primary["best_baseline"]),
             "difference": primary["difference"] if comparable else None,
