@@ -170,7 +170,7 @@ def tiny_checkpoint(lm_world, tmp_path_factory):
     from conrec_core.training.sft import train_sft
 
     workspace = writable_copy(lm_world, tmp_path_factory.mktemp("tiny-checkpoint"))
-    config = SFTConfig(steps=TINY_STEPS, eval_every=30, checkpoint_every=30, eval_examples=20)
+    config = SFTConfig(steps=TINY_STEPS, eval_every=30, checkpoint_every=30, eval_examples=20, ranking_samples=20)
     return workspace, train_sft(workspace, "tiny", config=config)
 
 

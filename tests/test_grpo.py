@@ -212,7 +212,7 @@ def test_qlora_grpo_on_a_smollm2_lora_checkpoint(lm_world, tmp_path):
     shutil.copy(lm_world, workspace)
     shutil.copytree(lm_world.with_suffix(".files") / "codebooks", tmp_path / "ws.files" / "codebooks")
     train_sft(workspace, "smol", BackboneConfig(name="smollm2"),
-              SFTConfig(steps=3, batch_size=4, eval_every=3, checkpoint_every=3, eval_examples=4))
+              SFTConfig(steps=3, batch_size=4, eval_every=3, checkpoint_every=3, eval_examples=4, ranking_samples=4))
     config = GRPOConfig(stages=("negatives",), betas=(0.04,), steps_per_stage=1, prompts_per_step=2,
                         group_size=4, eval_every=1, eval_samples=4, learning_rate=1e-3)
     run, _ = prepare_run(workspace, "smol", config, load_in_4bit=True)

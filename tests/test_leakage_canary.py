@@ -26,7 +26,7 @@ from conrec_core.semantic_ids.encoder_config import EncoderConfig
 
 CODEBOOK = CodebookConfig(codebook_size=16, epochs=6, batch_size=64, code_decoder_steps=20,
                           encoder=EncoderConfig(collaborative="on"))  # collaborative vectors must see no test event
-SFT = SFTConfig(steps=20, eval_every=10, checkpoint_every=20, eval_examples=10)
+SFT = SFTConfig(steps=20, eval_every=10, checkpoint_every=20, eval_examples=10, ranking_samples=10)
 GRPO = GRPOConfig(stages=("recent_negatives", "negatives"), betas=(0.04, 0.04), steps_per_stage=1,
                   prompts_per_step=2, group_size=2, eval_every=1, eval_samples=8)
 

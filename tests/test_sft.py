@@ -66,7 +66,7 @@ def test_lora_on_a_pretrained_folder_trains_adapters_and_sid_rows_only(lm_world,
     base.model.save_pretrained(tmp_path / "base")
     base.tokenizer.save_pretrained(tmp_path / "base")
     backbone = BackboneConfig(name=str(tmp_path / "base"))
-    config = SFTConfig(steps=8, eval_every=8, checkpoint_every=8, eval_examples=10, lora_r=4)
+    config = SFTConfig(steps=8, eval_every=8, checkpoint_every=8, eval_examples=10, ranking_samples=10, lora_r=4)
     result = train_sft(lm_world, "lora", backbone, config)
     training = json.loads((result.folder / "training.json").read_text())
     assert training["mode"] == "lora" and training["trainable_parameters"] < training["parameters"] / 2
@@ -88,7 +88,7 @@ def test_lora_on_a_pretrained_folder_trains_adapters_and_sid_rows_only(lm_world,
 
 
 def test_an_interrupted_run_resumes_to_the_same_weights(lm_world):
-    config = SFTConfig(steps=12, eval_every=100, checkpoint_every=6, eval_examples=10)
+    config = SFTConfig(steps=12, eval_every=100, checkpoint_every=6, eval_examples=10, ranking_samples=10)
 
     class Stop(Exception):
         pass
@@ -112,10 +112,10 @@ def test_an_interrupted_run_resumes_to_the_same_weights(lm_world):
 
 def test_resuming_with_other_settings_is_refused(lm_world):
     train_sft(lm_world, "settings", config=SFTConfig(steps=2, eval_every=100, checkpoint_every=1,
-                                                      eval_examples=5))
+                                                      eval_examples=5, ranking_samples=5))
     with pytest.raises(ConrecError, match="other settings"):
         train_sft(lm_world, "settings", config=SFTConfig(steps=3, eval_every=100, checkpoint_every=1,
-                                                          eval_examples=5))
+                                                          eval_examples=5, ranking_samples=5))
 
 
 @pytest.mark.slow
@@ -192,7 +192,7 @@ def test_one_target_examples_beat_sequence_windows_on_held_out_next_negatives(lm
     best = {}
     for task in ("negative_sequence", "next_negative"):
         config = SFTConfig(tasks=(task,), task_weights=(1.0,), steps=120, eval_every=20, checkpoint_every=120,
-                           eval_examples=60, warmup_steps=5)
+                           eval_examples=60, ranking_samples=60, warmup_steps=5, keep_best=False)
         result = train_sft(workspace, task, config=config)
         losses = [m["validation"]["loss"]["next_negative"] for m in read_metrics(result.folder) if "validation" in m]
         assert len(losses) == 6 and losses[-1] < losses[0]  # both learn

@@ -155,7 +155,7 @@ def quick_spec() -> ExperimentSpec:
     GRPO steps per stage, 30 SASRec steps ranked in this process (less time than starting one)."""
     return ExperimentSpec(
         codebook=CodebookConfig(codebook_size=16, epochs=8, warmup_epochs=3, batch_size=64, code_decoder_steps=50),
-        sft=SFTConfig(steps=60, eval_every=30, checkpoint_every=60, eval_examples=20),
+        sft=SFTConfig(steps=60, eval_every=30, checkpoint_every=60, eval_examples=20, ranking_samples=20),
         grpo=GRPOConfig(steps_per_stage=2, prompts_per_step=4, group_size=4, eval_every=2, eval_samples=20),
         sasrec=SASRecConfig(steps=30, eval_every=15), compute_map=False, members=1, baselines_side_by_side=False)
 

@@ -52,7 +52,8 @@ class SFTConfig(Settings):
     task_weights: tuple[float, ...] = setting(tuple(TASK_WEIGHTS[t] for t in DEFAULT_TASKS), "sampling weight "
                                               "per task (TASK_WEIGHTS)", above=0, cli=False)
     # docs/decisions.md#sft-steps
-    steps: int = setting(6000, "optimiser steps", low=1)
+    steps: int = setting(12_000, "the most optimiser steps (the learning rate's cosine runs over them); with "
+                                 "keep_best, training stops earlier once validation FHR@K stops improving", low=1)
     batch_size: int = setting(32, "examples per step", low=1)
     learning_rate: float | None = setting(None, f"peak learning rate; auto = {FULL_TRAINING_LR:g} for full "
                                                 f"training, {LORA_LR:g} for LoRA", above=0)
@@ -76,14 +77,18 @@ class SFTConfig(Settings):
     lora_r: int = setting(16, "LoRA rank", low=1)
     lora_alpha: int = setting(32, "LoRA scale numerator", low=1, cli=False)
     lora_dropout: float = setting(0.05, "LoRA dropout", low=0, below=1, cli=False)
-    # Checks only draw the validation curves unless keep_best is on (docs/decisions.md#sft-checks).
+    # docs/decisions.md#sft-checks
     eval_every: int = setting(1000, "steps between checks on validation samples: held-out losses, alignment "
                                     "accuracy and FHR@K under beam search", low=1)
-    eval_examples: int = setting(200, "held-out examples per task, from the validation split", low=1, cli=False)
+    eval_examples: int = setting(200, "held-out examples per task for the held-out losses and alignment "
+                                      "accuracy, from the validation split", low=1, cli=False)
+    ranking_samples: int = setting(1000, "validation samples decoded for FHR@K at each check (the early-stopping "
+                                         "figure: more samples, less noise in the check that is kept)", low=1,
+                                   cli=False)
     eval_k: int = setting(20, "K of the validation FHR@K decoded at every check", low=1, cli=False)
     # docs/decisions.md#sft-checks
-    keep_best: bool = setting(False, "end with the weights of the check with the best validation FHR@K", cli=False)
-    patience: int = setting(0, "with keep_best: stop after this many checks without a better validation FHR@K "
+    keep_best: bool = setting(True, "end with the weights of the check with the best validation FHR@K", cli=False)
+    patience: int = setting(3, "with keep_best: stop after this many checks without a better validation FHR@K "
                                "(0: never stop early)", low=0)
     checkpoint_every: int = setting(500, "steps between saved, resumable training states", low=1)
     seed: int = setting(0, "random seed")

@@ -91,7 +91,7 @@ class RankingCheck:
 
 def ranking_check(workspace, data: TaskData, codebook: Codebook, tokenizer, model, config: SFTConfig
                    ) -> RankingCheck:
-    samples = data.samples["validation"][:config.eval_examples]
+    samples = data.samples["validation"][:config.ranking_samples]
     seen = seen_items(workspace, [s.sample_id for s in samples])
     vocab = max(len(tokenizer), model.get_output_embeddings().weight.shape[0])
     trie, token_rows = item_trie(codebook, tokenizer, vocab)
