@@ -18,21 +18,20 @@ def report_row(out, variant: str, split: str, method: str) -> dict:
 def test_quick_ablation_reads_the_pipeline_rows_and_resumes(small_world, tmp_path):
     out = tmp_path / "ablation"
     lines: list[str] = []
-    run_ablation(small_world, out, out / "workspaces", ("default", "no_grpo", "one_member"), quick=True,
+    run_ablation(small_world, out, out / "workspaces", ("default", "no_grpo"), quick=True,
                  say=lines.append, splits=WITH_TEST)
-    # no_grpo and one_member read the default's run: one run of that configuration, not three
+    # no_grpo reads the default's run: one run of that configuration, not two
     assert sum(" done in " in line for line in lines) == 1
 
     # resumed from a source that holds the default's trained SID models, as a real workspace does after
     # `pipeline`: a variant that trains otherwise must train its own, not meet those under the same names
     trained_source = out / "workspaces" / "default" / small_world.name
-    rows = run_ablation(trained_source, out, out / "workspaces", ("default", "no_grpo", "one_member", "fixed_steps"),
+    rows = run_ablation(trained_source, out, out / "workspaces", ("default", "no_grpo", "fixed_steps"),
                         quick=True, say=lines.append, splits=WITH_TEST)
     by_name = {row["method"]: row for row in rows}
-    assert list(by_name) == ["default", "no_grpo", "one_member", "fixed_steps", "most_disliked", "item_cf"]
+    assert list(by_name) == ["default", "no_grpo", "fixed_steps", "most_disliked", "item_cf"]
     assert sum(" done in " in line for line in lines) == 2
-    for variant, method in (("default", "pipeline-grpo-fused-s0"), ("no_grpo", "pipeline-sft-fused-s0"),
-                            ("one_member", "pipeline-grpo-m0-s0")):
+    for variant, method in (("default", "pipeline-grpo-s0"), ("no_grpo", "pipeline-sft-s0")):
         for split in ("validation", "test"):
             expected = report_row(out, "default", split, method)
             for metric in ("fhr", "lif", "luf"):
@@ -44,15 +43,15 @@ def test_quick_ablation_reads_the_pipeline_rows_and_resumes(small_world, tmp_pat
     # the test split's run kept the members the validation run trained; fixed_steps trained its own at half the cap,
     # without early stopping
     kept = json.loads((out / "workspaces" / "runs" / "default" / "test" / "report.json").read_text())["kept_stages"]
-    assert "members side by side" in kept or "sft member 0" in kept
-    training = json.loads((out / "workspaces" / "fixed_steps" / "ws.files" / "checkpoints" / "pipeline-sft-m0-s0"
+    assert "sft" in kept and "grpo" in kept
+    training = json.loads((out / "workspaces" / "fixed_steps" / "ws.files" / "checkpoints" / "pipeline-sft-s0"
                            / "training.json").read_text())
-    default = json.loads((out / "workspaces" / "default" / "ws.files" / "checkpoints" / "pipeline-sft-m0-s0"
+    default = json.loads((out / "workspaces" / "default" / "ws.files" / "checkpoints" / "pipeline-sft-s0"
                           / "training.json").read_text())
     assert training["sft"]["steps"] * 2 == default["sft"]["steps"]
     assert default["sft"]["keep_best"] and not training["sft"]["keep_best"]
     assert by_name["fixed_steps"]["test_fhr"] == pytest.approx(report_row(out, "fixed_steps", "test",
-                                                                         "pipeline-grpo-fused-s0")["fhr"]["value"])
+                                                                         "pipeline-grpo-s0")["fhr"]["value"])
 
     # paired tests against the default: none for the default itself, a probability for the others
     assert by_name["default"]["test_fhr_p"] is None
@@ -60,7 +59,7 @@ def test_quick_ablation_reads_the_pipeline_rows_and_resumes(small_world, tmp_pat
 
     table = (out / "ablation.md").read_text()
     changes = {v.name: v.change for v in VARIANTS}
-    assert all(f"| {changes[name]} |" in table for name in ("default", "no_grpo", "one_member", "fixed_steps"))
+    assert all(f"| {changes[name]} |" in table for name in ("default", "no_grpo", "fixed_steps"))
 
     # a rerun finds every row in the stored samples and runs nothing
     lines.clear()

@@ -55,3 +55,27 @@ def test_tuning_keeps_every_trial_and_the_best_which_the_pipeline_then_uses(worl
 def test_a_tuning_request_out_of_bounds_is_refused(world, method, budget, message):
     with pytest.raises(ConrecError, match=message):
         tune(world, method, budget)
+
+
+def test_sasrec_is_tuned_per_variant_and_trains_with_its_choice_at_the_runs_seed(world, monkeypatch):
+    """SASRec goes through the same protocol: each trial trains to its validation plateau, the record keeps the
+    variant's choice, and the pipeline's run trains that variant with it (and its own seed); the other variant
+    keeps the run's settings."""
+    from conrec_core.evaluation.sasrec_config import SASRecConfig
+
+    # a short cap and a small space, so each trial is seconds: the protocol is what is tested
+    space = tuning.SEARCH_SPACES["sasrec_both"]
+    monkeypatch.setitem(tuning.SEARCH_SPACES, "sasrec_both",
+                        replace(space, values={"hidden_size": (16, 32), "positives_context": (10, 20)}))
+    short = SASRecConfig(steps=120, eval_every=40, patience=1, positives_context=20, hidden_size=16)
+    record = tune(world, "sasrec_both", 2, seed=0, base=short)
+    assert record.trials[0].settings == short.to_dict()
+    assert all(trial.settings["steps"] == 120 for trial in record.trials)
+    assert len({json.dumps(trial.settings, sort_keys=True) for trial in record.trials}) == 2
+    assert all(0 <= trial.fhr <= 1 for trial in record.trials)
+    chosen = SASRecConfig.from_dict(record.chosen)
+    settings = with_tuned(world, quick_spec()).baseline_settings
+    assert settings.sasrec_both == chosen and settings.sasrec_negatives is None
+    run = SASRecConfig(seed=7, hidden_size=32)
+    assert settings.sasrec_for(True, run) == replace(chosen, seed=7)
+    assert settings.sasrec_for(False, run) == run

@@ -175,6 +175,7 @@ def rank_baseline(workspace, method: str, samples: pd.DataFrame, k: int = 20,
         from .sasrec import choose_sasrec_prior, rank_sasrec, train_sasrec
 
         with_positives = SASREC_VARIANTS[method]
+        sasrec = settings.sasrec_for(with_positives, sasrec)
         config = replace(sasrec, with_positives=with_positives,
                          max_length=sasrec.positives_context if with_positives else sasrec.max_length)
         validation = read_samples(workspace, "validation")

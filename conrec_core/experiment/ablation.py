@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Callable
 
+from ..decoding.tail_quota import MEMBERS
 from ..errors import ConrecError
 from .spec import ExperimentSpec, quick_spec
 
@@ -36,7 +37,7 @@ class Variant:
     change: str  # the table's first column: what differs from the default
     group: str  # variants of one group share a workspace copy, so the SID models they all use train once
     configure: Callable  # ExperimentSpec -> ExperimentSpec
-    reading: str = "full"  # the row of the run it reads: full (the fused full method), sft (fused SFT), member
+    reading: str = "full"  # the row of the run it reads: full (the full method), sft (the SFT model or fusion)
 
     @property
     def trains_as_default(self) -> bool:
@@ -71,15 +72,18 @@ def _fixed_steps(config):
     return _sft(steps=config.sft.steps // 2, keep_best=False)(config)
 
 
+def _members(count: int, **fusion) -> Callable:
+    return lambda config: replace(config, members=count, **fusion)
+
+
 VARIANTS = (
-    Variant("default", "the default (co-occurrence SIDs, width 64, SFT until validation stops improving, GRPO, "
-                       "3 members fused with the long-tail quota and calibration, 20 beams)", "default", same),
-    Variant("no_grpo", "without GRPO: the members' SFT models fused", "default", same, "sft"),
-    Variant("one_member", "one SID model (member 0) instead of three fused", "default", same, "member"),
-    Variant("no_calibration", "fusion without the calibration to the user's long tail", "default",
-            lambda config: replace(config, tail_calibration=0.0)),
-    Variant("plain_fusion", "plain fusion: no long-tail quota, no calibration", "default",
-            lambda config: replace(config, tail_quota=0, tail_calibration=0.0)),
+    Variant("default", "the default (co-occurrence SIDs, width 64, one SID model trained until validation stops "
+                       "improving, then GRPO, 20 beams)", "default", same),
+    Variant("no_grpo", "without GRPO: the SFT model", "default", same, "sft"),
+    Variant("three_members", "three SID models fused (plain reciprocal-rank fusion)", "three_members",
+            _members(3)),
+    Variant("three_members_tail", "three SID models fused keeping their long-tail share or half the user's own",
+            "three_members", _members(3, tail_quota=MEMBERS, tail_calibration=0.5)),
     Variant("cold_users", "samples with 0-2 earlier negatives get the most disliked unseen items", "default",
             _decoding(cold_negatives=3)),
     Variant("text_sids", "text-only SIDs (no co-occurrence vectors in the codebook)", "text_sids",
@@ -98,12 +102,12 @@ VARIANTS = (
 
 
 def base_config(quick: bool):
-    base = replace(quick_spec(), members=2) if quick else ExperimentSpec()
+    base = quick_spec() if quick else ExperimentSpec()
     return replace(base, seed=0, baselines=REFERENCES, prior=False, compute_map=False)
 
 
 def reading_method(names, reading: str) -> str:
-    return {"full": names.grpo, "sft": names.sft, "member": names.grpo_members[0]}[reading]
+    return {"full": names.grpo, "sft": names.sft}[reading]
 
 
 def run_variants(source: Path, scratch: Path, variants: list[Variant], base, say: Callable[[str], None],

@@ -64,15 +64,15 @@ class ExperimentSpec(Settings):
     codebook_per_seed: bool = setting(
         False, "each seed fits its own codebook, so fused seeds differ in their SIDs too "
                "(docs/decisions.md#one-codebook-for-every-seed)")
-    members: int = setting(3, "SID models (SFT, then GRPO) per seed, differing in initial weights and batch order, "
-                              "whose top K the SFT and full-method rows fuse (docs/decisions.md#three-members)",
+    members: int = setting(1, "SID models (SFT, then GRPO) per seed, differing in initial weights and batch order, "
+                              "whose top K the SFT and full-method rows fuse (docs/decisions.md#members)",
                            low=1)
     tail_quota: int | str = setting(
-        MEMBERS, f"with members: at least this many long-tail items in each fused top K ({MEMBERS!r}: as many as "
+        0, f"with members: at least this many long-tail items in each fused top K ({MEMBERS!r}: as many as "
                  "the members' top K held on average; 0: the plain fusion) (docs/decisions.md#long-tail-quota)",
         cli=False)
     tail_calibration: float = setting(
-        0.5, "with members: each fused top K also holds at least this share of the user's own long-tail share "
+        0.0, "with members: each fused top K also holds at least this share of the user's own long-tail share "
              "among their earlier negatives (0: off) (docs/decisions.md#long-tail-calibration)", low=0.0, high=1.0)
     members_side_by_side: bool = setting(
         True, "train the members side by side, a process each sharing the CPU cores (in turn on a GPU or one "

@@ -54,17 +54,18 @@ class TuningRecord:
         return asdict(self)
 
 
-def candidate_settings(space: SearchSpace, budget: int, seed: int) -> list:
-    """The defaults, then distinct random draws from the space, `budget` settings in all (fewer when the space
-    holds fewer)."""
+def candidate_settings(space: SearchSpace, budget: int, seed: int, base=None) -> list:
+    """`base` (default: the space's defaults), then distinct random draws from the space applied to it, `budget`
+    settings in all (fewer when the space holds fewer)."""
     rng = np.random.default_rng(seed)
-    chosen = [space.defaults]
+    base = space.defaults if base is None else base
+    chosen = [base]
     keys = {json.dumps(chosen[0].to_dict(), sort_keys=True)}
     for _ in range(budget * 50):
         if len(chosen) >= budget:
             break
         draw = {name: values[rng.integers(len(values))] for name, values in space.values.items()}
-        settings = replace(space.defaults, **draw)
+        settings = replace(base, **draw)
         key = json.dumps(settings.to_dict(), sort_keys=True)
         if key not in keys:
             keys.add(key)
@@ -73,8 +74,9 @@ def candidate_settings(space: SearchSpace, budget: int, seed: int) -> list:
 
 
 def tune(workspace, method: str, budget: int = 20, seed: int = 0, k: int = 20, split: str = TUNED_SPLIT,
-         on_progress: Progress | None = None) -> TuningRecord:
-    """Search `method`'s settings on the validation split with `budget` trials; keep and return the record."""
+         on_progress: Progress | None = None, base=None) -> TuningRecord:
+    """Search `method`'s settings on the validation split with `budget` trials, the first `base` (default: the
+    method's defaults) and the others draws from its search space on top of it; keep and return the record."""
     if split != TUNED_SPLIT:
         raise ConfigError(f"tuning reads the {TUNED_SPLIT} split only, never {split!r}: the test split is the "
                           "final report's alone")
@@ -88,7 +90,7 @@ def tune(workspace, method: str, budget: int = 20, seed: int = 0, k: int = 20, s
     if samples.empty:
         raise ConfigError("the workspace has no validation samples to tune on")
     trials = []
-    candidates = candidate_settings(space, budget, seed)
+    candidates = candidate_settings(space, budget, seed, base)
     for index, settings in enumerate(candidates):
         clock = time.perf_counter()
         ranked = rank_baseline(workspace, method, samples, k,

@@ -7,18 +7,19 @@ from dataclasses import dataclass
 
 from ..evaluation.baseline_settings import BaselineSettings, NeighbourConfig
 from ..evaluation.ease_config import EASEConfig
+from ..evaluation.sasrec_config import SASRecConfig
 
 
 @dataclass(frozen=True)
 class SearchSpace:
-    config: type  # the Settings class searched; its defaults are always the first trial
+    config: type  # the Settings class searched; the settings in use are always the first trial
     values: dict[str, tuple]  # field -> the values a trial draws from
     field: str  # the BaselineSettings field the settings go to
 
     @property
     def defaults(self):
         """The settings in use before a search: the first trial of every search."""
-        return getattr(BaselineSettings(), self.field)
+        return getattr(BaselineSettings(), self.field) or self.config()
 
 
 SEARCH_SPACES = {
@@ -29,6 +30,11 @@ SEARCH_SPACES = {
     **{method: SearchSpace(NeighbourConfig, {
         "history": (5, 10, 20, 50, 100), "half_life_days": (None, 7.0, 30.0, 365.0),
         "neighbours": (0, 10, 20, 50, 100)}, method) for method in ("item_cf", "item_knn", "swing_cf")},
+    **{method: SearchSpace(SASRecConfig, {
+        "hidden_size": (32, 64, 128), "layers": (1, 2, 3), "dropout": (0.1, 0.2, 0.3, 0.5),
+        context: (20, 50, 100, 200) if context == "max_length" else (50, 100, 200, 400),
+        "learning_rate": (1e-3, 3e-3), "weight_decay": (0.0, 0.01)}, method)
+       for method, context in (("sasrec_negatives", "max_length"), ("sasrec_both", "positives_context"))},
 }
 # method -> the settings its search varies (what the command line prints of each trial)
 SEARCH_SPACE_NAMES = {method: tuple(space.values) for method, space in SEARCH_SPACES.items()}
