@@ -105,7 +105,8 @@ def test_pipeline_options_reach_its_settings():
     parser, _ = build_parser()
     default = pipeline_config(parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r"]))
     assert default.codebook.encoder.collaborative == "on" and default.seed == 0
-    assert default.tail_quota == "members" and default.members_side_by_side and default.baselines_side_by_side
+    assert default.members == 1 and default.tail_quota == 0 and default.tail_calibration == 0
+    assert default.members_side_by_side and default.baselines_side_by_side
     in_turn = parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r", "--no-members-side-by-side"])
     assert pipeline_config(in_turn) == replace(default, members_side_by_side=False)
     baselines_in_turn = parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r",

@@ -117,7 +117,8 @@ def test_members_are_trained_apart_and_their_fusion_is_the_full_method(small_wor
 
     workspace = tmp_path / "ws.duckdb"
     shutil.copy(small_world, workspace)
-    config = replace(lightest(), seed=1, members=2, baselines=("most_disliked",))
+    config = replace(lightest(), seed=1, members=2, baselines=("most_disliked",), tail_quota=MEMBERS,
+                     tail_calibration=0.5)
     result = run_pipeline(workspace, tmp_path / "report", config)
     report = json.loads((tmp_path / "report" / "report.json").read_text())
     sft = ["pipeline-sft-m0-s1", "pipeline-sft-m1-s1"]
@@ -136,7 +137,7 @@ def test_members_are_trained_apart_and_their_fusion_is_the_full_method(small_wor
     members = [read_predictions(workspace, name) for name in grpo]
     fused = read_predictions(workspace, "pipeline-grpo-fused-s1")
     long_tail, k = long_tail_items(workspace), config.decoding.returns
-    assert config.tail_quota == MEMBERS  # the default: the fusion keeps the members' long-tail share
+    assert config.tail_quota == MEMBERS  # asked for: the fusion keeps the members' long-tail share
     for sample_id, rows in fused.groupby("sample_id"):
         rankings = [m[m["sample_id"] == sample_id].sort_values("rank")["item_id"].tolist() for m in members]
         every = [item for item, _ in fuse_ranks(rankings, 2 * k)]

@@ -133,7 +133,8 @@ def test_sequence_training_has_a_target_at_every_training_negative(lm_world, tmp
     codebook = load_codebook(workspace)
     data = read_task_data(workspace, codebook)
     config = SFTConfig(tasks=("negative_sequence",), task_weights=(1.0,), steps=60, eval_every=10,
-                       checkpoint_every=60, eval_examples=60, warmup_steps=5, keep_best=True)
+                       checkpoint_every=60, eval_examples=60, ranking_samples=60, warmup_steps=5, keep_best=True,
+                       patience=0)
     [examples] = training_examples(data, codebook, config).values()
     # one window ends at each training negative, with up to context_items negatives before it, all SIDs targets
     assert [e.item_id for e in examples] == [i for items in data.training_negatives.values() for i in items]
@@ -144,10 +145,27 @@ def test_sequence_training_has_a_target_at_every_training_negative(lm_world, tmp
     assert list(checks) == [10, 20, 30, 40, 50, 60]
     losses = [c["loss"]["next_negative"] for c in checks.values()]
     assert min(losses) < 0.95 * losses[0], losses
-    # the kept weights are those of the first check with the best validation FHR@20
-    best = max(checks, key=lambda step: (checks[step]["ranking"]["fhr"], -step))
+    # the kept weights are those of the first check with the lowest held-out next-negative loss
+    best = min(checks, key=lambda step: (checks[step]["loss"]["next_negative"], step))
     assert result.summary["best_step"] == best
     assert result.summary["validation"]["ranking"] == checks[best]["ranking"]  # those weights were restored
+    assert result.summary["validation"]["loss"]["next_negative"] == pytest.approx(checks[best]["loss"]["next_negative"])
+
+
+def test_sft_stops_once_the_held_out_loss_has_not_improved_for_its_patience(lm_world, tmp_path):
+    """Early stopping: a learning rate far too high makes the held-out loss stop improving at once; training then
+    stops after `patience` checks instead of running to the cap, and keeps the best check."""
+    from conftest import writable_copy
+
+    workspace = writable_copy(lm_world, tmp_path)
+    config = SFTConfig(steps=400, eval_every=10, checkpoint_every=400, eval_examples=30, ranking_samples=10,
+                       warmup_steps=1, learning_rate=0.5, patience=2)
+    result = train_sft(workspace, "stops", config=config)
+    checks = {m["step"]: m["validation"]["loss"]["next_negative"] for m in read_metrics(result.folder)
+              if "validation" in m}
+    assert result.step < 400 and list(checks)[-1] == result.step
+    best = min(checks, key=lambda step: (checks[step], step))
+    assert result.summary["best_step"] == best and result.step == best + 2 * 10
 
 
 def test_task_data_lists_validation_samples_users_first(lm_world):

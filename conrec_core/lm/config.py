@@ -53,7 +53,7 @@ class SFTConfig(Settings):
                                               "per task (TASK_WEIGHTS)", above=0, cli=False)
     # docs/decisions.md#sft-steps
     steps: int = setting(12_000, "the most optimiser steps (the learning rate's cosine runs over them); with "
-                                 "keep_best, training stops earlier once validation FHR@K stops improving", low=1)
+                                 "keep_best, training stops earlier once the held-out validation loss stops improving", low=1)
     batch_size: int = setting(32, "examples per step", low=1)
     learning_rate: float | None = setting(None, f"peak learning rate; auto = {FULL_TRAINING_LR:g} for full "
                                                 f"training, {LORA_LR:g} for LoRA", above=0)
@@ -80,15 +80,15 @@ class SFTConfig(Settings):
     # docs/decisions.md#sft-checks
     eval_every: int = setting(1000, "steps between checks on validation samples: held-out losses, alignment "
                                     "accuracy and FHR@K under beam search", low=1)
-    eval_examples: int = setting(200, "held-out examples per task for the held-out losses and alignment "
+    eval_examples: int = setting(500, "held-out examples per task for the held-out losses and alignment "
                                       "accuracy, from the validation split", low=1, cli=False)
-    ranking_samples: int = setting(1000, "validation samples decoded for FHR@K at each check (the early-stopping "
-                                         "figure: more samples, less noise in the check that is kept)", low=1,
-                                   cli=False)
+    ranking_samples: int = setting(1000, "validation samples decoded for FHR@K at each check (the validation "
+                                         "curve the report and the page draw)", low=1, cli=False)
     eval_k: int = setting(20, "K of the validation FHR@K decoded at every check", low=1, cli=False)
     # docs/decisions.md#sft-checks
-    keep_best: bool = setting(True, "end with the weights of the check with the best validation FHR@K", cli=False)
-    patience: int = setting(3, "with keep_best: stop after this many checks without a better validation FHR@K "
+    keep_best: bool = setting(True, "end with the weights of the check with the lowest held-out next-negative "
+                                    "loss on validation samples (validation FHR@K where no task has one)", cli=False)
+    patience: int = setting(3, "with keep_best: stop after this many checks without a better one "
                                "(0: never stop early)", low=0)
     checkpoint_every: int = setting(500, "steps between saved, resumable training states", low=1)
     seed: int = setting(0, "random seed")

@@ -65,7 +65,7 @@ class SFTRun:
     training: dict  # the record every save writes, with its step and whether it finished
     start_step: int
     clock: float = field(default_factory=time.perf_counter)
-    best: dict = field(default_factory=lambda: {"fhr": -1.0, "step": 0, "state": None})
+    best: dict = field(default_factory=lambda: {"score": -float("inf"), "step": 0, "state": None})
     checks_without_gain: int = 0
 
     @property
@@ -105,7 +105,7 @@ def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneCo
                                                     "finished": done == config.steps or stop}, run.optimizer)
         progress(done / config.steps, f"step {done}/{config.steps} loss {record['loss']:.3f}")
         if stop:
-            progress(done / config.steps, f"no better validation FHR@{config.eval_k} in {config.patience} checks: "
+            progress(done / config.steps, f"no better held-out validation figure in {config.patience} checks: "
                                           f"stopped at step {done}")
             break
     remove_dropout()
@@ -206,19 +206,27 @@ def sft_step(run: SFTRun, step: int) -> dict:
 
 
 def check(run: SFTRun, record: dict) -> bool:
-    """The held-out figures into `record`; with keep_best, the weights kept when validation FHR@K is the best so
+    """The held-out figures into `record`; with keep_best, the weights kept when the stopping figure is the best so
     far. True when patience has run out."""
     config = run.config
     record["validation"] = run.figures()
     if not config.keep_best:
         return False
-    fhr = record["validation"]["ranking"]["fhr"]
-    if fhr > run.best["fhr"]:
-        run.best = {"fhr": fhr, "step": record["step"], "state": snapshot(run.model)}
+    score = stopping_score(record["validation"])
+    if score > run.best["score"]:
+        run.best = {"score": score, "step": record["step"], "state": snapshot(run.model)}
         run.checks_without_gain = 0
         return False
     run.checks_without_gain += 1
     return bool(config.patience) and run.checks_without_gain >= config.patience
+
+
+def stopping_score(figures: dict) -> float:
+    """What early stopping follows, higher better: minus the held-out next-negative loss where the tasks have
+    one (a smooth curve: validation FHR@K of one check moves by its sampling noise, and stopping on it stopped
+    models whose held-out loss was still falling), else validation FHR@K."""
+    loss = figures["loss"].get("next_negative")
+    return -loss if loss is not None else figures["ranking"]["fhr"]
 
 
 def finish(run: SFTRun, steps: int, progress: Progress) -> SFTResult:
