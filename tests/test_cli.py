@@ -115,9 +115,8 @@ def test_pipeline_options_reach_its_settings():
     for text, quota in (("0", 0), ("5", 5), ("members", "members")):
         parsed = parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r", "--tail-quota", text])
         assert pipeline_config(parsed).tail_quota == quota
-    assert default.tail_calibration == 0.5
-    parsed = parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r", "--tail-calibration", "0"])
-    assert pipeline_config(parsed) == replace(default, tail_calibration=0.0)
+    parsed = parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r", "--tail-calibration", "0.5"])
+    assert pipeline_config(parsed) == replace(default, tail_calibration=0.5)
     with pytest.raises(SystemExit):  # argparse's own one-line usage error
         parser.parse_args(["ensemble", "--workspace", "w", "--members", "a", "b", "--name", "e", "--tail-quota", "few"])
     chosen = pipeline_config(parser.parse_args(["pipeline", "--sample", "synthetic-shop", "--out", "r", "--quick",
