@@ -168,8 +168,8 @@ def ablations_spec() -> ExperimentSpec:
 # name -> (what a person reads, the spec)
 PRESETS = {
     "quick": ("quick: minutes, a first look (16-code codebook, one SID model of 60 SFT steps)", quick_spec),
-    "default": ("default: the method's settings (about 10 minutes on the synthetic shop, 12-17 a seed on "
-                "MovieLens small, on 2 cores)", ExperimentSpec),
+    "default": ("default: the method's settings (about 20 minutes on the synthetic shop on 2 cores)",
+                ExperimentSpec),
     "ablations": ("with ablations: also the comparison SID models and the reward variants (about 3x default)",
                   ablations_spec),
 }
