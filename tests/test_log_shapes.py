@@ -24,7 +24,8 @@ def lightest() -> ExperimentSpec:
     """The quick pipeline, lighter still: these tests are about running, not about quality."""
     quick = quick_spec()
     return replace(quick, codebook=replace(quick.codebook, epochs=4, code_decoder_steps=20),
-                   sft=replace(quick.sft, steps=20, eval_every=20, checkpoint_every=20, eval_examples=10, ranking_samples=10),
+                   sft=replace(quick.sft, steps=20, eval_every=20, checkpoint_every=20, eval_examples=10,
+                               ranking_samples=10),
                    grpo=replace(quick.grpo, steps_per_stage=1, eval_samples=8),
                    sasrec=replace(quick.sasrec, steps=10, eval_every=10))
 

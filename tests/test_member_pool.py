@@ -19,7 +19,8 @@ from conrec_core.rl.grpo_config import GRPOConfig
 
 
 def chains(sft_steps: int = 20, second_backbone: str = "tiny") -> list[MemberChain]:
-    sft = SFTConfig(steps=sft_steps, eval_every=sft_steps, checkpoint_every=sft_steps, eval_examples=8, ranking_samples=8)
+    sft = SFTConfig(steps=sft_steps, eval_every=sft_steps, checkpoint_every=sft_steps, eval_examples=8,
+                    ranking_samples=8)
     grpo = GRPOConfig(stages=("negatives",), betas=(0.04,), steps_per_stage=1, prompts_per_step=2, group_size=4,
                       eval_every=1, eval_samples=4)
     return [MemberChain(member, f"sft-m{member}", replace(sft, seed=member), f"grpo-m{member}",

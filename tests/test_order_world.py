@@ -41,7 +41,8 @@ def ring_world(tmp_path_factory):
 def test_the_sid_model_learns_what_only_the_order_of_negatives_tells(ring_world):
     popular = evaluate_baseline(ring_world, "most_disliked", "test", K)
     assert popular["hr"].mean() < 0.2  # popularity cannot tell the next item
-    sft = SFTConfig(steps=300, eval_every=300, checkpoint_every=300, eval_examples=20, ranking_samples=20).with_tasks(("next_negative",))
+    sft = SFTConfig(steps=300, eval_every=300, checkpoint_every=300, eval_examples=20,
+                    ranking_samples=20).with_tasks(("next_negative",))
     train_sft(ring_world, "ring", config=sft)
     predict(ring_world, "ring", split="test")
     model = evaluate_predictions(ring_world, "ring", "test", K)

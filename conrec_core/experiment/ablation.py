@@ -88,8 +88,8 @@ VARIANTS = (
             _decoding(cold_negatives=3)),
     Variant("text_sids", "text-only SIDs (no co-occurrence vectors in the codebook)", "text_sids",
             lambda config: config.with_collaborative("off")),
-    Variant("fixed_steps", "no early stopping: a fixed half of the SFT step cap (6,000 at the default), the last step kept", "fixed_steps",
-            _fixed_steps),
+    Variant("fixed_steps", "no early stopping: a fixed half of the SFT step cap (6,000 at the default), the last "
+                           "step kept", "fixed_steps", _fixed_steps),
     Variant("sequence_windows", "sequence windows (a target at every negative) in place of one-target "
                                 "next-negative examples", "sequence_windows",
             _sft_tasks(("sid_to_title", "title_to_sid", "alignment", "negative_sequence"))),

@@ -53,7 +53,8 @@ class SFTConfig(Settings):
                                               "per task (TASK_WEIGHTS)", above=0, cli=False)
     # docs/decisions.md#sft-steps
     steps: int = setting(12_000, "the most optimiser steps (the learning rate's cosine runs over them); with "
-                                 "keep_best, training stops earlier once the held-out validation loss stops improving", low=1)
+                                 "keep_best, training stops earlier once the held-out validation loss stops "
+                                 "improving", low=1)
     batch_size: int = setting(32, "examples per step", low=1)
     learning_rate: float | None = setting(None, f"peak learning rate; auto = {FULL_TRAINING_LR:g} for full "
                                                 f"training, {LORA_LR:g} for LoRA", above=0)
