@@ -14,6 +14,7 @@ import streamlit as st
 
 from conrec_core.data.mapping import ImportMapping, mapping_to_dict, parse_mapping
 from conrec_core.data.movielens import detect_layout
+from conrec_core.data.mapping_guess import MappingGuess, guess_event_mapping
 from conrec_core.data.preview import ColumnValues, EventFilePreview
 from conrec_core.data.workspace import check_name
 from conrec_core.errors import ConrecError, DataError
@@ -113,6 +114,48 @@ def preview(path: Path, delimiter: str | None = None, encoding: str = "utf-8") -
 @st.cache_data(max_entries=64, show_spinner=False)
 def column_values(path: str, version: tuple, column: str, delimiter: str | None, encoding: str) -> ColumnValues:
     return _preview(path, version, delimiter, encoding).values(column)
+
+
+@st.cache_data(max_entries=16, show_spinner="Guessing the columns…")
+def _guess(path: str, version: tuple, delimiter: str | None, encoding: str) -> MappingGuess:
+    return guess_event_mapping(_preview(path, version, delimiter, encoding))
+
+
+def guess_mapping(path: Path, delimiter: str | None = None, encoding: str = "utf-8") -> MappingGuess:
+    """The mapping the form starts from: the same guess as `python -m conrec_core import FILE --guess`."""
+    stat = path.stat()
+    return _guess(str(path), (stat.st_size, stat.st_mtime_ns), delimiter, encoding)
+
+
+def listed_kinds(rule: dict, listed: list[str]) -> dict[str, list[str]]:
+    """kind -> the listed values placed under it: the rule's own lists, or for a threshold rule each numeric
+    value by the thresholds (so "listed values" on a rating column starts filled in)."""
+    if "negative_max" not in rule:
+        return {kind: [v for v in rule.get(kind, []) if v in listed] for kind in ("negative", "positive", "neutral")}
+    placed: dict[str, list[str]] = {"negative": [], "positive": [], "neutral": []}
+    for value in listed:
+        try:
+            number = float(value)
+        except ValueError:
+            continue
+        kind = ("negative" if number <= rule["negative_max"] else
+                "positive" if number >= rule["positive_min"] else "neutral")
+        placed[kind].append(value)
+    return placed
+
+
+# The mapping file's keys in the words of the form's fields, for a message the importer wrote about the mapping.
+FORM_WORDS = {"'events.kind'": "the feedback column", "'events.reason'": "the reason column",
+              "'events'": "the event columns", "'negative_max'": "“Negative at or below”",
+              "'positive_min'": "“Positive at or above”", "'time_unit'": "the time unit",
+              "under 'negative'": "as negative feedback", "'negative'": "negative feedback",
+              "'items'": "the item file", "'id'": "the item id column"}
+
+
+def in_form_words(message: str) -> str:
+    for key, words in FORM_WORDS.items():
+        message = message.replace(key, words)
+    return message
 
 
 @dataclass(frozen=True)

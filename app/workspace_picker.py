@@ -14,7 +14,8 @@ from conrec_core.data.workspace import open_workspace
 
 CACHE_ENTRIES = 8  # per cached function: keys include the file version, so old entries would pile up
 
-SESSION_KEY = "workspace_choice"
+SESSION_KEY = "workspace_choice"  # the sidebar widget's key
+CHOSEN_KEY = "workspace_chosen"  # the choice itself, which outlives the widget between pages
 
 
 @st.cache_resource(show_spinner="Importing the sample dataset (first run only)…")
@@ -35,12 +36,18 @@ def _choices() -> dict[str, str]:
 
 
 def pick_workspace() -> Path:
-    """Show the picker in the sidebar and return the chosen workspace, importing a sample on first use."""
+    """Show the picker in the sidebar and return the chosen workspace, importing a sample on first use. The choice
+    holds across pages (Streamlit forgets a widget's state on a page that does not draw it, so it is kept under a
+    key of its own) and sits in the URL (`?dataset=NAME`), so a link reopens it."""
     choices = _choices()
     labels = list(choices)
-    default = labels.index(sample_data.SAMPLES[sample_data.DEFAULT_SAMPLE].title)
-    label = st.sidebar.selectbox("Dataset", labels, index=default, key=SESSION_KEY)
+    remembered = st.session_state.get(CHOSEN_KEY)
+    if remembered not in labels:
+        remembered = _label_from_url(choices) or sample_data.SAMPLES[sample_data.DEFAULT_SAMPLE].title
+    label = st.sidebar.selectbox("Dataset", labels, index=labels.index(remembered), key=SESSION_KEY)
+    st.session_state[CHOSEN_KEY] = label
     choice = choices[label]
+    st.query_params["dataset"] = url_name(choice)
     st.sidebar.caption("Other logs: the *Import a log* page, or `python -m conrec_core import SOURCE --workspace "
                        f"{sample_data.workspaces_dir()}/NAME.duckdb`, adds them here.")
     if choice.startswith("sample:"):
@@ -52,6 +59,17 @@ def pick_workspace() -> Path:
             st.error(f"The sample dataset could not be imported: {error}")
             st.stop()
     return Path(choice)
+
+
+def url_name(choice: str) -> str:
+    """How the URL names a choice: a sample by its name, a workspace by its file's stem."""
+    return choice.removeprefix("sample:") if choice.startswith("sample:") else Path(choice).stem
+
+
+def _label_from_url(choices: dict[str, str]) -> str | None:
+    """The label whose URL name the link holds; the URL's text is only compared, never made into a path."""
+    wanted = st.query_params.get("dataset")
+    return next((label for label, choice in choices.items() if url_name(choice) == wanted), None)
 
 
 def workspace_version(path: Path) -> float:

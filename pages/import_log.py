@@ -8,7 +8,8 @@ import streamlit as st
 from app import import_data
 from app.job_panel import job_panel
 from conrec_core.data.mapping import TIME_UNITS
-from conrec_core.data.preview import ITEM_ROLE_NAMES, guess_kinds, guess_roles, looks_like_ratings
+from conrec_core.data.mapping_guess import guess_kind_rule, one_kind_warning
+from conrec_core.data.preview import ITEM_ROLE_NAMES, guess_roles
 from conrec_core.errors import ConrecError
 from conrec_core.jobs.params import ImportJob
 from conrec_core.jobs.registry import JobRegistry
@@ -100,55 +101,94 @@ def values_of(column: str):
 
 # 3. The mapping
 st.subheader("What each column means")
-guess = guess_roles(file.columns)
+drafted = import_data.guess_mapping(source, delimiter, encoding)
+guess = {role: drafted.events.get(role) for role in ("user", "item", "time")}
+guess["kind"] = (drafted.events.get("kind") or {}).get("column")
+guess["reason"] = (drafted.events.get("reason") or {}).get("column")
 columns = file.columns
 slots = {}  # column -> placeholder under its widget, where a check's message about that column goes
 
 
 def pick(container, label: str, role: str, optional: bool = False, help: str | None = None) -> str | None:
+    """A column for `role`, starting at the guess; a required role the guess could not fill starts unchosen."""
     options = ([NONE] if optional else []) + columns
     default = guess.get(role)
-    index = options.index(default) if default in options else 0
-    chosen = container.selectbox(label, options, index=index, key=f"import_col_{role}", help=help)
-    if chosen != NONE:
+    index = options.index(default) if default in options else (0 if optional else None)
+    chosen = container.selectbox(label, options, index=index, key=f"import_col_{role}", help=help,
+                                 placeholder="choose a column")
+    if chosen is not None and chosen != NONE:
         slots.setdefault(chosen, container.empty())
-    return None if chosen == NONE else chosen
+    return None if chosen in (None, NONE) else chosen
 
 
 left, middle, right = st.columns(3)
 user = pick(left, "User column", "user")
 item = pick(middle, "Item column", "item")
 time_column = pick(right, "Time column", "time")
+if drafted.notes:
+    st.caption("Guessed from the file: " + " ".join(drafted.notes))
+if None in (user, item, time_column):
+    st.info("Choose the user, item and time columns.")
+    st.stop()
+if len({user, item, time_column}) < 3:
+    st.error("The user, item and time need a column each: one column is chosen twice.")
+    st.stop()
 unit_guess = file.guess_time_unit(time_column)
-unit = right.selectbox("Time unit", TIME_UNITS, index=TIME_UNITS.index(unit_guess), key="import_time_unit",
+unit = right.selectbox("Time unit", TIME_UNITS, index=TIME_UNITS.index(unit_guess),
+                       key=f"import_time_unit_{time_column}",  # guessed again for each time column
                        format_func=TIME_UNIT_LABELS.get, help="guessed from the column's values")
 span = file.time_range(time_column, unit)
-right.caption(f"Read this way: {span[0]:%Y-%m-%d %H:%M} to {span[1]:%Y-%m-%d %H:%M} UTC" if span
-              else "No cell of this column reads as a time in this unit.")
+if span is None:
+    right.error(f"No cell of {time_column} reads as a time in {TIME_UNIT_LABELS[unit]}"
+                + (" (these numbers are too large for seconds: milliseconds?)." if unit == "s" else "."))
+elif not (1990 <= span[0].year and span[1].year <= 2100):
+    right.warning(f"Read this way the times run from {span[0]:%Y-%m-%d} to {span[1]:%Y-%m-%d}: check the unit.")
+else:
+    right.caption(f"Read this way: {span[0]:%Y-%m-%d %H:%M} to {span[1]:%Y-%m-%d %H:%M} UTC")
 
 left, right = st.columns(2)
 kind_column = pick(left, "Feedback column", "kind", help="which events are negative, positive or neutral")
+if kind_column is None:
+    st.info("Choose the column that says whether an event is a dislike.")
+    st.stop()
+if kind_column in (user, item, time_column):
+    left.error(f"{kind_column} is already the user, item or time column: the feedback needs a column of its own.")
+    st.stop()
 kind_values = values_of(kind_column)
-ratings = looks_like_ratings(kind_values)
-mode = left.radio("Kinds by", ["listed values", "rating thresholds"], index=1 if ratings else 0, horizontal=True,
-                  key=f"import_kind_mode_{kind_column}")
+rule = guess_kind_rule(kind_column, kind_values)
+by_thresholds = "negative_max" in rule
+mode = left.radio("Kinds by", ["listed values", "rating thresholds"], index=1 if by_thresholds else 0,
+                  horizontal=True, key=f"import_kind_mode_{kind_column}",
+                  help="a two-valued column (0/1, yes/no) maps by listed values")
 kind: dict = {"column": kind_column}
 if mode == "listed values":
     listed = [value for value, _ in kind_values.values]
     if kind_values.distinct > len(listed):
         left.caption(f"The {len(listed)} commonest of {kind_values.distinct:,} values are listed.")
-    guessed = guess_kinds(listed)
+    placed = import_data.listed_kinds(rule, listed)
     taken: set = set()
     for kind_name, label in (("negative", "Negative feedback (what conrec learns from)"),
                              ("positive", "Positive feedback"), ("neutral", "Neither (impressions, views)")):
-        chosen = right.multiselect(label, [v for v in listed if v not in taken], default=guessed[kind_name],
+        chosen = right.multiselect(label, [v for v in listed if v not in taken],
+                                   default=[v for v in placed[kind_name] if v not in taken],
                                    key=f"import_kind_{kind_name}_{kind_column}")
         taken |= set(chosen)
         kind[kind_name] = chosen
+        if kind_name == "negative" and not chosen:
+            right.error("Choose at least one value that means a dislike.")
+            st.stop()
 else:
+    if kind_values.numeric_share < 0.99:
+        right.error(f"{kind_column} holds text, not numbers: map it by listed values.")
+        st.stop()
     low, high = right.columns(2)
-    kind["negative_max"] = low.number_input("Negative at or below", value=2.0, step=0.5, key="import_negative_max")
-    kind["positive_min"] = high.number_input("Positive at or above", value=4.0, step=0.5, key="import_positive_min")
+    kind["negative_max"] = low.number_input("Negative at or below", value=rule.get("negative_max", 2.0), step=0.5,
+                                            key=f"import_negative_max_{kind_column}")
+    kind["positive_min"] = high.number_input("Positive at or above", value=rule.get("positive_min", 4.0),
+                                             step=0.5, key=f"import_positive_min_{kind_column}")
+    if kind["negative_max"] >= kind["positive_min"]:
+        right.error("“Negative at or below” must be below “Positive at or above”.")
+        st.stop()
     right.caption("Values between the two are neutral.")
 
 reason_column = pick(left, "Reason column (optional)", "reason", optional=True,
@@ -201,9 +241,11 @@ job = registry.latest("import")
 if job is not None and job.status == "failed" and job.error_column in slots and outcome.error is None:
     slots[job.error_column].error(f"The last import failed here: {job.error}")
 if outcome.error is not None:
+    message = import_data.in_form_words(outcome.error)
     if outcome.column in slots:
-        slots[outcome.column].error(outcome.error)
-    st.error(outcome.error)
+        slots[outcome.column].error(message)
+    else:
+        st.error(message)
     st.stop()
 kinds = dict(outcome.kinds)
 cells = st.columns(4)
@@ -215,7 +257,11 @@ if not kinds.get("negative"):
     st.error("No event is negative feedback under this mapping, and negatives are what conrec learns from: choose "
              "the values (or the rating threshold) that mean a dislike.")
     st.stop()
-st.success("Every row passes the importer's checks.")
+one_kind = one_kind_warning(kinds)
+if one_kind:
+    st.warning(one_kind + " Every row passes the importer's checks otherwise.")
+else:
+    st.success("Every row passes the importer's checks.")
 if st.button("Import", type="primary", key="import_start"):
     try:
         path = import_data.save_mapping(workspace, import_data.build_mapping(raw))

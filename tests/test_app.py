@@ -88,3 +88,24 @@ def test_a_sample_workspace_in_use_by_another_process_is_never_deleted(workspace
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_the_chosen_dataset_holds_across_pages_and_in_the_url(workspaces):
+    app = run_home()
+    app.sidebar.selectbox[0].select(SAMPLES["movielens-small"].title).run()
+    assert app.query_params["dataset"] in ("movielens-small", ["movielens-small"])
+    app.switch_page(str(REPO / "pages" / "import_log.py")).run()
+    del app.session_state["workspace_choice"]  # what Streamlit does to a widget's state on a page change
+    app.switch_page(str(REPO / "pages" / "overview.py")).run()
+    assert not app.exception
+    assert app.sidebar.selectbox[0].value == SAMPLES["movielens-small"].title
+    assert metrics(app)["Users"] == "610"
+
+    linked = AppTest.from_file(HOME, default_timeout=120)
+    linked.query_params["dataset"] = "movielens-small"  # a link opens on the dataset it names
+    linked.run()
+    assert linked.sidebar.selectbox[0].value == SAMPLES["movielens-small"].title
+    unknown = AppTest.from_file(HOME, default_timeout=120)
+    unknown.query_params["dataset"] = "../../etc/passwd"  # only compared with the list, never opened
+    unknown.run()
+    assert not unknown.exception and unknown.sidebar.selectbox[0].value == SAMPLES["synthetic-shop"].title

@@ -52,7 +52,7 @@ def test_the_form_guesses_the_columns_kinds_and_time_unit_then_imports(workspace
     assert widget(app, "selectbox", "import_col_user").value == "customer"
     assert widget(app, "selectbox", "import_col_item").value == "product"
     assert widget(app, "selectbox", "import_col_time").value == "event_time"
-    assert widget(app, "selectbox", "import_time_unit").value == "ms"
+    assert widget(app, "selectbox", "import_time_unit_event_time").value == "ms"
     assert "2023-11-14 22:13 to 2023-11-15 22:13 UTC" in " ".join(c.value for c in app.caption)
     assert widget(app, "multiselect", "import_kind_negative_action").value == ["not_interested", "hide"]
     assert widget(app, "multiselect", "import_kind_positive_action").value == ["click"]
@@ -133,3 +133,32 @@ def test_an_item_file_is_attached_with_its_columns_guessed(workspaces, tmp_path)
     with open_workspace(workspaces / "with-items.duckdb") as con:
         assert con.execute("SELECT item_id, title, category FROM items ORDER BY 1").fetchall() == [
             ("p1", "Red lamp", "home"), ("p2", "Blue mug", "kitchen"), ("p3", "Green rug", "home")]
+
+
+def test_a_video_log_with_a_0_1_label_is_guessed_right_and_a_wrong_unit_does_not_crash(workspaces, tmp_path):
+    from test_mapping_guess import video_log
+
+    app = open_page(video_log(tmp_path / "video.tsv"))
+    assert [widget(app, "selectbox", f"import_col_{role}").value for role in ("user", "item", "time", "kind")] == [
+        "user_id", "video_id", "time_ms", "label"]
+    assert widget(app, "radio", "import_kind_mode_label").value == "listed values"
+    assert widget(app, "multiselect", "import_kind_negative_label").value == ["1"]
+    assert app.success and app.success[0].value == "Every row passes the importer's checks."
+    widget(app, "selectbox", "import_time_unit_time_ms").set_value("s").run()
+    assert not app.exception, [e.message for e in app.exception]
+    assert any("too large for seconds" in e.value for e in app.error)
+    widget(app, "selectbox", "import_col_time").set_value("date").run()  # the unit is guessed again
+    assert widget(app, "selectbox", "import_time_unit_date").value == "iso"
+    widget(app, "selectbox", "import_col_time").set_value("time_ms").run()
+    widget(app, "selectbox", "import_time_unit_time_ms").set_value("ms").run()
+    widget(app, "multiselect", "import_kind_positive_label").unselect("0").run()
+    widget(app, "multiselect", "import_kind_negative_label").select("0").run()
+    assert not app.success and "100% of the events are negative" in app.warning[-1].value
+
+
+def test_a_feedback_column_with_no_negative_value_chosen_says_so_beside_it(workspaces, tmp_path):
+    app = open_page(write(tmp_path / "log.csv", LOG))
+    widget(app, "multiselect", "import_kind_negative_action").set_value([]).run()
+    assert not app.exception
+    assert [e.value for e in app.error] == ["Choose at least one value that means a dislike."]
+    assert not [b for b in app.button if b.key == "import_start"]

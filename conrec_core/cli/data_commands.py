@@ -14,6 +14,7 @@ from ..data.movielens_config import MovieLensConfig
 from ..data.samples_config import SampleConfig
 from ..data.synthetic_config import WorldConfig
 from ..data.workspace import open_workspace
+from ..errors import ConrecError
 from .progress import print_json
 
 MAPPING_HELP = ("JSON column mapping for --format table: events.user/item/time/time_unit(s|ms|iso), "
@@ -28,7 +29,11 @@ def register(commands) -> dict:
                                     description="Import an event log into a workspace (replaced only if the "
                                                 "import succeeds), then build the default samples.")
     importing.add_argument("source", type=Path, help="MovieLens folder, or a CSV/Parquet event file")
-    importing.add_argument("--workspace", type=Path, required=True, help="workspace file to create or replace")
+    importing.add_argument("--workspace", type=Path, help="workspace file to create or replace (required unless "
+                                                          "--guess)")
+    importing.add_argument("--guess", action="store_true",
+                           help="print the mapping the import page would start from for this event file, as JSON "
+                                "(what it is unsure of on stderr), and import nothing")
     importing.add_argument("--format", choices=FORMATS, default="auto",
                            help="auto (default): a folder with ratings.csv or u.data is MovieLens, else table")
     importing.add_argument("--mapping", type=Path, help=MAPPING_HELP)
@@ -53,6 +58,10 @@ def register(commands) -> dict:
 
 def run_import(args: argparse.Namespace) -> int:
     from ..data.importer import IMPORT_STEPS, import_source
+    if args.guess:
+        return print_guess(args.source)
+    if args.workspace is None:
+        raise ConrecError("import needs --workspace (or --guess, to print a mapping and import nothing)")
     with tqdm(total=IMPORT_STEPS, desc="import", unit="step", file=sys.stderr, disable=None) as bar:
         def step(name: str) -> None:
             bar.set_description(name)
@@ -75,6 +84,28 @@ def run_import(args: argparse.Namespace) -> int:
         print(f"  id-only items added for events with unknown items: {report.id_only_items_added:,}")
     print("  samples: " + ", ".join(f"{k} {v:,}" for k, v in sorted(report.samples.items())))
     return 0
+
+
+def print_guess(source: Path) -> int:
+    """The guessed mapping on stdout as JSON; its notes and the events per kind on stderr; 1 when a role could
+    not be guessed."""
+    from ..data.mapping_guess import guess_and_check
+    from ..data.preview import EventFilePreview
+    if source.is_dir():
+        raise ConrecError(f"{source} is a folder: a MovieLens folder imports without a mapping; give an event file "
+                          "to guess one")
+    file = EventFilePreview(source)
+    try:
+        guess, kinds = guess_and_check(file)
+    finally:
+        file.close()
+    print_json({"events": guess.events})
+    for note in guess.notes:
+        print(f"guess: {note}", file=sys.stderr)
+    if kinds is not None:
+        print("guess: events per kind: " + ", ".join(f"{kind} {count:,}" for kind, count in sorted(kinds.items())),
+              file=sys.stderr)
+    return 0 if kinds is not None else 1
 
 
 def run_info(args: argparse.Namespace) -> int:

@@ -100,18 +100,24 @@ class EventFilePreview:
         return "ms" if median is not None and median >= SECONDS_MAX else "s"
 
     def time_range(self, column: str, unit: str) -> tuple[datetime, datetime] | None:
-        """The first and last time the column holds, read with `unit`; None when no cell reads."""
+        """The first and last time the column holds, read with `unit`; None when no cell reads, or when read
+        this way they fall outside the years a date can hold (milliseconds read as seconds)."""
         self._require(column)
         text = f"trim(CAST({quote(column)} AS VARCHAR))"
-        if unit == "iso":
-            expression = f"TRY_CAST({text} AS TIMESTAMP)"
+        if unit == "iso":  # as epoch seconds, so that no out-of-range timestamp reaches Python
+            expression = f"epoch(TRY_CAST({text} AS TIMESTAMP))"
         else:
             divisor = 1000.0 if unit == "ms" else 1.0
-            expression = f"to_timestamp(TRY_CAST({text} AS DOUBLE) / {divisor})"
-        low, high = self._rows(f"SELECT min(t), max(t) FROM (SELECT TRY({expression}) AS t FROM raw_events)")[0]
+            expression = f"TRY_CAST({text} AS DOUBLE) / {divisor}"
+        low, high = self._rows(f"SELECT min(t), max(t) FROM (SELECT TRY({expression}) AS t FROM raw_events) "
+                               "WHERE isfinite(t)")[0]
         if low is None:
             return None
-        return _utc(low), _utc(high)
+        try:
+            return (datetime.fromtimestamp(float(low), tz=timezone.utc),
+                    datetime.fromtimestamp(float(high), tz=timezone.utc))
+        except (OverflowError, OSError, ValueError):  # beyond year 9999 (or before year 1)
+            return None
 
     def check(self, mapping: EventMapping) -> tuple[EventCounts, dict[str, int]]:
         """Stage the events with `mapping` exactly as the importer does: its counts and the events per kind
@@ -163,8 +169,3 @@ def guess_kinds(values: list[str]) -> dict[str, list[str]]:
 def looks_like_ratings(values: ColumnValues) -> bool:
     """A numeric column with few distinct values (stars, scores) maps by thresholds rather than value lists."""
     return values.numeric_share > 0.99 and 1 < values.distinct <= 20
-
-
-def _utc(value) -> datetime:
-    value = value if isinstance(value, datetime) else datetime.fromisoformat(str(value))
-    return value.replace(tzinfo=timezone.utc) if value.tzinfo is None else value.astimezone(timezone.utc)
