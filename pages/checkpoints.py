@@ -1,6 +1,8 @@
-"""Checkpoints: compare the trained checkpoints, read their curves, load one (4-bit or full), run predictions."""
+"""Checkpoints: compare the trained checkpoints, read their curves, load one (4-bit or full), run predictions,
+write the dislike list for production."""
 
 from dataclasses import replace
+from pathlib import Path
 
 import plotly.express as px
 import streamlit as st
@@ -10,7 +12,8 @@ from app.job_panel import job_panel
 from app.workspace_picker import pick_workspace
 from conrec_core.errors import ConrecError
 from conrec_core.evaluation.method_labels import method_label
-from conrec_core.jobs.params import PredictJob
+from conrec_core.decoding.as_of import parse_as_of
+from conrec_core.jobs.params import PredictJob, ScoreJob
 from conrec_core.jobs.registry import JobRegistry
 from conrec_core.decoding.decoding_config import DecodingConfig
 from conrec_core.views.checkpoints import (checkpoint_table, codebook_fingerprints, fingerprint_status, grpo_curves,
@@ -158,3 +161,39 @@ else:
     st.dataframe(predictions[predictions["user_id"] == user][["anchor_ts", "rank", "sid", "item_id", "title",
                                                                          "score"]],
                  hide_index=True, width="stretch")
+
+st.subheader("Dislike list for production")
+st.caption("For every user, the items this checkpoint finds them most likely to reject next, given all their events "
+           "up to a moment (by default the end of the log), never an item they already met: the list a "
+           "recommender filters its candidates with. The same as `python -m conrec_core score --workspace "
+           f"{workspace} --checkpoint {chosen_name} --out FILE.parquet`.")
+with st.form("score_settings"):
+    left, right = st.columns(2)
+    score_k = left.number_input("Items per user", 1, 200, 20, key="score_top_k")
+    as_of_text = right.text_input("Events up to (ISO-8601, UTC; empty: the end of the log)", key="score_as_of",
+                                  placeholder="2024-03-01T00:00")
+    score_users = st.multiselect("Users (empty: every user)", users, key="score_users")
+    start_score = st.form_submit_button("Score users")
+if start_score:
+    try:
+        parse_as_of(as_of_text.strip() or None)  # a typo fails here, not in the worker
+        job = registry.submit("score", ScoreJob(checkpoint=chosen_name, top_k=int(score_k),
+                                                as_of=as_of_text.strip() or None,
+                                                users=tuple(score_users) or None))
+        st.toast(f"Scoring job {job.id} is {job.status}.")
+    except ConrecError as error:
+        st.error(str(error))
+job_panel(workspace, "score", "scoring run")
+scored = registry.latest("score")
+if scored is not None and scored.status == "done" and scored.params.get("checkpoint") == chosen_name:
+    summary = scored.result
+    scores_file = Path(summary["out"])
+    cols = st.columns(3)
+    cols[0].metric("Users", f"{summary['users']:,}")
+    cols[1].metric("Rows", f"{summary['rows']:,}")
+    cols[2].metric("Users per second", f"{summary['users_per_second']:,.1f}")
+    st.caption(f"Events up to {summary['as_of']}; the file: {scores_file}")
+    if scores_file.is_file():
+        st.download_button("Download the dislike list (Parquet)", scores_file.read_bytes(),
+                           file_name=scores_file.name, mime="application/octet-stream", key="score_download")
+

@@ -117,3 +117,28 @@ def test_a_workspace_without_checkpoints_points_to_the_train_page(workspaces, lm
     finally:
         workspace.unlink()
         shutil.rmtree(artifacts_dir(workspace), ignore_errors=True)
+
+
+def test_the_page_scores_users_for_production_and_offers_the_file(listed_lm_world):
+    import pandas as pd
+
+    app = run_page()
+    app.selectbox(key="checkpoint_choice").set_value("tiny").run()
+    app.text_input(key="score_as_of").input("not a time")
+    submit = [b for b in app.get("form_submit_button") if b.label == "Score users"][0]
+    submit.click().run()
+    assert any("not an ISO-8601 time" in e.value for e in app.error)
+    assert JobRegistry(listed_lm_world).latest("score") is None  # nothing started on a typo
+    app.text_input(key="score_as_of").input("")
+    app.number_input(key="score_top_k").set_value(3)
+    [b for b in app.get("form_submit_button") if b.label == "Score users"][0].click().run()
+    registry = JobRegistry(listed_lm_world)
+    finished = registry.wait(registry.latest("score").id, timeout=300)
+    assert finished.status == "done", finished.error
+    app.run()
+    metrics = {m.label: m.value for m in app.metric}
+    table = pd.read_parquet(finished.result["out"])
+    assert metrics["Users"] == f"{table.user.nunique():,}" and metrics["Rows"] == f"{len(table):,}" == \
+        f"{3 * table.user.nunique():,}"
+    download = [d for d in app.get("download_button") if d.proto.label == "Download the dislike list (Parquet)"]
+    assert download

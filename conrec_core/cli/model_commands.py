@@ -1,4 +1,4 @@
-"""Commands that train and run models: codebook, sft, swing, grpo, predict."""
+"""Commands that train and run models: codebook, sft, swing, grpo, predict, ensemble, score."""
 
 from __future__ import annotations
 
@@ -109,8 +109,30 @@ def register(commands) -> dict:
                           help="and at least this share (0 to 1) of the user's own long-tail share among their "
                                "earlier negatives (default %(default)s)")
     ensemble.add_argument("--json", action="store_true")
+
+    score = commands.add_parser("score", help="each user's most likely next rejections, as a Parquet file",
+                                description="The dislike list for production: for each user (all by default), the "
+                                            "K items a checkpoint finds them most likely to reject next, given "
+                                            "every event up to --as-of, never an item they already met. Long "
+                                            "form: user, rank, item, score (the model's log-probability; users "
+                                            "with no negative yet get the most disliked items, scored by their "
+                                            "log share of the negatives).")
+    score.add_argument("--workspace", type=Path, required=True)
+    score.add_argument("--checkpoint", required=True, help="checkpoint name (see the checkpoints page)")
+    score.add_argument("--out", type=Path, required=True, help="the Parquet file to write (replaced whole)")
+    score.add_argument("--top-k", type=int, default=20, help="items per user (default %(default)s)")
+    score.add_argument("--as-of", metavar="TIME",
+                       help="read each user's events up to this ISO-8601 time, UTC unless it names a zone "
+                            "(default: the end of the log)")
+    score.add_argument("--users", nargs="+", help="only these users")
+    score.add_argument("--beams", type=int, default=DecodingConfig().beams,
+                       help="beam width (default %(default)s; at least --top-k)")
+    score.add_argument("--batch-size", type=int, default=DecodingConfig().batch_size,
+                       help="prompts per generate call (default %(default)s)")
+    score.add_argument("--4bit", dest="load_in_4bit", action="store_true", help="load the checkpoint in NF4")
+    score.add_argument("--json", action="store_true", help="print the run's summary as JSON")
     return {"codebook": run_codebook, "sft": run_sft, "swing": run_swing, "grpo": run_grpo, "predict": run_predict,
-            "ensemble": run_ensemble}
+            "ensemble": run_ensemble, "score": run_score}
 
 
 def run_codebook(args: argparse.Namespace) -> int:
@@ -189,6 +211,28 @@ def run_predict(args: argparse.Namespace) -> int:
     print(f"wrote {run.k} predicted negatives for each of {run.samples:,} {args.split} samples "
           f"({run.seconds:.1f} s); invalid outputs {run.invalid}")
     print(f"  HR@{run.k} {run.hr:.4f}   FHR@{run.k} {run.fhr:.4f}")
+    return 0
+
+
+def run_score(args: argparse.Namespace) -> int:
+    check_name(args.checkpoint, "checkpoint")
+    require_workspace_file(args.workspace)
+    require_checkpoint(args.workspace, args.checkpoint)
+    if args.top_k < 1:
+        raise ConrecError("--top-k must be at least 1")
+    from ..decoding.score import parse_as_of, score_users
+
+    config = DecodingConfig(beams=max(args.beams, args.top_k), batch_size=args.batch_size)
+    bar, progress = progress_bar("score")
+    with bar:
+        run = score_users(args.workspace, args.checkpoint, args.out, top_k=args.top_k, as_of=parse_as_of(args.as_of),
+                          users=args.users, config=config, load_in_4bit=args.load_in_4bit, on_progress=progress)
+    if args.json:
+        print_json(run.to_dict())
+        return 0
+    print(f"wrote the top {args.top_k} likely rejections of {run.users:,} users to {run.out} ({run.rows:,} rows; "
+          f"events up to {run.as_of:%Y-%m-%d %H:%M} UTC)")
+    print(f"  {run.users_per_second:,.1f} users per second ({run.seconds:.1f} s)")
     return 0
 
 

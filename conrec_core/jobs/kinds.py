@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .params import CodebookJob, GRPOJob, ImportJob, PipelineJob, PredictJob, SFTJob
+from .params import CodebookJob, GRPOJob, ImportJob, PipelineJob, PredictJob, ScoreJob, SFTJob
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,20 @@ def predict(workspace: str, params: PredictJob, progress) -> dict:
     return {**run.to_dict(), "prior_weight": params.decoding.prior_weight, "prior_choice": None}
 
 
+def score(workspace: str, params: ScoreJob, progress) -> dict:
+    """The dislike list for production, written under the workspace's files as scores/CHECKPOINT-topK.parquet."""
+    from ..data.workspace import artifacts_dir
+    from ..decoding.score import parse_as_of, score_users
+
+    folder = artifacts_dir(workspace) / "scores"
+    folder.mkdir(parents=True, exist_ok=True)
+    run = score_users(workspace, params.checkpoint, folder / f"{params.checkpoint}-top{params.top_k}.parquet",
+                      top_k=params.top_k, as_of=parse_as_of(params.as_of),
+                      users=list(params.users) if params.users else None, load_in_4bit=params.load_in_4bit,
+                      on_progress=progress)
+    return run.to_dict()
+
+
 def import_log(workspace: str, params: ImportJob, progress) -> dict:
     """Import the source into the job's workspace, which is replaced only if the import succeeds."""
     from ..data.importer import IMPORT_STEPS, import_source
@@ -84,4 +98,5 @@ def pipeline(workspace: str, params: PipelineJob, progress) -> dict:
 
 JOB_KINDS = {"codebook": JobKind(CodebookJob, codebook), "sft": JobKind(SFTJob, sft),
              "grpo": JobKind(GRPOJob, grpo), "predict": JobKind(PredictJob, predict),
-             "import": JobKind(ImportJob, import_log), "pipeline": JobKind(PipelineJob, pipeline)}
+             "import": JobKind(ImportJob, import_log), "pipeline": JobKind(PipelineJob, pipeline),
+             "score": JobKind(ScoreJob, score)}

@@ -48,6 +48,15 @@ class PredictJob(Settings):
 
 
 @dataclass(frozen=True)
+class ScoreJob(Settings):
+    checkpoint: str = setting("", "the checkpoint that scores")
+    top_k: int = setting(20, "items per user", low=1)
+    as_of: str | None = setting(None, "each user's events up to this ISO-8601 time (None: the end of the log)")
+    users: tuple[str, ...] | None = setting(None, "only these users (None: every user)")
+    load_in_4bit: bool = setting(False, "load the backbone in 4-bit (bitsandbytes)")
+
+
+@dataclass(frozen=True)
 class ImportJob(Settings):
     source: str = setting("", "a file with `mapping`, a mapping JSON path, or a MovieLens folder")
     format: str = setting("auto", "the source's format", choices=("auto", "movielens", "table"))
