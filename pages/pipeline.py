@@ -9,6 +9,7 @@ from app.job_panel import job_panel
 from app.workspace_picker import pick_workspace
 from conrec_core.errors import ConrecError
 from conrec_core.evaluation.method_labels import method_label
+from conrec_core.evaluation.report_warnings import report_warnings
 from app.settings_form import field_help, settings_inputs
 from conrec_core.experiment.seeds import seed_groups
 from conrec_core.experiment.spec import PRESETS, ExperimentSpec, resolve
@@ -104,6 +105,8 @@ with report_tab:
                                                 f"; ratio {top['ratio']['value']:.2f} [{top['ratio']['low']:.2f}, "
                                                 f"{top['ratio']['high']:.2f}]"))
         st.markdown(f"**{top['verdict'][0].upper() + top['verdict'][1:]}.**")
+    for warning in report_warnings(report):
+        st.warning(warning, icon=":material/warning:")
     st.caption(f"{report.split} split ({report.sample_split} sample split); 95% intervals resample "
                "users; p is a paired sign-flip test of FHR against the best baseline, per user.")
     st.dataframe(display_table(frame), hide_index=True, width="stretch",

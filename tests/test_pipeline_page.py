@@ -251,3 +251,17 @@ def test_the_report_says_where_each_learnt_method_stopped(two_seeds):
     assert sasrec["steps"] <= sasrec["cap"] and sasrec["best_step"] <= sasrec["steps"]
     markdown = (runs_module.run_folder(workspace, record.name) / "report.md").read_text()
     assert "Where training stopped" in markdown and f"| sasrec_negatives-s{seed} | {sasrec['steps']} |" in markdown
+
+
+def test_the_report_records_what_its_warnings_read(two_seeds):
+    from conrec_core.data.samples import long_tail_items, read_samples
+    from conrec_core.lm.checkpoints import checkpoint_dir, read_metrics
+
+    workspace, _, _ = two_seeds
+    record, report = list_runs(workspace)[0]
+    grpo_folder = checkpoint_dir(workspace, report.filter_checkpoint)
+    checks = [r["validation"]["fhr"] for r in read_metrics(grpo_folder) if "validation" in r and "event" in r]
+    assert report.grpo_validation == checks and len(checks) >= 2
+    tail = long_tail_items(workspace)
+    future = [item for items in read_samples(workspace, "test")["future_negatives"] for item in set(items)]
+    assert report.long_tail_share == pytest.approx(sum(item in tail for item in future) / len(future))

@@ -80,7 +80,8 @@ def write_report(workspace, out: Path, config, summary: pd.DataFrame, metrics: p
         if "filter_simulation" in probes else None, "forgetting": probes.get("forgetting"),
         "true_dislikes": probes.get("true_dislikes"), "prior": probes.get("prior"),
         "long_tail_budget": probes.get("long_tail_budget"), "primary": primary and primary.to_dict(),
-        "training": probes.get("training")},
+        "training": probes.get("training"), "grpo_validation": probes.get("grpo_validation"),
+        "long_tail_share": probes.get("long_tail_share")},
         default=_plain, allow_nan=False))
     report = Report.from_dict({
         **plain, "schema_version": SCHEMA_VERSION, "workspace": str(Path(workspace).name), "source": source,

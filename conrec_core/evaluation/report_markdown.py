@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from .intervals import format_p
 from .report_record import Interval, MethodFigures, Report
+from .report_warnings import report_warnings
 from .scoring import LABELS, METRICS
 
 
@@ -69,6 +70,12 @@ def primary_section(report: Report) -> list[str]:
     return lines + ["", f"**{primary['verdict'][0].upper() + primary['verdict'][1:]}.**", ""]
 
 
+def warnings_section(report: Report) -> list[str]:
+    """Each degenerate stage in one sentence, before the tables (evaluation/report_warnings.py has the rules)."""
+    found = report_warnings(report)
+    return ["## Read with care", ""] + [f"- {warning}" for warning in found] + [""] if found else []
+
+
 def metric_table(rows: list[tuple[str, MethodFigures]], k: int, first: list[str], label) -> list[str]:
     """Markdown rows of every metric with its interval, the per-user-averaged FHR, and the FHR (raw and Holm) and
     LIF p-values; `label(key, method)` gives the first cells."""
@@ -110,6 +117,7 @@ def markdown(report: Report, plots: list[str]) -> str:
         lines += ["Made with:", "", f"    {report.command}", ""]
     lines += [overlap_sentence(report), ""]
     lines += primary_section(report)
+    lines += warnings_section(report)
     by_name = {method.method: method for method in report.methods}
     extra = {row["method"] for row in report.reward_variants} - {report.full_method}
     lines += metric_table([(m.role, m) for m in report.methods if m.method not in extra], k,

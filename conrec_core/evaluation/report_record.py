@@ -98,6 +98,8 @@ class Report:
     long_tail_budget: dict | None = None  # reference, methods: per method LIF@K at the full method's budget
     primary: dict | None = None  # the full method against the best baseline (evaluation/primary.py)
     training: dict | None = None  # per learnt method: steps run, the check it kept, the step cap
+    grpo_validation: list[float] | None = None  # the full method's validation FHR@K at every GRPO check
+    long_tail_share: float | None = None  # share of the split's future negatives that are long-tail items
     created_at: str | None = None
     schema_version: int = SCHEMA_VERSION
 

@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..data.importer import rebuild_samples
-from ..data.samples import read_sample_config, read_samples
+from ..data.samples import long_tail_items, read_sample_config, read_samples
 from ..data.workspace import open_workspace
 from ..errors import ConrecError
 from ..lm.checkpoint_paths import checkpoint_dir, read_training
+from ..lm.checkpoints import read_metrics
 from ..evaluation.baselines import baseline_method, read_training_summary
 from ..evaluation.probes import filter_simulation, forgetting_rate
 from ..evaluation.report import write_report
@@ -101,7 +102,17 @@ def probes(workspace, spec: ExperimentSpec, names: MethodNames, metrics) -> dict
     if truth is not None:
         found["true_dislikes"] = reference_shares(truth, samples)
     found["training"] = training_stops(workspace, spec, names)
+    found["grpo_validation"] = grpo_validation(checkpoint_dir(workspace, names.grpo_checkpoint))
+    tail = long_tail_items(workspace)
+    future = [item for sample in samples.itertuples() for item in set(sample.future_negatives)]
+    found["long_tail_share"] = sum(item in tail for item in future) / len(future) if future else None
     return found
+
+
+def grpo_validation(folder) -> list[float]:
+    """Validation FHR@K at every GRPO check, the warm-up's first (empty for a checkpoint that is not GRPO's)."""
+    return [record["validation"]["fhr"] for record in read_metrics(folder)
+            if "validation" in record and "event" in record and "fhr" in record["validation"]]
 
 
 def training_stops(workspace, spec: ExperimentSpec, names: MethodNames) -> dict:
