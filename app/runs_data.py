@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from app.workspace_picker import CACHE_ENTRIES
+from conrec_core.evaluation.report_html import report_zip
 from conrec_core.experiment.runs import RUN_FILE, SEEDS_FILE, list_runs, run_folder, runs_dir
 
 
@@ -37,6 +38,15 @@ def _sample_metrics(path: str, name: str, version: float) -> pd.DataFrame:
 
 def sample_metrics(workspace: Path, name: str) -> pd.DataFrame:
     return _sample_metrics(str(workspace), name, runs_version(workspace))
+
+
+def has_run_file(workspace: Path, name: str, file: str) -> bool:
+    return (run_folder(workspace, name) / file).is_file()
+
+
+def run_zip(workspace: Path, name: str) -> bytes:
+    """The run's report.md with the figures it links, zipped under the run's name."""
+    return report_zip(run_folder(workspace, name), prefix=name)
 
 
 def run_file(workspace: Path, name: str, file: str) -> bytes:

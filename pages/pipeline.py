@@ -22,7 +22,7 @@ from conrec_core.semantic_ids.encoder_config import EncoderConfig
 from conrec_core.views.report import (FIGURES, display_table, filter_curve, headline, long_tail_budget,
                                       methods_frame, paired_tests_in_words)
 
-REPORT_FILES = (("report.md", "text/markdown"), ("report.json", "application/json"),
+REPORT_FILES = (("report.html", "text/html"), ("report.json", "application/json"),
                 ("sample_metrics.parquet", "application/octet-stream"))
 FIGURE_LABELS = dict(FIGURES)
 
@@ -154,10 +154,15 @@ with report_tab:
         filtered.update_layout(height=320, margin=dict(l=0, r=0, t=40, b=0), xaxis_title="threshold θ",
                                yaxis_title="share", title=f"Filter simulation ({method_label(report.filter_checkpoint)})")
         st.plotly_chart(filtered, width="stretch", key="pipeline_filter")
-    buttons = st.columns(len(REPORT_FILES))
-    for column, (file, mime) in zip(buttons, REPORT_FILES):
+    present = [(file, mime) for file, mime in REPORT_FILES if runs_data.has_run_file(workspace, chosen, file)]
+    buttons = st.columns(len(present) + 1)
+    for column, (file, mime) in zip(buttons, present):
         column.download_button(file, runs_data.run_file(workspace, chosen, file), file_name=f"{chosen}-{file}",
-                               mime=mime, key=f"pipeline_download_{file}")
+                               mime=mime, key=f"pipeline_download_{file}",
+                               help="the report as one page, figures inside" if file == "report.html" else None)
+    buttons[-1].download_button("report.md + figures (zip)", runs_data.run_zip(workspace, chosen),
+                                file_name=f"{chosen}-report.zip", mime="application/zip",
+                                key="pipeline_download_zip")
 
 with compare_tab:
     if len(names) < 2:

@@ -130,7 +130,8 @@ def test_the_page_shows_the_report_compares_runs_and_seeds(two_seeds):
     assert any("paired test over" in m.value for m in app.markdown)
     assert any("Settings" in m.value for m in app.markdown)  # the seeds tab's summary
     assert any("Seeds fused" in m.value and "seeds 0, 1 fused" in m.value for m in app.markdown)
-    assert [b.label for b in app.get("download_button")] == ["report.md", "report.json", "sample_metrics.parquet"]
+    assert [b.label for b in app.get("download_button")] == ["report.html", "report.json", "sample_metrics.parquet",
+                                                            "report.md + figures (zip)"]
     budget = long_tail_budget(newest)  # the long-tail budget section: every method read at the full method's
     assert set(budget["name"]) == {m.method for m in newest.methods}
     full_row = budget.set_index("name").loc[newest.full_method]
@@ -265,3 +266,30 @@ def test_the_report_records_what_its_warnings_read(two_seeds):
     tail = long_tail_items(workspace)
     future = [item for items in read_samples(workspace, "test")["future_negatives"] for item in set(items)]
     assert report.long_tail_share == pytest.approx(sum(item in tail for item in future) / len(future))
+
+
+def test_every_run_writes_a_self_contained_html_report_and_a_zip_with_its_figures(two_seeds):
+    import io
+    import re
+    import zipfile
+
+    from conrec_core.evaluation.report_html import report_zip
+
+    workspace, _, _ = two_seeds
+    record, _ = list_runs(workspace)[0]
+    folder = runs_module.run_folder(workspace, record.name)
+    page = (folder / "report.html").read_text()
+    figures = re.findall(r"!\[[^\]]*\]\(([\w.-]+\.png)\)", (folder / "report.md").read_text())
+    assert figures and page.count("data:image/png;base64,") == len(figures)
+    assert "<table>" in page and "src=\"metrics.png\"" not in page  # nothing links out of the file
+    archive = zipfile.ZipFile(io.BytesIO(report_zip(folder, prefix=record.name)))
+    assert sorted(archive.namelist()) == sorted([f"{record.name}/report.md"] + [f"{record.name}/{f}" for f in figures])
+
+
+def test_markup_in_a_report_is_shown_as_text_never_run(tmp_path):
+    from conrec_core.evaluation.report_html import report_html
+
+    page = report_html("# r\n\n| title |\n|---|\n| <script>alert(1)</script> |\n\n![x](../../etc/passwd.png)\n",
+                       tmp_path)
+    assert "<script>" not in page and "&lt;script&gt;" in page and "data:image" not in page
+

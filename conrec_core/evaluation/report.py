@@ -12,6 +12,7 @@ import pandas as pd
 
 from .baselines import baseline_of
 from .primary import holm, per_user_mean, primary_endpoint
+from .report_html import write_report_html
 from .report_markdown import markdown
 from .report_plots import filter_plot, grpo_plot, long_tail_plot, metric_plot
 from .report_record import SCHEMA_VERSION, Report
@@ -101,6 +102,7 @@ def write_report(workspace, out: Path, config, summary: pd.DataFrame, metrics: p
              filter_plot(probes["filter_simulation"], out / "filter.png") if "filter_simulation" in probes else None,
              long_tail_plot(report, out / "long_tail.png")]
     (out / "report.md").write_text(markdown(report, [p for p in plots if p]))
+    write_report_html(out)
     return report
 
 
