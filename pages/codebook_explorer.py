@@ -9,6 +9,7 @@ import streamlit as st
 
 from app import codebook_data
 from app.workspace_picker import pick_workspace
+from conrec_core.data.csv_export import csv_text
 from conrec_core.views.codebook import code_colours, fourth_token_items, hierarchy_counts, search_items
 
 TABLE_COLUMNS = ["item_id", "title", "category", "sid", "reconstruction_cosine"]
@@ -66,7 +67,7 @@ def item_map() -> None:
     if len(selected):
         st.write(f"**{len(selected):,} items selected**")
         st.dataframe(selected[TABLE_COLUMNS], hide_index=True, width="stretch")
-        st.download_button("Download the selection (CSV)", selected[TABLE_COLUMNS].to_csv(index=False),
+        st.download_button("Download the selection (CSV)", csv_text(selected[TABLE_COLUMNS]),
                            file_name=f"{name}-selection.csv", mime="text/csv")
     else:
         st.caption("Draw a box or a lasso on the map to list and download the items inside it.")

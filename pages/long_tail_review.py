@@ -1,6 +1,7 @@
 """Long-tail review: how every method does on the slices where dislikes are hardest to predict; export a slice."""
 
 import re
+from pathlib import Path
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -72,10 +73,13 @@ chart.update_layout(height=340, margin=dict(l=0, r=0, t=40, b=0), title=f"FHR@{i
 st.plotly_chart(chart, width="stretch")
 
 st.subheader("Export this slice")
+slice_key = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{split}-{slice_name}").strip("-")
+if metric_filter:
+    slice_key += re.sub(r"[^A-Za-z0-9_.-]+", "-", f"-{metric_filter[0]}-{metric_filter[1]:g}-{metric_filter[2]:g}")
 with st.form("review_export"):
-    default_name = re.sub(r"[^A-Za-z0-9_.-]+", "-", f"{split}-{slice_name}").strip("-")
     a, b = st.columns([2, 1])
-    name = a.text_input("Export name", value=default_name, key="review_export_name")
+    # keyed by the slice, so the name follows the slice chosen rather than keeping the first one's
+    name = a.text_input("Export name", value=slice_key, key=f"review_export_name_{slice_key}")
     fmt = b.radio("Format", EXPORT_FORMATS, horizontal=True, key="review_export_format")
     overwrite = a.checkbox("Replace an export of the same name", key="review_export_overwrite")
     exported = st.form_submit_button("Export", type="primary")
@@ -87,4 +91,15 @@ if exported:
     except ConrecError as error:
         st.error(str(error))
     else:
-        st.success(f"Wrote {len(rows):,} rows to `{data_path}` and the manifest to `{manifest_path}`.")
+        st.session_state["review_exported"] = (str(data_path), str(manifest_path))
+        st.success(f"Wrote {len(rows):,} rows to {data_path.name} and its manifest to {manifest_path.name} "
+                   f"(in {data_path.parent}).")
+written = st.session_state.get("review_exported")
+if written and all(Path(path).is_file() for path in written):
+    data_file, manifest_file = map(Path, written)
+    left, right = st.columns(2)
+    left.download_button(f"Download {data_file.name}", data_file.read_bytes(), file_name=data_file.name,
+                         mime="text/csv" if data_file.suffix == ".csv" else "application/octet-stream",
+                         key="review_download_data")
+    right.download_button(f"Download {manifest_file.name}", manifest_file.read_bytes(), file_name=manifest_file.name,
+                          mime="application/json", key="review_download_manifest")

@@ -42,6 +42,10 @@ def test_export_writes_inside_the_export_folder_with_a_manifest(evaluated_world)
              "methods": ["tiny"], "table": slice_table(rows, ("most_disliked",))}
     data, manifest = export_slice(evaluated_world, "all-test", rows, "csv", **about)
     assert data.parent == exports_dir(evaluated_world) and len(pd.read_csv(data)) == len(rows)
+    assert len(data.read_text().splitlines()) == len(rows) + 1  # one line a row: lists are JSON, not numpy's printout
+    listed = [c for c in rows.columns if rows[c].map(lambda v: hasattr(v, "__len__") and not isinstance(v, str)).all()]
+    assert listed and all(json.loads(cell) == list(value) for c in listed
+                          for cell, value in zip(pd.read_csv(data)[c], rows[c]))
     written = json.loads(manifest.read_text())
     assert written["rows"] == len(rows) and written["thresholds"]["long_tail_user_negatives"] == 3
     assert written["slice_definition"].startswith("fewer than 3 negatives before the anchor")
@@ -71,14 +75,20 @@ def test_the_review_page_shows_slices_and_exports(evaluated_world):
     assert set(table["method"]) == {"tiny", *(method_label(baseline_method(b, 0)) for b in BASELINES)}
     app.selectbox(key="review_slice").set_value("long-tail users").run()
     assert not app.exception
+    name_box = [t for t in app.text_input if t.label == "Export name"]
+    assert name_box[0].value == "test-long-tail-users"  # the name follows the slice chosen
     app.checkbox(key="review_filter_on").check().run()
-    app.text_input(key="review_export_name").set_value("../../outside")
+    name_box = [t for t in app.text_input if t.label == "Export name"]
+    assert name_box[0].value.startswith("test-long-tail-users-hr-")
+    name_box[0].set_value("../../outside")
     [b for b in app.get("form_submit_button") if b.label == "Export"][0].click().run()
     assert "is not allowed" in app.error[0].value
-    app.text_input(key="review_export_name").set_value("tail-misses")
+    [t for t in app.text_input if t.label == "Export name"][0].set_value("tail-misses")
     app.radio(key="review_export_format").set_value("parquet")
     [b for b in app.get("form_submit_button") if b.label == "Export"][0].click().run()
     assert not app.error and "Wrote" in app.success[0].value
     manifest = json.loads((exports_dir(evaluated_world) / "tail-misses.manifest.json").read_text())
     assert manifest["slice"] == "long-tail users" and manifest["filter"]["metric"] == "hr"
     assert "tiny" in manifest["checkpoints"]
+    assert [d.proto.label for d in app.get("download_button")] == ["Download tail-misses.parquet",
+                                                                  "Download tail-misses.manifest.json"]

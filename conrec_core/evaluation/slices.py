@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..data.csv_export import csv_text
 from ..errors import ConfigError, ConrecError
 from .scoring import common_samples, summarise
 from ..data.samples import read_sample_config
@@ -73,21 +74,6 @@ def exports_dir(workspace) -> Path:
     return artifacts_dir(workspace) / "exports"
 
 
-def spreadsheet_safe(frame: pd.DataFrame) -> pd.DataFrame:
-    """Text cells a spreadsheet would run as a formula (starting with = + - @, a tab or a carriage return) get
-    a leading apostrophe, the usual CSV-injection guard; numbers are left alone.
-
-    >>> spreadsheet_safe(pd.DataFrame({"t": ["=1+1", "ok", "@SUM(A1)"], "n": [-1, 2, 3]}))["t"].tolist()
-    ["'=1+1", 'ok', "'@SUM(A1)"]
-    """
-    safe = frame.copy()
-    for column in safe.columns:
-        if safe[column].dtype == object or pd.api.types.is_string_dtype(safe[column]):
-            safe[column] = [f"'{v}" if isinstance(v, str) and v[:1] in ("=", "+", "-", "@", "\t", "\r") else v
-                            for v in safe[column]]
-    return safe
-
-
 def export_slice(workspace, name: str, rows: pd.DataFrame, fmt: str, *, split: str, slice_name: str,
                  metric_filter: tuple[str, float, float, str] | None, methods: list[str], table: pd.DataFrame,
                  overwrite: bool = False) -> tuple[Path, Path]:
@@ -116,7 +102,7 @@ def export_slice(workspace, name: str, rows: pd.DataFrame, fmt: str, *, split: s
     if fmt == "parquet":
         rows.to_parquet(staging, index=False)
     else:
-        spreadsheet_safe(rows).to_csv(staging, index=False)
+        staging.write_text(csv_text(rows))
     with open_workspace(workspace) as con:
         sample_config = read_meta(con, "sample_config", {})
         source = read_meta(con, "source", None)
