@@ -1,3 +1,4 @@
+import argparse
 import json
 import subprocess
 import sys
@@ -24,8 +25,34 @@ def test_import_then_info_json(ml_latest, tmp_path):
     info = json.loads(cli("info", "--workspace", workspace, "--json").stdout)
     assert {k: info[k] for k in ("users", "items", "events", "negatives", "positives")} == {
         "users": 2, "items": 4, "events": 5, "negatives": 2, "positives": 2}
-    assert info["first_event"] == "1970-01-01T00:16:40" and info["last_event"] == "1970-01-01T00:50:00"
-    assert "samples" in cli("info", "--workspace", workspace).stdout
+    assert info["first_event"] == "1970-01-01T00:16:40+00:00" and info["last_event"] == "1970-01-01T00:50:00+00:00"
+    assert (info["codebooks"], info["checkpoints"], info["runs"]) == ([], [], [])
+    text = cli("info", "--workspace", workspace).stdout
+    assert "samples" in text and "codebooks: none" in text and "checkpoints: none" in text
+
+
+def test_info_lists_what_was_trained_on_the_workspace(tiny_checkpoint):
+    workspace, _ = tiny_checkpoint
+    info = json.loads(cli("info", "--workspace", workspace, "--json").stdout)
+    assert [c["name"] for c in info["codebooks"]] == ["default"] and info["codebooks"][0]["created_at"].endswith(
+        "+00:00")
+    assert {"name": "tiny", "stage": "sft", "step": 60, "codebook": "default"} in info["checkpoints"]
+    assert "  tiny  sft  60  default" in cli("info", "--workspace", workspace).stdout
+
+
+def test_every_command_says_what_it_does_and_every_option_has_help():
+    from conrec_core.cli import build_parser
+
+    parser, handlers = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction)).choices
+    assert set(commands) == set(handlers)
+    for name, command in commands.items():
+        assert command.description, name
+        for action in command._actions:
+            assert action.help, (name, action.option_strings or action.dest)
+            assert not action.help.lower().startswith(f"{name}:"), (name, action.help)
+    readme = (REPO / "README.md").read_text()
+    assert all(f"python -m conrec_core {name} " in readme for name in commands)  # the README lists every command
 
 
 def test_import_json_report_and_sample_rebuild(ml_latest, tmp_path):

@@ -35,7 +35,7 @@ def test_summary_counts(con):
     assert summary.future_window_share == {"train": 0.0, "test": 0.0}
     assert summary.long_tail_user_share == pytest.approx(1.0)
     assert summary.long_tail_item_share == pytest.approx(1.0)  # no item has 5 training negatives
-    assert summary.to_dict()["first_event"] == "1970-01-01T00:00:00"
+    assert summary.to_dict()["first_event"] == "1970-01-01T00:00:00+00:00"
 
 
 def test_negatives_per_day_has_every_day(con):

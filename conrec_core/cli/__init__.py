@@ -40,7 +40,18 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict]:
     handlers = {}
     for module in MODULES:
         handlers.update(module.register(commands))
+    for command in commands.choices.values():
+        for action in command._actions:
+            if not action.help and action.option_strings:
+                action.help = STANDARD_HELP.get(action.option_strings[0])
     return parser, handlers
+
+
+# The options many commands share, said once: a command's own help for one of them wins.
+STANDARD_HELP = {"--workspace": "the workspace file (made by import)",
+                 "--json": "print the result as JSON instead of text",
+                 "--split": "which split's samples (default %(default)s)",
+                 "--baselines": "baselines to score (default: all of them)"}
 
 
 def main(argv: list[str] | None = None) -> int:

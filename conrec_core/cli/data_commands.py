@@ -41,16 +41,24 @@ def register(commands) -> dict:
     add_options(importing.add_argument_group("samples (method §2)"), SampleConfig)
     importing.add_argument("--json", action="store_true", help="print the import report as JSON")
 
-    info = commands.add_parser("info", help="summarise a workspace")
+    info = commands.add_parser("info", help="summarise a workspace",
+                               description="A workspace at a glance: its source, users, items and events by kind, "
+                                           "samples per split, and what was trained on it (codebooks, "
+                                           "checkpoints, pipeline runs), with times in UTC.")
     info.add_argument("--workspace", type=Path, required=True)
     info.add_argument("--json", action="store_true", help="print JSON instead of a table")
 
-    samples = commands.add_parser("samples", help="rebuild a workspace's samples with other settings")
+    samples = commands.add_parser("samples", help="rebuild a workspace's samples with other settings",
+                                  description="Rebuild the (user, anchor) samples every stage reads: the split, "
+                                              "the future window, the context lengths (method §2). Models "
+                                              "trained on the old samples refuse the new ones until retrained.")
     samples.add_argument("--workspace", type=Path, required=True)
     add_options(samples.add_argument_group("samples (method §2)"), SampleConfig)
     samples.add_argument("--json", action="store_true")
 
-    synth = commands.add_parser("synthesize", help="write the synthetic e-commerce world as importable files")
+    synth = commands.add_parser("synthesize", help="write the synthetic e-commerce world as importable files",
+                                description="Write a synthetic e-commerce log whose users' true dislikes are known "
+                                            "(events, items, profiles and a mapping), ready for import.")
     synth.add_argument("--out", type=Path, required=True, help="folder for events, items, profiles, mapping")
     add_options(synth, WorldConfig)
     return {"import": run_import, "info": run_info, "samples": run_samples, "synthesize": run_synthesize}
@@ -112,13 +120,61 @@ def run_info(args: argparse.Namespace) -> int:
     from ..data.stats import summarize
     with open_workspace(args.workspace) as con:
         data = summarize(con).to_dict()
+    data.update(trained_on(args.workspace))
     if args.json:
         print_json(data)
         return 0
+    listed = ("codebooks", "checkpoints", "runs")
     width = max(len(key) for key in data)
     for key, value in data.items():
-        print(f"{key.replace('_', ' '):<{width}}  {plain(value)}")
+        if key not in listed:
+            print(f"{key.replace('_', ' '):<{width}}  {plain(value)}")
+    for key in listed:
+        print(f"{key}: {len(data[key]) or 'none'}")
+        for entry in data[key]:
+            print("  " + "  ".join(f"{plain(value)}" for value in entry.values()))
     return 0
+
+
+def trained_on(workspace: Path) -> dict:
+    """The codebooks, checkpoints and pipeline runs a workspace holds, read without loading any model (and
+    without touching a file: `doctor` settles interrupted saves)."""
+    from ..data.workspace import artifacts_dir
+    from ..lm.checkpoint_paths import TRAINING_FILE, checkpoints_dir
+    with open_workspace(workspace) as con:
+        codebooks = [{"name": name, "items": items, "created_at": _utc(created), "fingerprint": fingerprint[:12]}
+                     for name, items, created, fingerprint in con.execute(
+                         "SELECT name, items, created_at, fingerprint FROM codebooks ORDER BY name").fetchall()]
+    checkpoints = []
+    folder = checkpoints_dir(workspace)
+    for child in sorted(folder.iterdir()) if folder.is_dir() else []:
+        record = _json_file(child / TRAINING_FILE)
+        if record is not None:
+            checkpoints.append({"name": child.name, "stage": record.get("stage", "sft"), "step": record.get("step"),
+                                "codebook": record.get("codebook", "default")})
+    runs = []
+    for path in sorted((artifacts_dir(workspace) / "runs").glob("*/seed-*/run.json")):
+        record = _json_file(path)
+        if record is not None:
+            runs.append({"name": record.get("name"), "preset": record.get("preset"), "seed": record.get("seed"),
+                         "finished_at": record.get("finished_at") or "unfinished"})
+    return {"codebooks": codebooks, "checkpoints": checkpoints, "runs": runs}
+
+
+def _json_file(path: Path) -> dict | None:
+    import json
+    try:
+        record = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) else None
+
+
+def _utc(value) -> str | None:
+    from datetime import datetime, timezone
+    if isinstance(value, datetime):
+        return (value if value.tzinfo else value.replace(tzinfo=timezone.utc)).isoformat(timespec="seconds")
+    return None if value is None else str(value)
 
 
 def plain(value) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import datetime, timezone
 
 import duckdb
 import pandas as pd
@@ -34,8 +34,8 @@ class WorkspaceSummary:
 
     def to_dict(self) -> dict:
         data = asdict(self)
-        for key in ("first_event", "last_event"):
-            data[key] = data[key].isoformat() if data[key] else None
+        for key in ("first_event", "last_event"):  # stored in UTC: said so
+            data[key] = data[key].replace(tzinfo=timezone.utc).isoformat() if data[key] else None
         return data
 
 

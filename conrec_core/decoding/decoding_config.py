@@ -23,7 +23,7 @@ class DecodingConfig(Settings):
     batch_size: int = setting(16, "prompts per generate call; 16 x 20 beams keeps the tiny model's steps batched",
                               low=1)
     exclude_seen: bool = setting(True, "never return an item the user has already met", cli=False)
-    cold_negatives: int = setting(0, "predict: a sample with fewer negatives than this before its anchor gets the "
+    cold_negatives: int = setting(0, "a sample with fewer negatives than this before its anchor gets the "
                                      "most disliked unseen items of the training part instead of the model's "
                                      "SIDs (a sequence model has nothing to read there); 0: never", low=0)
     prior_weight: float = setting(0.0, "weight w of the popularity prior: the beams and the most disliked unseen "
