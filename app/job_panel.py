@@ -15,8 +15,7 @@ SEEN_KEY = "job_status_seen"
 def job_panel(workspace: Path, kind: str, title: str) -> None:
     registry = JobRegistry(workspace)
     job = registry.latest(kind)
-    if job is None:
-        st.caption(f"No {title} has run on this workspace yet.")
+    if job is None:  # nothing started from the app: the page itself says what the workspace holds
         return
     job = registry.enforce_cancel(job.id)
     seen = st.session_state.setdefault(SEEN_KEY, {})

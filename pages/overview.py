@@ -4,6 +4,7 @@ import plotly.express as px
 import streamlit as st
 
 from app.workspace_picker import pick_workspace, workspace_overview
+from conrec_core.views.import_report import import_report_rows
 
 NEGATIVE = "#c0392b"
 
@@ -73,4 +74,4 @@ if len(reasons) > 1 or (len(reasons) == 1 and reasons["reason"].iloc[0] != "(non
 report = data["report"]
 if report:
     with st.expander("Import report"):
-        st.json(report)
+        st.dataframe(import_report_rows(report), hide_index=True, width="stretch")

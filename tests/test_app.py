@@ -109,3 +109,13 @@ def test_the_chosen_dataset_holds_across_pages_and_in_the_url(workspaces):
     unknown.query_params["dataset"] = "../../etc/passwd"  # only compared with the list, never opened
     unknown.run()
     assert not unknown.exception and unknown.sidebar.selectbox[0].value == SAMPLES["synthetic-shop"].title
+
+
+def test_the_import_report_is_a_table_in_words_that_agrees_with_the_figures(workspaces):
+    app = run_home()
+    report = next(d.value for d in app.dataframe if list(d.value.columns) == ["what", "value"])
+    facts = dict(zip(report["what"], report["value"]))
+    assert facts["events kept"] == metrics(app)["Events"]
+    assert facts["negatives dropped, reason “already_bought” (not a taste signal)"].replace(",", "").isdigit()
+    assert not app.json  # no raw record on the page
+    assert "1,000 users" not in app.sidebar.caption[-1].value  # no count the workspace does not hold

@@ -27,12 +27,12 @@ SAMPLES = {
         name="synthetic-shop", title="Synthetic shop",
         folder=SAMPLE_DATA / "synthetic-shop", source=SAMPLE_DATA / "synthetic-shop" / EVENTS_FILE,
         mapping=SAMPLE_DATA / "synthetic-shop" / MAPPING_FILE,
-        description="E-commerce feed with 'not interested' and its reasons: 1,000 users, 3,000 items, "
-                    "six weeks with exposure bias; ground-truth dislike profiles in true_dislikes."),
+        description="E-commerce feed with 'not interested' and its reasons: six weeks of simulated shoppers "
+                    "with exposure bias; ground-truth dislike profiles in true_dislikes."),
     "movielens-small": SampleDataset(
         name="movielens-small", title="MovieLens (small)",
         folder=SAMPLE_DATA / "movielens-small", source=SAMPLE_DATA / "movielens-small", mapping=None,
-        description="ml-latest-small: 610 users, 9,742 movies, 100,836 ratings; ratings of 2 or less are "
-                    "dislikes. GroupLens data: see its README for the licence."),
+        description="ml-latest-small, GroupLens' movie ratings; ratings of 2 or less are dislikes. See its "
+                    "README for the licence."),
 }
 DEFAULT_SAMPLE = "synthetic-shop"
