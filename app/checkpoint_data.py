@@ -26,7 +26,10 @@ def test_users(path: Path) -> list[str]:
 
 @st.cache_data(show_spinner=False, max_entries=CACHE_ENTRIES)
 def _predictions(path: str, checkpoint: str, version: float) -> pd.DataFrame:
-    return read_predictions(path, checkpoint)
+    frame = read_predictions(path, checkpoint)
+    if "title" in frame:  # an id-only item is shown by its id, not as "None"
+        frame["title"] = frame["title"].where(frame["title"].notna(), "(no title) " + frame["item_id"].astype(str))
+    return frame
 
 
 def predictions(path: Path, checkpoint: str) -> pd.DataFrame:

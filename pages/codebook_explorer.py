@@ -8,7 +8,11 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import codebook_data
+from app.job_panel import job_panel
 from app.workspace_picker import pick_workspace
+from conrec_core.errors import ConrecError
+from conrec_core.jobs.params import MapJob
+from conrec_core.jobs.registry import JobRegistry
 from conrec_core.data.csv_export import csv_text
 from conrec_core.views.codebook import code_colours, fourth_token_items, hierarchy_counts, search_items
 
@@ -47,7 +51,15 @@ def item_map() -> None:
     st.subheader("Item map")
     items = codebook_data.items(workspace, name)
     if items.x.isna().all():
-        st.info("This codebook was trained without a map (--no-map).")
+        st.info("This codebook has no item map yet: it was trained without one. Build it here (UMAP of the items' "
+                "SID vectors, about a minute for ten thousand items).")
+        if st.button("Build the item map", key="map_build"):
+            try:
+                job = JobRegistry(workspace).submit("map", MapJob(codebook=name))
+                st.toast(f"Map job {job.id} is {job.status}.")
+            except ConrecError as error:
+                st.error(str(error))
+        job_panel(workspace, "map", "item map")
         return
     options = [f"SID level {level + 1}" for level in range(levels)] + ["category"]
     colour = st.radio("Colour by", options, horizontal=True, key="map_colour")
@@ -109,6 +121,11 @@ def nearest_items() -> None:
         near.insert(0, "cosine", [round(score, 3) for _, score in neighbours])
         st.dataframe(near, width="stretch")
         st.caption("Similarity of SID vectors (the sum of the chosen codewords): what rewards and filters use.")
+        identical = sum(score >= 0.9995 for _, score in neighbours)
+        if identical == len(neighbours):
+            st.warning(f"All {identical} neighbours have this item's very SID vector (cosine 1): these items share "
+                       "their codes up to the last level, typically items with no text and too few events to tell "
+                       "apart. Their ranks above say nothing about which is closer.")
 
 
 item_map()

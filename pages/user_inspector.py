@@ -42,12 +42,14 @@ if history.empty:
     st.stop()
 
 timeline = px.scatter(history, x="ts", y="kind", color="kind", color_discrete_map=KIND_COLOURS, hover_name="title",
+                      category_orders={"kind": ["negative", "neutral", "positive"]},  # the same rows for every user
                       hover_data={"category": True, "split": True, "kind": False, "ts": True},
                       title=f"History of {user}: {int((history.kind == 'negative').sum())} negatives, "
                             f"{int((history.kind == 'positive').sum())} positives")
-for sample in view.samples.itertuples():
+for index, sample in enumerate(view.samples.itertuples()):  # one label: overlapping windows would stack theirs
     timeline.add_vrect(x0=sample.anchor_ts, x1=sample.window_end, fillcolor="#ff7f0e", opacity=0.12, line_width=0,
-                       annotation_text="future window", annotation_position="top left")
+                       **({"annotation_text": "future windows (orange)", "annotation_position": "inside top left"}
+                          if index == 0 else {}))
 timeline.update_traces(marker_size=9, marker_symbol="line-ns-open", marker_line_width=2)
 timeline.update_layout(height=260, margin=dict(l=0, r=0, t=40, b=0), showlegend=False, yaxis_title="")
 st.plotly_chart(timeline, width="stretch")
@@ -69,7 +71,8 @@ cols[2].metric("Exact hits", int(predicted["exact_hit"].sum()))
 cols[3].metric("Near hits (shared SID prefix)", int(((~predicted["exact_hit"]) & (predicted["shared_levels"] > 0)).sum()),
                help="predicted items that share the first SID level(s) with a future negative")
 
-left, right = st.columns(2)
+# one above the other: side by side at 1,400 px the hit and log-prob columns were cut off
+left = right = st.container()
 left.subheader("Predicted dislikes")
 left.dataframe(predicted[["rank", "title", "sid", "exact_hit", "shared_levels", "score"]], hide_index=True,
                width="stretch", column_config={
@@ -103,7 +106,10 @@ if not future.empty:
         st.dataframe(neighbours, hide_index=True, width="stretch")
 
 items = codebook_data.items(workspace, chosen["name"])
-if not items.x.isna().all():
+if items.x.isna().all():
+    st.caption("This codebook has no item map, so the items are not placed on one: the Codebook explorer page "
+               "builds it.")
+else:
     st.subheader("On the item map")
     layers = [("past negatives", history.loc[history["kind"] == "negative", "item_id"], "#7f7f7f", "circle"),
               ("predicted", predicted["item_id"], "#1f77b4", "diamond"),

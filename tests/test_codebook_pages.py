@@ -101,3 +101,31 @@ def test_explorer_without_a_codebook_says_what_to_do(workspaces, small_world):
     with listed_workspace(workspaces, small_world, "tiny-empty"):
         app = page(EXPLORER, "Workspace: tiny-empty")
         assert "no codebook yet" in app.info[0].value
+
+
+def test_a_codebook_trained_without_a_map_gets_one_from_a_button(workspaces, lm_world):
+    from conrec_core.data.workspace import open_workspace
+
+    stem = "tiny-nomap"
+    workspace = workspaces / f"{stem}.duckdb"
+    shutil.copy(lm_world, workspace)
+    shutil.copytree(lm_world.with_name(lm_world.stem + ".files"), workspaces / f"{stem}.files")
+    try:
+        with open_workspace(workspace, read_only=False) as con:
+            con.execute("DELETE FROM item_map")
+        app = page(EXPLORER, f"Workspace: {stem}")
+        assert any("has no item map yet" in i.value for i in app.info)
+        assert not any("--no-map" in i.value for i in app.info)  # no flag the person never typed
+        app.button(key="map_build").click().run()
+        registry = JobRegistry(workspace)
+        finished = registry.wait(registry.latest("map").id, timeout=300)
+        assert finished.status == "done", finished.error
+        with open_workspace(workspace) as con:
+            placed = con.execute("SELECT count(*), count(DISTINCT (x, y)) FROM item_map").fetchall()[0]
+            items = con.execute("SELECT count(*) FROM item_sids").fetchall()[0][0]
+        assert placed[0] == items == finished.result["items"] and placed[1] > items // 2
+        app = page(EXPLORER, f"Workspace: {stem}")
+        assert not any("has no item map yet" in i.value for i in app.info)
+    finally:
+        workspace.unlink()
+        shutil.rmtree(workspaces / f"{stem}.files", ignore_errors=True)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable
 
-from .params import CodebookJob, GRPOJob, ImportJob, PipelineJob, PredictJob, ScoreJob, SFTJob
+from .params import CodebookJob, GRPOJob, ImportJob, MapJob, PipelineJob, PredictJob, ScoreJob, SFTJob
 
 
 @dataclass(frozen=True)
@@ -22,6 +22,12 @@ def codebook(workspace: str, params: CodebookJob, progress) -> dict:
                             on_progress=progress)
     return {"name": result.name, "fingerprint": result.fingerprint, "report": result.report.to_dict(),
             "parts": result.parts}
+
+
+def item_map(workspace: str, params: MapJob, progress) -> dict:
+    from ..semantic_ids.codebook import add_map
+
+    return {"codebook": params.codebook, "items": add_map(workspace, params.codebook, on_progress=progress)}
 
 
 def sft(workspace: str, params: SFTJob, progress) -> dict:
@@ -99,4 +105,4 @@ def pipeline(workspace: str, params: PipelineJob, progress) -> dict:
 JOB_KINDS = {"codebook": JobKind(CodebookJob, codebook), "sft": JobKind(SFTJob, sft),
              "grpo": JobKind(GRPOJob, grpo), "predict": JobKind(PredictJob, predict),
              "import": JobKind(ImportJob, import_log), "pipeline": JobKind(PipelineJob, pipeline),
-             "score": JobKind(ScoreJob, score)}
+             "score": JobKind(ScoreJob, score), "map": JobKind(MapJob, item_map)}

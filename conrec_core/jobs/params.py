@@ -21,6 +21,11 @@ class CodebookJob(Settings):
 
 
 @dataclass(frozen=True)
+class MapJob(Settings):
+    codebook: str = setting("default", "the codebook whose item map is drawn")
+
+
+@dataclass(frozen=True)
 class SFTJob(Settings):
     name: str = setting("sft", "the checkpoint's name")
     codebook: str = setting("default", "the codebook its SIDs come from")

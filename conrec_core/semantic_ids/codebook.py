@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Callable
 
 from .codebook_config import CodebookConfig
-from .store import save_codebook
+from .store import load_codebook, save_codebook, save_map
 from .training import QualityReport, quality_report, train_rqvae
 from .encoder import encode_items
 from .item_map import map_coordinates
@@ -63,3 +63,17 @@ def build_codebook(workspace: Path | str, name: str = "default", config: Codeboo
                           {**report.to_dict(), "samples_fingerprint": fitted_on}, map_xy)
     on_progress(1.0, "done")
     return CodebookResult(name=name, fingerprint=stamp, report=report, parts=features.coverage)
+
+
+def add_map(workspace: Path | str, name: str = "default",
+            on_progress: Progress = lambda fraction, message: None) -> int:
+    """The item map of a codebook trained without one, from its stored SID vectors (the quantised latents the
+    map of a new codebook is drawn from); returns the number of items placed."""
+    book = load_codebook(workspace, name)
+    on_progress(0.0, f"UMAP of {len(book.sids.item_ids):,} items")
+    map_xy = map_coordinates(book.vectors, seed=book.config.seed)
+    on_progress(0.9, "saving")
+    save_map(workspace, name, book.sids.item_ids, map_xy)
+    on_progress(1.0, "done")
+    return len(book.sids.item_ids)
+

@@ -131,6 +131,17 @@ def list_codebooks(workspace: Path | str) -> list[dict]:
             for n, f, c, i, r in rows]
 
 
+def save_map(workspace: Path | str, name: str, item_ids: list[str], map_xy: np.ndarray) -> None:
+    """Replace codebook `name`'s item map (a codebook trained without one gets one later)."""
+    with open_workspace(workspace, read_only=False, lock_timeout=RESULT_LOCK_TIMEOUT) as con:
+        con.execute("BEGIN TRANSACTION")
+        con.execute("DELETE FROM item_map WHERE codebook = ?", [name])
+        con.register("new_points", pd.DataFrame({"codebook": name, "item_id": item_ids,
+                                                 "x": map_xy[:, 0], "y": map_xy[:, 1]}))
+        con.execute("INSERT INTO item_map SELECT codebook, item_id, x, y FROM new_points")
+        con.execute("COMMIT")
+
+
 def load_codebook(workspace: Path | str, name: str = "default") -> Codebook:
     """Load a codebook, checking that its files are the ones the workspace's SIDs were made with."""
     directory = codebook_dir(workspace, name)
