@@ -12,7 +12,7 @@ from conrec_core.evaluation.baselines import BASELINES, baseline_of
 from conrec_core.errors import ConrecError
 from conrec_core.evaluation.scoring import LABELS, METRICS
 from conrec_core.evaluation.intervals import format_p
-from conrec_core.evaluation.method_labels import method_label
+from conrec_core.evaluation.method_labels import method_label, short_label
 from conrec_core.evaluation.slices import (EXPORT_FORMATS, FILTER_METRICS, SLICES, export_slice,
                                           slice_definitions, slice_table, take_slice)
 
@@ -64,12 +64,13 @@ display["name"] = table["method"]  # the internal name: checkpoints, files and t
 st.dataframe(display, hide_index=True, width="stretch",
              column_config={"name": st.column_config.TextColumn("name", help="internal name (CLI, files)")})
 
-chart = go.Figure(go.Bar(x=table["method"].map(method_label), y=table["fhr"], hovertext=table["method"],
-                         error_y=dict(type="data", symmetric=False, array=table["fhr_high"] - table["fhr"],
+chart = go.Figure(go.Bar(y=table["method"].map(short_label), x=table["fhr"], orientation="h",
+                         hovertext=table["method"].map(method_label) + " (" + table["method"] + ")",
+                         error_x=dict(type="data", symmetric=False, array=table["fhr_high"] - table["fhr"],
                                       arrayminus=table["fhr"] - table["fhr_low"]),
                          marker_color=["#7f7f7f" if baseline_of(m) else "#d62728" for m in table["method"]]))
-chart.update_layout(height=340, margin=dict(l=0, r=0, t=40, b=0), title=f"FHR@{int(table['k'].max())} on "
-                    f"{slice_name} (grey: baselines)", yaxis_title="FHR")
+chart.update_layout(height=80 + 28 * len(table), margin=dict(l=0, r=0, t=40, b=0), title=f"FHR@{int(table['k'].max())} on "
+                    f"{slice_name} (grey: baselines)", xaxis_title="FHR", yaxis_autorange="reversed")
 st.plotly_chart(chart, width="stretch")
 
 st.subheader("Export this slice")

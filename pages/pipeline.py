@@ -8,7 +8,7 @@ from app import runs_data
 from app.job_panel import job_panel
 from app.workspace_picker import pick_workspace
 from conrec_core.errors import ConrecError
-from conrec_core.evaluation.method_labels import method_label
+from conrec_core.evaluation.method_labels import method_label, short_label
 from conrec_core.evaluation.report_warnings import report_warnings
 from app.settings_form import field_help, settings_inputs
 from conrec_core.experiment.seeds import seed_groups
@@ -116,11 +116,14 @@ with report_tab:
     metric = st.radio("Figure", [f for f, _ in FIGURES if frame[f].notna().any()], format_func=FIGURE_LABELS.get,
                       horizontal=True, key="pipeline_figure")
     shown = frame[frame[metric].notna()]
-    chart = go.Figure(go.Bar(x=shown["method"], y=shown[metric], hovertext=shown["name"],
-                             error_y=dict(type="data", symmetric=False, array=shown[f"{metric}_high"] - shown[metric],
+    # horizontal bars with short labels: the full roles would squash a vertical chart at 1,400 px
+    chart = go.Figure(go.Bar(y=shown["name"].map(short_label), x=shown[metric], orientation="h",
+                             hovertext=shown["method"] + " (" + shown["name"] + ")",
+                             error_x=dict(type="data", symmetric=False, array=shown[f"{metric}_high"] - shown[metric],
                                           arrayminus=shown[metric] - shown[f"{metric}_low"]),
                              marker_color=["#7f7f7f" if b else "#c0392b" for b in shown["baseline"]]))
-    chart.update_layout(height=380, margin=dict(l=0, r=0, t=40, b=0), yaxis_title=FIGURE_LABELS[metric],
+    chart.update_layout(height=80 + 28 * len(shown), margin=dict(l=0, r=0, t=40, b=0),
+                        xaxis_title=FIGURE_LABELS[metric], yaxis_autorange="reversed",
                         title=f"{FIGURE_LABELS[metric]}@{int(frame['k'].iloc[0])} with 95% intervals "
                               "(grey: baselines)")
     st.plotly_chart(chart, width="stretch", key="pipeline_chart")

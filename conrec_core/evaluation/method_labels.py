@@ -82,3 +82,35 @@ def method_label(name: str) -> str:
         return role
     seeds = seeds["seeds"].split("-")
     return f"{role}, seed {seeds[0]}" if len(seeds) == 1 else f"{role}, seeds {', '.join(seeds)} fused"
+
+
+# A few words per role, for chart axes where the full role would squash the plot (the full one goes in the hover).
+SHORT_ROLES = {ROLES["most_disliked"]: "most disliked", ROLES["swing_cf"]: "Swing item-CF",
+               ROLES["item_cf"]: "item-CF", ROLES["item_knn"]: "item-KNN", ROLES["ease"]: "EASE × dislike rate",
+               ROLES["fused_baselines"]: "baselines fused", ROLES["sasrec_negatives"]: "SASRec (negatives)",
+               ROLES["sasrec_both"]: "SASRec (neg. + pos.)", ROLES["sasrec_prior"]: "SASRec + prior",
+               SFT_ROLE: "SID model (SFT)", FULL_ROLE: "full method", PRIOR_ROLE: "full method + prior"}
+
+
+def short_label(name: str) -> str:
+    """A chart axis's label for a method: a few words, with its seed or member.
+
+    >>> short_label("ease"), short_label("pipeline-grpo-s1"), short_label("pipeline-sft-m2-s0"), short_label("x")
+    ('EASE × dislike rate', 'full method, s1', 'SID model (SFT), m2, s0', 'x')
+    >>> short_label("pipeline-grpo-future-negative-s0"), short_label("sasrec_both-s0-1-2")
+    ('GRPO, reward (a), s0', 'SASRec (neg. + pos.), seeds 0-2 fused')
+    """
+    role = method_role(name)
+    if role is None:
+        return name
+    member = re.search(r", member (\d+)$", role)
+    role = role[:member.start()] if member else role
+    fused_members = role.endswith(", members fused")
+    role = role.removesuffix(", members fused")
+    text = SHORT_ROLES.get(role, role.split(":")[0])
+    text += f", m{member[1]}" if member else (", members fused" if fused_members else "")
+    seeds = SEEDS_SUFFIX.search(name)
+    if seeds is not None:
+        listed = seeds["seeds"].split("-")
+        text += f", s{listed[0]}" if len(listed) == 1 else f", seeds {listed[0]}-{listed[-1]} fused"
+    return text

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..lm.checkpoints import read_metrics
-from .method_labels import ROLES
+from .method_labels import ROLES, short_label
 from .report_record import Report
 from .scoring import LABELS, METRICS
 
@@ -25,7 +25,8 @@ def metric_plot(summary: pd.DataFrame, path: Path) -> str:
         errors = [values - frame[f"{metric}_low"].astype(float), frame[f"{metric}_high"].astype(float) - values]
         colours = ["#7f7f7f" if m in ROLES else "#d62728" for m in frame["method"]]
         axis.bar(range(len(frame)), values, yerr=errors, color=colours, capsize=3)
-        axis.set_xticks(range(len(frame)), frame["method"], rotation=60, ha="right", fontsize=7)
+        axis.set_xticks(range(len(frame)), [short_label(m) for m in frame["method"]], rotation=60, ha="right",
+                        fontsize=7)
         axis.set_title(f"{LABELS[metric]}@{int(summary['k'].max())}")
     figure.suptitle("Per method, 95% bootstrap intervals (grey: baselines)")
     figure.tight_layout()
