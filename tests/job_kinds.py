@@ -27,4 +27,18 @@ def sleep(workspace: str, params: SleepJob, progress) -> dict:
     return {"steps": params.steps}
 
 
-JOB_KINDS = {"sleep": JobKind(SleepJob, sleep)}
+@dataclass(frozen=True)
+class BurstJob(Settings):
+    reports: int = setting(5, "progress reports in one quick burst", low=1)
+    silence: float = setting(3.0, "seconds of work without a report after the burst", low=0)
+
+
+def burst(workspace: str, params: BurstJob, progress) -> dict:
+    """Reports faster than the record is written, then works in silence: as a decode's last batches do."""
+    for done in range(1, params.reports + 1):
+        progress(0.5 * done / params.reports, f"decoded {done} of {params.reports}")
+    time.sleep(params.silence)
+    return {"reports": params.reports}
+
+
+JOB_KINDS = {"sleep": JobKind(SleepJob, sleep), "burst": JobKind(BurstJob, burst)}

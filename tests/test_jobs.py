@@ -12,7 +12,7 @@ from conrec_core.errors import ConrecError
 from conrec_core.jobs import registry as registry_module
 from conrec_core.jobs.registry import Job, JobRegistry, process_start, time_estimate
 from conrec_core.jobs.params import ImportJob
-from tests.job_kinds import SleepJob
+from tests.job_kinds import BurstJob, SleepJob
 
 
 @pytest.fixture
@@ -37,6 +37,13 @@ def test_a_job_runs_in_the_background_and_reports_progress(registry):
     done = registry.wait(job.id, timeout=60)
     assert (done.status, done.progress, done.result) == ("done", 1.0, {"steps": 20})
     assert done.started_at and done.finished_at
+
+
+def test_the_last_report_before_a_silent_step_is_the_one_the_record_shows(registry):
+    job = registry.submit("burst", BurstJob(reports=50, silence=4.0))
+    wait_until(lambda: registry.get(job.id).message == "decoded 50 of 50", timeout=30)
+    assert registry.get(job.id).status == "running"  # shown while the silent step still runs
+    assert registry.wait(job.id, timeout=60).status == "done"
 
 
 def test_submitting_again_returns_the_running_job(registry):
