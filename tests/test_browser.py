@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from datetime import datetime, timezone
 
 import pytest
 
@@ -103,21 +104,23 @@ def test_every_page_renders_without_an_exception(app_url):
 
 
 @pytest.fixture(scope="module")
-def shop_csv(tmp_path_factory):
-    """A small synthetic shop log as an analyst would have it: one CSV, times in milliseconds."""
-    import pandas as pd
+def video_log(tmp_path_factory):
+    """A video app's log as an analyst would have it: tab-separated, times in milliseconds, a 0/1 dislike label
+    beside date and hour columns (the shape that fooled the first guesser), and a copy with one unreadable time."""
+    import numpy as np
 
-    from conrec_core.data.synthetic import generate_world, write_world
-    from conrec_core.data.synthetic_config import WorldConfig
-
-    folder = tmp_path_factory.mktemp("shop-csv")
-    events = pd.read_parquet(write_world(generate_world(WorldConfig(users=60, items=200, shops=20, days=21)), folder))
-    events["ts"] = events["ts"] * 1000  # seconds in the world's files; milliseconds in many real logs
-    good = events[["user_id", "item_id", "ts", "action"]]
-    good.to_csv(folder / "shop-log.csv", index=False)
-    bad = good.astype({"ts": str})
-    bad.iloc[3, bad.columns.get_loc("ts")] = "03/11/2026"
-    bad.to_csv(folder / "bad-times.csv", index=False)
+    folder = tmp_path_factory.mktemp("video-log")
+    rng = np.random.default_rng(3)
+    rows = ["user_id\tvideo_id\ttime_ms\tlabel\tdate\thour"]
+    for _ in range(3000):
+        ms = 1_650_000_000_000 + int(rng.integers(0, 21 * 86_400_000))
+        moment = datetime.fromtimestamp(ms / 1000, timezone.utc)
+        rows.append(f"u{rng.integers(1, 61)}\tv{min(rng.zipf(1.4), 200)}\t{ms}\t{int(rng.random() < 0.15)}\t"
+                    f"{moment:%Y-%m-%d}\t{moment.hour}")
+    (folder / "video-log.tsv").write_text("\n".join(rows) + "\n")
+    bad = list(rows)
+    bad[4] = bad[4].replace(bad[4].split("\t")[2], "03/11/2026")
+    (folder / "bad-times.tsv").write_text("\n".join(bad) + "\n")
     return folder
 
 
@@ -132,22 +135,24 @@ def upload(page, path) -> None:
     settle(page)
 
 
-def test_an_analyst_imports_a_csv_runs_the_quick_pipeline_and_downloads_the_report(app_url, shop_csv, tmp_path):
+def test_an_analyst_imports_a_video_log_runs_the_quick_pipeline_and_scores_every_user(app_url, video_log, tmp_path):
     with playwright.sync_playwright() as driver:
         browser, page = open_browser(driver)
         page.goto(f"{app_url}/import_log")
         settle(page)
-        upload(page, shop_csv / "bad-times.csv")
+        upload(page, video_log / "bad-times.tsv")
         time_block = page.locator('[data-testid="stColumn"]').filter(has_text="Time column")
-        assert "bad-times.csv, column 'ts', row 4: cannot read '03/11/2026' as milliseconds" in time_block.locator('[data-testid="stAlert"]').inner_text()
+        assert "bad-times.tsv, column 'time_ms', row 4: cannot read '03/11/2026' as milliseconds" in time_block.locator('[data-testid="stAlert"]').inner_text()
         assert page.get_by_role("button", name="Import", exact=True).count() == 0
         page.screenshot(path=str(SCREENS / "import-refused.png"), full_page=True)
 
-        upload(page, shop_csv / "shop-log.csv")
+        upload(page, video_log / "video-log.tsv")
         page.get_by_text("Every row passes the importer's checks.").wait_for(timeout=60_000)
+        form = page.locator('[data-testid="stMain"]').inner_text()
+        assert "'label' has two values; the rarer, '1'" in form  # guessed right, and says what to check
         name = page.get_by_role("textbox", name="Workspace name")
-        assert name.input_value() == "shop-log"  # named after the new file, not the refused one
-        name.fill("shop")
+        assert name.input_value() == "video-log"  # named after the new file, not the refused one
+        name.fill("video")
         name.press("Enter")
         settle(page)
         page.screenshot(path=str(SCREENS / "import-form.png"), full_page=True)
@@ -155,10 +160,7 @@ def test_an_analyst_imports_a_csv_runs_the_quick_pipeline_and_downloads_the_repo
         page.get_by_text("The last import finished").wait_for(timeout=180_000)
         no_exception(page, "import")
 
-        page.goto(f"{app_url}/pipeline")
-        settle(page)
-        page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.click()
-        page.get_by_role("option", name="Workspace: shop").click()
+        page.goto(f"{app_url}/pipeline?dataset=video")  # a link opens the dataset it names
         settle(page)
         page.get_by_text("quick: minutes").click()
         page.get_by_role("button", name="Run the pipeline").click()
@@ -169,9 +171,24 @@ def test_an_analyst_imports_a_csv_runs_the_quick_pipeline_and_downloads_the_repo
         assert page.get_by_text("paired test over").count() >= 1
         page.screenshot(path=str(SCREENS / "pipeline-report.png"), full_page=True)
         with page.expect_download() as download:
-            page.get_by_role("button", name="report.md").click()
-        saved = tmp_path / "report.md"
+            page.get_by_role("button", name="report.html").click()
+        saved = tmp_path / "report.html"
         download.value.save_as(saved)
-        assert saved.read_text().startswith("#")
-        browser.close()
+        assert "<table>" in saved.read_text() and "data:image/png;base64," in saved.read_text()
 
+        page.get_by_role("link", name="Checkpoints").click()  # the sidebar keeps the chosen dataset
+        settle(page)
+        assert "video" in page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').first.inner_text()
+        page.get_by_role("button", name="Score users").click()
+        page.get_by_role("button", name="Download the dislike list (Parquet)").wait_for(timeout=300_000)
+        no_exception(page, "checkpoints")
+        page.screenshot(path=str(SCREENS / "checkpoints-score.png"), full_page=True)
+        with page.expect_download() as download:
+            page.get_by_role("button", name="Download the dislike list (Parquet)").click()
+        scores = tmp_path / "scores.parquet"
+        download.value.save_as(scores)
+        import pandas as pd
+
+        table = pd.read_parquet(scores)
+        assert list(table.columns) == ["user", "rank", "item", "score"] and table["user"].nunique() >= 50
+        browser.close()

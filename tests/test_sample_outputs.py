@@ -5,6 +5,7 @@ import json
 import shutil
 
 import pandas as pd
+import pytest
 
 from conrec_core.semantic_ids.store import fingerprint, load_codebook
 from conrec_core.experiment.names import MethodNames
@@ -64,6 +65,13 @@ def test_a_new_workspace_opens_with_the_shipped_outputs(tmp_path):
                                   after.loc[after["user_id"] == user, columns].reset_index(drop=True))
     with open_workspace(path) as con:
         assert con.execute("SELECT count(*) FROM swing_neighbours").fetchone()[0] > 0
+    # the Pipeline page has the shipped run's report to show
+    from conrec_core.experiment.runs import list_runs
+    shipped_run = json.loads((SHIPPED / "run" / "run.json").read_text())
+    runs = list_runs(path)
+    assert [record.name for record, _ in runs] == [shipped_run["name"]]
+    assert runs[0][1].method(runs[0][1].full_method).fhr.value == pytest.approx(
+        json.loads((SHIPPED / "run" / "report.json").read_text())["primary"]["full"])
     # the default pipeline on it keeps the shipped codebook and models instead of training them again
     config = ExperimentSpec().seeded()
     assert codebook_kept(path, "default", config.codebook)
@@ -111,10 +119,11 @@ def test_pipeline_ship_writes_the_sample_outputs_of_its_run(monkeypatch, tmp_pat
         root, [], {seed: PipelineResult(root / f"seed-{seed}", ["m"], {"all": 1.0}, MethodNames(seed))
                    for seed in chosen}, None))
     monkeypatch.setattr(sample_data, "ship_sample_outputs",
-                        lambda *args: calls.setdefault("ship", args) and tmp_path / "shipped")
+                        lambda *args, run=None: calls.setdefault("ship", args + (run,)) and tmp_path / "shipped")
     assert main(["pipeline", "--sample", "synthetic-shop", "--out", str(tmp_path / "r"), "--seed", "4",
                  "--ship"]) == 0
-    name, workspace, names, command = calls["ship"]
+    name, workspace, names, command, run = calls["ship"]
+    assert run == tmp_path / "r" / "seed-4"  # the run's report folder ships with the models
     assert (name, workspace, names.grpo) == ("synthetic-shop", tmp_path / "synthetic-shop.duckdb",
                                              "pipeline-grpo-s4")
     assert command.endswith("--seed 4 --ship") and "shipped outputs:" in capsys.readouterr().out

@@ -180,7 +180,8 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
     if result.summary is not None:
         print(f"over seeds: {result.root / 'seeds.md'}")
     if args.ship:
-        shipped = ship_sample_outputs(args.sample, workspace, result.results[seeds[0]].names, command)
+        first = result.results[seeds[0]]
+        shipped = ship_sample_outputs(args.sample, workspace, first.names, command, run=first.out)
         print(f"shipped outputs: {shipped}")
     return 0
 

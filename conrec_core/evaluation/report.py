@@ -15,7 +15,7 @@ from .primary import holm, per_user_mean, primary_endpoint
 from .report_html import write_report_html
 from .report_markdown import markdown
 from .report_plots import filter_plot, grpo_plot, long_tail_plot, metric_plot
-from .report_record import SCHEMA_VERSION, Report
+from .report_record import SCHEMA_VERSION, Report, read_report
 from .scoring import EXTRA_METRICS, METRICS
 from .method_labels import FULL_ROLE, PRIOR_ROLE, REWARD_ROLES, ROLES, SFT_ROLE, VARIANT_ROLES, method_role
 from ..lm.checkpoint_paths import checkpoint_dir
@@ -103,6 +103,19 @@ def write_report(workspace, out: Path, config, summary: pd.DataFrame, metrics: p
              long_tail_plot(report, out / "long_tail.png")]
     (out / "report.md").write_text(markdown(report, [p for p in plots if p]))
     write_report_html(out)
+    return report
+
+
+PLOT_FILES = ("metrics.png", "grpo_validation.png", "filter.png", "long_tail.png")
+
+
+def render_report(folder: Path) -> Report:
+    """report.md and report.html written again from FOLDER/report.json and the figures beside it: a report made
+    by an earlier version of this code, read the way this one writes it (the record itself is not changed)."""
+    folder = Path(folder)
+    report = read_report(folder / "report.json")
+    (folder / "report.md").write_text(markdown(report, [name for name in PLOT_FILES if (folder / name).is_file()]))
+    write_report_html(folder)
     return report
 
 

@@ -69,14 +69,14 @@ def source_fingerprint(folder: Path) -> str:
     return digest.hexdigest()
 
 
-def ship_sample_outputs(name: str, path: Path, names, command: str) -> Path:
+def ship_sample_outputs(name: str, path: Path, names, command: str, run: Path | None = None) -> Path:
     """Ship the pipeline's outputs (`names`: its MethodNames) from the sample's workspace at `path` beside the
     sample; the workspace is marked as holding them, so the app does not import the sample again."""
     from .sample_outputs import ship_outputs
 
     out = outputs_dir(name)
     ship_outputs(path, out, name, source_fingerprint(SAMPLES[name].folder), names.sft_members + names.grpo_members,
-                 command, prediction_sets=tuple(names.fusions))
+                 command, prediction_sets=tuple(names.fusions), run=run)
     con = connect(path, read_only=False)
     write_meta(con, "outputs_manifest", file_digest(out / MANIFEST))
     con.close()

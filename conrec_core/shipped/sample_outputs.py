@@ -6,6 +6,8 @@
         codebooks/default/      the RQ-VAE weights (safetensors) and its config
         checkpoints/<name>/     the tiny model's SFT and final GRPO checkpoints (safetensors; no optimiser state)
         tables/*.parquet        codebooks, item_sids, item_map, predictions, sample_metrics
+        run/                    the pipeline run's report (report.json, .md, .html, figures, per-sample metrics and
+                                its run.json), so the Pipeline page shows it
 
 `ship_outputs` writes the folder from a workspace the pipeline has run on; `restore_outputs` copies it into a
 freshly imported workspace, only when the manifest was made from exactly the dataset files shipped now.
@@ -24,6 +26,8 @@ from ..errors import ConrecError
 from ..data.workspace import artifacts_dir, check_name, file_digest, open_workspace, write_meta
 
 MANIFEST = "manifest.json"
+RUN_FOLDER = "run"
+RUN_FILES = ("run.json", "report.json", "report.md", "report.html", "sample_metrics.parquet")
 CODEBOOK = "default"
 # table -> the column naming what a row belongs to (rows of other codebooks or checkpoints are left out)
 SHIPPED_TABLES = {"codebooks": "name", "item_sids": "codebook", "item_map": "codebook", "predictions": "checkpoint",
@@ -37,9 +41,9 @@ def folder_digests(folder: Path) -> dict[str, str]:
 
 
 def ship_outputs(workspace, out: Path, dataset: str, source_fingerprint: str, checkpoints: list[str],
-                 command: str, prediction_sets: tuple[str, ...] = ()) -> dict:
+                 command: str, prediction_sets: tuple[str, ...] = (), run: Path | None = None) -> dict:
     """Write the default codebook, the checkpoints, their predictions and those of `prediction_sets` (fused sets
-    without a checkpoint of their own), and every per-sample metric to `out`."""
+    without a checkpoint of their own), every per-sample metric and the pipeline run's folder `run` to `out`."""
     from ..semantic_ids.store import load_codebook
     from ..lm.checkpoints import checkpoint_dir, read_training
 
@@ -64,6 +68,8 @@ def ship_outputs(workspace, out: Path, dataset: str, source_fingerprint: str, ch
             else:
                 frame = con.execute(f"SELECT * FROM {table} WHERE {owner} = ?", [CODEBOOK]).df()
             frame.to_parquet(staging / "tables" / f"{table}.parquet", index=False)
+    if run is not None:
+        copy_run(run, staging / RUN_FOLDER)
     manifest = {"dataset": dataset, "source_fingerprint": source_fingerprint, "codebook": CODEBOOK,
                 "codebook_fingerprint": codebook.fingerprint, "checkpoints": checkpoints,
                 "prediction_sets": list(prediction_sets), "command": command,
@@ -73,6 +79,14 @@ def ship_outputs(workspace, out: Path, dataset: str, source_fingerprint: str, ch
     shutil.rmtree(out, ignore_errors=True)
     staging.rename(out)
     return manifest
+
+
+def copy_run(run: Path, target: Path) -> None:
+    """A finished pipeline run's report files and figures (nothing else it may hold) into `target`."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in sorted(Path(run).iterdir()):
+        if path.name in RUN_FILES or path.suffix == ".png":
+            shutil.copy2(path, target / path.name)
 
 
 def read_manifest(folder: Path) -> dict | None:
@@ -117,4 +131,20 @@ def restore_outputs(workspace, folder: Path, source_fingerprint: str) -> dict | 
                                             "checkpoints": manifest["checkpoints"]})
         con.execute("COMMIT")
     load_codebook(workspace, CODEBOOK)  # the fingerprint check: weights, items and SIDs agree
+    restore_run(workspace, folder / RUN_FOLDER)
     return manifest
+
+
+def restore_run(workspace, shipped: Path) -> None:
+    """The shipped run into the workspace's run store, under its own settings and seed (read from its record,
+    never from a path), so the Pipeline page lists it."""
+    from ..experiment.runs import RUN_NAME, runs_dir, seed_folder
+
+    try:
+        record = json.loads((shipped / "run.json").read_text())
+    except (OSError, ValueError):
+        return
+    match = RUN_NAME.match(str(record.get("name", "")))
+    if not match or record.get("finished_at") is None:
+        return
+    copy_run(shipped, seed_folder(runs_dir(workspace) / match[1], int(match[2])))
