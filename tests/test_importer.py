@@ -346,3 +346,12 @@ def test_a_codebook_on_dated_tags_goes_stale_with_the_samples(ml_latest, ml_100k
         ws = tmp_path / f"{folder.name}.duckdb"
         import_source(folder, ws)
         assert encode_items(ws, EncoderConfig(collaborative="off")).dated_text is dated
+
+
+def test_a_mapping_saved_with_a_utf8_bom_is_read_like_a_data_file_with_one(tmp_path):
+    from conrec_core.data.mapping import load_mapping
+
+    mapping = tmp_path / "mapping.json"
+    mapping.write_bytes(b"\xef\xbb\xbf" + json.dumps({"events": {"user": "u", "item": "i", "time": "t", "kind": {
+        "column": "k", "negative": ["no"]}}}).encode())
+    assert load_mapping(mapping).events.kind.negative == ("no",)

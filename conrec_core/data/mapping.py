@@ -98,7 +98,9 @@ def load_mapping(path: Path | str) -> ImportMapping:
     path = Path(path)
     label = str(path)
     try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
+        raw = json.loads(path.read_text(encoding="utf-8-sig"))  # a BOM, as data files may have one
+    except RecursionError:
+        raise DataError("nested too deeply to be a mapping", file=label) from None
     except FileNotFoundError:
         raise DataError("mapping file not found", file=label) from None
     except IsADirectoryError:
@@ -140,6 +142,14 @@ def _parse_events(section: "_Section") -> EventMapping:
     if not kind.numeric and not kind.negative:
         kind_section.fail("list the values meaning negative feedback under 'negative' "
                           "(or give 'negative_max' for ratings)")
+    placed: dict[str, str] = {}
+    for kind_name, values in (("negative", kind.negative), ("positive", kind.positive), ("neutral", kind.neutral)):
+        for value in values:
+            key = value.strip().lower()  # the importer matches values trimmed and case-folded
+            if key in placed and placed[key] != kind_name:
+                kind_section.fail(f"the value {value!r} is listed as both {placed[key]} and {kind_name} (values "
+                                  "match trimmed and regardless of case): list it under one kind")
+            placed[key] = kind_name
     if kind.negative_max is not None and kind.positive_min is not None and kind.negative_max >= kind.positive_min:
         kind_section.fail("'negative_max' must be below 'positive_min'")
     reason_section = section.child("reason")
@@ -154,6 +164,10 @@ def _parse_events(section: "_Section") -> EventMapping:
         value=section.string("value"), reason=reason, delimiter=section.string("delimiter"),
         encoding=section.string("encoding", default=defaults.encoding))
     section.finish({f.name for f in fields(EventMapping)})
+    roles = {"user": mapping.user, "item": mapping.item, "time": mapping.time}
+    for first, second in (("user", "item"), ("user", "time"), ("item", "time")):
+        if roles[first] == roles[second]:
+            section.fail(f"the column {roles[first]!r} is mapped as both {first} and {second}: each needs its own")
     return mapping
 
 

@@ -10,6 +10,7 @@ columns, key and time types, finite numbers; each message is written in one plac
 from __future__ import annotations
 
 import difflib
+import unicodedata
 from dataclasses import dataclass, field
 
 import duckdb
@@ -48,14 +49,23 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+COLUMNS_LISTED = 20  # a message lists this many of a file's columns, then says how many more
+
+
 def require_columns(columns: list[str], wanted: list[str], label: str) -> None:
     """Fail with the file's real columns, and a hint, when a mapped column is missing."""
     for name in wanted:
         if name in columns:
             continue
-        message = f"missing column '{name}'; the file has: {', '.join(columns)}"
+        shown = ", ".join(columns[:COLUMNS_LISTED]) + (f" and {len(columns) - COLUMNS_LISTED:,} more"
+                                                       if len(columns) > COLUMNS_LISTED else "")
+        message = f"missing column '{name}'; the file has: {shown}"
         lower = {c.lower(): c for c in columns}
-        if name.lower() in lower:
+        same_text = [c for c in columns if unicodedata.normalize("NFC", c) == unicodedata.normalize("NFC", name)]
+        if same_text:
+            message += (f" ('{same_text[0]}' looks the same but is written with other Unicode code points "
+                        "(normalisation NFC against NFD): retype the name in the mapping, or rename the column)")
+        elif name.lower() in lower:
             message += f" (did you mean '{lower[name.lower()]}'? names are case-sensitive)"
         elif len(columns) == 1 and any(d in columns[0] for d in DELIMITER_CANDIDATES):
             message += " (one column only: is the delimiter wrong?)"
@@ -193,6 +203,9 @@ def _check_events(con, mapping: EventMapping, value_column: str | None, label: s
     checks = [
         ("user_id IS NULL", "user_id", mapping.user, lambda raw: "the user id is empty"),
         ("item_id IS NULL", "item_id", mapping.item, lambda raw: "the item id is empty"),
+        # the head check finds NUL bytes in the first 64 KiB only; an id holding one would be stored as given
+        ("contains(user_id, chr(0))", "user_id", mapping.user, lambda raw: "the user id holds a NUL byte"),
+        ("contains(item_id, chr(0))", "item_id", mapping.item, lambda raw: "the item id holds a NUL byte"),
         ("ts IS NULL", "raw_time", mapping.time, lambda raw: _time_problem(raw, mapping.time_unit)),
         ("kind IS NULL", "raw_kind", mapping.kind.column, lambda raw: _kind_problem(raw, mapping)),
     ]

@@ -140,6 +140,13 @@ def _head_text(path: Path, encoding: str, label: str, size: int = 65536) -> str:
     try:
         with opener(path, "rb") as handle:
             raw = handle.read(size)
+            # the header is read whole however wide it is (a file of 10,000 columns), up to the longest line allowed
+            while len(raw) >= size and b"\n" not in raw and len(raw) <= MAX_LINE_BYTES:
+                more = handle.read(size)
+                if not more:
+                    break
+                raw += more
+                size = len(raw)
     except (OSError, EOFError) as error:
         raise DataError(f"cannot read the file: {error}", file=label) from None
     if b"\x00" in raw and encoding != "utf-16":
