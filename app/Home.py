@@ -14,6 +14,10 @@ import streamlit as st  # noqa: E402
 
 st.set_page_config(page_title="conrec", page_icon="🚫", layout="wide")
 
+from app.access import require_local_client  # noqa: E402
+
+require_local_client()
+
 PAGES = ROOT / "pages"
 navigation = st.navigation([
     st.Page(PAGES / "overview.py", title="Workspace overview", icon=":material/monitoring:", default=True),

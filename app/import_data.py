@@ -19,6 +19,7 @@ from conrec_core.data.preview import ColumnValues, EventFilePreview
 from conrec_core.data.workspace import check_name
 from conrec_core.errors import ConrecError, DataError
 from conrec_core.shipped import sample_data
+from conrec_core.shipped.sample_catalogue import SAMPLE_DATA
 
 UPLOAD_SUFFIXES = (".csv", ".tsv", ".txt", ".csv.gz", ".tsv.gz", ".parquet")
 PREVIEWS_KEPT = 2  # whole files live in memory while their form is open
@@ -55,11 +56,26 @@ def default_name(source: Path) -> str:
     return cleaned or "log"
 
 
+DATA_ROOTS_ENV = "CONREC_DATA_ROOTS"  # more folders whose files the page may read, separated like PATH
+
+
+def data_roots() -> list[Path]:
+    """The folders a path typed on the page may point into: the workspaces, the shipped samples and the folders
+    in CONREC_DATA_ROOTS. Anything else on the machine stays unread, whoever reaches the page."""
+    extra = [Path(p).expanduser() for p in os.environ.get(DATA_ROOTS_ENV, "").split(os.pathsep) if p.strip()]
+    return [root.resolve() for root in [sample_data.workspaces_dir(), SAMPLE_DATA, *extra]]
+
+
 def server_path(text: str) -> Path:
-    """A file or folder on this machine typed by the user: it must exist; nothing is written there."""
+    """A file or folder on this machine typed by the user: it must exist, under one of `data_roots()` (links
+    resolved first); nothing is written there."""
     if not text.strip():
         raise ConrecError("type the path of an event file or a MovieLens folder")
     path = Path(text.strip()).expanduser().resolve()
+    roots = data_roots()
+    if not any(path == root or path.is_relative_to(root) for root in roots):
+        raise ConrecError(f"the page reads files under {', '.join(str(r) for r in roots)} only: upload the file, "
+                          f"or start the app with {DATA_ROOTS_ENV}=FOLDER to let it read that folder")
     if not path.exists():
         raise DataError("file or folder not found", file=str(path))
     return path

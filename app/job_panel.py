@@ -7,6 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from conrec_core.jobs.registry import JobRegistry, time_estimate
+from app.plain import as_text
 
 SEEN_KEY = "job_status_seen"
 
@@ -32,7 +33,7 @@ def job_panel(workspace: Path, kind: str, title: str) -> None:
                   on_click=registry.cancel, args=(job.id,))
         return
     if job.status == "failed":
-        st.error(f"The last {title} failed: {job.error}")
+        st.error(f"The last {title} failed: {as_text(job.error)}")
         log = registry.log_path(job.id)
         if log.is_file() and log.stat().st_size:
             with st.expander("Job log"):

@@ -11,6 +11,7 @@ from conrec_core.shipped import sample_data
 from conrec_core.data import stats
 from conrec_core.errors import ConrecError
 from conrec_core.data.workspace import open_workspace
+from app.plain import as_text
 
 CACHE_ENTRIES = 8  # per cached function: keys include the file version, so old entries would pile up
 
@@ -56,7 +57,7 @@ def pick_workspace() -> Path:
         try:
             return Path(_sample_path(name))
         except ConrecError as error:
-            st.error(f"The sample dataset could not be imported: {error}")
+            st.error(as_text(f"The sample dataset could not be imported: {error}"))
             st.stop()
     return Path(choice)
 
@@ -90,5 +91,5 @@ def workspace_overview(path: Path) -> dict:
     try:
         return _overview(str(path), workspace_version(path))
     except (ConrecError, OSError) as error:
-        st.error(str(error))
+        st.error(as_text(error))
         st.stop()

@@ -8,6 +8,7 @@ import plotly.express as px
 import streamlit as st
 
 from app import checkpoint_data
+from app.plain import as_text
 from app.job_panel import job_panel
 from app.workspace_picker import pick_workspace
 from conrec_core.errors import ConrecError
@@ -101,7 +102,7 @@ if st.button("Load checkpoint", key="checkpoint_load"):
         loaded = checkpoint_data.loaded_model(str(info.folder), precision != "full",
                                               (info.folder / "training.json").stat().st_mtime)
     except (ConrecError, ImportError, RuntimeError) as error:
-        st.error(f"Could not load {chosen_name}: {error}")
+        st.error(as_text(f"Could not load {chosen_name}: {error}"))
     else:
         cols = st.columns(4)
         cols[0].metric("Memory", f"{loaded['memory_bytes'] / 2**20:,.1f} MiB",
@@ -135,7 +136,7 @@ if run:
                                                     decoding=ranking))
         st.toast(f"Prediction job {job.id} is {job.status}.")
     except ConrecError as error:
-        st.error(str(error))
+        st.error(as_text(error))
 job_panel(workspace, "predict", "prediction run")
 
 last = registry.latest("predict")
@@ -182,7 +183,7 @@ if start_score:
                                                 users=tuple(score_users) or None))
         st.toast(f"Scoring job {job.id} is {job.status}.")
     except ConrecError as error:
-        st.error(str(error))
+        st.error(as_text(error))
 job_panel(workspace, "score", "scoring run")
 scored = registry.latest("score")
 if scored is not None and scored.status == "done" and scored.params.get("checkpoint") == chosen_name:

@@ -15,6 +15,7 @@ from conrec_core.jobs.params import MapJob
 from conrec_core.jobs.registry import JobRegistry
 from conrec_core.data.csv_export import csv_text
 from conrec_core.views.codebook import code_colours, fourth_token_items, hierarchy_counts, search_items
+from app.plain import as_text
 
 TABLE_COLUMNS = ["item_id", "title", "category", "sid", "reconstruction_cosine"]
 
@@ -58,7 +59,7 @@ def item_map() -> None:
                 job = JobRegistry(workspace).submit("map", MapJob(codebook=name))
                 st.toast(f"Map job {job.id} is {job.status}.")
             except ConrecError as error:
-                st.error(str(error))
+                st.error(as_text(error))
         job_panel(workspace, "map", "item map")
         return
     options = [f"SID level {level + 1}" for level in range(levels)] + ["category"]

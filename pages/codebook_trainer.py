@@ -14,6 +14,7 @@ from conrec_core.errors import ConrecError
 from conrec_core.jobs.params import CodebookJob
 from conrec_core.jobs.registry import JobRegistry
 from conrec_core.data.workspace import check_name
+from app.plain import as_text
 
 st.title("Codebook trainer")
 st.caption("Items become short hierarchical semantic IDs: an RQ-VAE quantises each item's vector (text, image, "
@@ -39,7 +40,7 @@ if submitted:
                                                                     config=config))
         st.toast(f"Training job {job.id} is {job.status}.")
     except ConrecError as error:
-        st.error(str(error))
+        st.error(as_text(error))
 
 job_panel(workspace, "codebook", "codebook training")
 

@@ -13,6 +13,7 @@ from conrec_core.data.preview import ITEM_ROLE_NAMES, guess_roles
 from conrec_core.errors import ConrecError
 from conrec_core.jobs.params import ImportJob
 from conrec_core.jobs.registry import JobRegistry
+from app.plain import as_text
 
 st.title("Import a log")
 st.caption("Bring your own event log with explicit negative feedback (dislike, hide, not interested, low stars). "
@@ -39,7 +40,7 @@ try:
         if typed:
             source = import_data.server_path(typed)
 except ConrecError as error:
-    st.error(str(error))
+    st.error(as_text(error))
 if source is None:
     st.info("Choose a file to see its columns.")
     st.stop()
@@ -52,7 +53,7 @@ name = st.text_input("Workspace name", key="import_name",
 try:
     workspace = import_data.target_workspace(name)
 except ConrecError as error:
-    st.error(str(error))
+    st.error(as_text(error))
     st.stop()
 if workspace.exists():
     st.warning(f"A workspace named {name!r} exists: a successful import replaces it (a failed one leaves it as "
@@ -65,7 +66,7 @@ def start_import(**params) -> None:
         job = registry.submit("import", ImportJob(source=str(source), **params))
         st.toast(f"Import job {job.id} is {job.status}.")
     except ConrecError as error:
-        st.error(str(error))
+        st.error(as_text(error))
 
 
 if import_data.is_movielens(source):
@@ -76,7 +77,7 @@ if import_data.is_movielens(source):
     job_panel(workspace, "import", "import")
     st.stop()
 if source.is_dir():
-    st.error(f"{source} is a folder but not a MovieLens one (no ratings.csv or u.data): choose the event file.")
+    st.error(as_text(f"{source} is a folder but not a MovieLens one (no ratings.csv or u.data): choose the event file."))
     st.stop()
 
 # 2. Preview
@@ -88,7 +89,7 @@ delimiter = {"detect": None, "tab": "\t"}.get(delimiter_choice, delimiter_choice
 try:
     file = import_data.preview(source, delimiter, encoding)
 except ConrecError as error:
-    st.error(str(error))
+    st.error(as_text(error))
     st.stop()
 st.subheader(f"{Path(import_data.label(source)).name}: {file.rows:,} rows, {len(file.columns)} columns")
 st.dataframe(file.head(8), hide_index=True, width="stretch")
@@ -152,7 +153,7 @@ if kind_column is None:
     st.info("Choose the column that says whether an event is a dislike.")
     st.stop()
 if kind_column in (user, item, time_column):
-    left.error(f"{kind_column} is already the user, item or time column: the feedback needs a column of its own.")
+    left.error(as_text(f"{kind_column} is already the user, item or time column: the feedback needs a column of its own."))
     st.stop()
 kind_values = values_of(kind_column)
 rule = guess_kind_rule(kind_column, kind_values)
@@ -179,7 +180,7 @@ if mode == "listed values":
             st.stop()
 else:
     if kind_values.numeric_share < 0.99:
-        right.error(f"{kind_column} holds text, not numbers: map it by listed values.")
+        right.error(as_text(f"{kind_column} holds text, not numbers: map it by listed values."))
         st.stop()
     low, high = right.columns(2)
     kind["negative_max"] = low.number_input("Negative at or below", value=rule.get("negative_max", 2.0), step=0.5,
@@ -233,19 +234,19 @@ with st.expander("Item file (optional): titles and text make better semantic IDs
                            key="import_items_add"):
                 raw["unknown_items"] = "add"
         except ConrecError as error:
-            st.error(str(error))
+            st.error(as_text(error))
 
 # 4. Check and import
 outcome = import_data.check_mapping(source, raw, delimiter, encoding)
 job = registry.latest("import")
 if job is not None and job.status == "failed" and job.error_column in slots and outcome.error is None:
-    slots[job.error_column].error(f"The last import failed here: {job.error}")
+    slots[job.error_column].error(as_text(f"The last import failed here: {job.error}"))
 if outcome.error is not None:
     message = import_data.in_form_words(outcome.error)
     if outcome.column in slots:
-        slots[outcome.column].error(message)
+        slots[outcome.column].error(as_text(message))
     else:
-        st.error(message)
+        st.error(as_text(message))
     st.stop()
 kinds = dict(outcome.kinds)
 cells = st.columns(4)
@@ -266,7 +267,7 @@ if st.button("Import", type="primary", key="import_start"):
     try:
         path = import_data.save_mapping(workspace, import_data.build_mapping(raw))
     except ConrecError as error:
-        st.error(str(error))
+        st.error(as_text(error))
     else:
         st.caption(f"Mapping saved to {path}; the same import from a terminal: `python -m conrec_core import "
                    f"{source} --mapping {path} --workspace {workspace}`")

@@ -7,6 +7,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import review_data
+from app.plain import as_text
 from app.workspace_picker import pick_workspace
 from conrec_core.evaluation.baselines import BASELINES, baseline_of
 from conrec_core.errors import ConrecError
@@ -90,7 +91,7 @@ if exported:
                                                 metric_filter=metric_filter, methods=methods, table=table,
                                                 overwrite=overwrite)
     except ConrecError as error:
-        st.error(str(error))
+        st.error(as_text(error))
     else:
         st.session_state["review_exported"] = (str(data_path), str(manifest_path))
         st.success(f"Wrote {len(rows):,} rows to {data_path.name} and its manifest to {manifest_path.name} "

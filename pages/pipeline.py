@@ -5,6 +5,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from app import runs_data
+from app.plain import as_text
 from app.job_panel import job_panel
 from app.workspace_picker import pick_workspace
 from conrec_core.errors import ConrecError
@@ -62,7 +63,7 @@ if started:
         job = registry.submit("pipeline", PipelineJob(preset=preset, seeds=seeds, spec=spec))
         st.toast(f"Pipeline job {job.id} is {job.status}.")
     except ConrecError as error:
-        st.error(str(error))
+        st.error(as_text(error))
 job_panel(workspace, "pipeline", "pipeline run")
 
 runs = runs_data.runs(workspace)

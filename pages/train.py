@@ -13,6 +13,7 @@ from conrec_core.lm.checkpoints import list_checkpoints
 from conrec_core.lm.config import SMOLLM2, TINY, BackboneConfig, SFTConfig
 from conrec_core.rl.grpo_config import GRPOConfig
 from conrec_core.views.checkpoints import codebook_fingerprints
+from app.plain import as_text
 
 st.title("Train the language model")
 st.caption("SFT teaches a causal LM what SIDs mean (SID ↔ title), which of four items a user rejects, and the next "
@@ -45,7 +46,7 @@ if submitted:
                                             backbone=backbone, config=SFTConfig(**sft_values)))
         st.toast(f"Training job {job.id} is {job.status}.")
     except ConrecError as error:
-        st.error(str(error))
+        st.error(as_text(error))
 job_panel(workspace, "sft", "SFT training")
 
 st.subheader("Progressive GRPO (method §4 stage 4, §5)")
@@ -69,5 +70,5 @@ if grpo_submitted:
                                               config=config))
         st.toast(f"GRPO job {job.id} is {job.status}.")
     except ConrecError as error:
-        st.error(str(error))
+        st.error(as_text(error))
 job_panel(workspace, "grpo", "GRPO training")

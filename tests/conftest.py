@@ -198,3 +198,11 @@ def evaluated_world(workspaces, tiny_checkpoint):
     assert main(["evaluate", "--workspace", str(workspace), "--checkpoints", "tiny", "--sasrec-steps", "40"]) == 0
     yield workspace
     remove_listed(workspace)
+
+
+def shown(text: str) -> str:
+    """A page's message as the reader sees it: app/plain.py escapes Markdown in text from data."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", text)
+

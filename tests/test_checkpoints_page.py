@@ -10,7 +10,7 @@ from conrec_core.decoding.prior import WEIGHT_GRID
 from conrec_core.decoding.prediction_store import read_predictions
 from conrec_core.data.workspace import artifacts_dir
 
-from conftest import REPO, listed_copy, remove_listed
+from conftest import REPO, listed_copy, remove_listed, shown
 
 PAGE = str(REPO / "pages" / "checkpoints.py")
 TRAIN = str(REPO / "pages" / "train.py")
@@ -127,7 +127,7 @@ def test_the_page_scores_users_for_production_and_offers_the_file(listed_lm_worl
     app.text_input(key="score_as_of").input("not a time")
     submit = [b for b in app.get("form_submit_button") if b.label == "Score users"][0]
     submit.click().run()
-    assert any("not an ISO-8601 time" in e.value for e in app.error)
+    assert any("not an ISO-8601 time" in shown(e.value) for e in app.error)
     assert JobRegistry(listed_lm_world).latest("score") is None  # nothing started on a typo
     app.text_input(key="score_as_of").input("")
     app.number_input(key="score_top_k").set_value(3)

@@ -13,7 +13,7 @@ from conrec_core.data.workspace import open_workspace
 from conrec_core.errors import ConrecError
 from conrec_core.jobs.registry import JobRegistry
 
-from conftest import REPO, write
+from conftest import REPO, shown, write
 
 PAGE = str(REPO / "pages" / "import_log.py")
 LOG = ("customer,product,event_time,action,why\n"
@@ -22,6 +22,12 @@ LOG = ("customer,product,event_time,action,why\n"
        "c2,p1,1700001200000,not_interested,already_bought\n"
        "c2,p3,1700001800000,impression,\n"
        "c2,p2,1700086400000,hide,this_item\n")
+
+
+@pytest.fixture(autouse=True)
+def temporary_files_readable(monkeypatch, tmp_path_factory):
+    """The tests' files live under pytest's temporary folder: a configured data root, as a user's would be."""
+    monkeypatch.setenv(import_data.DATA_ROOTS_ENV, str(tmp_path_factory.getbasetemp()))
 
 
 def open_page(path) -> AppTest:
@@ -79,7 +85,7 @@ def test_a_bad_time_column_is_reported_beside_it_and_nothing_is_imported(workspa
     widget(app, "text_input", "import_name").input("never-made").run()
     time_column = next(column for column in app.columns
                        if any(s.key == "import_col_time" for s in column.selectbox))
-    beside = [e.value for e in time_column.error]
+    beside = [shown(e.value) for e in time_column.error]
     assert beside == ["{}, column 'event_time', row 4: cannot read '15/11/2023' as milliseconds since the epoch from "
                       "1970 to 2099 (it looks like a date: set \"time_unit\": \"iso\")".format(tmp_path / "log.csv")]
     assert not [b for b in app.button if b.key == "import_start"]  # no import of a file that fails its checks
@@ -89,7 +95,7 @@ def test_a_bad_time_column_is_reported_beside_it_and_nothing_is_imported(workspa
 def test_a_feedback_value_the_mapping_does_not_place_is_reported_beside_its_column(workspaces, tmp_path):
     app = open_page(write(tmp_path / "log.csv", LOG.replace("impression", "glance")))
     feedback = next(column for column in app.columns if any(s.key == "import_col_kind" for s in column.selectbox))
-    assert "unknown value 'glance'" in feedback.error[0].value
+    assert "unknown value 'glance'" in shown(feedback.error[0].value)
     widget(app, "multiselect", "import_kind_neutral_action").select("glance").run()
     assert not app.error and {m.label: m.value for m in app.metric}["Neutral"] == "1"
 
@@ -162,3 +168,20 @@ def test_a_feedback_column_with_no_negative_value_chosen_says_so_beside_it(works
     assert not app.exception
     assert [e.value for e in app.error] == ["Choose at least one value that means a dislike."]
     assert not [b for b in app.button if b.key == "import_start"]
+
+
+def test_a_path_outside_the_data_roots_is_refused_and_never_read(monkeypatch, workspaces, tmp_path):
+    monkeypatch.delenv(import_data.DATA_ROOTS_ENV)
+    secret = write(tmp_path / "secret.csv", "user_id,item_id,ts,action\nu1,i1,1700000000,TOP-SECRET\n")
+    for typed in (str(secret), "/etc/hostname", str(workspaces / ".." / ".." / "etc" / "passwd")):
+        app = open_page(typed)
+        assert any("reads files under" in e.value for e in app.error), typed
+        assert not app.dataframe  # nothing of the file is shown
+    linked = workspaces / "link.csv"
+    linked.symlink_to(secret)  # a link inside a root to a file outside it is followed first, then refused
+    try:
+        app = open_page(linked)
+        assert any("reads files under" in e.value for e in app.error) and not app.dataframe
+    finally:
+        linked.unlink()
+
