@@ -103,10 +103,15 @@ def probes(workspace, spec: ExperimentSpec, names: MethodNames, metrics) -> dict
         found["true_dislikes"] = reference_shares(truth, samples)
     found["training"] = training_stops(workspace, spec, names)
     found["grpo_validation"] = grpo_validation(checkpoint_dir(workspace, names.grpo_checkpoint))
+    found["long_tail_share"] = long_tail_share(workspace, samples)
+    return found
+
+
+def long_tail_share(workspace, samples) -> float | None:
+    """The share of the samples' future negatives (each once per sample) that are long-tail items."""
     tail = long_tail_items(workspace)
     future = [item for sample in samples.itertuples() for item in set(sample.future_negatives)]
-    found["long_tail_share"] = sum(item in tail for item in future) / len(future) if future else None
-    return found
+    return sum(item in tail for item in future) / len(future) if future else None
 
 
 def grpo_validation(folder) -> list[float]:
