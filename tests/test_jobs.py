@@ -149,3 +149,27 @@ def test_a_failed_import_job_names_the_column_and_leaves_the_workspace(tmp_path)
     assert job.status == "failed" and job.error_column == "t"
     assert job.error.endswith("column 't', row 2: cannot read 'next week' as seconds since the epoch from 1970 to 2099")
     assert not (tmp_path / "ws.duckdb").exists()
+
+
+def test_a_record_with_a_pid_and_no_start_time_never_gets_a_process_signalled(registry):
+    import subprocess
+    import sys
+
+    bystander = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"], start_new_session=True)
+    try:
+        job = registry.submit("sleep", SleepJob(steps=1, seconds=0.0))
+        registry.wait(job.id, timeout=60)
+        crafted = registry.update(job.id, lambda record: (setattr(record, "status", "running"),
+                                                          setattr(record, "pid", bystander.pid),
+                                                          setattr(record, "pid_started", None)))
+        assert crafted.pid == bystander.pid and crafted.pid_started is None
+        registry.cancel(job.id)
+        flag = registry._flag(job.id)
+        os.utime(flag, (time.time() - 3600, time.time() - 3600))  # asked long ago: past any grace
+        registry.enforce_cancel(job.id, grace=0.0)
+        time.sleep(0.5)
+        assert bystander.poll() is None  # the unrelated process lives on
+    finally:
+        bystander.kill()
+        bystander.wait()
+

@@ -212,9 +212,12 @@ class JobRegistry:
         flag = self._flag(job_id)
         process = self._process(job)
         if job.active and flag.exists() and time.time() - flag.stat().st_mtime > grace and process:
-            if _alive(*process):  # never signal a process that merely reuses the worker's old PID
+            pid, started = process
+            # never signal a process that merely reuses the worker's old PID: only one whose start time matches the
+            # record's (a record without one, crafted or damaged, proves nothing) and that leads its own group
+            if started is not None and _alive(pid, started) and _leads_group(pid):
                 with contextlib.suppress(ProcessLookupError, PermissionError):
-                    os.killpg(process[0], signal.SIGTERM)
+                    os.killpg(pid, signal.SIGTERM)
             job = self.update(job_id, _mark_terminated)
         return job
 
@@ -259,6 +262,14 @@ def process_start(pid: int) -> int | None:
     """When the process started, in clock ticks since boot (field 22 of /proc/PID/stat); None if it is gone."""
     fields = _stat_fields(pid)
     return int(fields[19]) if fields and len(fields) > 19 else None
+
+
+def _leads_group(pid: int) -> bool:
+    """Whether `pid` leads its process group, as a worker started in a session of its own does."""
+    try:
+        return os.getpgid(pid) == pid
+    except (ProcessLookupError, PermissionError):
+        return False
 
 
 def _alive(pid: int, started: int | None = None) -> bool:
