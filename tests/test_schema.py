@@ -72,3 +72,25 @@ def test_an_import_killed_midway_leaves_nothing_behind_the_next_one(tmp_path):
     finally:
         running.kill()
         running.wait()
+
+
+def test_a_workspace_with_a_view_is_refused_and_a_reader_reaches_no_other_file(tmp_path, small_world):
+    import shutil
+
+    import duckdb
+    import pytest
+
+    from conrec_core.data.workspace import open_workspace
+    from conrec_core.errors import WorkspaceError
+
+    crafted = tmp_path / "crafted.duckdb"
+    shutil.copy(small_world, crafted)
+    con = duckdb.connect(str(crafted))
+    con.execute("CREATE VIEW leak AS SELECT * FROM read_text('/etc/hostname')")
+    con.close()
+    with pytest.raises(WorkspaceError, match=r"holds views \(leak\)"):
+        with open_workspace(crafted):
+            pass
+    with open_workspace(small_world) as reader:  # a sound workspace opens, and its reader cannot read files
+        with pytest.raises(duckdb.Error, match="disabled"):
+            reader.execute("SELECT * FROM read_text('/etc/hostname')").fetchall()

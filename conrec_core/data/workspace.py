@@ -49,7 +49,18 @@ def connect(path: Path | str, *, read_only: bool = True, lock_timeout: float = L
         con.close()
         _migrate(path, lock_timeout)
         con = _connect_duckdb(path, read_only=read_only, lock_timeout=lock_timeout)
+    _refuse_views(con, path)
     return con
+
+
+def _refuse_views(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """A conrec workspace holds tables only; a view (over read_text('/etc/…'), say) marks a crafted file."""
+    views = [name for (name,) in con.execute(
+        "SELECT view_name FROM duckdb_views() WHERE NOT internal AND NOT temporary ORDER BY 1 LIMIT 4").fetchall()]
+    if views:
+        con.close()
+        raise WorkspaceError(f"{path}: holds views ({', '.join(views[:3])}), which no conrec workspace has; it was "
+                             "not made by conrec and is not opened")
 
 
 def _connect_duckdb(path: Path, *, read_only: bool, lock_timeout: float) -> duckdb.DuckDBPyConnection:
@@ -57,7 +68,9 @@ def _connect_duckdb(path: Path, *, read_only: bool, lock_timeout: float) -> duck
     deadline = time.monotonic() + lock_timeout
     while True:
         try:
-            con = duckdb.connect(str(path), read_only=read_only)
+            # a reader reaches nothing but the workspace: no view or query in a crafted file can read other files
+            config = {"enable_external_access": False} if read_only else {}
+            con = duckdb.connect(str(path), read_only=read_only, config=config)
             break
         except duckdb.IOException as error:
             if "lock" not in str(error).lower():
