@@ -223,3 +223,20 @@ def test_a_command_that_fails_exits_with_its_code_and_says_why(monkeypatch, caps
         assert len(stderr.splitlines()) == 1  # the database's own follow-up lines stay out of it
     if code == 1:
         assert stderr.splitlines()[-1].startswith("error: this is a bug in conrec")
+
+
+def test_a_weights_write_that_fails_is_one_line_not_a_traceback(monkeypatch, capsys):
+    from safetensors import SafetensorError
+
+    from conrec_core import cli as cli_module
+
+    parser, handlers = cli_module.build_parser()
+
+    def full_disk(args):
+        raise SafetensorError("Error while serializing: IoError(Os { code: 28, kind: StorageFull })")
+
+    monkeypatch.setattr(cli_module, "build_parser", lambda: (parser, {**handlers, "info": full_disk}))
+    assert cli_module.main(["info", "--workspace", "any.duckdb"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: could not write the weights: ") and "Traceback" not in err
+    assert len(err.strip().splitlines()) == 1

@@ -10,6 +10,7 @@ import sys
 import traceback
 
 import duckdb
+from safetensors import SafetensorError
 
 from ..errors import ConrecError
 from ..quiet import quiet_libraries
@@ -70,6 +71,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except duckdb.Error as error:  # the database refused a file or a query: its first line says why
         print(f"error: the database says: {str(error).splitlines()[0]}", file=sys.stderr)
+        return 2
+    except SafetensorError as error:  # writing weights failed (a full disk): the saves stage and rename, so
+        print(f"error: could not write the weights: {error}", file=sys.stderr)  # nothing half-written is kept
         return 2
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
