@@ -120,3 +120,23 @@ def test_a_half_written_metrics_line_is_skipped_and_dropped_on_resume(tiny_check
     keep_metrics(folder, records[-1]["step"])
     assert (folder / METRICS_FILE).read_text().count("\n") == len(records)
     assert read_metrics(folder) == records
+
+
+def test_a_save_killed_between_its_renames_is_finished_by_the_next_run_without_doctor(tiny_world):
+    import subprocess
+    import sys
+
+    from conrec_core.experiment.resume import checkpoint_kept
+    from conrec_core.lm.config import BackboneConfig, SFTConfig
+
+    from conftest import TINY_STEPS
+
+    workspace, result = tiny_world
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()  # a PID whose process has ended: the killed saver
+    half_saved = result.folder.with_name(f".{result.folder.name}.new-{gone.pid}")
+    result.folder.rename(half_saved)  # killed after the first rename, before the second
+    settings = {"sft": SFTConfig(steps=TINY_STEPS, eval_every=30, checkpoint_every=30, eval_examples=20,
+                                 ranking_samples=20), "backbone": BackboneConfig()}
+    assert checkpoint_kept(workspace, result.folder.name, settings)  # the pipeline's rerun keeps it, not step 0
+    assert result.folder.is_dir() and not half_saved.exists()

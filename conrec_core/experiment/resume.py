@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from ..data.samples import samples_fingerprint
 from ..errors import ConrecError
-from ..lm.checkpoint_paths import checkpoint_dir, finished_as_configured, read_training
+from ..lm.checkpoint_paths import checkpoint_dir, finished_as_configured, read_training, settle
 from ..semantic_ids.store import load_codebook
 
 
@@ -14,6 +14,7 @@ def checkpoint_kept(workspace, name: str, settings: dict, codebook: str = "defau
     """Whether checkpoint `name` finished training with exactly `settings` (record key -> config) on the
     workspace's current samples and codebook `codebook`: a rerun (after a later stage failed, or to add a
     baseline) keeps it instead of training it again."""
+    settle(checkpoint_dir(workspace, name).parent)  # a save killed between its renames counts once finished
     try:
         training = read_training(checkpoint_dir(workspace, name))
         fitted = (samples_fingerprint(workspace), load_codebook(workspace, codebook).fingerprint)

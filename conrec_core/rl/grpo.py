@@ -33,6 +33,7 @@ from ..decoding.search import completion_rows, repeated_cache, sample_completion
 from ..errors import ConrecError
 from .grpo_config import GRPOConfig
 from .grpo_loss import allowed_tokens, constrained_logprobs, decision_mask, group_advantages, grpo_loss
+from ..lm.checkpoint_paths import settle
 from ..lm.checkpoints import METRICS_FILE, append_metrics, checkpoint_dir, load_checkpoint, read_training, \
     save_weights
 from ..lm.config import SFTConfig
@@ -90,6 +91,7 @@ def prepare_run(workspace, warmup: str, config: GRPOConfig = GRPOConfig(), *, lo
     """Policy, frozen reference, optimiser and data for GRPO from SFT checkpoint `warmup`."""
     from accelerate import Accelerator
 
+    settle(checkpoint_dir(workspace, warmup).parent)  # saves killed between their renames, finished first
     warm_training = read_training(checkpoint_dir(workspace, warmup))
     require_samples(workspace, warm_training.get("samples_fingerprint"), f"warm-up checkpoint {warmup!r}")
     codebook = load_codebook(workspace, warm_training.get("codebook", "default"))

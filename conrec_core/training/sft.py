@@ -21,6 +21,7 @@ from ..data.samples import samples_fingerprint
 from ..errors import ConrecError
 from ..lm.backbones import Backbone, default_device, new_backbone
 from ..lm.checkpoint_paths import fitted_on, trained_with
+from ..lm.checkpoint_paths import settle
 from ..lm.checkpoints import (STATE_FILE, STATE_META, TRAINING_FILE, append_metrics, checkpoint_dir, keep_metrics,
                               load_checkpoint, load_training_state, read_training, save_weights)
 from ..lm.config import BackboneConfig, SFTConfig
@@ -118,6 +119,7 @@ def prepare_run(workspace, name: str, backbone_config: BackboneConfig, config: S
     optimiser, the encoded examples and the held-out checks; the checkpoint folder made ready for the first
     save."""
     folder = checkpoint_dir(workspace, name)
+    settle(folder.parent)  # a save killed between its renames is finished first, so the run resumes from it
     codebook = load_codebook(workspace, codebook_name)
     progress(0.0, "reading the training data")
     data = read_task_data(workspace, codebook)
