@@ -355,3 +355,28 @@ def test_a_mapping_saved_with_a_utf8_bom_is_read_like_a_data_file_with_one(tmp_p
     mapping.write_bytes(b"\xef\xbb\xbf" + json.dumps({"events": {"user": "u", "item": "i", "time": "t", "kind": {
         "column": "k", "negative": ["no"]}}}).encode())
     assert load_mapping(mapping).events.kind.negative == ("no",)
+
+
+def test_a_second_import_into_a_workspace_being_imported_is_refused_not_told_it_succeeded(tmp_path):
+    import pytest
+
+    from conrec_core.data.importer import import_source
+    from conrec_core.data.workspace import _import_lock, _release_import_lock
+    from conrec_core.errors import WorkspaceBusy
+
+    log = tmp_path / "log.csv"
+    log.write_text("user_id,item_id,ts,action\nu1,i1,1700000000,dislike\nu1,i2,1700000600,click\n"
+                   "u2,i1,1700001200,dislike\n")
+    mapping = tmp_path / "mapping.json"
+    mapping.write_text(json.dumps({"events": {"user": "user_id", "item": "item_id", "time": "ts", "kind": {
+        "column": "action", "negative": ["dislike"], "positive": ["click"]}}}))
+    workspace = tmp_path / "ws.duckdb"
+    first = _import_lock(workspace.resolve())  # an import into the same workspace at work
+    try:
+        with pytest.raises(WorkspaceBusy, match="another import into this workspace is running"):
+            import_source(log, workspace, mapping=mapping)
+        assert not workspace.exists()
+    finally:
+        _release_import_lock(first)
+    import_source(log, workspace, mapping=mapping)  # once it is done, the next one runs
+    assert workspace.is_file()

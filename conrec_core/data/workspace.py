@@ -7,6 +7,7 @@ beside it and swaps it in only after everything succeeded, so a failed import le
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -128,6 +129,7 @@ def new_workspace(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
     path.parent.mkdir(parents=True, exist_ok=True)
     if path.exists():
         _check_replaceable(path)  # fail before the work, and again before the swap
+    lock = _import_lock(path)  # one import into a path at a time: two would both report a success only one kept
     remove_orphan_imports(path)
     staging = path.with_name(f".{path.name}.building-{os.getpid()}")
     _remove_database(staging)
@@ -146,6 +148,35 @@ def new_workspace(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
         _remove_database(staging)
         raise
+    finally:
+        _release_import_lock(lock)  # a killed process's lock goes with it; its empty file is doctor's to remove
+
+
+def _import_lock(path: Path):
+    """An open handle holding the exclusive lock on PATH's import lock file; WorkspaceBusy when another import
+    into the same path holds it."""
+    lock_path = path.with_name(f".{path.name}.import-lock")
+    while True:
+        handle = open(lock_path, "a")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise WorkspaceBusy(f"{path}: another import into this workspace is running; wait for it to finish "
+                                "(the workspace is replaced only when one succeeds)") from None
+        try:  # the file a finishing import removed is no lock: take the one at the path now
+            if os.fstat(handle.fileno()).st_ino == os.stat(lock_path).st_ino:
+                return handle
+        except FileNotFoundError:
+            pass
+        handle.close()
+
+
+def _release_import_lock(handle) -> None:
+    """Remove the lock file while still holding it (so nothing is left beside the workspace), then let go."""
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(handle.name)
+    handle.close()
 
 
 def artifacts_dir(workspace: Path | str) -> Path:
