@@ -182,3 +182,29 @@ def test_views_hierarchy_search_collisions_and_neighbours(sample_codebooks):
     neighbours = index.nearest(items.item_id.iloc[0], k=5)
     assert len(neighbours) == 5 and items.item_id.iloc[0] not in [n for n, _ in neighbours]
     assert [s for _, s in neighbours] == sorted([s for _, s in neighbours], reverse=True)
+
+
+def test_a_codebook_whose_workspace_was_imported_again_meanwhile_is_not_saved(lm_world, tmp_path):
+    import numpy as np
+    import pytest
+
+    from conrec_core.data.workspace import open_workspace
+    from conrec_core.errors import ConrecError
+    from conrec_core.semantic_ids.store import codebook_dir, load_codebook, save_codebook
+
+    from conftest import writable_copy
+
+    workspace = writable_copy(lm_world, tmp_path / "w")
+    book = load_codebook(workspace)
+    files = sorted(p.name for p in codebook_dir(workspace, "default").iterdir())
+    with open_workspace(workspace, read_only=False) as con:  # what a new import under the codebook's feet leaves
+        gone = con.execute("SELECT min(item_id) FROM items").fetchall()[0][0]
+        con.execute("DELETE FROM items WHERE item_id = ?", [gone])
+        before = con.execute("SELECT fingerprint FROM codebooks WHERE name = 'default'").fetchall()
+    with pytest.raises(ConrecError, match="the workspace changed while it trained"):
+        save_codebook(workspace, "default", book.load_model(), book.config, book.sids, book.vectors,
+                      np.ones(len(book.sids.item_ids), dtype=np.float32), book.report, None)
+    with open_workspace(workspace) as con:
+        assert con.execute("SELECT fingerprint FROM codebooks WHERE name = 'default'").fetchall() == before
+    assert sorted(p.name for p in codebook_dir(workspace, "default").iterdir()) == files
+    assert not list(codebook_dir(workspace, "default").parent.glob(".*new-*"))

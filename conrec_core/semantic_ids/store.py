@@ -104,6 +104,11 @@ def _write_tables(workspace, name: str, stamp: str, config: CodebookConfig, sids
                   reconstruction_cosine: np.ndarray, report: dict, map_xy: np.ndarray | None) -> None:
     with open_workspace(workspace, read_only=False, lock_timeout=RESULT_LOCK_TIMEOUT) as con:
         con.execute("BEGIN TRANSACTION")
+        current = [i for (i,) in con.execute("SELECT item_id FROM items ORDER BY item_id").fetchall()]
+        if current != sorted(sids.item_ids):  # imported again while the codebook trained: its SIDs fit no item set
+            con.execute("ROLLBACK")
+            raise ConrecError(f"codebook {name!r}: the workspace changed while it trained (its items are not the ones "
+                              "encoded; was the data imported again?); nothing was saved: train it again")
         for table, key in (("codebooks", "name"), ("item_sids", "codebook"), ("item_map", "codebook")):
             con.execute(f"DELETE FROM {table} WHERE {key} = ?", [name])
         con.execute("INSERT INTO codebooks VALUES (?, ?, ?, ?, ?, ?)",
