@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from conrec_core.data.workspace import open_workspace
-from conrec_core.decoding.score import parse_as_of, score_users, user_states
+from conrec_core.decoding.as_of import parse_as_of
+from conrec_core.decoding.score import score_users, user_states
 from conrec_core.errors import ConrecError
 
 from conftest import REPO

@@ -220,7 +220,8 @@ def run_score(args: argparse.Namespace) -> int:
     require_checkpoint(args.workspace, args.checkpoint)
     if args.top_k < 1:
         raise ConrecError("--top-k must be at least 1")
-    from ..decoding.score import parse_as_of, score_users
+    from ..decoding.as_of import parse_as_of
+    from ..decoding.score import score_users
 
     config = DecodingConfig(beams=max(args.beams, args.top_k), batch_size=args.batch_size)
     bar, progress = progress_bar("score")

@@ -26,7 +26,6 @@ from ..lm.prompts import stage_prompt
 from ..semantic_ids.store import load_codebook
 from .decoding_config import DecodingConfig
 from .item_trie import seen_rows
-from .as_of import parse_as_of  # noqa: F401 (the CLI and the job read it from here too)
 from .predict import DecodingRun, cold_start
 
 SCORE_COLUMNS = ("user", "rank", "item", "score")

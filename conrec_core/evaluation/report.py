@@ -60,6 +60,9 @@ def reward_rows(names, config) -> list[tuple[str, str]]:
         [(REWARD_ROLES[r], names.reward(r)) for r in ("default_truncated", "sid_levels", "next_negative")]
 
 
+PLOT_FILES = ("metrics.png", "grpo_validation.png", "filter.png", "long_tail.png")  # in report.md's order
+
+
 def write_report(workspace, out: Path, config, summary: pd.DataFrame, metrics: pd.DataFrame, names,
                  seconds: dict[str, float], command: str | None = None, probes: dict | None = None,
                  kept: list[str] | None = None) -> Report:
@@ -97,16 +100,14 @@ def write_report(workspace, out: Path, config, summary: pd.DataFrame, metrics: p
         "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
     (out / "report.json").write_text(json.dumps(report.to_dict(), indent=2, allow_nan=False))
     metrics.to_parquet(out / "sample_metrics.parquet", index=False)
-    plots = [metric_plot(summary, out / "metrics.png"),
-             grpo_plot(checkpoint_dir(workspace, names.grpo_checkpoint), out / "grpo_validation.png"),
-             filter_plot(probes["filter_simulation"], out / "filter.png") if "filter_simulation" in probes else None,
-             long_tail_plot(report, out / "long_tail.png")]
+    metrics_png, grpo_png, filter_png, tail_png = (out / name for name in PLOT_FILES)
+    plots = [metric_plot(summary, metrics_png),
+             grpo_plot(checkpoint_dir(workspace, names.grpo_checkpoint), grpo_png),
+             filter_plot(probes["filter_simulation"], filter_png) if "filter_simulation" in probes else None,
+             long_tail_plot(report, tail_png)]
     (out / "report.md").write_text(markdown(report, [p for p in plots if p]))
     write_report_html(out)
     return report
-
-
-PLOT_FILES = ("metrics.png", "grpo_validation.png", "filter.png", "long_tail.png")
 
 
 def render_report(folder: Path) -> Report:

@@ -63,7 +63,8 @@ def predict(workspace: str, params: PredictJob, progress) -> dict:
 def score(workspace: str, params: ScoreJob, progress) -> dict:
     """The dislike list for production, written under the workspace's files as scores/CHECKPOINT-topK.parquet."""
     from ..data.workspace import artifacts_dir
-    from ..decoding.score import parse_as_of, score_users
+    from ..decoding.as_of import parse_as_of
+    from ..decoding.score import score_users
 
     folder = artifacts_dir(workspace) / "scores"
     folder.mkdir(parents=True, exist_ok=True)
