@@ -13,6 +13,7 @@ from conrec_core.data.synthetic import generate_world, write_world
 from conrec_core.data.synthetic_config import WorldConfig
 from conrec_core.experiment.pipeline import run_pipeline
 from conrec_core.experiment.resume import checkpoint_kept, codebook_kept
+from conrec_core.evaluation.baseline_names import BASELINES
 from conrec_core.experiment.spec import ExperimentSpec, quick_spec
 from conrec_core.lm.checkpoints import checkpoint_dir
 
@@ -21,9 +22,10 @@ MAPPING = ('{"events": {"user": "user_id", "item": "item_id", "time": "ts", "tim
 
 
 def lightest() -> ExperimentSpec:
-    """The quick pipeline, lighter still: these tests are about running, not about quality."""
+    """The quick pipeline, lighter still, with every stage the default pipeline has (the SASRec baselines and the
+    prior's row, which the quick preset leaves out): these tests are about running, not about quality."""
     quick = quick_spec()
-    return replace(quick, codebook=replace(quick.codebook, epochs=4, code_decoder_steps=20),
+    return replace(quick, baselines=BASELINES, prior=True, codebook=replace(quick.codebook, epochs=4, code_decoder_steps=20),
                    sft=replace(quick.sft, steps=20, eval_every=20, checkpoint_every=20, eval_examples=10,
                                ranking_samples=10),
                    grpo=replace(quick.grpo, steps_per_stage=1, eval_samples=8),

@@ -69,8 +69,10 @@ def filter_simulation(workspace, checkpoint: str, split: str = "test", codebook:
                          "negatives": int(counts[1]), "positives": int(counts[2])})
 
 
-def alignment_probe(workspace, checkpoint: str, split: str = "test", seed: int = 2) -> float | None:
-    """Item-level alignment accuracy of a checkpoint on the split's samples (chance 0.25)."""
+def alignment_probe(workspace, checkpoint: str, split: str = "test", seed: int = 2,
+                    task_data: dict | None = None) -> float | None:
+    """Item-level alignment accuracy of a checkpoint on the split's samples (chance 0.25). `task_data`: codebook
+    name -> its `read_task_data`, read here once per codebook and kept there for the next probe."""
     from ..lm.checkpoints import checkpoint_dir, load_checkpoint, read_training
     from ..lm.prompts import held_out_alignment, read_task_data
     from ..training.sft import PRETRAINED_MAX_LENGTH
@@ -78,16 +80,22 @@ def alignment_probe(workspace, checkpoint: str, split: str = "test", seed: int =
 
     folder = checkpoint_dir(workspace, checkpoint)
     training = read_training(folder)
-    book = load_codebook(workspace, training.get("codebook", "default"))
+    name = training.get("codebook", "default")
+    book = load_codebook(workspace, name)
     backbone, _ = load_checkpoint(folder, codebook=book)
-    examples = held_out_alignment(read_task_data(workspace, book), book, split, np.random.default_rng(seed))
+    task_data = {} if task_data is None else task_data
+    if name not in task_data:
+        task_data[name] = read_task_data(workspace, book)
+    examples = held_out_alignment(task_data[name], book, split, np.random.default_rng(seed))
     max_length = backbone.config.max_positions if backbone.config.from_scratch else PRETRAINED_MAX_LENGTH
     return alignment_accuracy(backbone.model, backbone.tokenizer, book, examples, max_length)
 
 
 def forgetting_rate(workspace, checkpoint: str, warmup: str, split: str = "test") -> dict:
     """Alignment accuracy of the warm-up and of the later checkpoint, and the share of it lost."""
-    before, after = alignment_probe(workspace, warmup, split), alignment_probe(workspace, checkpoint, split)
+    task_data: dict = {}
+    before = alignment_probe(workspace, warmup, split, task_data=task_data)
+    after = alignment_probe(workspace, checkpoint, split, task_data=task_data)
     rate = None if not before else (before - after) / before
     return {"warmup": warmup, "checkpoint": checkpoint, "alignment_before": before, "alignment_after": after,
             "forgetting_rate": rate}

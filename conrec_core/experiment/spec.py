@@ -20,7 +20,7 @@ from ..data.samples_config import SampleConfig
 from ..decoding.decoding_config import DecodingConfig
 from ..decoding.tail_quota import MEMBERS, valid_tail_quota
 from ..errors import ConfigError
-from ..evaluation.baseline_names import BASELINES
+from ..evaluation.baseline_names import BASELINES, FUSED_BASELINES
 from ..evaluation.baseline_settings import BaselineSettings
 from ..evaluation.sasrec_config import SASRecConfig
 from ..lm.config import BackboneConfig, SFTConfig
@@ -150,14 +150,22 @@ class ExperimentSpec(Settings):
         return ABLATION_REWARDS + REWARD_VARIANTS if self.ablations else ()
 
 
+# The quick preset's baselines: the ones that need no training, fused too. A SASRec of a first look's few steps
+# would be an undertrained baseline in the report; the default preset trains them to a plateau.
+QUICK_BASELINES = FUSED_BASELINES + ("fused_baselines",)
+
+
 def quick_spec() -> ExperimentSpec:
     """Minutes-scale settings for tests and a first look: a 16-code codebook, one SID model of 60 SFT steps, 2
-    GRPO steps per stage, 30 SASRec steps ranked in this process (less time than starting one)."""
+    GRPO steps per stage, the untrained baselines only and no prior's row (a 100k-event log in about a minute and a
+    half on 2 cores: benchmarks/bench_app_quick.py). The SASRec settings (30 steps, ranked in this process) serve
+    a quick run that asks for the SASRec baselines."""
     return ExperimentSpec(
         codebook=CodebookConfig(codebook_size=16, epochs=8, warmup_epochs=3, batch_size=64, code_decoder_steps=50),
         sft=SFTConfig(steps=60, eval_every=30, checkpoint_every=60, eval_examples=20, ranking_samples=20),
         grpo=GRPOConfig(steps_per_stage=2, prompts_per_step=4, group_size=4, eval_every=2, eval_samples=20),
-        sasrec=SASRecConfig(steps=30, eval_every=15), compute_map=False, members=1, baselines_side_by_side=False)
+        sasrec=SASRecConfig(steps=30, eval_every=15), baselines=QUICK_BASELINES, prior=False, compute_map=False,
+        members=1, baselines_side_by_side=False)
 
 
 def ablations_spec() -> ExperimentSpec:
@@ -167,7 +175,8 @@ def ablations_spec() -> ExperimentSpec:
 
 # name -> (what a person reads, the spec)
 PRESETS = {
-    "quick": ("quick: minutes, a first look (16-code codebook, one SID model of 60 SFT steps)", quick_spec),
+    "quick": ("quick: minutes, a first look (16-code codebook, one SID model of 60 SFT steps, untrained "
+               "baselines)", quick_spec),
     "default": ("default: the method's settings (about 20 minutes on the synthetic shop on 2 cores)",
                 ExperimentSpec),
     "ablations": ("with ablations: also the comparison SID models and the reward variants (about 3x default)",

@@ -97,9 +97,17 @@ def translation_examples(data: TaskData, codebook: Codebook, config: SFTConfig) 
     return examples
 
 
-def alignment_example(codebook: Codebook, disliked: str, positives: list[str], rng: np.random.Generator,
+def alignment_pool(codebook: Codebook, positives) -> list[str]:
+    """The distinct items of `positives` that have a SID, in first-seen order: what alignment draws candidates
+    from (built once per user, since a heavy user's samples repeat the same positives many times over)."""
+    known = codebook.sids.item_to_row
+    return [p for p in dict.fromkeys(positives) if p in known]
+
+
+def alignment_example(codebook: Codebook, disliked: str, pool: list[str], rng: np.random.Generator,
                       fill_ins: list[str]) -> Example | None:
-    pool = [p for p in dict.fromkeys(positives) if p != disliked and p in codebook.sids.item_to_row]
+    """Three of `pool` (an `alignment_pool`), topped up from `fill_ins`, and the disliked item, in random order."""
+    pool = [p for p in pool if p != disliked]
     if len(pool) < CANDIDATES - 1:
         pool += [p for p in fill_ins if p != disliked and p not in pool][:CANDIDATES - 1 - len(pool)]
     if len(pool) < CANDIDATES - 1:
@@ -121,7 +129,7 @@ def training_alignment(data: TaskData, codebook: Codebook, config: SFTConfig,
     examples = []
     for user in sorted(by_user):
         samples = by_user[user]
-        positives = [p for s in samples for p in list(s.context_positives) + list(s.future_positives)]
+        pool = alignment_pool(codebook, (p for s in samples for p in (*s.context_positives, *s.future_positives)))
         negatives = [s.next_negative for s in samples]
         category_counts: dict[str, int] = {}
         for item in negatives:
@@ -131,7 +139,7 @@ def training_alignment(data: TaskData, codebook: Codebook, config: SFTConfig,
         picks = rng.choice(len(negatives), min(len(negatives), config.alignment_per_user), replace=False,
                            p=weights / weights.sum())
         for pick in sorted(picks):
-            example = alignment_example(codebook, negatives[pick], positives, rng, data.popular_positives)
+            example = alignment_example(codebook, negatives[pick], pool, rng, data.popular_positives)
             if example:
                 examples.append(example)
     return examples
@@ -141,8 +149,8 @@ def held_out_alignment(data: TaskData, codebook: Codebook, split: str, rng: np.r
                        limit: int | None = None) -> list[Example]:
     examples = []
     for sample in data.samples[split]:
-        positives = list(sample.context_positives) + list(sample.future_positives)
-        example = alignment_example(codebook, sample.next_negative, positives, rng, data.popular_positives)
+        pool = alignment_pool(codebook, (*sample.context_positives, *sample.future_positives))
+        example = alignment_example(codebook, sample.next_negative, pool, rng, data.popular_positives)
         if example:
             examples.append(example)
     return examples[:limit]
