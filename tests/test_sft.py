@@ -25,7 +25,8 @@ def weights(model) -> dict[str, torch.Tensor]:
 
 def test_every_task_comes_from_the_prompt_table(lm_world):
     codebook = load_codebook(lm_world)
-    examples = training_examples(read_task_data(lm_world, codebook), codebook, SFTConfig().with_tasks(TASKS))
+    examples = training_examples(read_task_data(lm_world, codebook, streams=True), codebook,
+                                 SFTConfig().with_tasks(TASKS))
     assert set(examples) == set(TASKS) <= set(PROMPTS) and all(examples.values())
     for task, items in examples.items():
         fixed = PROMPTS[task].split("{")[0]

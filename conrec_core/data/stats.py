@@ -6,6 +6,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 
 import duckdb
+import numpy as np
 import pandas as pd
 
 from .workspace import read_meta
@@ -135,3 +136,13 @@ def training_negative_shares(con: duckdb.DuckDBPyConnection) -> list[tuple[str, 
 def training_negative_counts(con: duckdb.DuckDBPyConnection) -> list[str]:
     """Items by negatives in the training part, most disliked first (ties by item id)."""
     return [item for item, _ in training_negative_shares(con)]
+
+
+def training_dislike_rates(con: duckdb.DuckDBPyConnection, item_ids: list[str]) -> np.ndarray:
+    """Each item's smoothed dislike rate in the training part (events before each user's validation cut),
+    (negatives + 1) / (events + 2), in the order of `item_ids`: 1/2 for an item nobody met."""
+    counts = {item: (negatives, events) for item, negatives, events in con.execute("""
+        SELECT e.item_id, count(*) FILTER (WHERE e.kind = 'negative'), count(*)
+        FROM events e JOIN user_cuts c USING (user_id) WHERE e.ts < c.validation_cut GROUP BY e.item_id""").fetchall()}
+    pairs = np.array([counts.get(item, (0, 0)) for item in item_ids], dtype=np.float64).reshape(-1, 2)
+    return (pairs[:, 0] + 1) / (pairs[:, 1] + 2)

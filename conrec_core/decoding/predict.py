@@ -15,10 +15,12 @@ from ..lm.checkpoints import checkpoint_dir, load_checkpoint, read_training
 from ..lm.config import SFTConfig
 from ..metrics import future_hit_rate, hit_rate, mean
 from ..lm.prompts import stage_prompt
+from ..lm.vocab import KIND_TOKENS
 from .item_trie import item_trie, seen_rows, sid_token_sequences
 from .prior_fusion import CandidatePool, WeightChoice, candidate_pools, choose_prior_weight, fused
-from .prior import WEIGHT_GRID, read_log_prior
+from .prior import WEIGHT_GRID, read_log_dislike_rate, read_log_prior
 from ..data.samples import as_samples, read_samples, require_samples, seen_items
+from ..data.streams import sample_streams
 from ..data.stats import training_negative_shares
 from ..data.workspace import check_name, open_workspace
 from .prediction_store import write_predictions
@@ -55,12 +57,28 @@ class DecodingRun:
                         self.excluded, on_batch, free_end=self.sft.prefix_prompts)
 
     def pools(self, workspace, beams: list[Decoded], extra: int) -> list[CandidatePool]:
-        """Each sample's beams plus the `extra` most disliked items it may get, scored exactly (prior_fusion)."""
+        """Each sample's beams plus the `extra` items of highest prior it may get, scored exactly (prior_fusion).
+        A stream model scores each candidate's SID followed by the negative kind token (how likely the user meets
+        the item and rejects it) and its prior is the item's dislike rate; any other model's is the item's share
+        of the negatives."""
+        tokenizer, item_ids = self.backbone.tokenizer, self.codebook.sids.item_ids
         with open_workspace(workspace) as con:
-            prior = read_log_prior(con, self.codebook.sids.item_ids)
-        sequences = sid_token_sequences(self.codebook, self.backbone.tokenizer)
+            prior = read_log_dislike_rate(con, item_ids) if self.sft.stream_prompts else read_log_prior(con, item_ids)
+        sequences = sid_token_sequences(self.codebook, tokenizer)
+        if self.sft.stream_prompts:
+            reject = tokenizer.convert_tokens_to_ids(KIND_TOKENS["negative"])
+            sequences = [sequence + [reject] for sequence in sequences]
         return candidate_pools(self.backbone.model, self.backbone.tokenizer, sequences, self.prompts, beams, prior,
                                self.excluded, extra, free_end=self.sft.prefix_prompts)
+
+    def rank(self, workspace, config: DecodingConfig, on_batch: Callable[[int], None] | None = None
+             ) -> list[Decoded]:
+        """The top `config.returns` items per sample: the model's beams, or with a prior weight (and always for a
+        stream model) every beam and the prior's candidates re-ranked by their exact scores (`pools`)."""
+        if config.prior_weight > 0 or self.sft.stream_prompts:
+            beams = self.search(replace(config, returns=config.beams), on_batch)
+            return fused(self.pools(workspace, beams, config.prior_candidates), config.prior_weight, config.returns)
+        return self.search(config, on_batch)
 
     def future_rows(self) -> list[list[int]]:
         rows_of = self.codebook.sids.item_to_row
@@ -86,7 +104,9 @@ def load_run(workspace, checkpoint: str, split: str, users: list[str] | None = N
     sft = SFTConfig.from_dict(training.get("sft", {}))
     kind = training.get("prompt", "negatives")  # a GRPO checkpoint answers the prompt of its best stage
     positive_items = training.get("grpo", {}).get("positive_items")  # only a GRPO stage-3 prompt shows them
-    prompts = [stage_prompt(codebook, kind, sample, sft, positive_items) for sample in samples]
+    streams = sample_streams(samples_from, samples, sft.stream_events) if sft.stream_prompts else [None] * len(samples)
+    prompts = [stage_prompt(codebook, kind, sample, sft, positive_items, stream)
+               for sample, stream in zip(samples, streams)]
     seen = seen_items(samples_from, [s.sample_id for s in samples])
     excluded = [seen_rows(codebook, seen[s.sample_id]) for s in samples]
     return DecodingRun(codebook, backbone, sft, samples, prompts, excluded)
@@ -106,11 +126,7 @@ def predict(workspace, checkpoint: str, *, split: str = "test", users: list[str]
         done[0] += count
         progress(done[0] / len(samples), f"decoded {done[0]:,} of {len(samples):,} samples")
 
-    if config.prior_weight > 0:  # every beam is a candidate of the re-ranking
-        beams = run.search(replace(config, returns=config.beams), batch_done)
-        decoded = fused(run.pools(workspace, beams, config.prior_candidates), config.prior_weight, config.returns)
-    else:
-        decoded = run.search(config, batch_done)
+    decoded = run.rank(workspace, config, batch_done)
     cold = [i for i, s in enumerate(samples) if len(s.context_negatives) < config.cold_negatives]
     if cold:
         decoded = cold_start(workspace, run.codebook, decoded, cold, run.excluded, config.returns)

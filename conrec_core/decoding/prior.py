@@ -30,6 +30,14 @@ def read_log_prior(con: duckdb.DuckDBPyConnection, item_ids: list[str]) -> np.nd
     return log_prior([counts.get(item, 0) for item in item_ids])
 
 
+def read_log_dislike_rate(con: duckdb.DuckDBPyConnection, item_ids: list[str]) -> np.ndarray:
+    """The log of each item's smoothed training dislike rate, in the order of `item_ids`: a stream model's prior,
+    whose own probability already says how likely the user meets the item (decoding/predict.py)."""
+    from ..data.stats import training_dislike_rates
+
+    return np.log(training_dislike_rates(con, item_ids))
+
+
 def best_weight(fhr: dict[float, float]) -> float:
     """The weight with the best validation FHR; ties go to the smaller weight (closer to the model's own).
 

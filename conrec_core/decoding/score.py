@@ -23,6 +23,7 @@ from ..errors import ConrecError
 from ..lm.checkpoints import checkpoint_dir, load_checkpoint, read_training
 from ..lm.config import SFTConfig
 from ..lm.prompts import stage_prompt
+from ..data.streams import streams_as_of
 from ..semantic_ids.store import load_codebook
 from .decoding_config import DecodingConfig
 from .item_trie import seen_rows
@@ -114,7 +115,10 @@ def score_users(workspace, checkpoint: str, out: Path | str, *, top_k: int = 20,
     sft = SFTConfig.from_dict(training.get("sft", {}))
     kind = training.get("prompt", "negatives")
     positive_items = training.get("grpo", {}).get("positive_items")
-    prompts = [stage_prompt(codebook, kind, state, sft, positive_items) for state in states]
+    streams = streams_as_of(workspace, [state.user_id for state in states], moment, sft.stream_events) \
+        if sft.stream_prompts else [None] * len(states)
+    prompts = [stage_prompt(codebook, kind, state, sft, positive_items, stream)
+               for state, stream in zip(states, streams)]
     excluded = [seen_rows(codebook, items) for items in seen]
     run = DecodingRun(codebook, backbone, sft, states, prompts, excluded)
     clock, done = time.perf_counter(), [0]
@@ -125,7 +129,7 @@ def score_users(workspace, checkpoint: str, out: Path | str, *, top_k: int = 20,
         progress(done[0] / len(states), f"scored {done[0]:,} of {len(states):,} users "
                                         f"({done[0] / elapsed if elapsed else 0:,.0f} users/s)")
 
-    decoded = run.search(config, batch_done)
+    decoded = run.rank(workspace, config, batch_done)
     cold = [i for i, state in enumerate(states) if len(state.context_negatives) < max(config.cold_negatives, 1)]
     if cold:  # a user with no negative yet: nothing for the model to read, the most disliked items instead
         decoded = cold_start(workspace, codebook, decoded, cold, excluded, top_k)

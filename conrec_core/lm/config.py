@@ -8,14 +8,16 @@ from ..config import Settings, known_values, setting
 from ..errors import ConfigError
 
 TINY, SMOLLM2 = "tiny", "smollm2"
-TASKS = ("sid_to_title", "title_to_sid", "alignment", "next_negative", "negative_sequence", "future_negative")
+TASKS = ("sid_to_title", "title_to_sid", "alignment", "next_negative", "negative_sequence", "future_negative",
+         "event_stream")
 # Sampling weight of each task when it is trained. The two user tasks carry the signal the later GRPO stage
 # builds on; the translations teach what a SID means.
 TASK_WEIGHTS = {"sid_to_title": 1.0, "title_to_sid": 1.0, "alignment": 2.0, "next_negative": 2.0,
-                "negative_sequence": 1.0, "future_negative": 2.0}
+                "negative_sequence": 1.0, "future_negative": 2.0, "event_stream": 2.0}
 # negative_sequence (a target at every negative of a window) and future_negative (targets drawn from the future
-# window) are trained only on request: both lost to next_negative on validation
-# (docs/decisions.md#sft-tasks).
+# window) are trained only on request: both lost to next_negative on validation (docs/decisions.md#sft-tasks).
+# event_stream (the user's whole stream, each event's SID followed by its kind, a target at every token) makes a
+# stream model, whose prompts are that stream (docs/decisions.md#stream-model).
 DEFAULT_TASKS = ("sid_to_title", "title_to_sid", "alignment", "next_negative")
 FULL_TRAINING_LR, LORA_LR = 2e-3, 2e-4  # peak learning rates when none is set: a from-scratch model moves further
 
@@ -67,6 +69,8 @@ class SFTConfig(Settings):
     grad_clip: float = setting(1.0, "gradient-norm clip", above=0, cli=False)
     context_items: int = setting(20, "most recent negatives in a next-negative prompt (and a training window "
                                      "holds one more)", low=1)
+    stream_events: int = setting(40, "event_stream: events of every kind in a stream prompt (and a training "
+                                     "window holds as many)", low=1)
     window_targets: int = setting(4, "future_negative: examples per training sample, each target drawn from "
                                      "its future window", low=1, cli=False)
     alignment_per_user: int = setting(30, "alignment examples drawn per user (weighted to repeatedly disliked "
@@ -108,10 +112,17 @@ class SFTConfig(Settings):
 
     @property
     def prefix_prompts(self) -> bool:
-        """Next-negative prompts are a bare prefix of a window of negatives ("Dislikes so far: <SIDs>", the
-        answer's SID following directly, no EOS after it) when the model trains windows; else the question form
-        ("... Next dislike" and the answer closed by EOS) that every earlier checkpoint was trained on."""
-        return "negative_sequence" in self.tasks
+        """Next-negative prompts are a bare prefix of a window ("Dislikes so far: <SIDs>", or a stream model's
+        "Events: <SID kind ...>"), the answer's SID following directly, no EOS after it, when the model trains
+        windows; else the question form ("... Next dislike" and the answer closed by EOS) that every earlier
+        checkpoint was trained on."""
+        return "negative_sequence" in self.tasks or self.stream_prompts
+
+    @property
+    def stream_prompts(self) -> bool:
+        """A stream model: every prompt is the user's stream of events of every kind (`event_stream`); it
+        predicts the next item the user meets, and how they take it."""
+        return "event_stream" in self.tasks
 
     def lr_for(self, backbone: BackboneConfig) -> float:
         if self.learning_rate is not None:

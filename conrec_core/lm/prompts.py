@@ -14,7 +14,9 @@ from ..semantic_ids.store import Codebook
 from .config import SFTConfig
 from ..errors import ConrecError
 from ..data.samples import Sample, as_samples, read_samples, users_first
+from ..data.streams import Event, UserStream, read_streams
 from ..data.workspace import open_workspace
+from .vocab import KIND_TOKENS
 
 PROMPTS = {
     "sid_to_title": "Item {sid} is titled:",
@@ -26,6 +28,9 @@ PROMPTS = {
     # such a window: the answer's SID follows the history directly (SFTConfig.prefix_prompts).
     "negative_sequence": "Dislikes so far: {history}",
     "with_positives_prefix": "Likes: {positives}. Dislikes so far: {history}",
+    # a stream model's only prompt: the user's last events of every kind, each a SID and its kind token
+    # (KIND_TOKENS); the next event's SID follows directly
+    "event_stream": "Events: {history}",
 }
 PROMPTS["future_negative"] = PROMPTS["next_negative"]  # the same question, its answer drawn from the future window
 CANDIDATES = 4  # alignment: one disliked item among three of the same user's positives
@@ -59,9 +64,25 @@ class TaskData:
     samples: dict[str, list[Sample]]  # split -> samples whose next negative has a SID
     popular_positives: list[str]  # fill-ins for users with fewer than three positives of their own
     training_negatives: dict[str, list[str]]  # user -> negatives before their validation cut (with a SID), in order
+    # read for a stream model only (`read_task_data(streams=True)`): every user's stream, each sample's anchor
+    # event and each user's validation cut
+    streams: dict[str, UserStream] = field(default_factory=dict)
+    anchor_events: dict[int, int] = field(default_factory=dict)
+    validation_cuts: dict[str, object] = field(default_factory=dict)
+
+    def stream_before(self, sample: Sample, limit: int) -> list[Event]:
+        """The last `limit` events before the sample's anchor."""
+        stream = self.streams.get(sample.user_id)
+        return stream.before(sample.anchor_ts, self.anchor_events[sample.sample_id], limit) if stream else []
+
+    def training_streams(self) -> dict[str, list[Event]]:
+        """Each user's events before their validation cut."""
+        return {user: stream.before(self.validation_cuts[user]) for user, stream in self.streams.items()
+                if self.validation_cuts.get(user) is not None}
 
 
-def read_task_data(workspace, codebook: Codebook) -> TaskData:
+def read_task_data(workspace, codebook: Codebook, streams: bool = False) -> TaskData:
+    """What the tasks read; `streams`: also every user's whole stream (a stream model's tasks and prompts)."""
     with open_workspace(workspace) as con:
         items = con.execute("SELECT item_id, title, category FROM items").fetchall()
         # counted on the training part only (events before each user's validation cut), like everything fitted
@@ -82,7 +103,15 @@ def read_task_data(workspace, codebook: Codebook) -> TaskData:
     return TaskData(titles={i: t for i, t, _ in items if t and i in known},
                     categories={i: c for i, _, c in items if c},
                     samples=samples, popular_positives=[i for i in popular if i in known],
-                    training_negatives={user: [i for i in items if i in known] for user, items in negatives})
+                    training_negatives={user: [i for i in items if i in known] for user, items in negatives},
+                    **(stream_data(workspace) if streams else {}))
+
+
+def stream_data(workspace) -> dict:
+    with open_workspace(workspace) as con:
+        anchors = dict(con.execute("SELECT sample_id, anchor_event_id FROM samples").fetchall())
+        cuts = dict(con.execute("SELECT user_id, validation_cut FROM user_cuts").fetchall())
+    return {"streams": read_streams(workspace), "anchor_events": anchors, "validation_cuts": cuts}
 
 
 def translation_examples(data: TaskData, codebook: Codebook, config: SFTConfig) -> list[Example]:
@@ -158,10 +187,44 @@ def held_out_alignment(data: TaskData, codebook: Codebook, split: str, rng: np.r
 
 def next_negative_examples(data: TaskData, codebook: Codebook, split: str, config: SFTConfig,
                            limit: int | None = None) -> list[Example]:
-    """One example per sample: its context as the prompt, its next negative as the target (held-out loss)."""
-    return [Example("next_negative", next_negative_prompt(codebook, list(s.context_negatives), config),
-                    codebook.sids.sid(s.next_negative), s.next_negative, ends=not config.prefix_prompts)
+    """One example per sample: its context as the prompt (a stream model's: its stream), its next negative as
+    the target (held-out loss)."""
+    return [Example("next_negative", sample_prompt(codebook, s, config, data), codebook.sids.sid(s.next_negative),
+                    s.next_negative, ends=not config.prefix_prompts)
             for s in data.samples[split][:limit]]
+
+
+def sample_prompt(codebook: Codebook, sample: Sample, config: SFTConfig, data: TaskData) -> str:
+    """The next-negative prompt of a sample: its recent negatives, or a stream model's stream."""
+    if config.stream_prompts:
+        return stream_prompt(codebook, data.stream_before(sample, config.stream_events))
+    return next_negative_prompt(codebook, list(sample.context_negatives), config)
+
+
+def stream_text(codebook: Codebook, events: list[Event]) -> str:
+    """Each event with a SID as its SID followed by its kind's token."""
+    sid_of, known = codebook.sids.sid, codebook.sids.item_to_row
+    return "".join(sid_of(item) + KIND_TOKENS[kind] for item, kind in events if item in known)
+
+
+def stream_prompt(codebook: Codebook, events: list[Event]) -> str:
+    return render("event_stream", history=stream_text(codebook, events))
+
+
+def event_streams(data: TaskData, codebook: Codebook, config: SFTConfig) -> list[Example]:
+    """Each user's training stream (events with a SID) as windows of up to `stream_events` events with the loss
+    on every token: at every position the model learns which item the user meets next and how they take it. A
+    window ends every quarter window, so every event is a target under a few contexts."""
+    known, start = codebook.sids.item_to_row, render("event_stream", history="")
+    length, stride = config.stream_events, max(1, config.stream_events // 4)
+    examples = []
+    for user, events in sorted(data.training_streams().items()):
+        events = [event for event in events if event[0] in known]
+        ends = list(range(len(events), 0, -stride))[::-1]
+        for end in ends:
+            window = events[max(0, end - length):end]
+            examples.append(Example("event_stream", start, stream_text(codebook, window), window[-1][0], ends=False))
+    return examples
 
 
 def future_negative_examples(data: TaskData, codebook: Codebook, config: SFTConfig,
@@ -175,7 +238,7 @@ def future_negative_examples(data: TaskData, codebook: Codebook, config: SFTConf
     examples = []
     for sample in data.samples["train"]:
         window = [item for item in dict.fromkeys(sample.future_negatives) if item in known] or [sample.next_negative]
-        prompt = next_negative_prompt(codebook, list(sample.context_negatives), config)
+        prompt = sample_prompt(codebook, sample, config, data)
         for pick in rng.integers(len(window), size=config.window_targets):
             item = window[pick]
             examples.append(Example("future_negative", prompt, codebook.sids.sid(item), item,
@@ -205,13 +268,18 @@ def next_negative_prompt(codebook: Codebook, context_negatives: list[str], confi
 
 
 def stage_prompt(codebook: Codebook, kind: str, sample: Sample, config: SFTConfig,
-                 positive_items: int | None = None) -> str:
+                 positive_items: int | None = None, stream: list[Event] | None = None) -> str:
     """The prompt of a GRPO stage (grpo_config.STAGE_PROMPTS) for one sample; SFT checkpoints use "negatives".
 
     Stage 1 shows only the negatives of the last days (the sample's `recent_negatives`), stage 2 all of
     them, stage 3 adds the `positive_items` most recent positives (the GRPO setting of the checkpoint), marked
-    apart so the model can tell the two kinds.
+    apart so the model can tell the two kinds. A stream model reads its `stream` (the events before the sample's
+    anchor) at every stage: it shows every kind already.
     """
+    if config.stream_prompts:
+        if stream is None:
+            raise ConrecError("a stream model's prompt needs the user's stream of events")
+        return stream_prompt(codebook, stream[-config.stream_events:])
     if kind == "recent_negatives":
         return next_negative_prompt(codebook, list(sample.recent_negatives), config)
     if kind == "negatives":
@@ -239,6 +307,8 @@ def training_examples(data: TaskData, codebook: Codebook, config: SFTConfig) -> 
         examples["negative_sequence"] = negative_sequences(data, codebook, config)
     if "future_negative" in config.tasks:
         examples["future_negative"] = future_negative_examples(data, codebook, config, rng)
+    if "event_stream" in config.tasks:
+        examples["event_stream"] = event_streams(data, codebook, config)
     return examples
 
 

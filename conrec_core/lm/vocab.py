@@ -13,6 +13,8 @@ from ..errors import ConrecError
 from ..semantic_ids.sids import SemanticIds, sid_token
 
 PAD, EOS, UNK = "<|pad|>", "<|endoftext|>", "<|unk|>"
+# a stream model's token after each event's SID: how the user took the item (lm/prompts.py::stream_text)
+KIND_TOKENS = {"negative": "<|neg|>", "positive": "<|pos|>", "neutral": "<|neu|>"}
 
 
 def sid_tokens(sids: SemanticIds, codebook_size: int) -> list[str]:

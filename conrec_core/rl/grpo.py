@@ -39,7 +39,7 @@ from ..lm.checkpoints import METRICS_FILE, append_metrics, checkpoint_dir, load_
 from ..lm.config import SFTConfig
 from ..data.samples import Sample, require_samples, seen_items
 from ..decoding.item_trie import item_trie, seen_rows
-from ..lm.prompts import read_task_data, stage_prompt
+from ..lm.prompts import TaskData, read_task_data, stage_prompt
 from ..decoding.validation import HeldOut, hit_sums, ranking_figures, standard_error
 from .targets import RewardTable
 from .rewards import REWARDS
@@ -74,13 +74,16 @@ class Run:
     train: list[Sample]
     validation: list[Sample]
     seen: dict[int, list[int]]  # sample id -> codebook rows its candidates exclude (method §2)
+    data: TaskData  # with every user's stream when the warm-up is a stream model
 
     @property
     def policy(self) -> torch.nn.Module:
         return self.accelerator.unwrap_model(self.model)
 
     def prompts(self, kind: str, samples: list[Sample]) -> list[str]:
-        return [stage_prompt(self.codebook, kind, s, self.sft, self.config.positive_items) for s in samples]
+        return [stage_prompt(self.codebook, kind, s, self.sft, self.config.positive_items,
+                             self.data.stream_before(s, self.sft.stream_events) if self.sft.stream_prompts else None)
+                for s in samples]
 
     def seen_rows(self, samples: list[Sample]) -> list[list[int]]:
         return [self.seen[s.sample_id] for s in samples]
@@ -115,7 +118,8 @@ def prepare_run(workspace, warmup: str, config: GRPOConfig = GRPOConfig(), *, lo
     optimizer = torch.optim.AdamW(trainable, lr=config.learning_rate, weight_decay=config.weight_decay)
     model, optimizer = accelerator.prepare(policy.model, optimizer)
     progress(0.0, "reading samples and Swing neighbours")
-    data = read_task_data(workspace, codebook)
+    sft = SFTConfig.from_dict(warm_training.get("sft", {}))
+    data = read_task_data(workspace, codebook, streams=sft.stream_prompts)
     if not data.samples["train"] or not data.samples["validation"]:
         raise ConrecError("GRPO needs training and validation samples with items of the codebook")
     vocab = max(len(policy.tokenizer), policy.model.get_output_embeddings().weight.shape[0])
@@ -124,9 +128,9 @@ def prepare_run(workspace, warmup: str, config: GRPOConfig = GRPOConfig(), *, lo
     seen = {sample_id: seen_rows(codebook, items) for sample_id, items in
             seen_items(workspace, [s.sample_id for s in data.samples["train"] + validation]).items()}
     run = Run(accelerator, model, reference.model, policy.tokenizer, optimizer, trainable, codebook,
-              SFTConfig.from_dict(warm_training.get("sft", {})), config, trie.to(device), token_rows,
+              sft, config, trie.to(device), token_rows,
               RewardTable.build(codebook, swing_neighbours(workspace, accelerator), config.swing_neighbours),
-              data.samples["train"], validation, seen)
+              data.samples["train"], validation, seen, data)
     return run, warm_training
 
 

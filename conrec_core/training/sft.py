@@ -28,7 +28,7 @@ from ..lm.config import BackboneConfig, SFTConfig
 from ..lm.dropout import add_training_dropout
 from ..lm.prompts import TaskData, held_out_alignment, read_task_data, template_texts, training_examples
 from ..lm.token_loss import Encoded, example_losses, packed_losses_agree
-from ..lm.vocab import sid_tokens
+from ..lm.vocab import KIND_TOKENS, sid_tokens
 from ..semantic_ids.store import Codebook, load_codebook
 from .sft_batches import add_lora, batch_for_step, encode, learning_rate
 from .sft_checks import (RankingCheck, alignment_accuracy, held_out_examples, held_out_figures, ranking_check,
@@ -122,7 +122,7 @@ def prepare_run(workspace, name: str, backbone_config: BackboneConfig, config: S
     settle(folder.parent)  # a save killed between its renames is finished first, so the run resumes from it
     codebook = load_codebook(workspace, codebook_name)
     progress(0.0, "reading the training data")
-    data = read_task_data(workspace, codebook)
+    data = read_task_data(workspace, codebook, streams=config.stream_prompts)
     if not data.samples["train"]:
         raise ConrecError("the workspace has no training samples: import data with negative feedback first")
     examples = training_examples(data, codebook, config)
@@ -179,6 +179,8 @@ def load_or_build(folder: Path, name: str, backbone_config: BackboneConfig, conf
         return backbone, True
     progress(0.0, "building the backbone")
     token_list = sid_tokens(codebook.sids, codebook.config.codebook_size)
+    if config.stream_prompts:
+        token_list += list(KIND_TOKENS.values())
     backbone = new_backbone(backbone_config, token_list, list(data.titles.values()) + template_texts() * 20, device)
     if not config.full_training_for(backbone_config):
         backbone.model = add_lora(backbone, config, token_list)

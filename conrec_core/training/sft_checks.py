@@ -12,7 +12,7 @@ from ..data.samples import seen_items
 from ..decoding.item_trie import item_trie, seen_rows
 from ..decoding.validation import HeldOut, hit_sums, ranking_figures
 from ..lm.config import SFTConfig
-from ..lm.prompts import Example, TaskData, held_out_alignment, next_negative_examples, next_negative_prompt
+from ..lm.prompts import Example, TaskData, held_out_alignment, next_negative_examples, sample_prompt
 from ..lm.token_loss import Encoded, example_losses
 from ..semantic_ids.store import Codebook
 from .sft_batches import encode
@@ -64,7 +64,7 @@ def held_out_examples(data: TaskData, codebook: Codebook, config: SFTConfig) -> 
     held_out: dict[str, list[Example]] = {}
     if "alignment" in config.tasks:
         held_out["alignment"] = held_out_alignment(data, codebook, "validation", rng, config.eval_examples)
-    if {"next_negative", "negative_sequence", "future_negative"} & set(config.tasks):
+    if {"next_negative", "negative_sequence", "future_negative", "event_stream"} & set(config.tasks):
         held_out["next_negative"] = next_negative_examples(data, codebook, "validation", config,
                                                            config.eval_examples)
     return held_out
@@ -95,7 +95,7 @@ def ranking_check(workspace, data: TaskData, codebook: Codebook, tokenizer, mode
     seen = seen_items(workspace, [s.sample_id for s in samples])
     vocab = max(len(tokenizer), model.get_output_embeddings().weight.shape[0])
     trie, token_rows = item_trie(codebook, tokenizer, vocab)
-    held_out = HeldOut(samples, [next_negative_prompt(codebook, list(s.context_negatives), config) for s in samples],
+    held_out = HeldOut(samples, [sample_prompt(codebook, s, config, data) for s in samples],
                        [seen_rows(codebook, seen[s.sample_id]) for s in samples])
     return RankingCheck(tokenizer, trie.to(next(model.parameters()).device), token_rows, codebook, held_out,
                          config.eval_k, config.prefix_prompts)
