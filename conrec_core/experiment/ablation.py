@@ -62,6 +62,9 @@ def _sft_tasks(tasks: tuple[str, ...]) -> Callable:
     return lambda config: replace(config, sft=config.sft.with_tasks(tasks))
 
 
+STREAM_TASKS = _sft_tasks(("sid_to_title", "title_to_sid", "alignment", "event_stream"))
+
+
 def _wider(config):
     backbone = config.backbone
     return replace(config, backbone=replace(backbone, hidden_size=2 * backbone.hidden_size,
@@ -98,6 +101,9 @@ VARIANTS = (
     Variant("exact", "exact search: every valid SID scored", "default", _decoding(search="exact")),
     Variant("next_negative_only", "next-negative examples only: no translation, no alignment",
             "next_negative_only", _sft_tasks(("next_negative",))),
+    Variant("stream", "a stream model: the whole stream of events (every kind, SID then kind token) in place of "
+                      "next-negative examples, ranked by meeting and rejecting", "stream", STREAM_TASKS),
+    Variant("stream_sft", "the stream model's SFT model (no GRPO)", "stream", STREAM_TASKS, "sft"),
 )
 
 
