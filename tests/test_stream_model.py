@@ -81,7 +81,7 @@ def test_the_stream_model_learns_kind_tokens_and_ranks_by_meeting_and_rejecting(
     assert all(backbone.tokenizer.convert_tokens_to_ids(t) != backbone.tokenizer.unk_token_id
                for t in KIND_TOKENS.values())
     assert training["examples"]["event_stream"] > 0 and result.step > 0
-    config = DecodingConfig(beams=10, returns=5, prior_candidates=5)
+    config = DecodingConfig(beams=10, returns=5, prior_candidates=5, stream_beams=30)
     run = predict(workspace, "stream", split="test", config=config)
     assert run.samples > 0 and run.invalid == 0
     decoding = load_run(workspace, "stream", "test")
@@ -89,7 +89,8 @@ def test_the_stream_model_learns_kind_tokens_and_ranks_by_meeting_and_rejecting(
     predictions = read_predictions(workspace, "stream")
     # each score is log p(SID, then the negative kind token | stream): the exact score of the pool, not the beam's
     first = predictions[predictions["sample_id"] == predictions["sample_id"].min()].sort_values("rank")
-    beams = decoding.search(DecodingConfig(beams=10, returns=10))[:1]
+    assert decoding.candidate_beams(config) == 30  # more candidates than the top 10 for the re-ranking to choose from
+    beams = decoding.search(DecodingConfig(beams=30, returns=30))[:1]
     [pool] = decoding.pools(workspace, beams, 5)
     expected = sorted(pool.model, reverse=True)[:5]
     assert np.allclose(sorted(first["score"], reverse=True), expected, atol=1e-4)

@@ -32,6 +32,9 @@ class DecodingConfig(Settings):
                                        "pipeline chooses it on validation", low=0.0)
     prior_candidates: int = setting(50, "with a prior weight: the most disliked unseen items added to the beams "
                                         "as candidates", low=0)
+    stream_beams: int = setting(100, "a stream model: beams of the items it finds most likely met next, every one "
+                                     "then re-ranked by meeting and rejecting (with 20, the re-ranking could only "
+                                     "reorder the top 20)", low=1)
 
     def __post_init__(self):
         super().__post_init__()

@@ -71,12 +71,17 @@ class DecodingRun:
         return candidate_pools(self.backbone.model, self.backbone.tokenizer, sequences, self.prompts, beams, prior,
                                self.excluded, extra, free_end=self.sft.prefix_prompts)
 
+    def candidate_beams(self, config: DecodingConfig) -> int:
+        """Beams whose items the re-ranking reads: a stream model's `stream_beams` at least."""
+        return max(config.beams, config.stream_beams) if self.sft.stream_prompts else config.beams
+
     def rank(self, workspace, config: DecodingConfig, on_batch: Callable[[int], None] | None = None
              ) -> list[Decoded]:
         """The top `config.returns` items per sample: the model's beams, or with a prior weight (and always for a
         stream model) every beam and the prior's candidates re-ranked by their exact scores (`pools`)."""
         if config.prior_weight > 0 or self.sft.stream_prompts:
-            beams = self.search(replace(config, returns=config.beams), on_batch)
+            width = self.candidate_beams(config)
+            beams = self.search(replace(config, beams=width, returns=width), on_batch)
             return fused(self.pools(workspace, beams, config.prior_candidates), config.prior_weight, config.returns)
         return self.search(config, on_batch)
 
@@ -156,7 +161,8 @@ def choose_prior(workspace, checkpoint: str, config: DecodingConfig = DecodingCo
         done[0] += count
         progress(0.8 * done[0] / len(run.samples), f"decoded {done[0]:,} of {len(run.samples):,} samples")
 
-    beams = run.search(replace(config, returns=config.beams, prior_weight=0.0), batch_done)
+    beams = run.search(replace(config, beams=run.candidate_beams(config), returns=run.candidate_beams(config),
+                               prior_weight=0.0), batch_done)
     progress(0.8, "scoring the candidates")
     return choose_prior_weight(run.pools(workspace, beams, config.prior_candidates), run.future_rows(),
                                config.returns, grid)
