@@ -5,8 +5,10 @@ video-app log with a 0/1 dislike label.
 
 Writes the log as tab-separated text, imports it with the guessed mapping (`import --guess`'s), then runs the quick
 pipeline twice on copies of the workspace: in this process, as `pipeline --quick` does, and as a pipeline job of
-the app's job runner. Prints each wall time (the job's from submission to its record's end) and the ratio, and
-with --stages each run's stage times. Run it with nothing else on the machine.
+the app's job runner. Prints each wall time (the job's from submission to its record's end) and the ratio, with
+--stages each run's stage times, and how the time-left estimate the app shows (jobs/registry.py::time_estimate,
+from the progress bar) held: the total it predicted at a quarter, half and three quarters of the CLI run's bar
+against the total it took. Run it with nothing else on the machine.
 """
 
 from __future__ import annotations
@@ -34,6 +36,17 @@ def video_log(path: Path, events: int, seed: int = 0) -> Path:
             moment = datetime.fromtimestamp(stamp / 1000, timezone.utc)
             out.write(f"{user}\t{video}\t{stamp}\t{label}\t{moment:%Y-%m-%d}\t{moment.hour}\n")
     return path
+
+
+def estimates(bar: list[tuple[float, float]]) -> list[tuple[float, float]]:
+    """(share of the bar, the total time the estimate predicted then) at the first report past a quarter, a half
+    and three quarters: elapsed / fraction, as time_estimate extrapolates."""
+    found = []
+    for share in (0.25, 0.5, 0.75):
+        first = next(((elapsed, fraction) for elapsed, fraction in bar if fraction >= share), None)
+        if first:
+            found.append((first[1], first[0] / first[1]))
+    return found
 
 
 def main() -> None:
@@ -65,14 +78,15 @@ def main() -> None:
         source = folder / "source.duckdb"
         import_source(log, source, mapping=mapping_file)
         spec = resolve("quick")
-        timings = {}
+        timings, bar = {}, []
         for way in ("cli", "app"):
             workspace = folder / way / "ws.duckdb"
             workspace.parent.mkdir()
             shutil.copy(source, workspace)
             clock = time.perf_counter()
             if way == "cli":
-                run_seeds(workspace, spec, [0], preset="quick")
+                run_seeds(workspace, spec, [0], preset="quick",
+                          on_progress=lambda fraction, message: bar.append((time.perf_counter() - clock, fraction)))
             else:
                 registry = JobRegistry(workspace)
                 job = registry.submit("pipeline", PipelineJob(preset="quick", seeds=(0,), spec=spec))
@@ -83,6 +97,9 @@ def main() -> None:
             if args.stages:
                 _, report = list_runs(workspace)[0]
                 print(f"{way} stages: " + ", ".join(f"{k} {v:.0f} s" for k, v in report.seconds.items()))
+    print("time-left estimate on the CLI run: " + ", ".join(
+        f"at {share:.0%} of the bar predicted {total:.0f} s" for share, total in estimates(bar))
+          + f"; it took {timings['cli']:.0f} s")
     print(f"quick pipeline on {args.events:,} events: CLI way {timings['cli']:.1f} s, app way {timings['app']:.1f} s, "
           f"app / CLI {timings['app'] / timings['cli']:.2f}")
 

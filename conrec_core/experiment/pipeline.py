@@ -35,6 +35,11 @@ class PipelineResult:
     names: MethodNames
 
 
+# the report's share of the progress bar, in the stages' units (about seconds: experiment/stages.py), and the
+# probes' share of it
+REPORT_WEIGHT, REPORT_PROBES_SHARE = 15, 0.6
+
+
 def run_pipeline(workspace, out, spec: ExperimentSpec = ExperimentSpec(), *,
                  on_progress: Progress | None = None, command: str | None = None) -> PipelineResult:
     """Run (or resume) every stage of `spec` for its seed and write the report into `out`; a baseline tuned on
@@ -45,14 +50,17 @@ def run_pipeline(workspace, out, spec: ExperimentSpec = ExperimentSpec(), *,
     out.mkdir(parents=True, exist_ok=True)
     prepare_samples(workspace, spec, progress)
     names = MethodNames.of(spec)
-    seconds, kept = run_stages(workspace, spec, names, progress)
+    seconds, kept, stages_end = run_stages(workspace, spec, names, progress)
     methods = [baseline_method(b, spec.sasrec.seed) for b in spec.baselines] + prediction_names(spec, names)
     metrics = read_sample_metrics(workspace, spec.split)
     metrics = metrics[metrics["method"].isin(methods)]
     summary = summarise(metrics, spec.baselines)
     summary = summary.sort_values("method", key=lambda column: column.map(methods.index), ignore_index=True)
-    write_report(workspace, out, spec, summary, metrics, names, seconds, command,
-                 probes(workspace, spec, names, metrics), kept)
+    progress(stages_end, "report: the probes (filter simulation, forgetting, long tail)")
+    found = probes(workspace, spec, names, metrics)
+    progress(stages_end + (1 - stages_end) * REPORT_PROBES_SHARE, "report: writing report.md, report.html and "
+                                                                   "the figures")
+    write_report(workspace, out, spec, summary, metrics, names, seconds, command, found, kept)
     progress(1.0, f"report written to {out}")
     return PipelineResult(out, methods, seconds, names)
 
@@ -70,11 +78,11 @@ def prepare_samples(workspace, spec: ExperimentSpec, progress: Progress) -> None
 
 
 def run_stages(workspace, spec: ExperimentSpec, names: MethodNames, progress: Progress
-               ) -> tuple[dict[str, float], list[str]]:
-    """Every stage in turn under one progress bar: the seconds each took, and the stages that kept an earlier
-    run's model."""
+               ) -> tuple[dict[str, float], list[str], float]:
+    """Every stage in turn under one progress bar: the seconds each took, the stages that kept an earlier run's
+    model, and where on the bar the stages end (the report's share follows)."""
     stages = plan(workspace, spec, names)
-    total, done = sum(s.weight for s in stages), 0.0
+    total, done = sum(s.weight for s in stages) + REPORT_WEIGHT, 0.0
     seconds: dict[str, float] = {}
     kept: list[str] = []
     for stage in stages:
@@ -85,7 +93,7 @@ def run_stages(workspace, spec: ExperimentSpec, names: MethodNames, progress: Pr
             kept.append(stage.name)
         seconds[stage.name] = time.perf_counter() - clock
         done += stage.weight
-    return seconds, kept
+    return seconds, kept, done / total
 
 
 def probes(workspace, spec: ExperimentSpec, names: MethodNames, metrics) -> dict:

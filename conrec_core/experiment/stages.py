@@ -26,7 +26,10 @@ from .spec import ExperimentSpec
 @dataclass
 class Stage:
     name: str
-    weight: float  # rough share of the run (seconds on the synthetic sample), for one progress bar
+    weight: float  # about the stage's seconds on 2 cores (fixed start-up plus the work its settings ask), for
+    # one progress bar whose time-left estimate holds: each weight's fixed part is the start-up measured on a
+    # 100k-event log (benchmarks/bench_app_quick.py --stages), its other part the work of the default settings
+    # on the synthetic shop
     run: Callable[[Progress], bool | None]  # True: it kept a finished model of an earlier run instead of training
 
 
@@ -70,9 +73,9 @@ class Plan:
 def plan(workspace, spec: ExperimentSpec, names: MethodNames) -> list[Stage]:
     """Every stage of one seed's run, in order."""
     state = Plan(workspace, spec, names)
-    stages = [Stage("codebook", 90, lambda progress: codebook_stage(state, progress))]
+    stages = [Stage("codebook", codebook_weight(spec), lambda progress: codebook_stage(state, progress))]
     stages += member_stages(state)
-    stages += [Stage(variant, spec.variant_sft(variant).steps / 10,
+    stages += [Stage(variant, 20 + spec.variant_sft(variant).steps / 10,
                      state.sft(names.variant(variant), spec.variant_sft(variant), spec.backbone))
                for variant in spec.sft_variants]
     if not side_by_side(spec):  # else the members' GRPO trained side by side with their SFT
@@ -83,22 +86,26 @@ def plan(workspace, spec: ExperimentSpec, names: MethodNames) -> list[Stage]:
                      state.grpo(names.reward(reward), replace(spec.grpo, reward=reward), names.sft_checkpoint,
                                 spec.member_backbone(0)))
                for reward in spec.grpo_rewards()]
-    stages.append(Stage("predict", 15 * len(model_names(spec, names)),
+    stages.append(Stage("predict", 8 * len(model_names(spec, names)),
                         lambda progress: predict_stage(state, progress)))
     if spec.uses_prior:
         stages.append(Stage("prior", 30, lambda progress: prior_stage(state, progress)))
-    stages.append(Stage("baselines", 20 + 50 * sum(b.startswith("sasrec") for b in spec.baselines),
+    stages.append(Stage("baselines", 15 + 150 * sum(b.startswith("sasrec") for b in spec.baselines),
                         lambda progress: baselines_stage(state, progress)))
     stages.append(Stage("evaluate", 10, lambda progress: score_stage(state)))
     return stages
 
 
+def codebook_weight(spec: ExperimentSpec) -> float:
+    return 10 + 2 * spec.codebook.epochs
+
+
 def sft_weight(spec: ExperimentSpec) -> float:
-    return spec.sft.steps / 10
+    return 20 + spec.sft.steps / 10  # reading the data and building the examples, then about 10 steps a second
 
 
 def grpo_weight(spec: ExperimentSpec) -> float:
-    return spec.grpo.steps_per_stage * 2
+    return 10 + spec.grpo.steps_per_stage
 
 
 def side_by_side(spec: ExperimentSpec) -> bool:
