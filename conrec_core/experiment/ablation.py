@@ -104,6 +104,9 @@ VARIANTS = (
     Variant("stream", "a stream model: the whole stream of events (every kind, SID then kind token) in place of "
                       "next-negative examples, ranked by meeting and rejecting", "stream", STREAM_TASKS),
     Variant("stream_sft", "the stream model's SFT model (no GRPO)", "stream", STREAM_TASKS, "sft"),
+    Variant("stream_rate", "the stream model ranked by meeting and rejecting times each item's training dislike "
+                           "rate to the power 0.5 (EASE's power, chosen on validation)", "stream",
+            lambda config: _decoding(prior_weight=0.5)(STREAM_TASKS(config))),
 )
 
 
