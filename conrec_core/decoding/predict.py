@@ -56,7 +56,8 @@ class DecodingRun:
         return top_sids(self.backbone.model, self.backbone.tokenizer, trie, token_rows, self.prompts, config,
                         self.excluded, on_batch, free_end=self.sft.prefix_prompts)
 
-    def pools(self, workspace, beams: list[Decoded], extra: int) -> list[CandidatePool]:
+    def pools(self, workspace, beams: list[Decoded], extra: int,
+              on_prompt: Callable[[], None] | None = None) -> list[CandidatePool]:
         """Each sample's beams plus the `extra` items of highest prior it may get, scored exactly (prior_fusion).
         A stream model scores each candidate's SID followed by the negative kind token (how likely the user meets
         the item and rejects it) and its prior is the item's dislike rate; any other model's is the item's share
@@ -68,22 +69,38 @@ class DecodingRun:
         if self.sft.stream_prompts:
             reject = tokenizer.convert_tokens_to_ids(KIND_TOKENS["negative"])
             sequences = [sequence + [reject] for sequence in sequences]
-        return candidate_pools(self.backbone.model, self.backbone.tokenizer, sequences, self.prompts, beams, prior,
-                               self.excluded, extra, free_end=self.sft.prefix_prompts)
+        return candidate_pools(self.backbone.model, tokenizer, sequences, self.prompts, beams, prior,
+                               self.excluded, extra, free_end=self.sft.prefix_prompts, on_prompt=on_prompt)
 
     def candidate_beams(self, config: DecodingConfig) -> int:
         """Beams whose items the re-ranking reads: a stream model's `stream_beams` at least."""
         return max(config.beams, config.stream_beams) if self.sft.stream_prompts else config.beams
 
-    def rank(self, workspace, config: DecodingConfig, on_batch: Callable[[int], None] | None = None
-             ) -> list[Decoded]:
-        """The top `config.returns` items per sample: the model's beams, or with a prior weight (and always for a
-        stream model) every beam and the prior's candidates re-ranked by their exact scores (`pools`)."""
-        if config.prior_weight > 0 or self.sft.stream_prompts:
-            width = self.candidate_beams(config)
-            beams = self.search(replace(config, beams=width, returns=width), on_batch)
-            return fused(self.pools(workspace, beams, config.prior_candidates), config.prior_weight, config.returns)
-        return self.search(config, on_batch)
+    def rank(self, workspace, config: DecodingConfig, on_progress: Callable[[float, str], None] | None = None,
+             unit: str = "samples") -> list[Decoded]:
+        """The top `config.returns` items per prompt: the model's beams, or with a prior weight (and always for a
+        stream model) every beam and the prior's candidates re-ranked by their exact scores (`pools`), the
+        decoding the first half of the progress and the scoring the second."""
+        progress = on_progress or (lambda fraction, message: None)
+        total, rerank = len(self.prompts), config.prior_weight > 0 or self.sft.stream_prompts
+        share, decoded, scored = (0.5 if rerank else 1.0), [0], [0]
+
+        def batch_done(count: int) -> None:
+            decoded[0] += count
+            progress(share * decoded[0] / total, f"decoded {decoded[0]:,} of {total:,} {unit}")
+
+        if not rerank:
+            return self.search(config, batch_done)
+        width = self.candidate_beams(config)
+        beams = self.search(replace(config, beams=width, returns=width), batch_done)
+
+        def candidates_scored() -> None:
+            scored[0] += 1
+            if scored[0] % config.batch_size == 0 or scored[0] == total:
+                progress(0.5 + 0.5 * scored[0] / total, f"scored the candidates of {scored[0]:,} of {total:,} {unit}")
+
+        return fused(self.pools(workspace, beams, config.prior_candidates, candidates_scored), config.prior_weight,
+                     config.returns)
 
     def future_rows(self) -> list[list[int]]:
         rows_of = self.codebook.sids.item_to_row
@@ -125,13 +142,8 @@ def predict(workspace, checkpoint: str, *, split: str = "test", users: list[str]
     progress = on_progress or (lambda fraction, message: None)
     name = check_name(save_as, "prediction set") if save_as else checkpoint
     run = load_run(workspace, checkpoint, split, users, load_in_4bit, progress)
-    samples, done, clock = run.samples, [0], time.perf_counter()
-
-    def batch_done(count: int) -> None:
-        done[0] += count
-        progress(done[0] / len(samples), f"decoded {done[0]:,} of {len(samples):,} samples")
-
-    decoded = run.rank(workspace, config, batch_done)
+    samples, clock = run.samples, time.perf_counter()
+    decoded = run.rank(workspace, config, progress)
     cold = [i for i, s in enumerate(samples) if len(s.context_negatives) < config.cold_negatives]
     if cold:
         decoded = cold_start(workspace, run.codebook, decoded, cold, run.excluded, config.returns)

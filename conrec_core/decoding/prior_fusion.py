@@ -11,6 +11,7 @@ probability. The weight is chosen on validation (`choose_prior_weight`); 0 gives
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -36,8 +37,9 @@ class CandidatePool:
 
 def candidate_pools(model, tokenizer, token_sequences: list[list[int]], prompts: list[str], beams: list[Decoded],
                     prior: np.ndarray, excluded_rows: list[list[int]], extra: int,
-                    free_end: bool = False) -> list[CandidatePool]:
-    """Per prompt: its beams' rows plus the `extra` highest-prior rows it may return, each scored exactly."""
+                    free_end: bool = False, on_prompt: Callable[[], None] | None = None) -> list[CandidatePool]:
+    """Per prompt: its beams' rows plus the `extra` highest-prior rows it may return, each scored exactly
+    (`on_prompt` called after each prompt's)."""
     by_prior = np.argsort(-prior, kind="stable")
     pools = []
     for prompt, beam, skip in zip(prompts, beams, excluded_rows):
@@ -53,6 +55,8 @@ def candidate_pools(model, tokenizer, token_sequences: list[list[int]], prompts:
                 added += 1
         scores = sid_logprobs(model, tokenizer, prompt, [token_sequences[r] for r in rows], free_end=free_end)
         pools.append(CandidatePool(rows, np.asarray(scores), prior[rows]))
+        if on_prompt:
+            on_prompt()
     return pools
 
 

@@ -121,15 +121,13 @@ def score_users(workspace, checkpoint: str, out: Path | str, *, top_k: int = 20,
                for state, stream in zip(states, streams)]
     excluded = [seen_rows(codebook, items) for items in seen]
     run = DecodingRun(codebook, backbone, sft, states, prompts, excluded)
-    clock, done = time.perf_counter(), [0]
+    clock = time.perf_counter()
 
-    def batch_done(count: int) -> None:
-        done[0] += count
+    def ranked(fraction: float, message: str) -> None:
         elapsed = time.perf_counter() - clock
-        progress(done[0] / len(states), f"scored {done[0]:,} of {len(states):,} users "
-                                        f"({done[0] / elapsed if elapsed else 0:,.0f} users/s)")
+        progress(fraction, f"{message} ({fraction * len(states) / elapsed if elapsed else 0:,.0f} users/s)")
 
-    decoded = run.rank(workspace, config, batch_done)
+    decoded = run.rank(workspace, config, ranked, unit="users")
     cold = [i for i, state in enumerate(states) if len(state.context_negatives) < max(config.cold_negatives, 1)]
     if cold:  # a user with no negative yet: nothing for the model to read, the most disliked items instead
         decoded = cold_start(workspace, codebook, decoded, cold, excluded, top_k)
