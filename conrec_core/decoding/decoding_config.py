@@ -28,9 +28,10 @@ class DecodingConfig(Settings):
                                      "SIDs (a sequence model has nothing to read there); 0: never", low=0)
     prior_weight: float = setting(0.0, "weight w of the popularity prior: the beams and the most disliked unseen "
                                        "items re-ranked by log p(SID) + w * log (smoothed share of training "
-                                       "negatives), see decoding/prior_fusion.py; 0: the model's own ranking; the "
-                                       "pipeline chooses it on validation", low=0.0)
-    prior_candidates: int = setting(50, "with a prior weight: the most disliked unseen items added to the beams "
+                                       "negatives; a stream model: log p(SID, rejected) + w * log (smoothed "
+                                       "training dislike rate)), see decoding/prior_fusion.py; 0: the model's own "
+                                       "ranking; the pipeline chooses it on validation", low=0.0)
+    prior_candidates: int = setting(50, "with a prior weight: the unseen items of highest prior added to the beams "
                                         "as candidates", low=0)
     stream_beams: int = setting(100, "a stream model: beams of the items it finds most likely met next, every one "
                                      "then re-ranked by meeting and rejecting (with 20, the re-ranking could only "
