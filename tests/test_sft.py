@@ -29,7 +29,8 @@ def test_every_task_comes_from_the_prompt_table(lm_world):
                                  SFTConfig().with_tasks(TASKS))
     assert set(examples) == set(TASKS) <= set(PROMPTS) and all(examples.values())
     for task, items in examples.items():
-        fixed = PROMPTS[task].split("{")[0]
+        # with the stream task every user task's prompt is the stream (a stream model reads nothing else)
+        fixed = PROMPTS["event_stream" if task in ("next_negative", "future_negative") else task].split("{")[0]
         assert all(e.prompt.startswith(fixed) for e in items)
     for example in examples["alignment"]:
         assert len(example.candidates) == 4 and example.item_id in example.candidates
