@@ -61,14 +61,6 @@ def read_streams(workspace, users: list[str] | None = None) -> dict[str, UserStr
             for a, b in zip(starts, ends)}
 
 
-def training_streams(workspace) -> dict[str, list[Event]]:
-    """Each user's events before their validation cut (the training part, as every fitted artefact reads it)."""
-    with open_workspace(workspace) as con:
-        cuts = dict(con.execute("SELECT user_id, validation_cut FROM user_cuts").fetchall())
-    streams = read_streams(workspace)
-    return {user: stream.before(cuts[user]) for user, stream in streams.items() if cuts.get(user) is not None}
-
-
 def sample_streams(workspace, samples, limit: int) -> list[list[Event]]:
     """The last `limit` events before each sample's anchor (rows of `read_samples`, or Sample values)."""
     ids = [int(s.sample_id) for s in samples]

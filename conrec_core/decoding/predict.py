@@ -126,7 +126,8 @@ def load_run(workspace, checkpoint: str, split: str, users: list[str] | None = N
     sft = SFTConfig.from_dict(training.get("sft", {}))
     kind = training.get("prompt", "negatives")  # a GRPO checkpoint answers the prompt of its best stage
     positive_items = training.get("grpo", {}).get("positive_items")  # only a GRPO stage-3 prompt shows them
-    streams = sample_streams(samples_from, samples, sft.stream_events) if sft.stream_prompts else [None] * len(samples)
+    streams = sample_streams(samples_from, samples, sft.stream_events) if sft.stream_prompts \
+        else [None] * len(samples)
     prompts = [stage_prompt(codebook, kind, sample, sft, positive_items, stream)
                for sample, stream in zip(samples, streams)]
     seen = seen_items(samples_from, [s.sample_id for s in samples])
