@@ -61,14 +61,24 @@ def read_streams(workspace, users: list[str] | None = None) -> dict[str, UserStr
             for a, b in zip(starts, ends)}
 
 
+def read_anchor_events(workspace, sample_ids: list[int] | None = None) -> dict[int, int]:
+    """Each sample's anchor event id (of `sample_ids` only, when given)."""
+    where, params = ("WHERE list_contains(?, sample_id)", [[int(i) for i in sample_ids]]) \
+        if sample_ids is not None else ("", [])
+    with open_workspace(workspace) as con:
+        return dict(con.execute(f"SELECT sample_id, anchor_event_id FROM samples {where}", params).fetchall())
+
+
+def before_anchor(streams: dict[str, UserStream], anchors: dict[int, int], sample, limit: int) -> list[Event]:
+    """The last `limit` events of the sample's user before its anchor."""
+    return streams.get(sample.user_id, EMPTY).before(sample.anchor_ts, anchors[int(sample.sample_id)], limit)
+
+
 def sample_streams(workspace, samples, limit: int) -> list[list[Event]]:
     """The last `limit` events before each sample's anchor (rows of `read_samples`, or Sample values)."""
-    ids = [int(s.sample_id) for s in samples]
-    with open_workspace(workspace) as con:
-        anchors = dict(con.execute("SELECT sample_id, anchor_event_id FROM samples WHERE list_contains(?, sample_id)",
-                                   [ids]).fetchall())
+    anchors = read_anchor_events(workspace, [s.sample_id for s in samples])
     streams = read_streams(workspace, sorted({s.user_id for s in samples}))
-    return [streams.get(s.user_id, EMPTY).before(s.anchor_ts, anchors[int(s.sample_id)], limit) for s in samples]
+    return [before_anchor(streams, anchors, s, limit) for s in samples]
 
 
 def streams_as_of(workspace, users: list[str], moment: datetime, limit: int) -> list[list[Event]]:

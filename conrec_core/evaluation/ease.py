@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.sparse import csr_matrix
 
+from ..data.stats import training_dislike_rates
 from ..data.workspace import open_workspace
 from .baseline_names import ALL_KINDS
 from .ease_config import EASEConfig
@@ -66,6 +67,7 @@ def fit_ease(workspace, config: EASEConfig = EASEConfig()) -> EASEModel:
         stats = con.execute("""
             SELECT item_id, count(DISTINCT user_id) AS users, count(*) FILTER (WHERE kind = 'negative'), count(*)
             FROM training GROUP BY item_id ORDER BY users DESC, item_id LIMIT ?""", [config.max_items]).fetchall()
+        rates = training_dislike_rates(con, [item for item, *_ in stats])
         cells = con.execute(f"""
             SELECT user_id, item_id, max({KIND_WEIGHT_SQL}) FROM training GROUP BY user_id, item_id""",
                             kind_weights(config)).fetchall()
@@ -76,7 +78,7 @@ def fit_ease(workspace, config: EASEConfig = EASEConfig()) -> EASEModel:
     rows, columns, values = (np.array(part) for part in zip(*kept)) if kept else ([], [], [])
     matrix = csr_matrix((np.asarray(values, dtype=np.float64), (rows, columns)), shape=(len(users), len(items)))
     weights = ease_weights((matrix.T @ matrix).toarray(), config.l2).astype(np.float32)
-    rate = np.array([(negatives + 1) / (events + 2) for _, _, negatives, events in stats], dtype=np.float32)
+    rate = rates.astype(np.float32)
     return EASEModel(items, weights, rate, config)
 
 

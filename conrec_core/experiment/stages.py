@@ -16,6 +16,7 @@ from typing import Callable
 from ..evaluation.baselines import training_groups
 from ..evaluation.scoring import evaluate_baselines, evaluate_predictions
 from ..lm.checkpoint_paths import checkpoint_dir
+from ..lm.config import SFTConfig
 from . import resume
 from .names import MethodNames, model_names, prediction_names
 from .side_by_side import Job, Progress, run_side_by_side, side_by_side_workers
@@ -75,7 +76,7 @@ def plan(workspace, spec: ExperimentSpec, names: MethodNames) -> list[Stage]:
     state = Plan(workspace, spec, names)
     stages = [Stage("codebook", codebook_weight(spec), lambda progress: codebook_stage(state, progress))]
     stages += member_stages(state)
-    stages += [Stage(variant, 20 + spec.variant_sft(variant).steps / 10,
+    stages += [Stage(variant, sft_weight(spec.variant_sft(variant)),
                      state.sft(names.variant(variant), spec.variant_sft(variant), spec.backbone))
                for variant in spec.sft_variants]
     if not side_by_side(spec):  # else the members' GRPO trained side by side with their SFT
@@ -100,8 +101,8 @@ def codebook_weight(spec: ExperimentSpec) -> float:
     return 10 + 2 * spec.codebook.epochs
 
 
-def sft_weight(spec: ExperimentSpec) -> float:
-    return 20 + spec.sft.steps / 10  # reading the data and building the examples, then about 10 steps a second
+def sft_weight(sft: SFTConfig) -> float:
+    return 20 + sft.steps / 10  # reading the data and building the examples, then about 10 steps a second
 
 
 def grpo_weight(spec: ExperimentSpec) -> float:
@@ -117,11 +118,11 @@ def member_stages(state: Plan) -> list[Stage]:
     by side."""
     spec, names = state.spec, state.names
     if not side_by_side(spec):
-        return [Stage("sft" if spec.members == 1 else f"sft member {member}", sft_weight(spec),
+        return [Stage("sft" if spec.members == 1 else f"sft member {member}", sft_weight(spec.sft),
                       state.sft(name, spec.member_sft(member), spec.member_backbone(member)))
                 for member, name in enumerate(names.sft_members)]
     workers = side_by_side_workers(spec.members)
-    weight = (sft_weight(spec) + grpo_weight(spec)) * spec.members / workers
+    weight = (sft_weight(spec.sft) + grpo_weight(spec)) * spec.members / workers
     return [Stage("members side by side", weight, lambda progress: members_stage(state, workers, progress))]
 
 

@@ -14,7 +14,7 @@ from ..semantic_ids.store import Codebook
 from .config import SFTConfig
 from ..errors import ConrecError
 from ..data.samples import Sample, as_samples, read_samples, users_first
-from ..data.streams import Event, UserStream, read_streams
+from ..data.streams import Event, UserStream, before_anchor, read_anchor_events, read_streams
 from ..data.workspace import open_workspace
 from .vocab import KIND_TOKENS
 
@@ -72,8 +72,7 @@ class TaskData:
 
     def stream_before(self, sample: Sample, limit: int) -> list[Event]:
         """The last `limit` events before the sample's anchor."""
-        stream = self.streams.get(sample.user_id)
-        return stream.before(sample.anchor_ts, self.anchor_events[sample.sample_id], limit) if stream else []
+        return before_anchor(self.streams, self.anchor_events, sample, limit)
 
     def training_streams(self) -> dict[str, list[Event]]:
         """Each user's events before their validation cut."""
@@ -109,9 +108,9 @@ def read_task_data(workspace, codebook: Codebook, streams: bool = False) -> Task
 
 def stream_data(workspace) -> dict:
     with open_workspace(workspace) as con:
-        anchors = dict(con.execute("SELECT sample_id, anchor_event_id FROM samples").fetchall())
         cuts = dict(con.execute("SELECT user_id, validation_cut FROM user_cuts").fetchall())
-    return {"streams": read_streams(workspace), "anchor_events": anchors, "validation_cuts": cuts}
+    return {"streams": read_streams(workspace), "anchor_events": read_anchor_events(workspace),
+            "validation_cuts": cuts}
 
 
 def translation_examples(data: TaskData, codebook: Codebook, config: SFTConfig) -> list[Example]:
