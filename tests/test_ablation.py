@@ -66,6 +66,10 @@ def test_quick_ablation_reads_the_pipeline_rows_and_resumes(small_world, tmp_pat
     again = run_ablation(trained_source, out, out / "workspaces", ("default", "fixed_steps"), quick=True,
                          say=lines.append, splits=WITH_TEST)
     assert lines == [] and again == rows
+    # another seed's rows never land in seed 0's tables
+    with pytest.raises(ConrecError, match="holds an ablation with seed 0"):
+        run_ablation(trained_source, out, out / "workspaces", ("default",), quick=True, say=lines.append,
+                     splits=WITH_TEST, seed=1)
 
     # a tuning run (no final report's switch) never runs, scores or prints the test split
     tuning = tmp_path / "tuning"

@@ -98,6 +98,9 @@ def register_experiments(commands) -> None:
     ablation.add_argument("--out", type=Path, required=True, help="folder for ablation.md, .json and the samples")
     ablation.add_argument("--scratch", type=Path, help="folder for the workspace copies (default: OUT/workspaces)")
     ablation.add_argument("--only", nargs="+", default=(), metavar="VARIANT", help="run only these variants")
+    ablation.add_argument("--seed", type=int, default=0, help="seed of every run's SFT, GRPO and baselines; a seed's "
+                          "models are named by it, so a source workspace's models of that seed are kept "
+                          "(default %(default)s)")
     ablation.add_argument("--quick", action="store_true", help="the quick preset's settings, two members")
     ablation.add_argument("--with-test", action="store_true",
                           help="also the test split: for a final report only, never to choose a default (default: "
@@ -143,7 +146,8 @@ def run_ablation_command(args: argparse.Namespace) -> int:
     with open_workspace(args.workspace):  # a missing workspace is named before any copy is made
         pass
     run_ablation(args.workspace, args.out, args.scratch or args.out / "workspaces", tuple(args.only), args.quick,
-                 "python -m conrec_core " + shlex.join(args.argv), splits=WITH_TEST if args.with_test else SPLITS)
+                 "python -m conrec_core " + shlex.join(args.argv), splits=WITH_TEST if args.with_test else SPLITS,
+                 seed=args.seed)
     return 0
 
 

@@ -1,9 +1,10 @@
-"""Leave-one-out ablation of the default pipeline on one seed: each row changes one thing about today's defaults
-(or reads another row of the default run) and gives the full method's validation FHR@20 and LIF@20,
-with a paired test against the default, so the table that says what mattered comes from one command on the
-current code instead of figures gathered over many versions of it.
+"""Leave-one-out ablation of the default pipeline on one seed (0 unless `--seed` names another): each row changes
+one thing about today's defaults (or reads another row of the default run) and gives the full method's validation
+FHR@20 and LIF@20, with a paired test against the default, so the table that says what mattered comes from one
+command on the current code instead of figures gathered over many versions of it.
 
-    python -m conrec_core ablation --workspace WS --out DIR [--scratch DIR] [--only NAME ...] [--quick] [--with-test]
+    python -m conrec_core ablation --workspace WS --out DIR [--scratch DIR] [--only NAME ...] [--seed N] [--quick]
+        [--with-test]
 
 Variants that only change decoding or fusion share one copy of the workspace with the default (its finished SID
 models are kept, only predictions are made again); each variant that changes training gets a copy of its own,
@@ -110,9 +111,9 @@ VARIANTS = (
 )
 
 
-def base_config(quick: bool):
+def base_config(quick: bool, seed: int = 0):
     base = quick_spec() if quick else ExperimentSpec()
-    return replace(base, seed=0, baselines=REFERENCES, prior=False, compute_map=False)
+    return replace(base, seed=seed, baselines=REFERENCES, prior=False, compute_map=False)
 
 
 def reading_method(names, reading: str) -> str:
@@ -200,7 +201,8 @@ def summary_rows(samples, seconds: dict[str, float], splits: tuple[str, ...] = S
     return rows
 
 
-def markdown(rows: list[dict], workspace: Path, command: str, splits: tuple[str, ...] = SPLITS) -> str:
+def markdown(rows: list[dict], workspace: Path, command: str, splits: tuple[str, ...] = SPLITS,
+             seed: int = 0) -> str:
     changes = {v.name: v.change for v in VARIANTS} | {
         "most_disliked": "reference: most-disliked items", "item_cf": "reference: cosine item-CF on negatives"}
 
@@ -211,8 +213,8 @@ def markdown(rows: list[dict], workspace: Path, command: str, splits: tuple[str,
         return f"{value:.3f}" + ("" if p is None else f" ({'p < 0.001' if p < 0.001 else f'p = {p:.3f}'})")
 
     lines = ["# Ablation of the default pipeline, one seed", "",
-             f"`{command}` on `{workspace.name}` (seed 0). Each row changes one thing about the default and gives "
-             f"the full method's mean FHR@20 and LIF@20 on the {' and '.join(splits)} split"
+             f"`{command}` on `{workspace.name}` (seed {seed}). Each row changes one thing about the default and "
+             f"gives the full method's mean FHR@20 and LIF@20 on the {' and '.join(splits)} split"
              f"{'s' if len(splits) > 1 else ''}, with the p of a paired "
              "sign-flip test against the default's row (signs flipped per user; LIF on the samples with a long-tail "
              "future negative). LUF@20 is FHR@20 on the samples of users with few negatives before the anchor (the "
@@ -233,9 +235,9 @@ def markdown(rows: list[dict], workspace: Path, command: str, splits: tuple[str,
 
 def run_ablation(source: Path, out: Path, scratch: Path, only: tuple[str, ...] = (), quick: bool = False,
                  command: str = "python -m conrec_core ablation",
-                 say: Callable[[str], None] = print, splits: tuple[str, ...] = SPLITS) -> list[dict]:
+                 say: Callable[[str], None] = print, splits: tuple[str, ...] = SPLITS, seed: int = 0) -> list[dict]:
     """Run each variant (of `only`, if given) not yet in OUT's stored samples on `splits` (validation alone unless
-    a final report asks for test too), writing the tables after each; returns the table's rows."""
+    a final report asks for test too) with `seed`, writing the tables after each; returns the table's rows."""
     import pandas as pd
 
     unknown = set(only) - {v.name for v in VARIANTS}
@@ -244,14 +246,18 @@ def run_ablation(source: Path, out: Path, scratch: Path, only: tuple[str, ...] =
     out.mkdir(parents=True, exist_ok=True)
     store = out / "ablation_samples.parquet"
     samples = pd.read_parquet(store) if store.exists() else pd.DataFrame(columns=["method"])
-    timing = json.loads((out / "ablation.json").read_text())["seconds"] if (out / "ablation.json").exists() else {}
-    base = base_config(quick)
+    stored = json.loads((out / "ablation.json").read_text()) if (out / "ablation.json").exists() else {}
+    timing = stored.get("seconds", {})
+    previous = stored.get("seed", 0) if stored else seed
+    if previous != seed:
+        raise ConrecError(f"{out} holds an ablation with seed {previous}; give seed {seed} a folder of its own")
+    base = base_config(quick, seed)
 
     def write_tables() -> list[dict]:
         rows = summary_rows(with_long_tail_users(samples, source, splits), timing, splits)
-        (out / "ablation.json").write_text(json.dumps({"command": command, "seconds": timing, "rows": rows},
-                                                      indent=2) + "\n")
-        (out / "ablation.md").write_text(markdown(rows, source, command, splits))
+        (out / "ablation.json").write_text(json.dumps({"command": command, "seed": seed, "seconds": timing,
+                                                       "rows": rows}, indent=2) + "\n")
+        (out / "ablation.md").write_text(markdown(rows, source, command, splits, seed))
         return rows
 
     for variant in VARIANTS:
