@@ -15,6 +15,7 @@ from ..data.samples_config import SampleConfig
 from ..data.synthetic_config import WorldConfig
 from ..data.workspace import open_workspace
 from ..errors import ConrecError
+from .engine_options import add_engine_options, engine_options
 from .progress import print_json
 
 MAPPING_HELP = ("JSON column mapping for --format table: events.user/item/time/time_unit(s|ms|iso), "
@@ -54,6 +55,7 @@ def register(commands) -> dict:
                                               "trained on the old samples refuse the new ones until retrained.")
     samples.add_argument("--workspace", type=Path, required=True)
     add_options(samples.add_argument_group("samples (method §2)"), SampleConfig)
+    add_engine_options(samples)
     samples.add_argument("--json", action="store_true")
 
     synth = commands.add_parser("synthesize", help="write the synthetic e-commerce world as importable files",
@@ -190,7 +192,8 @@ def plain(value) -> str:
 
 def run_samples(args: argparse.Namespace) -> int:
     from ..data.importer import rebuild_samples
-    counts = rebuild_samples(args.workspace, config_from_options(SampleConfig, args))
+    engine, spark = engine_options(args)
+    counts = rebuild_samples(args.workspace, config_from_options(SampleConfig, args), engine, spark)
     if args.json:
         print_json(counts)
     else:

@@ -18,6 +18,7 @@ from ..rl.grpo_config import GRPOConfig
 from ..rl.swing_config import SwingConfig
 from ..semantic_ids.codebook_config import CodebookConfig
 from ..semantic_ids.encoder_config import EncoderConfig
+from .engine_options import add_engine_options, engine_options
 from .progress import print_json, progress_bar
 
 
@@ -59,6 +60,7 @@ def register(commands) -> dict:
                                 description="Build (or rebuild) the Swing neighbours GRPO rewards read (method §6).")
     swing.add_argument("--workspace", type=Path, required=True)
     add_options(swing, SwingConfig)
+    add_engine_options(swing)
     swing.add_argument("--json", action="store_true")
 
     grpo = commands.add_parser("grpo", help="progressive GRPO from an SFT checkpoint",
@@ -256,9 +258,12 @@ def run_ensemble(args: argparse.Namespace) -> int:
 
 def run_swing(args: argparse.Namespace) -> int:
     from ..rl.swing import build_swing
+    from ..spark.engine import engine_fill
 
-    with open_workspace(args.workspace, read_only=False) as con:
-        counts = build_swing(con, config_from_options(SwingConfig, args))
+    engine, spark = engine_options(args)
+    with engine_fill(args.workspace, engine, spark, "swing") as fill, \
+            open_workspace(args.workspace, read_only=False) as con:
+        counts = build_swing(con, config_from_options(SwingConfig, args), fill)
     if args.json:
         print_json(counts)
     else:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -32,19 +32,16 @@ DERIVED_TABLES = ("swing_neighbours", "predictions", "sample_metrics")
 NO_END = "TIMESTAMP '9999-12-31'"
 
 
-def build_samples(con: duckdb.DuckDBPyConnection, config: SampleConfig = SampleConfig()) -> dict[str, int]:
-    """(Re)build samples, user_cuts and item_stats in the workspace; return sample counts per split."""
+def build_samples(con: duckdb.DuckDBPyConnection, config: SampleConfig = SampleConfig(),
+                  fill: Callable | None = None) -> dict[str, int]:
+    """(Re)build samples, user_cuts and item_stats in the workspace; return sample counts per split. `fill`
+    (con, config) fills the three emptied tables: DuckDB's SQL below unless another engine's is given
+    (`spark/samples.py`), so the bookkeeping around them is one and the same."""
     con.execute("BEGIN TRANSACTION")
     try:
         for table in SAMPLE_TABLES:
             recreate_table(con, table)
-        _user_cuts(con, config)
-        _ordered_events(con)
-        _anchors(con, config)
-        _insert_samples(con, config)
-        _item_stats(con, config)
-        for table in ("neg", "pos", "anchors", "bounds", "negative_slices", "positive_slices"):
-            con.execute(f"DROP TABLE IF EXISTS {table}")
+        (fill or fill_in_duckdb)(con, config)
         for table in DERIVED_TABLES:
             con.execute(f"DELETE FROM {table}")
         con.execute("DELETE FROM meta WHERE key = 'swing'")
@@ -55,6 +52,16 @@ def build_samples(con: duckdb.DuckDBPyConnection, config: SampleConfig = SampleC
         con.execute("ROLLBACK")
         raise
     return dict(con.execute("SELECT split, count(*) FROM samples GROUP BY split").fetchall())
+
+
+def fill_in_duckdb(con, config: SampleConfig) -> None:
+    _user_cuts(con, config)
+    _ordered_events(con)
+    _anchors(con, config)
+    _insert_samples(con, config)
+    _item_stats(con, config)
+    for table in ("neg", "pos", "anchors", "bounds", "negative_slices", "positive_slices"):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
 def _user_cuts(con, config: SampleConfig) -> None:

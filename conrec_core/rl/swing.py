@@ -11,6 +11,7 @@ A pair (i, j) with c common users collects exactly c(c-1)/2 unordered user pairs
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timezone
 
 import duckdb
@@ -41,30 +42,22 @@ def swing_built(con) -> bool:
     return info is not None and info.get("samples_fingerprint") == read_meta(con, "samples_fingerprint")
 
 
-def build_swing(con: duckdb.DuckDBPyConnection, config: SwingConfig = SwingConfig()) -> dict:
-    """(Re)build `swing_neighbours` from the training negatives; return counts for the report."""
+def build_swing(con: duckdb.DuckDBPyConnection, config: SwingConfig = SwingConfig(),
+                fill: Callable | None = None) -> dict:
+    """(Re)build `swing_neighbours` from the training negatives; return counts for the report. `fill`
+    (con, config) fills the emptied table and returns the graph's counts (negatives, user_pairs): DuckDB's SQL
+    below unless another engine's is given (`spark/swing.py`)."""
     if not con.execute("SELECT count(*) FROM user_cuts").fetchall()[0][0]:
         raise ConrecError("the workspace has no samples (user_cuts): rebuild them before Swing")
     con.execute("BEGIN TRANSACTION")
     try:
         recreate_table(con, "swing_neighbours")
-        _training_graph(con, config)
-        _user_pairs(con, config)
-        _item_pairs(con, config)
-        con.execute("""
-            INSERT INTO swing_neighbours
-            SELECT a.item_id, b.item_id, s.rank, s.score, s.common_users
-            FROM swing_scores s JOIN swing_items a ON a.i = s.i JOIN swing_items b ON b.i = s.j
-            ORDER BY a.item_id, s.rank""")
-        counts = {
-            "negatives": con.execute("SELECT count(*) FROM swing_ui").fetchall()[0][0],
-            "user_pairs": con.execute("SELECT count(*) FROM swing_user_pairs").fetchall()[0][0],
+        counts = (fill or fill_in_duckdb)(con, config)
+        counts.update({
             "items_with_neighbours": con.execute(
                 "SELECT count(DISTINCT item_id) FROM swing_neighbours").fetchall()[0][0],
             "neighbour_rows": con.execute("SELECT count(*) FROM swing_neighbours").fetchall()[0][0],
-        }
-        for table in TEMP_TABLES + ("swing_items",):
-            con.execute(f"DROP TABLE IF EXISTS {table}")
+        })
         write_meta(con, "swing", {"config": config.to_dict(), **counts,
                                   "samples_fingerprint": read_meta(con, "samples_fingerprint"),
                                   "built_at": datetime.now(timezone.utc).isoformat(timespec="seconds")})
@@ -72,6 +65,22 @@ def build_swing(con: duckdb.DuckDBPyConnection, config: SwingConfig = SwingConfi
     except BaseException:
         con.execute("ROLLBACK")
         raise
+    return counts
+
+
+def fill_in_duckdb(con, config: SwingConfig) -> dict:
+    _training_graph(con, config)
+    _user_pairs(con, config)
+    _item_pairs(con, config)
+    con.execute("""
+        INSERT INTO swing_neighbours
+        SELECT a.item_id, b.item_id, s.rank, s.score, s.common_users
+        FROM swing_scores s JOIN swing_items a ON a.i = s.i JOIN swing_items b ON b.i = s.j
+        ORDER BY a.item_id, s.rank""")
+    counts = {"negatives": con.execute("SELECT count(*) FROM swing_ui").fetchall()[0][0],
+              "user_pairs": con.execute("SELECT count(*) FROM swing_user_pairs").fetchall()[0][0]}
+    for table in TEMP_TABLES + ("swing_items",):
+        con.execute(f"DROP TABLE IF EXISTS {table}")
     return counts
 
 

@@ -1,0 +1,1 @@
+"""Apache Spark for the data-parallel stages (samples, Swing): `--engine spark`."""

@@ -1,0 +1,65 @@
+"""A Spark session for the data-parallel stages: local mode on this machine, a cluster through `master` or
+Spark's own settings (spark-defaults.conf, PYSPARK_SUBMIT_ARGS, SPARK_HOME), which pyspark reads itself."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import ConrecError
+
+INSTALL = "pip install -r requirements-spark.txt"
+
+
+@dataclass(frozen=True)
+class SparkOptions:
+    """Where the Spark engine runs and where it trades files with the workspace."""
+
+    master: str | None = None  # spark://host:7077, yarn, local[4], ...; None: Spark's own settings, else local[*]
+    exchange: str | None = None  # a folder the cluster's executors can read and write; None: beside the workspace
+    shuffle_partitions: int | None = None  # None: twice the local cores in local mode, Spark's setting otherwise
+
+
+def require_spark() -> None:
+    """Refuse in one line where pyspark or Java is missing."""
+    try:
+        import pyspark  # noqa: F401
+    except ImportError:
+        raise ConrecError(f"--engine spark needs pyspark: {INSTALL}") from None
+    if not (shutil.which("java") or os.environ.get("JAVA_HOME")):
+        raise ConrecError("--engine spark needs Java 17 or later (java on the PATH or JAVA_HOME): Spark runs on the "
+                          "JVM; the duckdb engine needs neither")
+
+
+@contextlib.contextmanager
+def spark_session(options: SparkOptions, app: str) -> Iterator:
+    """A session with conrec's fixed settings: UTC, no UI, ANSI arithmetic off (integer maths as DuckDB's).
+    Stopped on leaving when this call started it."""
+    require_spark()
+    from pyspark.sql import SparkSession
+
+    builder = SparkSession.builder.appName(f"conrec {app}")
+    if options.master:
+        builder = builder.master(options.master)
+    local = (options.master or os.environ.get("MASTER") or "local").startswith("local")
+    if local and not options.master:
+        builder = builder.master("local[*]")
+    partitions = options.shuffle_partitions or (2 * (os.cpu_count() or 1) if local else None)
+    logging = f"-Dlog4j2.configurationFile={(Path(__file__).parent / 'log4j2.properties').as_uri()}"
+    builder = (builder.config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
+               .config("spark.ui.showConsoleProgress", "false").config("spark.sql.ansi.enabled", "false")
+               .config("spark.driver.extraJavaOptions", logging))
+    if partitions:
+        builder = builder.config("spark.sql.shuffle.partitions", str(partitions))
+    started = SparkSession.getActiveSession() is None
+    session = builder.getOrCreate()
+    session.sparkContext.setLogLevel("ERROR")
+    try:
+        yield session
+    finally:
+        if started:
+            session.stop()
