@@ -188,3 +188,21 @@ def test_samples_built_before_validation_anchors_read_as_one_per_user(tmp_path, 
         write_meta(con, "sample_config", {k: v for k, v in stored.items() if k != "validation_anchors"})
     assert read_sample_config(copy).validation_anchors == 1
     assert read_sample_config(workspace).validation_anchors == 5
+
+
+def test_samples_built_a_range_at_a_time_are_the_same_rows(tmp_path, workspace, monkeypatch):
+    """A big log's lists are built a range of samples at a time (memory); tiny ranges give the same table."""
+    import shutil
+
+    from conrec_core.data import samples as sample_module
+
+    def rows(path):
+        with open_workspace(path) as con:
+            return con.execute("SELECT * FROM samples ORDER BY sample_id").fetchall()
+
+    whole = rows(workspace)
+    copy = tmp_path / "ranges.duckdb"
+    shutil.copy(workspace, copy)
+    monkeypatch.setattr(sample_module, "ENTRIES_PER_CHUNK", 3)  # the log's lists hold ~30 entries: ~10 ranges
+    rebuild_samples(copy, read_sample_config(workspace))
+    assert len(whole) > 5 and rows(copy) == whole

@@ -32,7 +32,11 @@ def training_negatives(con) -> dict[str, set[str]]:
     return graph
 
 
-def test_swing_matches_the_formula_on_a_real_small_log(small_world, tmp_path):
+@pytest.mark.parametrize("block", [None, 50], ids=["one_block", "many_blocks"])
+def test_swing_matches_the_formula_on_a_real_small_log(small_world, tmp_path, monkeypatch, block):
+    if block:  # a big log's user pairs are counted a block of users at a time: small blocks, same answer
+        import conrec_core.rl.swing as swing_module
+        monkeypatch.setattr(swing_module, "CANDIDATES_PER_BLOCK", block)
     path = tmp_path / "ws.duckdb"
     shutil.copy(small_world, path)
     config = SwingConfig(top_k=1000, max_items_per_user=10_000, max_users_per_item=10_000, alpha=0.5)

@@ -30,6 +30,10 @@ SAMPLE_TABLES = ("samples", "user_cuts", "item_stats")
 DERIVED_TABLES = ("swing_neighbours", "predictions", "sample_metrics")
 
 NO_END = "TIMESTAMP '9999-12-31'"
+# The per-sample lists are built a range of samples at a time, each range with at most about this many list
+# entries: DuckDB's list aggregation holds its groups in memory (it does not spill), and a 10M-negative log's
+# lists in one go needed ~10 GiB.
+ENTRIES_PER_CHUNK = 20_000_000
 
 
 def build_samples(con: duckdb.DuckDBPyConnection, config: SampleConfig = SampleConfig(),
@@ -60,7 +64,7 @@ def fill_in_duckdb(con, config: SampleConfig) -> None:
     _anchors(con, config)
     _insert_samples(con, config)
     _item_stats(con, config)
-    for table in ("neg", "pos", "anchors", "bounds", "negative_slices", "positive_slices"):
+    for table in ("neg", "pos", "anchors", "bounds"):
         con.execute(f"DROP TABLE IF EXISTS {table}")
 
 
@@ -143,20 +147,29 @@ def _insert_samples(con, config: SampleConfig) -> None:
         {_count_before("neg_end", "neg", "window_end")}
         {_count_before("pos_t", "pos", "anchor_ts")}
         {_count_before("pos_end", "pos", "window_end")}""")
-    # One row per (sample, list, position): the work is the size of the output, never sample x history.
-    for table, source, parts in (
-            ("negative_slices", "neg", {"context": ("greatest(negatives_before - {limit}, 0) + 1", "negatives_before"),
-                                        "future": ("negatives_before + 1", "negatives_until_end")}),
-            ("positive_slices", "pos", {"context": ("greatest(positives_before - {limit}, 0) + 1", "positives_before"),
-                                        "future": ("positives_before + 1", "positives_until_end")})):
-        selects = " UNION ALL ".join(
-            f"SELECT sample_id, user_id, '{part}' AS part, unnest(range({lo.format(limit=limit)}, {hi} + 1)) AS position "
-            f"FROM bounds" for part, (lo, hi) in parts.items())
-        con.execute(f"""
-            CREATE TEMP TABLE {table} AS
-            SELECT s.sample_id, s.part, list(e.item_id ORDER BY s.position) AS items
-            FROM ({selects}) s JOIN {source} e USING (user_id, position)
-            GROUP BY s.sample_id, s.part""")
+    entries = con.execute(f"""
+        SELECT coalesce(sum(least(negatives_before, {limit}) + negatives_until_end - negatives_before
+                            + least(positives_before, {limit}) + positives_until_end - positives_before), 0),
+               count(*)
+        FROM bounds""").fetchall()[0]
+    chunks = max(1, -(-int(entries[0]) // ENTRIES_PER_CHUNK))
+    for chunk in range(chunks):  # contiguous sample ids, so the table is written in sample order
+        _insert_sample_range(con, config, chunk * entries[1] // chunks, (chunk + 1) * entries[1] // chunks)
+
+
+def _insert_sample_range(con, config: SampleConfig, first: int, last: int) -> None:
+    """The samples with first < sample_id <= last, in one statement: their lists are never stored twice."""
+    limit = config.context_limit
+    in_range = f"sample_id > {int(first)} AND sample_id <= {int(last)}"
+
+    def positions(source: str, lo: str, hi: str) -> str:
+        # one row per (sample, position): the work is the size of the output, never sample x history
+        return f"""(SELECT s.sample_id, list(e.item_id ORDER BY s.position) AS items
+                    FROM (SELECT sample_id, user_id, unnest(range({lo}, {hi} + 1)) AS position
+                          FROM bounds WHERE {in_range}) s
+                    JOIN {source} e USING (user_id, position)
+                    GROUP BY s.sample_id)"""
+
     con.execute(f"""
         INSERT INTO samples
         SELECT b.sample_id, b.user_id, b.split, b.anchor_ts, b.anchor_event_id, b.next_negative,
@@ -170,10 +183,13 @@ def _insert_samples(con, config: SampleConfig) -> None:
                coalesce(pf.items, []) AS future_positives,
                b.negatives_before < ? AS long_tail_user
         FROM bounds b
-        LEFT JOIN negative_slices nc ON nc.sample_id = b.sample_id AND nc.part = 'context'
-        JOIN negative_slices nf ON nf.sample_id = b.sample_id AND nf.part = 'future'
-        LEFT JOIN positive_slices pc ON pc.sample_id = b.sample_id AND pc.part = 'context'
-        LEFT JOIN positive_slices pf ON pf.sample_id = b.sample_id AND pf.part = 'future'
+        LEFT JOIN {positions("neg", f"greatest(negatives_before - {limit}, 0) + 1", "negatives_before")} nc
+             USING (sample_id)
+        JOIN {positions("neg", "negatives_before + 1", "negatives_until_end")} nf USING (sample_id)
+        LEFT JOIN {positions("pos", f"greatest(positives_before - {limit}, 0) + 1", "positives_before")} pc
+             USING (sample_id)
+        LEFT JOIN {positions("pos", "positives_before + 1", "positives_until_end")} pf USING (sample_id)
+        WHERE b.{in_range}
         ORDER BY b.sample_id""", [config.long_tail_user_negatives])
 
 

@@ -22,6 +22,10 @@ from ..errors import WorkspaceBusy, WorkspaceError
 from .schema import SCHEMA_VERSION, create_tables, migrate
 
 DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
+# DuckDB lets a query take 80% of the machine's memory by default; a workspace connection gets this much and
+# spills the rest to disk (joins, sorts, aggregations), so a big log's samples and Swing fit beside the app.
+# CONREC_DUCKDB_MEMORY sets another (README: Big logs).
+MEMORY_LIMIT = os.environ.get("CONREC_DUCKDB_MEMORY", "3GB")
 LOCK_TIMEOUT = 15.0  # seconds a connection waits for another process's lock (writers hold it for seconds)
 # The results of long work (predictions, metrics, a codebook, embeddings) wait this long for readers to let
 # go: giving up would throw the work away, and a reader (the app, a DuckDB shell) may hold on for a while.
@@ -70,7 +74,7 @@ def _connect_duckdb(path: Path, *, read_only: bool, lock_timeout: float) -> duck
     while True:
         try:
             # a reader reaches nothing but the workspace: no view or query in a crafted file can read other files
-            config = {"enable_external_access": False} if read_only else {}
+            config = {"memory_limit": MEMORY_LIMIT} | ({"enable_external_access": False} if read_only else {})
             con = duckdb.connect(str(path), read_only=read_only, config=config)
             break
         except duckdb.IOException as error:
@@ -133,7 +137,7 @@ def new_workspace(path: Path | str) -> Iterator[duckdb.DuckDBPyConnection]:
     remove_orphan_imports(path)
     staging = path.with_name(f".{path.name}.building-{os.getpid()}")
     _remove_database(staging)
-    con = duckdb.connect(str(staging))
+    con = duckdb.connect(str(staging), config={"memory_limit": MEMORY_LIMIT})
     try:
         con.execute("SET TimeZone = 'UTC'")
         create_tables(con)

@@ -108,19 +108,55 @@ def _training_graph(con, config: SwingConfig) -> None:
                 [config.activity_power])
 
 
+# Users' shared-item counts come from a sparse product of the user x item matrix with its transpose, a block of
+# users at a time: the candidate pairs (one per item two users share) of a log's popular items run to hundreds of
+# millions, and a SQL join and hash aggregation over them took minutes and ~11 GiB on 10M negatives. A block
+# holds at most this many candidates (~12 bytes each), so memory stays bounded whatever the skew.
+CANDIDATES_PER_BLOCK = 20_000_000
+
+
 def _user_pairs(con, config: SwingConfig) -> None:
     """User pairs sharing two or more items, with their weight w_u w_v / (α + |I_u ∩ I_v|)."""
+    shared = _shared_counts(con)
+    con.register("swing_shared_frame", shared)
     con.execute("""
         CREATE TEMP TABLE swing_user_pairs AS
         SELECT row_number() OVER () AS pair, p.u, p.v, wu.w * wv.w / (? + p.shared) AS weight
-        FROM (SELECT a.u, b.u AS v, count(*) AS shared
-              FROM swing_ui a JOIN swing_ui b ON a.i = b.i AND a.u < b.u
-              GROUP BY a.u, b.u HAVING count(*) >= 2) p
-        JOIN swing_weights wu ON wu.u = p.u JOIN swing_weights wv ON wv.u = p.v""", [config.alpha])
+        FROM swing_shared_frame p JOIN swing_weights wu ON wu.u = p.u JOIN swing_weights wv ON wv.u = p.v""",
+                [config.alpha])
+    con.unregister("swing_shared_frame")
     con.execute("""
         CREATE TEMP TABLE swing_pair_items AS
         SELECT p.pair, p.weight, a.i
         FROM swing_user_pairs p JOIN swing_ui a ON a.u = p.u JOIN swing_ui b ON b.u = p.v AND b.i = a.i""")
+
+
+def _shared_counts(con) -> pd.DataFrame:
+    """(u, v, shared): every user pair u < v of `swing_ui` sharing two or more items."""
+    import numpy as np
+    from scipy.sparse import csr_matrix
+
+    graph = con.execute("SELECT u - 1 AS u, i - 1 AS i FROM swing_ui").fetchnumpy()
+    users, items = graph["u"].astype(np.int64), graph["i"].astype(np.int64)
+    if not len(users):
+        return pd.DataFrame({"u": np.array([], np.int32), "v": np.array([], np.int32),
+                             "shared": np.array([], np.int64)})
+    shape = (int(users.max()) + 1, int(items.max()) + 1)
+    matrix = csr_matrix((np.ones(len(users), np.int32), (users, items)), shape=shape)
+    transposed = matrix.T.tocsr()
+    # candidates of users 0 .. u-1: each user's share is the sum of its items' user counts
+    before = np.concatenate([[0], np.cumsum(matrix @ np.diff(transposed.indptr))])
+    parts, start = [], 0
+    while start < shape[0]:
+        stop = max(start + 1, int(np.searchsorted(before, before[start] + CANDIDATES_PER_BLOCK, "right")) - 1)
+        block = (matrix[start:stop] @ transposed).tocoo()
+        rows = block.row.astype(np.int64) + start
+        keep = (block.data >= 2) & (block.col > rows)
+        parts.append((rows[keep], block.col[keep], block.data[keep]))
+        start = stop
+    u, v, count = (np.concatenate(column) for column in zip(*parts))
+    return pd.DataFrame({"u": (u + 1).astype(np.int32), "v": (v + 1).astype(np.int32),
+                         "shared": count.astype(np.int64)})
 
 
 def _item_pairs(con, config: SwingConfig) -> None:
