@@ -58,7 +58,8 @@ def stage(name: str, folder: Path) -> dict:
                                sample_config=SampleConfig())
         result = {"rows": report.events.rows_read, "samples": sum(report.samples.values())}
     elif name == "samples-spark":
-        result = {"samples": sum(rebuild_samples(folder / "spark.duckdb", SampleConfig(), "spark").values())}
+        with engine_fill(folder / "spark.duckdb", "spark", None, "samples") as fill:
+            result = {"samples": sum(rebuild_samples(folder / "spark.duckdb", SampleConfig(), fill).values())}
     else:
         engine, path = ("spark", folder / "spark.duckdb") if name == "swing-spark" else ("duckdb",
                                                                                           folder / "ws.duckdb")

@@ -14,6 +14,7 @@ LAYERS = (
     ("decoding",),  # constrained search and everything that turns scores into ranked lists
     ("training",),  # SFT
     ("rl",),
+    ("spark",),  # the Spark engine of the data stages (samples, Swing): the CLI chooses it
     ("evaluation",),  # scoring: metrics, intervals, baselines, probes, slices, the report
     ("experiment",),  # the pipeline's trip: spec, stages, seeds, runs, ablation
     ("views", "jobs", "shipped"),

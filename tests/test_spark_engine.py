@@ -71,7 +71,8 @@ def copies(log, tmp_path, config: SampleConfig) -> dict:
     for engine in ("duckdb", "spark"):
         paths[engine] = tmp_path / f"{engine}.duckdb"
         shutil.copy(log, paths[engine])
-        rebuild_samples(paths[engine], config, engine, LOCAL)
+        with engine_fill(paths[engine], engine, LOCAL, "samples") as fill:
+            rebuild_samples(paths[engine], config, fill)
     return paths
 
 

@@ -192,8 +192,11 @@ def plain(value) -> str:
 
 def run_samples(args: argparse.Namespace) -> int:
     from ..data.importer import rebuild_samples
+    from ..spark.engine import engine_fill
+
     engine, spark = engine_options(args)
-    counts = rebuild_samples(args.workspace, config_from_options(SampleConfig, args), engine, spark)
+    with engine_fill(args.workspace, engine, spark, "samples") as fill:
+        counts = rebuild_samples(args.workspace, config_from_options(SampleConfig, args), fill)
     if args.json:
         print_json(counts)
     else:

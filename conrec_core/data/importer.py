@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable
+from typing import Callable
 
 from ..errors import ConrecError, DataError
 from .mapping import FORMATS, ImportMapping, load_mapping
@@ -15,9 +15,6 @@ from .samples_config import SampleConfig
 from .staging import EventCounts, ItemCounts, require_columns, stage_events, stage_items
 from .tabular import CsvOptions, read_table
 from .workspace import new_workspace, open_workspace, write_meta
-
-if TYPE_CHECKING:
-    from ..spark.session import SparkOptions
 
 IMPORT_STEPS = 5
 TRUE_DISLIKE_COLUMNS = ("user_id", "facet", "value", "weight")
@@ -159,12 +156,8 @@ def _import_true_dislikes(con, path: Path) -> int:
     return con.execute("SELECT count(*) FROM true_dislikes").fetchall()[0][0]
 
 
-def rebuild_samples(workspace: Path | str, config: SampleConfig, engine: str = "duckdb",
-                    spark: SparkOptions | None = None) -> dict[str, int]:
-    """Rebuild only the samples of an existing workspace with other settings, on `engine` (duckdb or spark)."""
-    from ..spark.engine import engine_fill
-
-    with engine_fill(Path(workspace), engine, spark, "samples") as fill, \
-            open_workspace(workspace, read_only=False) as con:
+def rebuild_samples(workspace: Path | str, config: SampleConfig, fill: Callable | None = None) -> dict[str, int]:
+    """Rebuild only the samples of an existing workspace with other settings; `fill` as `build_samples` takes it
+    (another engine's, `spark/engine.py::engine_fill`)."""
+    with open_workspace(workspace, read_only=False) as con:
         return build_samples(con, config, fill)
-
