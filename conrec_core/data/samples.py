@@ -34,6 +34,7 @@ NO_END = "TIMESTAMP '9999-12-31'"
 # entries: DuckDB's list aggregation holds its groups in memory (it does not spill), and a 10M-negative log's
 # lists in one go needed ~10 GiB.
 ENTRIES_PER_CHUNK = 20_000_000
+FINGERPRINT_BATCH = 100_000
 
 
 def build_samples(con: duckdb.DuckDBPyConnection, config: SampleConfig = SampleConfig(),
@@ -86,12 +87,15 @@ def _user_cuts(con, config: SampleConfig) -> None:
 
 def _ordered_events(con) -> None:
     # position = 1-based place in the user's sequence of this kind, ordered by (ts, event_id);
+    # g = place in all users' sequences one after another, so a user's positions lo..hi are the rows
+    # offset + lo .. offset + hi, joined on one integer (offset: the g before the user's first);
     # upto = number of the user's events of this kind with ts <= this ts (ties counted together), so an
     # ASOF match on "latest event before X" gives the count of events before X.
     for table, kind in (("neg", "negative"), ("pos", "positive")):
         con.execute(f"""
             CREATE TEMP TABLE {table} AS
             SELECT user_id, item_id, ts, event_id,
+                   row_number() OVER (ORDER BY user_id, ts, event_id) AS g,
                    row_number() OVER (PARTITION BY user_id ORDER BY ts, event_id) AS position,
                    rank() OVER (PARTITION BY user_id ORDER BY ts) - 1 AS before,
                    count(*) OVER (PARTITION BY user_id ORDER BY ts
@@ -141,8 +145,11 @@ def _insert_samples(con, config: SampleConfig) -> None:
         CREATE TEMP TABLE bounds AS
         SELECT row_number() OVER (ORDER BY a.user_id, a.anchor_ts, a.anchor_event_id) AS sample_id, a.*,
                coalesce(recent.upto, 0) AS recent_before, neg_end.upto AS negatives_until_end,
-               coalesce(pos_t.upto, 0) AS positives_before, coalesce(pos_end.upto, 0) AS positives_until_end
+               coalesce(pos_t.upto, 0) AS positives_before, coalesce(pos_end.upto, 0) AS positives_until_end,
+               neg_start.offset AS negative_offset, pos_start.offset AS positive_offset
         FROM anchors a
+        JOIN (SELECT user_id, min(g) - 1 AS offset FROM neg GROUP BY user_id) neg_start USING (user_id)
+        LEFT JOIN (SELECT user_id, min(g) - 1 AS offset FROM pos GROUP BY user_id) pos_start USING (user_id)
         {_count_before("recent", "neg", "recent_start")}
         {_count_before("neg_end", "neg", "window_end")}
         {_count_before("pos_t", "pos", "anchor_ts")}
@@ -164,10 +171,11 @@ def _insert_sample_range(con, config: SampleConfig, first: int, last: int) -> No
 
     def positions(source: str, lo: str, hi: str) -> str:
         # one row per (sample, position): the work is the size of the output, never sample x history
-        return f"""(SELECT s.sample_id, list(e.item_id ORDER BY s.position) AS items
-                    FROM (SELECT sample_id, user_id, unnest(range({lo}, {hi} + 1)) AS position
+        offset = {"neg": "negative_offset", "pos": "positive_offset"}[source]
+        return f"""(SELECT s.sample_id, list(e.item_id ORDER BY s.g) AS items
+                    FROM (SELECT sample_id, unnest(range({offset} + {lo}, {offset} + {hi} + 1)) AS g
                           FROM bounds WHERE {in_range}) s
-                    JOIN {source} e USING (user_id, position)
+                    JOIN {source} e USING (g)
                     GROUP BY s.sample_id)"""
 
     con.execute(f"""
@@ -300,12 +308,18 @@ def seen_items(workspace, sample_ids) -> dict[int, tuple[str, ...]]:
 
 
 def _fingerprint(con: duckdb.DuckDBPyConnection, config: SampleConfig) -> str:
-    """A hash of the sample settings and of every sample's identity: what fitted artefacts record."""
-    digest = con.execute("""
-        SELECT md5(coalesce(string_agg(concat_ws('|', sample_id, user_id, anchor_event_id, split, next_negative,
-                                                 c.validation_cut, c.test_cut), ',' ORDER BY sample_id), ''))
-        FROM samples JOIN user_cuts c USING (user_id)""").fetchall()[0][0]
-    return hashlib.sha256((json.dumps(config.to_dict(), sort_keys=True) + digest).encode()).hexdigest()
+    """A hash of the sample settings and of every sample's identity: what fitted artefacts record. The md5 of
+    the samples' identities joined by ',' in sample order, fed a batch of rows at a time (the one string of a
+    big log's samples would be gigabytes)."""
+    rows = con.execute("""
+        SELECT concat_ws('|', sample_id, user_id, anchor_event_id, split, next_negative, c.validation_cut,
+                         c.test_cut)
+        FROM samples JOIN user_cuts c USING (user_id) ORDER BY sample_id""")
+    digest, separator = hashlib.md5(), ""
+    while batch := rows.fetchmany(FINGERPRINT_BATCH):
+        digest.update((separator + ",".join(row for (row,) in batch)).encode())
+        separator = ","
+    return hashlib.sha256((json.dumps(config.to_dict(), sort_keys=True) + digest.hexdigest()).encode()).hexdigest()
 
 
 def samples_fingerprint(workspace) -> str | None:
