@@ -22,6 +22,7 @@ class SparkOptions:
     master: str | None = None  # spark://host:7077, yarn, local[4], ...; None: Spark's own settings, else local[*]
     exchange: str | None = None  # a folder the cluster's executors can read and write; None: beside the workspace
     shuffle_partitions: int | None = None  # None: twice the local cores in local mode, Spark's setting otherwise
+    local_memory: str = "4g"  # local mode's one JVM (driver and executor): Spark's 1g fails to broadcast a join
 
 
 def require_spark() -> None:
@@ -55,11 +56,19 @@ def spark_session(options: SparkOptions, app: str) -> Iterator:
                .config("spark.driver.extraJavaOptions", logging))
     if partitions:
         builder = builder.config("spark.sql.shuffle.partitions", str(partitions))
+    if local:
+        builder = builder.config("spark.driver.memory", options.local_memory)
     started = SparkSession.getActiveSession() is None
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
     try:
         yield session
+    except Exception as error:
+        if type(error).__module__.split(".")[0] not in ("py4j", "pyspark"):
+            raise
+        lines = [line.strip(" :") for line in str(error).splitlines() if line.strip()]
+        cause = next((line for line in lines if "Exception:" in line), lines[0] if lines else type(error).__name__)
+        raise ConrecError(f"Spark failed in {app}: {cause[:400]}") from error
     finally:
         if started:
             session.stop()

@@ -1,8 +1,8 @@
 """Swing on Spark: the same neighbours `rl/swing.py` builds in DuckDB, for logs past one machine.
 
 The steps are the DuckDB engine's (capped training graph, user pairs sharing two or more items, item pairs
-over those users' shared items), keyed by the ids themselves: DuckDB numbers users and items in id order to
-join on small integers, and comparing ids orders pairs the same way. Scores keep 9 decimals as DuckDB's do.
+over those users' shared items), users and items numbered in id order as DuckDB numbers them, so pairs are
+ordered and ranks tie-broken the same way. Scores keep 9 decimals as DuckDB's do.
 """
 
 from __future__ import annotations
@@ -33,13 +33,21 @@ def swing_in_spark(spark, events: str, cuts: str, config: SwingConfig, out: Path
     spark.read.parquet(events).createOrReplaceTempView("events")
     spark.read.parquet(cuts).createOrReplaceTempView("user_cuts")
     spark.sql(f"""
-        SELECT user_id AS u, item_id AS i FROM (
+        SELECT user_id, item_id FROM (
             SELECT *, row_number() OVER (PARTITION BY item_id ORDER BY ts DESC, user_id) AS item_turn FROM (
                 SELECT *, row_number() OVER (PARTITION BY user_id ORDER BY ts DESC, item_id) AS user_turn FROM (
                     SELECT e.user_id, e.item_id, max(e.ts) AS ts FROM events e JOIN user_cuts c USING (user_id)
                     WHERE e.kind = 'negative' AND e.ts < c.validation_cut GROUP BY e.user_id, e.item_id))
             WHERE user_turn <= {config.max_items_per_user})
-        WHERE item_turn <= {config.max_users_per_item}""").cache().createOrReplaceTempView("swing_ui")
+        WHERE item_turn <= {config.max_users_per_item}""").createOrReplaceTempView("swing_capped")
+    # users and items numbered in id order, as DuckDB's are: the joins below compare and hash integers
+    for view, column in (("swing_users", "user_id"), ("swing_items", "item_id")):
+        spark.sql(f"SELECT {column}, CAST(row_number() OVER (ORDER BY {column}) AS INT) AS n "
+                  f"FROM (SELECT DISTINCT {column} FROM swing_capped)").cache().createOrReplaceTempView(view)
+    spark.sql("""
+        SELECT su.n AS u, si.n AS i FROM swing_capped c
+        JOIN swing_users su USING (user_id) JOIN swing_items si USING (item_id)""") \
+        .cache().createOrReplaceTempView("swing_ui")
     spark.sql(f"SELECT u, pow(count(*), -{double(config.activity_power)}) AS w FROM swing_ui GROUP BY u") \
         .createOrReplaceTempView("swing_weights")
     spark.sql(f"""
@@ -60,14 +68,16 @@ def swing_in_spark(spark, events: str, cuts: str, config: SwingConfig, out: Path
             FROM swing_pair_items x JOIN swing_pair_items y ON x.u = y.u AND x.v = y.v AND x.i < y.i
             GROUP BY x.i, y.i HAVING count(*) >= {least_pairs}),
         both_ways AS (SELECT i, j, round(score, 9) AS score, user_pairs FROM pairs
-                      UNION ALL SELECT j, i, round(score, 9), user_pairs FROM pairs)
-        SELECT item_id, neighbour_id, rank, score, common_users FROM (
-            SELECT i AS item_id, j AS neighbour_id, score,
-                   CAST(round((1 + sqrt(1 + 8 * user_pairs)) / 2) AS INT) AS common_users,
+                      UNION ALL SELECT j, i, round(score, 9), user_pairs FROM pairs),
+        ranked AS (
+            SELECT i, j, score, CAST(round((1 + sqrt(1 + 8 * user_pairs)) / 2) AS INT) AS common_users,
                    CAST(row_number() OVER (PARTITION BY i ORDER BY score DESC, j) AS INT) AS rank
             FROM both_ways)
-        WHERE rank <= {config.top_k}""").write.parquet(str(out))
+        SELECT a.item_id, b.item_id AS neighbour_id, r.rank, r.score, r.common_users
+        FROM ranked r JOIN swing_items a ON a.n = r.i JOIN swing_items b ON b.n = r.j
+        WHERE r.rank <= {config.top_k}""").write.parquet(str(out))
     counts = {"negatives": spark.table("swing_ui").count(), "user_pairs": spark.table("swing_user_pairs").count()}
-    for view in ("events", "user_cuts", "swing_ui", "swing_weights", "swing_user_pairs", "swing_pair_items"):
+    for view in ("events", "user_cuts", "swing_capped", "swing_users", "swing_items", "swing_ui", "swing_weights",
+                 "swing_user_pairs", "swing_pair_items"):
         spark.catalog.dropTempView(view)
     return counts
