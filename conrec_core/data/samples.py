@@ -33,7 +33,7 @@ NO_END = "TIMESTAMP '9999-12-31'"
 # The per-sample lists are built a range of samples at a time, each range with at most about this many list
 # entries: DuckDB's list aggregation holds its groups in memory (it does not spill), and a 10M-negative log's
 # lists in one go needed ~10 GiB.
-ENTRIES_PER_CHUNK = 20_000_000
+ENTRIES_PER_CHUNK = 20_000_000  # docs/decisions.md#big-logs
 FINGERPRINT_BATCH = 100_000
 
 

@@ -25,7 +25,7 @@ DUCKDB_MAGIC = b"DUCK"  # bytes 8-11 of every DuckDB database file
 # DuckDB lets a query take 80% of the machine's memory by default; a workspace connection gets this much and
 # spills the rest to disk (joins, sorts, aggregations), so a big log's samples and Swing fit beside the app.
 # CONREC_DUCKDB_MEMORY sets another (README: Big logs).
-MEMORY_LIMIT = os.environ.get("CONREC_DUCKDB_MEMORY", "3GB")
+MEMORY_LIMIT = os.environ.get("CONREC_DUCKDB_MEMORY", "3GB")  # docs/decisions.md#big-logs
 LOCK_TIMEOUT = 15.0  # seconds a connection waits for another process's lock (writers hold it for seconds)
 # The results of long work (predictions, metrics, a codebook, embeddings) wait this long for readers to let
 # go: giving up would throw the work away, and a reader (the app, a DuckDB shell) may hold on for a while.

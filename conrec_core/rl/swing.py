@@ -112,7 +112,7 @@ def _training_graph(con, config: SwingConfig) -> None:
 # users at a time: the candidate pairs (one per item two users share) of a log's popular items run to hundreds of
 # millions, and a SQL join and hash aggregation over them took minutes and ~11 GiB on 10M negatives. A block
 # holds at most this many candidates (~12 bytes each), so memory stays bounded whatever the skew.
-CANDIDATES_PER_BLOCK = 20_000_000
+CANDIDATES_PER_BLOCK = 20_000_000  # docs/decisions.md#big-logs
 
 
 def _user_pairs(con, config: SwingConfig) -> None:
