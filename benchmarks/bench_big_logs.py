@@ -27,6 +27,8 @@ from pathlib import Path
 
 import duckdb
 
+from benchmarks import bench_workspace
+
 MAPPING = {"events": {"user": "user_id", "item": "item_id", "time": "ts", "time_unit": "s",
                       "kind": {"column": "action", "negative": ["dislike"]}}}
 # every run imports the log first (DuckDB: the workspace the other stages read)
@@ -47,18 +49,16 @@ def generate(path: Path, events: int, users: int, items: int) -> None:
 
 def stage(name: str, folder: Path) -> dict:
     """Run one stage in this process; its seconds and peak memory."""
-    from conrec_core.data.importer import import_source, rebuild_samples
+    from conrec_core.data.importer import rebuild_samples
     from conrec_core.data.samples_config import SampleConfig
     from conrec_core.data.workspace import open_workspace
     from conrec_core.rl.swing import build_swing
     from conrec_core.spark.engine import engine_fill
 
+    if name == "import":  # bench_workspace's import stage, on this log
+        return bench_workspace.stage("import", folder)
     started = time.perf_counter()
-    if name == "import":
-        report = import_source(folder / "log.parquet", folder / "ws.duckdb", mapping=folder / "mapping.json",
-                               sample_config=SampleConfig())
-        result = {"rows": report.events.rows_read, "samples": sum(report.samples.values())}
-    elif name == "samples-spark":
+    if name == "samples-spark":
         with engine_fill(folder / "spark.duckdb", "spark", None, "samples") as fill:
             result = {"samples": sum(rebuild_samples(folder / "spark.duckdb", SampleConfig(), fill).values())}
     else:
