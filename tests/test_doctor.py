@@ -36,6 +36,9 @@ def plant_faults(workspace):
     (exports / f".slice.csv.{GONE}.tmp").write_text("half")
     (exports / "slice.csv").write_text("user_id\nedited\n")
     (exports / "slice.manifest.json").write_text(json.dumps({"file": "slice.csv", "rows": 1, "sha256": "0" * 64}))
+    spark_run = artifacts_dir(workspace) / "spark" / f"run-0123456789ab-{GONE}"  # a Spark run killed mid-way
+    spark_run.mkdir(parents=True)
+    (spark_run / "events.parquet").write_bytes(b"PAR1")
     with open_workspace(workspace, read_only=False) as con:
         con.execute("DROP TABLE item_map")
 
@@ -58,6 +61,8 @@ def test_planted_faults_are_found_and_the_safe_ones_repaired(tiny_world):
     assert "job deadjob: sft: its worker is gone; marked failed" in repaired
     assert f"leftovers: removed .slice.csv.{GONE}.tmp, left by an export that was killed" in repaired
     assert "workspace: created the missing tables (empty): item_map" in repaired
+    assert (f"leftovers: removed Spark exchange folder run-0123456789ab-{GONE}, left by a Spark run that was killed"
+            in repaired)
     assert problems == [
         "checkpoint 'tiny': model.safetensors is not the file this checkpoint was saved with (changed or truncated)",
         "job file garbage.json: unreadable (truncated, or not a job record); the app passes over it",

@@ -4,7 +4,8 @@ What it looks at, in order: the database file (opens, schema, every table), impo
 against the fingerprint the SIDs were made with; a save killed after its database commit is finished from its
 staging folder), checkpoints (interrupted saves settled, weights against their recorded digests, codebook
 fingerprints), job records (a worker that died is marked failed; unreadable records named), exports (data
-files against their manifests' digests, temporary files of killed exports). Nothing a user made is deleted:
+files against their manifests' digests, temporary files of killed exports), the Parquet folders of killed Spark
+runs. Nothing a user made is deleted:
 only files conrec itself left half-written by a process that no longer runs.
 """
 
@@ -51,6 +52,7 @@ def doctor(workspace: Path | str, *, repair: bool = True) -> list[Finding]:
     findings += _checkpoints(workspace, repair)
     findings += _jobs(workspace, repair)
     findings += _exports(workspace, repair)
+    findings += _spark_exchanges(workspace, repair)
     return findings
 
 
@@ -210,6 +212,23 @@ def _exports(workspace: Path, repair: bool) -> list[Finding]:
                                                    "replaced it, or it was edited); export it again"))
         else:
             findings.append(Finding(part, OK, f"{record.get('rows', '?')} rows"))
+    return findings
+
+
+def _spark_exchanges(workspace: Path, repair: bool) -> list[Finding]:
+    """Parquet folders of Spark runs that were killed (`spark/exchange.py`; the default place only: a cluster's
+    shared folder is the cluster's to clean)."""
+    from ..spark.exchange import default_exchange
+
+    folder, findings = default_exchange(workspace), []
+    for leftover in sorted(folder.glob("run-*")) if folder.is_dir() else []:
+        if _owner_alive(leftover.name):
+            continue
+        if repair:
+            shutil.rmtree(leftover, ignore_errors=True)
+        findings.append(Finding("leftovers", REPAIRED if repair else PROBLEM,
+                                f"{'removed ' if repair else ''}Spark exchange folder {leftover.name}, left by a "
+                                "Spark run that was killed"))
     return findings
 
 

@@ -4,6 +4,7 @@ since the epoch (BIGINT), so neither side's time-zone rules touch them and the e
 from __future__ import annotations
 
 import contextlib
+import os
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -20,12 +21,17 @@ def sql_string(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def default_exchange(workspace: Path) -> Path:
+    return artifacts_dir(workspace) / "spark"
+
+
 @contextlib.contextmanager
 def exchange_folder(workspace: Path, exchange: str | None) -> Iterator[Path]:
     """A fresh folder for one run's files, under `exchange` (one the cluster reads too) or beside the workspace;
-    removed afterwards, whatever happens."""
-    root = Path(exchange) if exchange else artifacts_dir(workspace) / "spark"
-    folder = root / f"run-{uuid.uuid4().hex[:12]}"
+    removed afterwards, whatever happens. Its name ends in this process's id, so `doctor` can tell the folder of
+    a killed run (`exchange_leftovers`)."""
+    root = Path(exchange) if exchange else default_exchange(workspace)
+    folder = root / f"run-{uuid.uuid4().hex[:12]}-{os.getpid()}"
     folder.mkdir(parents=True)
     try:
         yield folder
