@@ -29,7 +29,7 @@ def default_exchange(workspace: Path) -> Path:
 def exchange_folder(workspace: Path, exchange: str | None) -> Iterator[Path]:
     """A fresh folder for one run's files, under `exchange` (one the cluster reads too) or beside the workspace;
     removed afterwards, whatever happens. Its name ends in this process's id, so `doctor` can tell the folder of
-    a killed run (`exchange_leftovers`)."""
+    a killed run (`maintenance/doctor.py`)."""
     root = Path(exchange) if exchange else default_exchange(workspace)
     folder = root / f"run-{uuid.uuid4().hex[:12]}-{os.getpid()}"
     folder.mkdir(parents=True)
@@ -39,9 +39,9 @@ def exchange_folder(workspace: Path, exchange: str | None) -> Iterator[Path]:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def export(con, query: str, path: Path, params: list | None = None) -> str:
+def export(con, query: str, path: Path) -> str:
     """Write the rows of `query` to one Parquet file; returns its path as Spark reads it."""
-    con.execute(f"COPY ({query}) TO {sql_string(str(path))} (FORMAT parquet)", params or [])
+    con.execute(f"COPY ({query}) TO {sql_string(str(path))} (FORMAT parquet)")
     return str(path)
 
 

@@ -22,7 +22,8 @@ class SparkOptions:
     master: str | None = None  # spark://host:7077, yarn, local[4], ...; None: Spark's own settings, else local[*]
     exchange: str | None = None  # a folder the cluster's executors can read and write; None: beside the workspace
     shuffle_partitions: int | None = None  # None: twice the local cores in local mode, Spark's setting otherwise
-    local_memory: str = "4g"  # local mode's one JVM (driver and executor): Spark's 1g fails to broadcast a join
+    local_memory: str = "4g"  # the driver's JVM (in local mode the executor too): Spark's 1g fails to broadcast
+    # a join of the 1M-negative benchmark log
 
 
 def require_spark() -> None:
@@ -44,23 +45,20 @@ def spark_session(options: SparkOptions, app: str) -> Iterator:
     from pyspark.sql import SparkSession
 
     builder = SparkSession.builder.appName(f"conrec {app}")
-    if options.master:
+    if options.master:  # else Spark's own settings choose, and without any pyspark runs local[*]
         builder = builder.master(options.master)
-    local = (options.master or os.environ.get("MASTER") or "local").startswith("local")
-    if local and not options.master:
-        builder = builder.master("local[*]")
-    partitions = options.shuffle_partitions or (2 * (os.cpu_count() or 1) if local else None)
     logging = f"-Dlog4j2.configurationFile={(Path(__file__).parent / 'log4j2.properties').as_uri()}"
     builder = (builder.config("spark.sql.session.timeZone", "UTC").config("spark.ui.enabled", "false")
                .config("spark.ui.showConsoleProgress", "false").config("spark.sql.ansi.enabled", "false")
-               .config("spark.driver.extraJavaOptions", logging))
-    if partitions:
-        builder = builder.config("spark.sql.shuffle.partitions", str(partitions))
-    if local:
-        builder = builder.config("spark.driver.memory", options.local_memory)
+               .config("spark.driver.extraJavaOptions", logging)
+               .config("spark.driver.memory", options.local_memory))  # read only where this call starts the JVM
     started = SparkSession.getActiveSession() is None
     session = builder.getOrCreate()
     session.sparkContext.setLogLevel("ERROR")
+    local = session.sparkContext.master.startswith("local")
+    partitions = options.shuffle_partitions or (2 * (os.cpu_count() or 1) if local else None)
+    if partitions:
+        session.conf.set("spark.sql.shuffle.partitions", str(partitions))
     try:
         yield session
     except Exception as error:
