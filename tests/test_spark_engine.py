@@ -1,7 +1,7 @@
 """The Spark engine writes the tables the DuckDB engine writes (`--engine spark` on samples and swing): on a small
 log full of the cases that tell two implementations apart, every row equal, Swing's scores to 1e-9 and the
 samples' fingerprint the same, so every later stage reads them unchanged. Marked `spark` (its own line in
-.ci/run): Spark in local mode takes a minute."""
+.ci/run): Spark in local mode takes under two minutes."""
 
 from __future__ import annotations
 
