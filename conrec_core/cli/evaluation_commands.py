@@ -90,8 +90,9 @@ def register_experiments(commands) -> None:
     """The commands that choose defaults on validation: the ablation and the tuning protocol."""
     ablation = commands.add_parser("ablation", help="the default pipeline against one change at a time",
                                    description="Leave-one-out ablation on one seed: the default pipeline, then again "
-                                               "with one thing changed per row, each on the validation and the test "
-                                               "split, with a paired test against the default. Writes "
+                                               "with one thing changed per row, each on the validation split (and "
+                                               "the test split with --with-test, for a final report only), with a "
+                                               "paired test against the default. Writes "
                                                "OUT/ablation.md, ablation.json and the per-sample table, after each "
                                                "row; a stopped run resumes at the next one.")
     ablation.add_argument("--workspace", type=Path, required=True, help="an imported workspace (never written to)")
