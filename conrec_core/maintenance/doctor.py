@@ -220,31 +220,30 @@ def _spark_exchanges(workspace: Path, repair: bool) -> list[Finding]:
     shared folder is the cluster's to clean)."""
     from ..spark.exchange import default_exchange
 
-    folder, findings = default_exchange(workspace), []
-    for leftover in sorted(folder.glob("run-*")) if folder.is_dir() else []:
-        if _owner_alive(leftover.name):
-            continue
-        if repair:
-            shutil.rmtree(leftover, ignore_errors=True)
-        findings.append(Finding("leftovers", REPAIRED if repair else PROBLEM,
-                                f"{'removed ' if repair else ''}Spark exchange folder {leftover.name}, left by a "
-                                "Spark run that was killed"))
-    return findings
+    folder = default_exchange(workspace)
+    return _dead_owners(sorted(folder.glob("run-*")) if folder.is_dir() else [], repair,
+                        "Spark exchange folder {}, left by a Spark run that was killed")
 
 
 def _staging_folders(parent: Path, what: str, repair: bool) -> list[Finding]:
     """Staging or retired folders (`.NAME.new-PID`, `.NAME.old-PID`) whose process is gone."""
-    findings = []
     if not parent.is_dir():
-        return findings
-    for leftover in sorted(parent.glob(".*.new-*")) + sorted(parent.glob(".*.old-*")):
+        return []
+    return _dead_owners(sorted(parent.glob(".*.new-*")) + sorted(parent.glob(".*.old-*")), repair,
+                        what + " folder {}, left by a save that was killed")
+
+
+def _dead_owners(folders: list[Path], repair: bool, message: str) -> list[Finding]:
+    """The folders whose name ends in the id of a process that is gone: removed with `repair`, reported by
+    `message` (formatted with the folder's name) either way."""
+    findings = []
+    for leftover in folders:
         if _owner_alive(leftover.name) or not leftover.exists():
             continue
         if repair:
             shutil.rmtree(leftover, ignore_errors=True)
         findings.append(Finding("leftovers", REPAIRED if repair else PROBLEM,
-                                f"{'removed ' if repair else ''}{what} folder {leftover.name}, left by a save that "
-                                "was killed"))
+                                ("removed " if repair else "") + message.format(leftover.name)))
     return findings
 
 
