@@ -154,14 +154,14 @@ def _insert_samples(con, config: SampleConfig) -> None:
         {_count_before("neg_end", "neg", "window_end")}
         {_count_before("pos_t", "pos", "anchor_ts")}
         {_count_before("pos_end", "pos", "window_end")}""")
-    entries = con.execute(f"""
+    entries, samples = con.execute(f"""
         SELECT coalesce(sum(least(negatives_before, {limit}) + negatives_until_end - negatives_before
                             + least(positives_before, {limit}) + positives_until_end - positives_before), 0),
                count(*)
         FROM bounds""").fetchall()[0]
-    chunks = max(1, -(-int(entries[0]) // ENTRIES_PER_CHUNK))
+    chunks = max(1, -(-int(entries) // ENTRIES_PER_CHUNK))
     for chunk in range(chunks):  # contiguous sample ids, so the table is written in sample order
-        _insert_sample_range(con, config, chunk * entries[1] // chunks, (chunk + 1) * entries[1] // chunks)
+        _insert_sample_range(con, config, chunk * samples // chunks, (chunk + 1) * samples // chunks)
 
 
 def _insert_sample_range(con, config: SampleConfig, first: int, last: int) -> None:

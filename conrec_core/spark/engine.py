@@ -27,4 +27,10 @@ def engine_fill(workspace: Path, engine: str, options: SparkOptions | None, stag
     fills = {"samples": fill_samples_with_spark, "swing": fill_swing_with_spark}
     options = options or SparkOptions()
     with spark_session(options, stage) as spark, exchange_folder(workspace, options.exchange) as folder:
-        yield partial(fills[stage], spark=spark, folder=folder)
+        try:
+            yield partial(fills[stage], spark=spark, folder=folder)
+        finally:  # a session another caller started lives on: leave it none of this stage's views or caches
+            for table in spark.catalog.listTables():
+                if table.isTemporary:
+                    spark.catalog.dropTempView(table.name)
+            spark.catalog.clearCache()

@@ -103,8 +103,6 @@ def build_in_spark(spark, events: str, items: str, config: SampleConfig, out: Pa
             SELECT e.item_id, count(*) AS negatives FROM events e JOIN user_cuts c USING (user_id)
             WHERE e.kind = 'negative' AND e.ts < c.validation_cut GROUP BY e.item_id) t USING (item_id)
     """).write.parquet(str(out / "item_stats"))
-    for view in ("user_cuts", "neg", "pos", "anchors", "bounds"):
-        spark.catalog.dropTempView(view)
 
 
 def user_cuts(spark, config: SampleConfig, cuts: tuple[int, int] | None):

@@ -77,7 +77,4 @@ def swing_in_spark(spark, events: str, cuts: str, config: SwingConfig, out: Path
         FROM ranked r JOIN swing_items a ON a.n = r.i JOIN swing_items b ON b.n = r.j
         WHERE r.rank <= {config.top_k}""").write.parquet(str(out))
     counts = {"negatives": spark.table("swing_ui").count(), "user_pairs": spark.table("swing_user_pairs").count()}
-    for view in ("events", "user_cuts", "swing_capped", "swing_users", "swing_items", "swing_ui", "swing_weights",
-                 "swing_user_pairs", "swing_pair_items"):
-        spark.catalog.dropTempView(view)
     return counts
