@@ -14,7 +14,7 @@ def test_the_documented_examples_hold():
 
 
 @pytest.mark.parametrize("name, label", [
-    ("pipeline-sft-s0", "SID model after SFT (translation + alignment + next negative), seed 0"),
+    ("pipeline-sft-s0", "SID model after SFT (translation + alignment + event stream), seed 0"),
     ("pipeline-tiger-s2", "TIGER-style: SID model, sequence SFT only, seed 2"),
     ("pipeline-grpo-future-negative-truncated-s0", "GRPO, reward (b): (a) truncated at 0.6, seed 0"),
     ("pipeline-grpo-sid-levels-s4", "GRPO, reward (e): 1 / 0.1 / 0.01 for 3 / 2 / 1 matching SID levels, seed 4"),

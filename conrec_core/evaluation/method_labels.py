@@ -14,7 +14,7 @@ ROLES = {"most_disliked": "baseline: most-disliked items", "swing_cf": "baseline
          "fused_baselines": "baseline: the untrained baselines fused by reciprocal rank",
          "sasrec_negatives": "baseline: SASRec on negatives", "sasrec_both": "baseline: SASRec on negatives + positives",
          "sasrec_prior": "baseline: SASRec on negatives + popularity prior (weight chosen on validation)"}
-SFT_ROLE = "SID model after SFT (translation + alignment + next negative)"
+SFT_ROLE = "SID model after SFT (translation + alignment + event stream)"
 FULL_ROLE = "full method: SFT + progressive GRPO (future-window + Swing reward)"
 PRIOR_ROLE = "full method + popularity prior (weight chosen on validation)"
 VARIANT_ROLES = {"tiger": "TIGER-style: SID model, sequence SFT only",
@@ -36,7 +36,7 @@ def method_role(name: str) -> str | None:
     >>> method_role("sasrec_both-s2"), method_role("pipeline-grpo-default-truncated-s0"), method_role("my-sft")
     ('baseline: SASRec on negatives + positives', 'GRPO, reward (d): (c) truncated on both terms', None)
     >>> method_role("pipeline-grpo-m1-s0"), method_role("pipeline-sft-fused-s0")
-    ('full method: SFT + progressive GRPO (future-window + Swing reward), member 1', 'SID model after SFT (translation + alignment + next negative), members fused')
+    ('full method: SFT + progressive GRPO (future-window + Swing reward), member 1', 'SID model after SFT (translation + alignment + event stream), members fused')
     """
     baseline = baseline_of(name)
     if baseline is not None:
@@ -72,7 +72,7 @@ def method_label(name: str) -> str:
     >>> method_label("pipeline-grpo-s1"), method_label("most_disliked"), method_label("my-sft")
     ('full method: SFT + progressive GRPO (future-window + Swing reward), seed 1', 'baseline: most-disliked items', 'my-sft')
     >>> method_label("pipeline-sft-s0-1-2"), method_label("sasrec_both-s0-1")
-    ('SID model after SFT (translation + alignment + next negative), seeds 0, 1, 2 fused', 'baseline: SASRec on negatives + positives, seeds 0, 1 fused')
+    ('SID model after SFT (translation + alignment + event stream), seeds 0, 1, 2 fused', 'baseline: SASRec on negatives + positives, seeds 0, 1 fused')
     """
     role = method_role(name)
     if role is None:

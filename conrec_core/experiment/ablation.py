@@ -63,7 +63,7 @@ def _sft_tasks(tasks: tuple[str, ...]) -> Callable:
     return lambda config: replace(config, sft=config.sft.with_tasks(tasks))
 
 
-STREAM_TASKS = _sft_tasks(("sid_to_title", "title_to_sid", "alignment", "event_stream"))
+NEGATIVES_TASKS = _sft_tasks(("sid_to_title", "title_to_sid", "alignment", "next_negative"))
 
 
 def _wider(config):
@@ -81,7 +81,7 @@ def _members(count: int, **fusion) -> Callable:
 
 
 VARIANTS = (
-    Variant("default", "the default (co-occurrence SIDs, width 64, one SID model trained until validation stops "
+    Variant("default", "the default (co-occurrence SIDs, width 64, one stream model trained until validation stops "
                        "improving, then GRPO, 20 beams)", "default", same),
     Variant("no_grpo", "without GRPO: the SFT model", "default", same, "sft"),
     Variant("three_members", "three SID models fused (plain reciprocal-rank fusion)", "three_members",
@@ -94,20 +94,18 @@ VARIANTS = (
             lambda config: config.with_collaborative("off")),
     Variant("fixed_steps", "no early stopping: a fixed half of the SFT step cap (6,000 at the default), the last "
                            "step kept", "fixed_steps", _fixed_steps),
-    Variant("sequence_windows", "sequence windows (a target at every negative) in place of one-target "
-                                "next-negative examples", "sequence_windows",
+    Variant("negatives", "a negatives model: the last 20 negatives in the prompt, the next one its target, in "
+                         "place of the whole stream", "negatives", NEGATIVES_TASKS),
+    Variant("sequence_windows", "negative windows (a target at every negative) in place of the whole stream",
+            "sequence_windows",
             _sft_tasks(("sid_to_title", "title_to_sid", "alignment", "negative_sequence"))),
     Variant("wider", "twice the width (hidden and MLP)", "wider", _wider),
     Variant("beams_50", "50 beams instead of 20", "default", _decoding(beams=50)),
     Variant("exact", "exact search: every valid SID scored", "default", _decoding(search="exact")),
-    Variant("next_negative_only", "next-negative examples only: no translation, no alignment",
-            "next_negative_only", _sft_tasks(("next_negative",))),
-    Variant("stream", "a stream model: the whole stream of events (every kind, SID then kind token) in place of "
-                      "next-negative examples, ranked by meeting and rejecting", "stream", STREAM_TASKS),
-    Variant("stream_sft", "the stream model's SFT model (no GRPO)", "stream", STREAM_TASKS, "sft"),
-    Variant("stream_rate", "the stream model ranked by meeting and rejecting times each item's training dislike "
-                           "rate to the power 0.5 (EASE's power, chosen on validation)", "stream",
-            lambda config: _decoding(prior_weight=0.5)(STREAM_TASKS(config))),
+    Variant("stream_only", "stream examples only: no translation, no alignment", "stream_only",
+            _sft_tasks(("event_stream",))),
+    Variant("dislike_rate", "ranked by meeting and rejecting times each item's training dislike rate to the power "
+                            "0.5 (EASE's power, chosen on validation)", "default", _decoding(prior_weight=0.5)),
 )
 
 
