@@ -160,5 +160,7 @@ def test_members_are_trained_apart_and_their_fusion_is_the_full_method(small_wor
     assert "pipeline-grpo-fused-s1" in again.methods and set(again.methods) == set(result.methods)
     # on a CPU with cores to share the members trained side by side; the rerun kept them
     stage = "members side by side" if side_by_side_workers(2) > 1 else "sft member 1"
-    assert stage in report["seconds"] and stage in json.loads((tmp_path / "again" / "report.json").read_text())[
-        "kept_stages"]
+    kept = json.loads((tmp_path / "again" / "report.json").read_text())["kept_stages"]
+    assert stage in report["seconds"] and stage in kept
+    # and the baselines' rows, scored with the same settings on the same samples
+    assert "baselines" in kept and "baselines" not in report["kept_stages"]

@@ -171,6 +171,6 @@ def markdown(report: Report, plots: list[str]) -> str:
     seconds = ", ".join(f"{stage} {value:.0f} s" for stage, value in report.seconds.items())
     lines += ["", f"Time per stage: {seconds}. Per-sample metrics: `sample_metrics.parquet`.", ""]
     if report.kept_stages:
-        lines[-1:-1] = [f"Kept from an earlier run with the same settings on the same samples (not trained again, "
-                        f"so their time here is only the check): {', '.join(report.kept_stages)}."]
+        lines[-1:-1] = [f"Kept from an earlier run with the same settings on the same samples (not trained or "
+                        f"scored again, so their time here is only the check): {', '.join(report.kept_stages)}."]
     return "\n".join(lines)

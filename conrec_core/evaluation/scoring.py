@@ -11,6 +11,7 @@ from datetime import datetime, timezone
 import pandas as pd
 
 from .baselines import baseline_method, baseline_of, rank_baseline
+from .baseline_runs import forget_run, record_run, run_kept, run_key
 from .candidates import LineUps, build_line_ups, candidate_accuracy
 from .intervals import bootstrap_interval, paired_test
 from ..errors import ConrecError
@@ -81,21 +82,35 @@ def evaluate_rankings(workspace, method: str, split: str, samples: pd.DataFrame,
 def evaluate_baseline(workspace, method: str, split: str = "test", k: int = 20,
                       sasrec: SASRecConfig = SASRecConfig(), on_progress=None,
                       settings: BaselineSettings = BaselineSettings()) -> pd.DataFrame:
-    """Rank and score a baseline; its rows are kept under `baseline_method(method, sasrec.seed)`."""
+    """Rank and score a baseline; its rows are kept under `baseline_method(method, sasrec.seed)`, with a record of
+    what they depend on (`baseline_runs`)."""
     samples = read_samples(workspace, split)
-    return evaluate_rankings(workspace, baseline_method(method, sasrec.seed), split, samples,
-                             rank_baseline(workspace, method, samples, k, sasrec, on_progress, settings), k)
+    stored_as = baseline_method(method, sasrec.seed)
+    key = run_key(workspace, method, stored_as, split, k, sasrec, settings)
+    forget_run(workspace, stored_as, split)
+    metrics = evaluate_rankings(workspace, stored_as, split, samples,
+                                rank_baseline(workspace, method, samples, k, sasrec, on_progress, settings), k)
+    record_run(workspace, stored_as, split, key, len(metrics))
+    return metrics
 
 
 def evaluate_baselines(workspace, baselines: list[str], split: str, k: int, sasrec: SASRecConfig,
-                       settings: BaselineSettings = BaselineSettings(), on_progress=None) -> None:
+                       settings: BaselineSettings = BaselineSettings(), on_progress=None) -> list[str]:
     """`evaluate_baseline` for each of `baselines` in turn, one progress bar over them all (a job of the
-    pipeline's baselines side by side: experiment/side_by_side.py)."""
+    pipeline's baselines side by side: experiment/side_by_side.py), except those whose stored rows were scored
+    with exactly these settings, on these events, samples and code (`baseline_runs.run_kept`); returns those."""
     progress = on_progress or (lambda fraction, message: None)
+    kept = []
     for index, baseline in enumerate(baselines):
+        stored_as = baseline_method(baseline, sasrec.seed)
+        if run_kept(workspace, stored_as, split, run_key(workspace, baseline, stored_as, split, k, sasrec, settings)):
+            kept.append(baseline)
+            progress((index + 1) / len(baselines), f"kept {baseline}: scored with these settings on these samples")
+            continue
         evaluate_baseline(workspace, baseline, split, k, sasrec, settings=settings,
                           on_progress=lambda fraction, message, i=index:
                           progress((i + fraction) / len(baselines), f"{baselines[i]}: {message}"))
+    return kept
 
 
 def evaluate_predictions(workspace, checkpoint: str, split: str = "test", k: int = 20) -> pd.DataFrame:

@@ -179,13 +179,16 @@ def prior_stage(state: Plan, progress: Progress) -> None:
     prior_choice_path(state.workspace, state.names).write_text(json.dumps(choice.to_dict(), indent=2))
 
 
-def baselines_stage(state: Plan, progress: Progress) -> None:
+def baselines_stage(state: Plan, progress: Progress) -> bool:
+    """Rank and score the baselines; True when every one was kept from an earlier run (`evaluate_baselines`)."""
     spec = state.spec
+    groups = training_groups(spec.baselines)
     jobs = [Job(" + ".join(group), evaluate_baselines,
                 (state.workspace, group, spec.split, spec.decoding.returns, spec.sasrec,
                  spec.baseline_settings))
-            for group in training_groups(spec.baselines)]
-    run_side_by_side(jobs, side_by_side_workers(len(jobs)) if spec.baselines_side_by_side else 1, progress)
+            for group in groups]
+    kept = run_side_by_side(jobs, side_by_side_workers(len(jobs)) if spec.baselines_side_by_side else 1, progress)
+    return sum(map(len, kept)) == sum(map(len, groups))
 
 
 def score_stage(state: Plan) -> None:
