@@ -8,6 +8,8 @@ power laws, 90 days (10M: 500k users, 200k items). Stages, each in a fresh proce
 (DuckDB's included) is its own:
 - import: the Parquet log into a new workspace, samples included (DuckDB);
 - swing: Swing on the training negatives (DuckDB);
+- codebook: the default codebook on the log's items (id-only, so co-occurrence vectors: encoding, RQ-VAE, SIDs
+  without collisions, the item map), with each step's seconds;
 - samples (spark), swing (spark): the same tables on Spark in local mode, on a copy of the imported workspace.
 Spark's peak is the Python driver's only (the JVM's heap is Spark's own setting, spark.driver.memory).
 The last line gives each stage's ratio of time and memory from the smallest size to the largest.
@@ -32,7 +34,7 @@ from benchmarks import bench_workspace
 MAPPING = {"events": {"user": "user_id", "item": "item_id", "time": "ts", "time_unit": "s",
                       "kind": {"column": "action", "negative": ["dislike"]}}}
 # every run imports the log first (DuckDB: the workspace the other stages read)
-STAGES = {"duckdb": ("swing",), "spark": ("samples-spark", "swing-spark")}
+STAGES = {"duckdb": ("swing", "codebook"), "spark": ("samples-spark", "swing-spark")}
 
 
 def generate(path: Path, events: int, users: int, items: int) -> None:
@@ -58,7 +60,9 @@ def stage(name: str, folder: Path) -> dict:
     if name == "import":  # bench_workspace's import stage, on this log
         return bench_workspace.stage("import", folder)
     started = time.perf_counter()
-    if name == "samples-spark":
+    if name == "codebook":
+        result = codebook_stage(folder / "ws.duckdb")
+    elif name == "samples-spark":
         with engine_fill(folder / "spark.duckdb", "spark", None, "samples") as fill:
             result = {"samples": sum(rebuild_samples(folder / "spark.duckdb", SampleConfig(), fill).values())}
     else:
@@ -69,6 +73,26 @@ def stage(name: str, folder: Path) -> dict:
     result["seconds"] = time.perf_counter() - started
     result["peak_rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
+
+
+def codebook_stage(workspace: Path) -> dict:
+    """The default codebook, map included; the seconds each of its steps took (from its progress messages)."""
+    from conrec_core.semantic_ids.codebook import build_codebook
+
+    steps: dict[str, float] = {}
+    clock = {"step": None, "since": time.perf_counter()}
+
+    def progress(fraction: float, message: str) -> None:
+        step, now = message.split(":")[0], time.perf_counter()
+        if step != clock["step"]:
+            if clock["step"] is not None:
+                steps[clock["step"]] = steps.get(clock["step"], 0.0) + now - clock["since"]
+            clock.update(step=step, since=now)
+
+    result = build_codebook(workspace, "default", compute_map=True, on_progress=progress)
+    return {"items": result.report.items, "steps": {step: round(seconds, 1) for step, seconds in steps.items()},
+            "fourth_token_share": result.report.fourth_token_share,
+            "reconstruction_cosine": result.report.reconstruction_cosine_mean}
 
 
 def run_stage(name: str, folder: Path) -> dict:
@@ -105,7 +129,9 @@ def main() -> None:
                 result = run_stage(name, folder)
                 results[name].append(result)
                 extra = (f"{result['samples']:>12,}{'':>12}" if "samples" in result
-                         else f"{'':>12}{result['user_pairs']:>12,}")
+                         else f"{'':>12}{result['user_pairs']:>12,}" if "user_pairs" in result
+                         else f"  {result['items']:,} items: " + ", ".join(
+                             f"{step} {seconds:.0f} s" for step, seconds in result["steps"].items()))
                 print(f"{events:>12,}{users:>10,}{items:>10,}  {name:<15}{result['seconds']:>9.1f}"
                       f"{result['peak_rss_mib']:>10,.0f}{extra}", flush=True)
     if len(args.events) > 1:

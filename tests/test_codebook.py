@@ -1,6 +1,7 @@
 """Codebooks trained for real: on both sample datasets (quality targets) and on a small world (fast checks)."""
 
 import shutil
+from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -208,3 +209,36 @@ def test_a_codebook_whose_workspace_was_imported_again_meanwhile_is_not_saved(lm
         assert con.execute("SELECT fingerprint FROM codebooks WHERE name = 'default'").fetchall() == before
     assert sorted(p.name for p in codebook_dir(workspace, "default").iterdir()) == files
     assert not list(codebook_dir(workspace, "default").parent.glob(".*new-*"))
+
+
+def test_a_catalogue_past_max_steps_trains_fewer_passes_with_a_quantised_one():
+    from conrec_core.semantic_ids.training import train_rqvae
+
+    vectors = np.random.default_rng(0).normal(size=(500, 16)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    config = replace(QUICK, codebook_size=16, max_steps=24)  # 8 steps a pass at batch 64: 3 passes, not 8
+    trained = train_rqvae(vectors, config)
+    assert [point["epoch"] for point in trained.loss_curve] == [1, 2, 3]
+    quantised = [point["commitment"] is not None for point in trained.loss_curve]
+    assert quantised == [False, True, True]  # the warm-up keeps its share: round(3 * 3 / 8) = 1 pass
+    assert config.epochs_for(100) == QUICK.epochs  # a small catalogue keeps every pass
+
+
+def test_a_large_catalogues_map_is_fitted_on_a_sample_and_places_the_rest_among_it(monkeypatch):
+    from conrec_core.semantic_ids import item_map
+
+    rng = np.random.default_rng(0)
+    centres = rng.normal(size=(3, 8)) * 10
+    cluster = rng.integers(0, 3, 900)
+    latents = (centres[cluster] + rng.normal(size=(900, 8))).astype(np.float32)
+    monkeypatch.setattr(item_map, "MAP_FIT_ITEMS", 300)
+    xy = item_map.map_coordinates(latents, seed=0, epochs=50)
+    assert xy.shape == (900, 2) and np.isfinite(xy).all()
+    fitted = np.sort(np.random.default_rng(0).choice(900, 300, replace=False))
+    placed = np.setdiff1d(np.arange(900), fitted)
+    # every placed item lies nearer its own cluster's fitted items than any other cluster's
+    middles = np.stack([xy[fitted][cluster[fitted] == c].mean(axis=0) for c in range(3)])
+    nearest = np.linalg.norm(xy[placed][:, None, :] - middles[None], axis=2).argmin(axis=1)
+    assert (nearest == cluster[placed]).mean() > 0.95
+    # the fitted items are UMAP's own map of them
+    np.testing.assert_allclose(xy[fitted], item_map.map_coordinates(latents[fitted], seed=0, epochs=50))

@@ -11,6 +11,7 @@ from conrec_core.decoding.prediction_store import read_predictions, write_predic
 from conrec_core.decoding.tail_quota import (MEMBERS, calibrated_quota, members_quota, parse_tail_quota,
                                        with_tail_quota)
 from conrec_core.data.samples import long_tail_items, read_samples
+from conrec_core.semantic_ids.store import load_codebook
 
 
 def test_fusion_sums_reciprocal_ranks():
@@ -84,15 +85,16 @@ def test_a_calibrated_ensemble_holds_at_least_that_share_of_each_users_own_long_
     predict(workspace, "tiny", config=DecodingConfig(beams=20, returns=20), save_as="tiny-b20")
     long_tail = long_tail_items(workspace)
     decoded = read_predictions(workspace, "tiny-b20")
-    # the tiny model's lists are nearly all long tail; two members that rank its popular items first (in two
-    # orders) leave room for the user's own share to add some
+    sids = load_codebook(workspace).sids
+    popular = [item for item in sids.item_ids if item not in long_tail][:10]
+    tail = [item for item in sids.item_ids if item in long_tail][:10]
+    # two members that rank popular items first (in two orders), then long-tail ones: whatever the model ranks,
+    # their top 5 leaves room for the user's own long-tail share to add some
     for name, order in (("popular-first", 1), ("popular-first-reversed", -1)):
-        records = []
-        for sample_id, rows in decoded.groupby("sample_id"):
-            rows = rows.sort_values("rank").iloc[::order]
-            rows = rows.iloc[sorted(range(len(rows)), key=lambda i: rows["item_id"].iloc[i] in long_tail)]
-            records += [(r.sample_id, r.user_id, r.anchor_ts, rank, r.sid, r.item_id, 1.0 / rank)
-                        for rank, r in enumerate(rows.itertuples(), start=1)]
+        ranked = popular[::order] + tail[::order]
+        records = [(sample.sample_id, sample.user_id, sample.anchor_ts, rank, sids.sid(item), item, 1.0 / rank)
+                   for sample in decoded.drop_duplicates("sample_id").itertuples()
+                   for rank, item in enumerate(ranked, start=1)]
         write_predictions(workspace, name, [int(s) for s in decoded["sample_id"].unique()], records)
     members = {name: read_predictions(workspace, name).groupby("sample_id")["item_id"].apply(list)
                for name in ("popular-first", "popular-first-reversed")}

@@ -85,8 +85,10 @@ def test_checkpoints_are_listed_with_their_stage_and_fingerprint(tiny_checkpoint
 
 def test_4bit_load_agrees_with_full_precision_and_survives_a_save(tiny_checkpoint, tmp_path):
     pytest.importorskip("bitsandbytes")
+    from conrec_core.decoding.predict import load_run
+
     workspace, result = tiny_checkpoint
-    prompt = "Dislikes so far: "
+    prompt = load_run(workspace, result.folder.name, "validation").prompts[0]  # a prompt the model was trained on
     full, _ = load_checkpoint(result.folder)
     quantised, _ = load_checkpoint(result.folder, load_in_4bit=True)
     import bitsandbytes as bnb

@@ -85,7 +85,7 @@ def rerun_keeps_finished_models(workspace, tmp_path, config: ExperimentSpec) -> 
                for name in ("pipeline-sft-s0", "pipeline-grpo-s0")}
     run_pipeline(workspace, tmp_path / "again", config)
     again = json.loads((tmp_path / "again" / "report.json").read_text())
-    assert again["kept_stages"] == ["codebook", "sft", "grpo"] and "Kept from an earlier run" in \
+    assert again["kept_stages"] == ["codebook", "sft", "grpo", "baselines"] and "Kept from an earlier run" in \
         (tmp_path / "again" / "report.md").read_text()
     assert weights == {name: (checkpoint_dir(workspace, name) / "model.safetensors").stat().st_mtime_ns
                        for name in weights}

@@ -158,7 +158,8 @@ def run_codebook(args: argparse.Namespace) -> int:
         print(f"  level {level + 1}: {used:.0%} of {config.codebook_size} codes used, perplexity {perplexity:.1f}")
     print(f"  items needing a 4th token: {report['fourth_token_share']:.2%} "
           f"(largest group {report['largest_collision_group']})")
-    print(f"  final loss {report['loss_curve'][-1]['loss']:.4f} after {config.epochs} epochs, {report['seconds']} s")
+    print(f"  final loss {report['loss_curve'][-1]['loss']:.4f} after {len(report['loss_curve'])} epochs, "
+          f"{report['seconds']} s")
     return 0
 
 

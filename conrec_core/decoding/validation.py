@@ -5,12 +5,14 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 
 from ..data.samples import Sample
 from ..metrics import future_hit_rate, hit_rate
 from ..semantic_ids.store import Codebook
-from .search import decode
+from .prior_fusion import candidate_pools, fused
+from .search import Decoded, decode
 from .decoding_config import DecodingConfig
 
 
@@ -24,18 +26,40 @@ class HeldOut:
 
 @torch.no_grad()
 def hit_sums(model, tokenizer, trie, token_rows, codebook: Codebook, held_out: HeldOut, k: int,
-             free_end: bool = False) -> tuple[float, float, int]:
-    """(summed HR@K, summed FHR@K, samples) of the top K under beam search with max(20, K) beams."""
+             free_end: bool = False, reject_token: int | None = None) -> tuple[float, float, int]:
+    """(summed HR@K, summed FHR@K, samples) of the top K under beam search with max(20, K) beams; for a stream
+    model (`reject_token`: its negative kind token) the top K as `predict` ranks them (`stream_ranking`)."""
     if not held_out.samples:
         return 0.0, 0.0, 0
-    decoded = decode(model, tokenizer, trie, token_rows, held_out.prompts, DecodingConfig(beams=max(20, k), returns=k),
-                     held_out.seen_rows, free_end=free_end)
+    if reject_token is None:
+        decoded = decode(model, tokenizer, trie, token_rows, held_out.prompts,
+                         DecodingConfig(beams=max(20, k), returns=k), held_out.seen_rows, free_end=free_end)
+    else:
+        decoded = stream_ranking(model, tokenizer, trie, token_rows, held_out, k, reject_token, free_end)
     hr = fhr = 0.0
     for sample, result in zip(held_out.samples, decoded):
         ranked = [codebook.sids.item_ids[r] for r in result.rows]
         hr += hit_rate(ranked, sample.next_negative, k)
         fhr += future_hit_rate(ranked, list(sample.future_negatives), k)
     return hr, fhr, len(held_out.samples)
+
+
+def stream_ranking(model, tokenizer, trie, token_rows, held_out: HeldOut, k: int, reject_token: int,
+                   free_end: bool) -> list[Decoded]:
+    """A stream model's top K as `predict` ranks them: the items it finds most likely met next (`stream_beams`
+    beams, fewer where a sample has fewer items left), re-ranked by the exact probability of meeting each and
+    rejecting it."""
+    items = len(token_rows)
+    left = items - max(map(len, held_out.seen_rows), default=0)
+    width = max(k, min(DecodingConfig().stream_beams, left))
+    beams = decode(model, tokenizer, trie, token_rows, held_out.prompts,
+                   DecodingConfig(beams=max(20, width), returns=width), held_out.seen_rows, free_end=free_end)
+    sequences: list[list[int]] = [[] for _ in range(items)]
+    for tokens, row in token_rows.items():
+        sequences[row] = [*tokens, reject_token]
+    pools = candidate_pools(model, tokenizer, sequences, held_out.prompts, beams, np.zeros(items), held_out.seen_rows,
+                            0, free_end=free_end)
+    return fused(pools, 0.0, k)
 
 
 def ranking_figures(hr: float, fhr: float, samples: int, k: int) -> dict:

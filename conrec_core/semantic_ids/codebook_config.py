@@ -11,6 +11,9 @@ from .encoder_config import EncoderConfig
 
 
 CODE_DECODER_PASSES = 105  # the code decoder's passes over the catalogue when its steps are auto
+# ... and the most steps auto gives: it only reports how well each SID describes its item, and a large catalogue
+# reaches the small ones' fit in as many steps (docs/decisions.md#big-catalogues)
+CODE_DECODER_MAX_AUTO_STEPS = 2_000
 
 
 @dataclass(frozen=True)
@@ -20,7 +23,11 @@ class CodebookConfig(Settings):
                                       "sample catalogues)", low=2)
     latent_dim: int = setting(32, "quantised latent size; small keeps k-means and the codebooks cheap", low=2)
     hidden_dims: tuple[int, ...] = setting((512, 256), "encoder MLP widths (the decoder mirrors them)", low=1)
-    epochs: int = setting(40, "passes over the catalogue; codes settle within a few dozen at batch 256", low=1)
+    epochs: int = setting(40, "passes over the catalogue; codes settle within a few dozen at batch 256 (fewer "
+                              "on a catalogue so large that they would take more than max_steps)", low=1)
+    # docs/decisions.md#big-catalogues: 51,200 items at the defaults; the sample catalogues stay under it
+    max_steps: int = setting(8_000, "the most RQ-VAE steps: a larger catalogue trains fewer passes, at least 2",
+                             low=1)
     warmup_epochs: int | None = setting(None, "first epochs train the autoencoder alone, so k-means starts "
                                               "from real latents; auto = half of epochs", low=0)
     batch_size: int = setting(256, "items per step: more, smaller steps beat fewer large ones on catalogues of "
@@ -32,7 +39,8 @@ class CodebookConfig(Settings):
     # docs/decisions.md#code-decoder-steps
     code_decoder_steps: int | None = setting(None, "steps of the code decoder, fitted after the codebook is "
                                                    f"frozen; auto = {CODE_DECODER_PASSES} passes over the "
-                                                   "catalogue (1,998 steps on 9,742 items, 616 on 3,000)", low=0)
+                                                   "catalogue (1,998 steps on 9,742 items, 616 on 3,000), at "
+                                                   f"most {CODE_DECODER_MAX_AUTO_STEPS:,}", low=0)
     code_decoder_batch_size: int = setting(512, "items per code-decoder step", low=1)
     commitment_weight: float = setting(0.25, "beta of the commitment loss", low=0)
     reconstruction_loss: str = setting("cosine", "cosine (item vectors are unit length) or mse",
@@ -55,18 +63,39 @@ class CodebookConfig(Settings):
         """Epochs before quantisation starts: the setting, or half of `epochs` when it is auto."""
         return self.epochs // 2 if self.warmup_epochs is None else self.warmup_epochs
 
+    def epochs_for(self, items: int) -> int:
+        """Passes over a catalogue of `items`: `epochs`, or as many as `max_steps` allows (at least 2, one of
+        them quantised).
+
+        >>> CodebookConfig().epochs_for(9742), CodebookConfig().epochs_for(200_000), CodebookConfig().epochs_for(10**7)
+        (40, 10, 2)
+        """
+        steps_per_epoch = math.ceil(items / self.batch_size)
+        return min(self.epochs, max(2, self.max_steps // steps_per_epoch))
+
+    def autoencoder_epochs_for(self, items: int) -> int:
+        """Epochs before quantisation on a catalogue of `items`: the warm-up's share of `epochs` kept.
+
+        >>> CodebookConfig().autoencoder_epochs_for(9742), CodebookConfig().autoencoder_epochs_for(200_000)
+        (20, 5)
+        """
+        epochs = self.epochs_for(items)
+        if epochs == self.epochs:
+            return self.autoencoder_epochs
+        return min(epochs - 1, max(1, round(self.autoencoder_epochs * epochs / self.epochs)))
+
     def code_decoder_steps_for(self, items: int) -> int:
         """The code decoder's steps on a catalogue of `items`: the setting, or `CODE_DECODER_PASSES` passes over
         the catalogue when it is auto.
 
-        >>> CodebookConfig().code_decoder_steps_for(9742), CodebookConfig().code_decoder_steps_for(3000)
-        (1998, 616)
+        >>> [CodebookConfig().code_decoder_steps_for(items) for items in (3000, 9742, 200_000)]
+        [616, 1998, 2000]
         >>> CodebookConfig(code_decoder_steps=50).code_decoder_steps_for(3000)
         50
         """
         if self.code_decoder_steps is not None:
             return self.code_decoder_steps
-        return math.ceil(CODE_DECODER_PASSES * items / self.code_decoder_batch_size)
+        return min(CODE_DECODER_MAX_AUTO_STEPS, math.ceil(CODE_DECODER_PASSES * items / self.code_decoder_batch_size))
 
     def sid_settings(self) -> "CodebookConfig":
         """The settings that decide the SIDs, resolved: the code decoder is fitted after the codebook is frozen

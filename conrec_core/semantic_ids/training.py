@@ -63,14 +63,15 @@ def train_rqvae(vectors: np.ndarray, config: CodebookConfig, on_progress: Progre
     data = torch.from_numpy(np.ascontiguousarray(vectors, dtype=np.float32))
     model = RQVAE(data.shape[1], config)
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate)
-    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+    epochs, warmup = config.epochs_for(len(data)), config.autoencoder_epochs_for(len(data))
+    scheduler = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs)
     curve = []
     # of this step's progress; the code decoder gets the rest
     joint_share = 0.5 if config.code_decoder_steps_for(len(data)) else 1.0
     model.train()
-    for epoch in range(config.epochs):
+    for epoch in range(epochs):
         order = torch.randperm(len(data), generator=generator)
-        after_warmup = epoch >= config.autoencoder_epochs
+        after_warmup = epoch >= warmup
         totals = np.zeros(3)
         for start in range(0, len(data), config.batch_size):
             batch = data[order[start:start + config.batch_size]]
@@ -85,7 +86,7 @@ def train_rqvae(vectors: np.ndarray, config: CodebookConfig, on_progress: Progre
         loss, reconstruction_loss, commitment = totals / len(data)
         curve.append({"epoch": epoch + 1, "loss": loss, "reconstruction": reconstruction_loss,
                       "commitment": commitment if after_warmup else None})
-        on_progress(joint_share * (epoch + 1) / config.epochs, f"epoch {epoch + 1}/{config.epochs}: loss {loss:.4f}")
+        on_progress(joint_share * (epoch + 1) / epochs, f"epoch {epoch + 1}/{epochs}: loss {loss:.4f}")
     model.eval()
     with torch.no_grad():
         latents, codes = model.encode(data)
