@@ -1,0 +1,61 @@
+"""Prediction throughput of a checkpoint, and where the time goes.
+
+    python -m benchmarks.bench_predict --workspace WS --checkpoint NAME [--samples 400] [--split validation]
+
+Loads the checkpoint with the split's first N samples (as `predict` does), then times apart: the constrained
+beam search (a stream model's `stream_beams` beams), the exact scoring of every candidate (a stream model's SID
+followed by the negative kind token), and the whole `rank` that `predict` runs. Prints samples per second of each
+and each part's share of the whole, measured in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+from dataclasses import replace
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workspace", type=Path, required=True)
+    parser.add_argument("--checkpoint", required=True)
+    parser.add_argument("--samples", type=int, default=400)
+    parser.add_argument("--split", default="validation")
+    args = parser.parse_args()
+
+    import torch
+
+    from conrec_core.decoding.decoding_config import DecodingConfig
+    from conrec_core.decoding.predict import load_run
+
+    started = time.perf_counter()
+    run = load_run(args.workspace, args.checkpoint, args.split)
+    keep = slice(0, args.samples)
+    run = replace(run, samples=run.samples[keep], prompts=run.prompts[keep], excluded=run.excluded[keep])
+    loaded = time.perf_counter() - started
+    config = DecodingConfig()
+    count = len(run.samples)
+    print(f"{args.checkpoint}: {count} {args.split} samples, {torch.get_num_threads()} torch threads, "
+          f"stream model: {run.sft.stream_prompts}; loading {loaded:.1f} s")
+
+    clock = time.perf_counter()
+    width = run.candidate_beams(config)
+    beams = run.search(replace(config, beams=width, returns=width))
+    search = time.perf_counter() - clock
+    clock = time.perf_counter()
+    run.pools(args.workspace, beams, config.prior_candidates)
+    scoring = time.perf_counter() - clock
+    clock = time.perf_counter()
+    run.rank(args.workspace, config)
+    whole = time.perf_counter() - clock
+    for name, seconds in (("beam search", search), ("exact scoring", scoring), ("rank (predict's)", whole)):
+        print(f"{name:<18}{seconds:>8.1f} s{count / seconds:>9.1f} samples/s{seconds / whole:>8.0%} of rank")
+
+
+if __name__ == "__main__":
+    main()
