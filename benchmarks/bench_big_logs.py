@@ -131,7 +131,9 @@ def main() -> None:
                 extra = (f"{result['samples']:>12,}{'':>12}" if "samples" in result
                          else f"{'':>12}{result['user_pairs']:>12,}" if "user_pairs" in result
                          else f"  {result['items']:,} items: " + ", ".join(
-                             f"{step} {seconds:.0f} s" for step, seconds in result["steps"].items()))
+                             f"{step} {seconds:.0f} s" for step, seconds in result["steps"].items())
+                         + f"; reconstruction cosine {result['reconstruction_cosine']:.3f}, "
+                           f"{result['fourth_token_share']:.1%} with a 4th token")
                 print(f"{events:>12,}{users:>10,}{items:>10,}  {name:<15}{result['seconds']:>9.1f}"
                       f"{result['peak_rss_mib']:>10,.0f}{extra}", flush=True)
     if len(args.events) > 1:

@@ -41,3 +41,12 @@ class DecodingConfig(Settings):
         super().__post_init__()
         if self.returns > self.beams:
             raise ConfigError(f"returns ({self.returns}) must not exceed beams ({self.beams})")
+
+    def stream_width(self, items_left: int) -> int:
+        """A stream model's candidates per sample: `stream_beams` (at least `beams`), but never more than the
+        fewest items a sample has left to recommend (a small catalogue), nor fewer than `returns`.
+
+        >>> DecodingConfig().stream_width(9000), DecodingConfig().stream_width(60), DecodingConfig().stream_width(5)
+        (100, 60, 20)
+        """
+        return max(self.returns, min(max(self.beams, self.stream_beams), items_left))

@@ -73,12 +73,10 @@ class DecodingRun:
                                self.excluded, extra, free_end=self.sft.prefix_prompts, on_prompt=on_prompt)
 
     def candidate_beams(self, config: DecodingConfig) -> int:
-        """Beams whose items the re-ranking reads: a stream model's `stream_beams` at least, but never more than
-        the items some sample has left to recommend (a small catalogue), nor fewer than `config.returns`."""
+        """Beams whose items the re-ranking reads: a stream model's `DecodingConfig.stream_width`."""
         if not self.sft.stream_prompts:
             return config.beams
-        fewest_left = len(self.codebook.sids.item_ids) - max(map(len, self.excluded), default=0)
-        return max(config.returns, min(max(config.beams, config.stream_beams), fewest_left))
+        return config.stream_width(len(self.codebook.sids.item_ids) - max(map(len, self.excluded), default=0))
 
     def rank(self, workspace, config: DecodingConfig, on_progress: Callable[[float, str], None] | None = None,
              unit: str = "samples") -> list[Decoded]:

@@ -46,14 +46,13 @@ def hit_sums(model, tokenizer, trie, token_rows, codebook: Codebook, held_out: H
 
 def stream_ranking(model, tokenizer, trie, token_rows, held_out: HeldOut, k: int, reject_token: int,
                    free_end: bool) -> list[Decoded]:
-    """A stream model's top K as `predict` ranks them: the items it finds most likely met next (`stream_beams`
-    beams, fewer where a sample has fewer items left), re-ranked by the exact probability of meeting each and
-    rejecting it."""
+    """A stream model's top K as `predict` ranks them: the items it finds most likely met next
+    (`DecodingConfig.stream_width` beams), re-ranked by the exact probability of meeting each and rejecting it."""
     items = len(token_rows)
-    left = items - max(map(len, held_out.seen_rows), default=0)
-    width = max(k, min(DecodingConfig().stream_beams, left))
-    beams = decode(model, tokenizer, trie, token_rows, held_out.prompts,
-                   DecodingConfig(beams=max(20, width), returns=width), held_out.seen_rows, free_end=free_end)
+    fewest_left = items - max(map(len, held_out.seen_rows), default=0)
+    width = DecodingConfig(beams=max(20, k), returns=k).stream_width(fewest_left)
+    beams = decode(model, tokenizer, trie, token_rows, held_out.prompts, DecodingConfig(beams=width, returns=width),
+                   held_out.seen_rows, free_end=free_end)
     sequences: list[list[int]] = [[] for _ in range(items)]
     for tokens, row in token_rows.items():
         sequences[row] = [*tokens, reject_token]
