@@ -11,8 +11,8 @@ from .encoder_config import EncoderConfig
 
 
 CODE_DECODER_PASSES = 105  # the code decoder's passes over the catalogue when its steps are auto
-# ... and the most steps auto gives: it only reports how well each SID describes its item, and a large catalogue
-# reaches the small ones' fit in as many steps (docs/decisions.md#big-catalogues)
+# ... and the most steps auto gives: it only reports how well each SID describes its item, so on a large catalogue
+# its time is capped rather than its fit (docs/decisions.md#big-catalogues)
 CODE_DECODER_MAX_AUTO_STEPS = 2_000
 
 
