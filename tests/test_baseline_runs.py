@@ -1,8 +1,9 @@
 """A baseline's stored metrics are kept by a rerun only while everything they depend on is unchanged."""
 
+import time
 from dataclasses import replace
 
-from conrec_core.data.workspace import open_workspace
+from conrec_core.data.workspace import open_workspace, read_meta
 from conrec_core.evaluation import baseline_runs
 from conrec_core.evaluation.baseline_runs import PACKAGE, ranking_sources, run_key
 from conrec_core.evaluation.baseline_settings import BaselineSettings
@@ -71,3 +72,19 @@ def test_the_code_digest_covers_every_module_the_ranking_imports():
     # the SID model's training and decoding are not what a baseline's rows depend on
     assert not {"lm/config.py", "lm/prompts.py", "decoding/search.py", "decoding/predict.py"} & names
     assert not any(name.startswith("training/") for name in names)
+
+
+def test_a_swing_table_built_again_alike_keeps_the_key(small_world, tmp_path):
+    from conrec_core.rl.swing import build_swing
+
+    workspace = writable_copy(small_world, tmp_path / "ws")
+    key = lambda: run_key(workspace, "swing_cf", "swing_cf", "test", 20, SASRecConfig(), BaselineSettings())
+    with open_workspace(workspace, read_only=False) as con:
+        build_swing(con)
+        first = read_meta(con, "swing")["built_at"]
+    before = key()
+    time.sleep(1.1)  # built_at has whole seconds
+    with open_workspace(workspace, read_only=False) as con:
+        build_swing(con)  # the same settings on the same samples, at another time
+        assert read_meta(con, "swing")["built_at"] != first
+    assert key() == before

@@ -1,7 +1,7 @@
 """Whether a baseline's stored metrics still stand, so that a rerun of the pipeline (the SID model's settings
 changed, another seed) scores it again only when something it depends on changed: its settings, the events, the
 samples, the Swing table, the codebook the candidate metric reads, the split and K, or the code that ranks and
-scores it (every conrec_core module `scoring.py` imports, directly or not)."""
+scores it (every conrec_core module `scoring.py` imports, directly or not; its comments and docstrings aside)."""
 
 from __future__ import annotations
 
@@ -60,11 +60,30 @@ def ranking_sources() -> tuple[Path, ...]:
     return tuple(sorted(seen))
 
 
+def code_form(source: str) -> str:
+    """What a module does, without its comments, docstrings and layout: an edit to those keeps every stored row.
+
+    >>> code_form('def f(x):\\n    "Twice x."\\n    return 2 * x  # doubled') == code_form("def f(x): return 2*x")
+    True
+    >>> code_form("def f(x): return 2 * x") == code_form("def f(x): return 3 * x")
+    False
+    """
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        body = getattr(node, "body", None)
+        if (isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and body
+                and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant)
+                and isinstance(body[0].value.value, str)):
+            node.body = body[1:] or [ast.Pass()]
+    return ast.dump(tree)
+
+
 @lru_cache(maxsize=1)
 def code_digest() -> str:
     digest = hashlib.sha256()
     for path in ranking_sources():
-        digest.update(str(path.relative_to(PACKAGE)).encode() + b"\0" + path.read_bytes() + b"\0")
+        form = code_form(path.read_text(encoding="utf-8"))
+        digest.update(f"{path.relative_to(PACKAGE)}\0{form}\0".encode())
     return digest.hexdigest()
 
 
@@ -74,7 +93,9 @@ def run_key(workspace, baseline: str, method: str, split: str, k: int, sasrec: S
     SASRec settings count only for the SASRec baselines (the others rank the same at every seed)."""
     with open_workspace(workspace) as con:
         events = con.execute("SELECT count(*), max(event_id) FROM events").fetchone()
-        inputs = {"samples": read_meta(con, "samples_fingerprint"), "swing": read_meta(con, "swing")}
+        # a Swing table built again with the same settings on the same samples is the same table
+        swing = {key: value for key, value in (read_meta(con, "swing") or {}).items() if key != "built_at"}
+        inputs = {"samples": read_meta(con, "samples_fingerprint"), "swing": swing}
     books = {book["name"]: book["fingerprint"] for book in list_codebooks(workspace)}
     record = {"baseline": baseline, "method": method, "split": split, "k": k, "events": list(events),
               "codebook": books.get("default"), "settings": settings.to_dict(), "code": code_digest(),
