@@ -6,12 +6,18 @@ from ..semantic_ids.sids import sid_token_list
 from ..semantic_ids.store import Codebook
 from .search import sid_token_rows
 from .trie import SidTrie
-from ..lm.vocab import sid_token_ids
+from ..lm.vocab import KIND_TOKENS, sid_token_ids
 
 
 def sid_token_sequences(codebook: Codebook, tokenizer) -> list[list[int]]:
     """Token ids of every item's SID, in SemanticIds row order."""
     return [sid_token_ids(tokenizer, sid_token_list(codes)) for codes in codebook.sids.codes]
+
+
+def rejection_sequences(codebook: Codebook, tokenizer) -> list[list[int]]:
+    """A stream model's candidates: every item's SID followed by the negative kind token (met, then rejected)."""
+    reject = tokenizer.convert_tokens_to_ids(KIND_TOKENS["negative"])
+    return [sequence + [reject] for sequence in sid_token_sequences(codebook, tokenizer)]
 
 
 def item_trie(codebook: Codebook, tokenizer, vocab_size: int) -> tuple[SidTrie, dict[tuple[int, ...], int]]:

@@ -15,8 +15,7 @@ from ..lm.checkpoints import checkpoint_dir, load_checkpoint, read_training
 from ..lm.config import SFTConfig
 from ..metrics import future_hit_rate, hit_rate, mean
 from ..lm.prompts import stage_prompt
-from ..lm.vocab import KIND_TOKENS
-from .item_trie import item_trie, seen_rows, sid_token_sequences
+from .item_trie import item_trie, rejection_sequences, seen_rows, sid_token_sequences
 from .prior_fusion import CandidatePool, WeightChoice, candidate_pools, choose_prior_weight, fused
 from .prior import WEIGHT_GRID, read_log_dislike_rate, read_log_prior
 from ..data.samples import as_samples, read_samples, require_samples, seen_items
@@ -65,10 +64,7 @@ class DecodingRun:
         tokenizer, item_ids = self.backbone.tokenizer, self.codebook.sids.item_ids
         with open_workspace(workspace) as con:
             prior = read_log_dislike_rate(con, item_ids) if self.sft.stream_prompts else read_log_prior(con, item_ids)
-        sequences = sid_token_sequences(self.codebook, tokenizer)
-        if self.sft.stream_prompts:
-            reject = tokenizer.convert_tokens_to_ids(KIND_TOKENS["negative"])
-            sequences = [sequence + [reject] for sequence in sequences]
+        sequences = (rejection_sequences if self.sft.stream_prompts else sid_token_sequences)(self.codebook, tokenizer)
         return candidate_pools(self.backbone.model, tokenizer, sequences, self.prompts, beams, prior,
                                self.excluded, extra, free_end=self.sft.prefix_prompts, on_prompt=on_prompt)
 

@@ -11,6 +11,7 @@ import torch
 from ..data.samples import Sample
 from ..metrics import future_hit_rate, hit_rate
 from ..semantic_ids.store import Codebook
+from .item_trie import rejection_sequences
 from .prior_fusion import candidate_pools, fused
 from .search import Decoded, decode
 from .decoding_config import DecodingConfig
@@ -26,16 +27,16 @@ class HeldOut:
 
 @torch.no_grad()
 def hit_sums(model, tokenizer, trie, token_rows, codebook: Codebook, held_out: HeldOut, k: int,
-             free_end: bool = False, reject_token: int | None = None) -> tuple[float, float, int]:
+             free_end: bool = False, stream: bool = False) -> tuple[float, float, int]:
     """(summed HR@K, summed FHR@K, samples) of the top K under beam search with max(20, K) beams; for a stream
-    model (`reject_token`: its negative kind token) the top K as `predict` ranks them (`stream_ranking`)."""
+    model the top K as `predict` ranks them (`stream_ranking`)."""
     if not held_out.samples:
         return 0.0, 0.0, 0
-    if reject_token is None:
+    if not stream:
         decoded = decode(model, tokenizer, trie, token_rows, held_out.prompts,
                          DecodingConfig(beams=max(20, k), returns=k), held_out.seen_rows, free_end=free_end)
     else:
-        decoded = stream_ranking(model, tokenizer, trie, token_rows, held_out, k, reject_token, free_end)
+        decoded = stream_ranking(model, tokenizer, trie, token_rows, codebook, held_out, k, free_end)
     hr = fhr = 0.0
     for sample, result in zip(held_out.samples, decoded):
         ranked = [codebook.sids.item_ids[r] for r in result.rows]
@@ -44,7 +45,7 @@ def hit_sums(model, tokenizer, trie, token_rows, codebook: Codebook, held_out: H
     return hr, fhr, len(held_out.samples)
 
 
-def stream_ranking(model, tokenizer, trie, token_rows, held_out: HeldOut, k: int, reject_token: int,
+def stream_ranking(model, tokenizer, trie, token_rows, codebook: Codebook, held_out: HeldOut, k: int,
                    free_end: bool) -> list[Decoded]:
     """A stream model's top K as `predict` ranks them: the items it finds most likely met next
     (`DecodingConfig.stream_width` beams), re-ranked by the exact probability of meeting each and rejecting it."""
@@ -53,11 +54,8 @@ def stream_ranking(model, tokenizer, trie, token_rows, held_out: HeldOut, k: int
     width = DecodingConfig(beams=max(20, k), returns=k).stream_width(fewest_left)
     beams = decode(model, tokenizer, trie, token_rows, held_out.prompts, DecodingConfig(beams=width, returns=width),
                    held_out.seen_rows, free_end=free_end)
-    sequences: list[list[int]] = [[] for _ in range(items)]
-    for tokens, row in token_rows.items():
-        sequences[row] = [*tokens, reject_token]
-    pools = candidate_pools(model, tokenizer, sequences, held_out.prompts, beams, np.zeros(items), held_out.seen_rows,
-                            0, free_end=free_end)
+    pools = candidate_pools(model, tokenizer, rejection_sequences(codebook, tokenizer), held_out.prompts, beams,
+                            np.zeros(items), held_out.seen_rows, 0, free_end=free_end)
     return fused(pools, 0.0, k)
 
 

@@ -40,7 +40,6 @@ from ..lm.config import SFTConfig
 from ..data.samples import Sample, require_samples, seen_items
 from ..decoding.item_trie import item_trie, seen_rows
 from ..lm.prompts import TaskData, read_task_data, stage_prompt
-from ..lm.vocab import KIND_TOKENS
 from ..decoding.validation import HeldOut, hit_sums, ranking_figures, standard_error
 from .targets import RewardTable
 from .rewards import REWARDS
@@ -321,9 +320,8 @@ def evaluate(run: Run, kind: str) -> dict:
     accelerator, k = run.accelerator, run.config.eval_k
     samples = run.validation[accelerator.process_index::accelerator.num_processes]
     held_out = HeldOut(samples, run.prompts(kind, samples), run.seen_rows(samples))
-    reject = run.tokenizer.convert_tokens_to_ids(KIND_TOKENS["negative"]) if run.sft.stream_prompts else None
     sums = hit_sums(run.policy, run.tokenizer, run.trie, run.token_rows, run.codebook, held_out, k,
-                    run.sft.prefix_prompts, reject)
+                    run.sft.prefix_prompts, run.sft.stream_prompts)
     sums = accelerator.reduce(torch.tensor(sums, dtype=torch.float64, device=accelerator.device), "sum")
     return ranking_figures(float(sums[0]), float(sums[1]), int(sums[2]), k)
 
