@@ -3,9 +3,10 @@
     python -m benchmarks.bench_predict --workspace WS --checkpoint NAME [--samples 400] [--split validation]
 
 Loads the checkpoint with the split's first N samples (as `predict` does), then times apart: the constrained
-beam search (a stream model's `stream_beams` beams), the exact scoring of every candidate (a stream model's SID
-followed by the negative kind token), and the whole `rank` that `predict` runs. Prints samples per second of each
-and each part's share of the whole, measured in one run.
+beam search alone (a stream model's `stream_beams` beams), the same search reading each SID's then-token (a
+stream model's negative kind token) with no prior candidate, and the whole `rank` that `predict` runs (the prior's
+candidates scored by teacher forcing too). Prints samples per second of each and each part's share of the
+whole, measured in one run.
 """
 
 from __future__ import annotations
@@ -43,17 +44,17 @@ def main() -> None:
     print(f"{args.checkpoint}: {count} {args.split} samples, {torch.get_num_threads()} torch threads, "
           f"stream model: {run.sft.stream_prompts}; loading {loaded:.1f} s")
 
-    clock = time.perf_counter()
     width = run.candidate_beams(config)
-    beams = run.search(replace(config, beams=width, returns=width))
+    clock = time.perf_counter()
+    run.search(replace(config, beams=width, returns=width))
     search = time.perf_counter() - clock
     clock = time.perf_counter()
-    run.pools(args.workspace, beams, config.prior_candidates)
-    scoring = time.perf_counter() - clock
+    run.pools(args.workspace, replace(config, prior_candidates=0))
+    then = time.perf_counter() - clock
     clock = time.perf_counter()
     run.rank(args.workspace, config)
     whole = time.perf_counter() - clock
-    for name, seconds in (("beam search", search), ("exact scoring", scoring), ("rank (predict's)", whole)):
+    for name, seconds in (("beam search", search), ("+ then-token", then), ("rank (predict's)", whole)):
         print(f"{name:<18}{seconds:>8.1f} s{count / seconds:>9.1f} samples/s{seconds / whole:>8.0%} of rank")
 
 

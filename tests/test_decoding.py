@@ -67,32 +67,39 @@ def test_same_top20_as_transformers_prefix_allowed_tokens_fn(loaded, free_end):
     assert [r.rows for r in ours] == theirs
 
 
-def test_the_shared_prompt_cache_changes_no_beam_and_no_sample(loaded, monkeypatch):
+def test_prompts_of_different_widths_searched_together_get_what_each_gets_alone(loaded):
+    _, _, backbone, trie, rows, _, prompts = loaded
+    model, tokenizer = backbone.model, backbone.tokenizer
+    varied = [prompts[0], prompts[1].split("<")[0], prompts[2]]  # left padding of different widths in one batch
+    excluded = [[0, 1], [], [2]]
+    encoded = tokenizer(varied, return_tensors="pt", padding=True, add_special_tokens=False)
+    assert len({int(n) for n in encoded["attention_mask"].sum(1)}) > 1
+    together = decode(model, tokenizer, trie, rows, varied, DecodingConfig(batch_size=3), excluded)
+    for prompt, skip, beam in zip(varied, excluded, together):
+        [alone] = decode(model, tokenizer, trie, rows, [prompt], DecodingConfig(batch_size=1), [skip])
+        assert beam.rows == alone.rows
+        assert beam.scores == pytest.approx(alone.scores, abs=1e-4)
+
+
+def test_the_shared_prompt_cache_changes_no_sample(loaded, monkeypatch):
     import torch
 
     from conrec_core.decoding import search as decoding
 
     _, _, backbone, trie, rows, samples, prompts = loaded
     model, tokenizer = backbone.model, backbone.tokenizer
-    varied = [prompts[0], prompts[1].split("<")[0], prompts[2]]  # left padding of different widths in one batch
+    varied = [prompts[0], prompts[1].split("<")[0], prompts[2]]
     excluded = [[0, 1], [], [2]]
     encoded = tokenizer(varied, return_tensors="pt", padding=True, add_special_tokens=False)
-    assert len({int(n) for n in encoded["attention_mask"].sum(1)}) > 1
     assert decoding.shared_prompt_cache(model, encoded, 4).get_seq_length() == encoded["input_ids"].shape[1] - 1
 
-    def run():
-        beams = decode(model, tokenizer, trie, rows, varied, DecodingConfig(batch_size=3), excluded)
+    def sampled():
         torch.manual_seed(0)
-        sampled = decoding.sample_completions(model, tokenizer, trie, varied, excluded, group_size=6)
-        return beams, sampled.completions
+        return decoding.sample_completions(model, tokenizer, trie, varied, excluded, group_size=6).completions
 
-    shared_beams, shared_samples = run()
+    shared = sampled()
     monkeypatch.setattr(decoding, "shared_prompt_cache", lambda *args: None)  # generate's own prefill per copy
-    own_beams, own_samples = run()
-    assert [b.rows for b in shared_beams] == [b.rows for b in own_beams]
-    for shared, own in zip(shared_beams, own_beams):
-        assert shared.scores == pytest.approx(own.scores, abs=1e-5)
-    assert torch.equal(shared_samples, own_samples)
+    assert torch.equal(shared, sampled())
 
 
 def test_predict_writes_ranked_predictions_for_chosen_users(tiny_world):

@@ -13,9 +13,9 @@ from conrec_core.data.workspace import open_workspace
 from conrec_core.decoding.search import DecodingConfig, decode
 from conrec_core.decoding import prior as prior_module
 from conrec_core.decoding.prior import WEIGHT_GRID, log_prior
-from conrec_core.decoding.prior_fusion import CandidatePool, candidate_pools, choose_prior_weight
-from conrec_core.decoding.sid_scores import sid_logprobs
+from conrec_core.decoding.prior_fusion import CandidatePool, choose_prior_weight, searched_pools
 
+from decoding_reference import sid_logprobs
 from test_exhaustive import tiny_decoder
 
 
@@ -44,9 +44,12 @@ def test_pools_add_the_most_disliked_items_the_sample_may_get_and_score_them(tin
     top_prior = [int(r) for r in np.argsort(-prior, kind="stable")[:3]]
     excluded = [[], top_prior[:1]]  # the second sample has seen the most disliked item
     beams = decode(model, tokenizer, trie, rows, prompts, DecodingConfig(beams=5, returns=5), excluded)
-    pools = candidate_pools(model, tokenizer, sequences, prompts, beams, prior, excluded, extra=3)
-    for pool, beam, skip in zip(pools, beams, excluded):
+    closed = [s + [tokenizer.eos_token_id] for s in sequences]
+    pools = searched_pools(model, tokenizer, trie, prompts, 5, prior, excluded, 3, closed)
+    for prompt, pool, beam, skip in zip(prompts, pools, beams, excluded):
         assert pool.rows[:5] == beam.rows and len(pool.rows) == len(set(pool.rows)) == 8
+        assert pool.model.tolist() == pytest.approx(sid_logprobs(model, tokenizer, prompt,
+                                                                 [sequences[r] for r in pool.rows]), abs=1e-3)
         assert not set(pool.rows) & set(skip)
         assert pool.model[:5] == pytest.approx(beam.scores, abs=1e-3)
         assert pool.prior.tolist() == prior[pool.rows].tolist()
@@ -63,6 +66,22 @@ def test_pools_add_the_most_disliked_items_the_sample_may_get_and_score_them(tin
     model = dict(zip(pools[0].rows, pools[0].model))
     assert all(model[a] >= model[b] for a, b in zip(heavy, heavy[1:]) if prior[a] == prior[b])
 
+
+
+def test_a_then_token_read_after_each_found_sid_scores_as_teacher_forcing_it(tiny_checkpoint):
+    loaded = tiny_decoder(tiny_checkpoint, 3)
+    model, tokenizer, trie, sequences, prompts = (loaded.model, loaded.tokenizer, loaded.trie, loaded.sequences,
+                                                  loaded.prompts)
+    then = sequences[0][0]  # any token: a stream model's is the negative kind token
+    followed = [s + [then] for s in sequences]
+    pools = searched_pools(model, tokenizer, trie, prompts, 6, np.zeros(len(sequences)), [[], [], []], 2, followed,
+                           free_end=True, then_token=then)
+    found = decode(model, tokenizer, trie, loaded.rows, prompts, DecodingConfig(beams=6, returns=6), free_end=True)
+    for prompt, pool, beam in zip(prompts, pools, found):
+        assert len(pool.rows) == len(set(pool.rows)) == 8 and pool.rows[:6] == beam.rows
+        assert pool.model.tolist() == pytest.approx(
+            sid_logprobs(model, tokenizer, prompt, [followed[r] for r in pool.rows], free_end=True), abs=1e-3)
+        assert all(m < s for m, s in zip(pool.model[:6], beam.scores))  # the then-token's probability is below 1
 
 def pool(model: list[float], prior: list[float]) -> CandidatePool:
     return CandidatePool(list(range(len(model))), np.array(model), np.array(prior))

@@ -10,11 +10,11 @@ model's distribution is, not with the catalogue. A complete SID's closing EOS is
 
 from __future__ import annotations
 
-import copy
 from typing import Callable
 
 import torch
 
+from .batched_search import cache_rows
 from .search import Decoded, decode
 from .decoding_config import DecodingConfig
 from .trie import SidTrie
@@ -108,16 +108,6 @@ def _one_prompt(model, tokenizer, trie: SidTrie, prompt: str, k: int, remaining:
 def _kth(found_scores: list[torch.Tensor], k: int) -> float:
     scores = torch.cat(found_scores)
     return float(torch.topk(scores, k).values[-1]) if len(scores) >= k else float("-inf")
-
-
-def cache_rows(cache, rows: torch.Tensor):
-    """A new cache holding `rows` of `cache` (repeats allowed), the original untouched."""
-    selected = copy.copy(cache)
-    selected.layers = [copy.copy(layer) for layer in cache.layers]
-    for layer in selected.layers:
-        layer.keys = layer.keys.index_select(0, rows)
-        layer.values = layer.values.index_select(0, rows)
-    return selected
 
 
 def _concat(caches: list):

@@ -14,9 +14,14 @@ def sid_token_sequences(codebook: Codebook, tokenizer) -> list[list[int]]:
     return [sid_token_ids(tokenizer, sid_token_list(codes)) for codes in codebook.sids.codes]
 
 
+def rejection_token(tokenizer) -> int:
+    """The negative kind token: in a stream, what follows an item the user rejected."""
+    return tokenizer.convert_tokens_to_ids(KIND_TOKENS["negative"])
+
+
 def rejection_sequences(codebook: Codebook, tokenizer) -> list[list[int]]:
     """A stream model's candidates: every item's SID followed by the negative kind token (met, then rejected)."""
-    reject = tokenizer.convert_tokens_to_ids(KIND_TOKENS["negative"])
+    reject = rejection_token(tokenizer)
     return [sequence + [reject] for sequence in sid_token_sequences(codebook, tokenizer)]
 
 

@@ -15,8 +15,8 @@ from ..lm.checkpoints import checkpoint_dir, load_checkpoint, read_training
 from ..lm.config import SFTConfig
 from ..metrics import future_hit_rate, hit_rate, mean
 from ..lm.prompts import stage_prompt
-from .item_trie import item_trie, rejection_sequences, seen_rows, sid_token_sequences
-from .prior_fusion import CandidatePool, WeightChoice, candidate_pools, choose_prior_weight, fused
+from .item_trie import item_trie, rejection_sequences, rejection_token, seen_rows, sid_token_sequences
+from .prior_fusion import CandidatePool, WeightChoice, choose_prior_weight, fused, searched_pools
 from .prior import WEIGHT_GRID, read_log_dislike_rate, read_log_prior
 from ..data.samples import as_samples, read_samples, require_samples, seen_items
 from ..data.streams import sample_streams
@@ -55,18 +55,27 @@ class DecodingRun:
         return top_sids(self.backbone.model, self.backbone.tokenizer, trie, token_rows, self.prompts, config,
                         self.excluded, on_batch, free_end=self.sft.prefix_prompts)
 
-    def pools(self, workspace, beams: list[Decoded], extra: int,
+    def pools(self, workspace, config: DecodingConfig,
               on_prompt: Callable[[], None] | None = None) -> list[CandidatePool]:
-        """Each sample's beams plus the `extra` items of highest prior it may get, scored exactly (prior_fusion).
-        A stream model scores each candidate's SID followed by the negative kind token (how likely the user meets
-        the item and rejects it) and its prior is the item's dislike rate; any other model's is the item's share
-        of the negatives."""
-        tokenizer, item_ids = self.backbone.tokenizer, self.codebook.sids.item_ids
+        """Each sample's `candidate_beams` best SIDs plus the `config.prior_candidates` items of highest prior it
+        may get, scored exactly (prior_fusion.searched_pools). A stream model scores each candidate's SID followed
+        by the negative kind token (how likely the user meets the item and rejects it) and its prior is the
+        item's dislike rate; any other model's is the item's share of the negatives."""
+        model, tokenizer, item_ids = self.backbone.model, self.backbone.tokenizer, self.codebook.sids.item_ids
         with open_workspace(workspace) as con:
             prior = read_log_dislike_rate(con, item_ids) if self.sft.stream_prompts else read_log_prior(con, item_ids)
-        sequences = (rejection_sequences if self.sft.stream_prompts else sid_token_sequences)(self.codebook, tokenizer)
-        return candidate_pools(self.backbone.model, tokenizer, sequences, self.prompts, beams, prior,
-                               self.excluded, extra, free_end=self.sft.prefix_prompts, on_prompt=on_prompt)
+        vocab = max(len(tokenizer), model.get_output_embeddings().weight.shape[0])
+        trie, _ = item_trie(self.codebook, tokenizer, vocab)
+        free_end = self.sft.prefix_prompts
+        if self.sft.stream_prompts:
+            forced, then = rejection_sequences(self.codebook, tokenizer), rejection_token(tokenizer)
+        else:
+            closing = [] if free_end else [tokenizer.eos_token_id]
+            forced, then = [s + closing for s in sid_token_sequences(self.codebook, tokenizer)], None
+        excluded = self.excluded if config.exclude_seen else [[] for _ in self.prompts]
+        return searched_pools(model, tokenizer, trie, self.prompts, self.candidate_beams(config), prior, excluded,
+                              config.prior_candidates, forced, free_end=free_end, then_token=then,
+                              batch_size=config.batch_size, on_prompt=on_prompt)
 
     def candidate_beams(self, config: DecodingConfig) -> int:
         """Beams whose items the re-ranking reads: a stream model's `DecodingConfig.stream_width`."""
@@ -77,28 +86,17 @@ class DecodingRun:
     def rank(self, workspace, config: DecodingConfig, on_progress: Callable[[float, str], None] | None = None,
              unit: str = "samples") -> list[Decoded]:
         """The top `config.returns` items per prompt: the model's beams, or with a prior weight (and always for a
-        stream model) every beam and the prior's candidates re-ranked by their exact scores (`pools`), the
-        decoding the first half of the progress and the scoring the second."""
+        stream model) the candidates of `pools` re-ranked by their exact scores and the prior."""
         progress = on_progress or (lambda fraction, message: None)
-        total, rerank = len(self.prompts), config.prior_weight > 0 or self.sft.stream_prompts
-        share, decoded, scored = (0.5 if rerank else 1.0), [0], [0]
+        total, done = len(self.prompts), [0]
 
         def batch_done(count: int) -> None:
-            decoded[0] += count
-            progress(share * decoded[0] / total, f"decoded {decoded[0]:,} of {total:,} {unit}")
+            done[0] += count
+            progress(done[0] / total, f"ranked {done[0]:,} of {total:,} {unit}")
 
-        if not rerank:
+        if not (config.prior_weight > 0 or self.sft.stream_prompts):
             return self.search(config, batch_done)
-        width = self.candidate_beams(config)
-        beams = self.search(replace(config, beams=width, returns=width), batch_done)
-
-        def candidates_scored() -> None:
-            scored[0] += 1
-            if scored[0] % config.batch_size == 0 or scored[0] == total:
-                progress(0.5 + 0.5 * scored[0] / total, f"scored the candidates of {scored[0]:,} of {total:,} {unit}")
-
-        return fused(self.pools(workspace, beams, config.prior_candidates, candidates_scored), config.prior_weight,
-                     config.returns)
+        return fused(self.pools(workspace, config, lambda: batch_done(1)), config.prior_weight, config.returns)
 
     def future_rows(self) -> list[list[int]]:
         rows_of = self.codebook.sids.item_to_row
@@ -168,15 +166,12 @@ def choose_prior(workspace, checkpoint: str, config: DecodingConfig = DecodingCo
     run = load_run(workspace, checkpoint, "validation", progress=progress)
     done = [0]
 
-    def batch_done(count: int) -> None:
-        done[0] += count
-        progress(0.8 * done[0] / len(run.samples), f"decoded {done[0]:,} of {len(run.samples):,} samples")
+    def prompt_done() -> None:
+        done[0] += 1
+        progress(done[0] / len(run.samples), f"ranked {done[0]:,} of {len(run.samples):,} samples")
 
-    beams = run.search(replace(config, beams=run.candidate_beams(config), returns=run.candidate_beams(config),
-                               prior_weight=0.0), batch_done)
-    progress(0.8, "scoring the candidates")
-    return choose_prior_weight(run.pools(workspace, beams, config.prior_candidates), run.future_rows(),
-                               config.returns, grid)
+    return choose_prior_weight(run.pools(workspace, replace(config, prior_weight=0.0), prompt_done),
+                               run.future_rows(), config.returns, grid)
 
 
 def predict_choosing_prior(workspace, checkpoint: str, *, config: DecodingConfig = DecodingConfig(),

@@ -4,7 +4,7 @@ On logs where dislikes follow popularity (MovieLens: most-disliked beats every s
 split), a SID model trained on a few thousand sequences spreads its probability over items nobody rejects
 often. The prior is each item's smoothed share of the training part's negatives, the most-disliked baseline as
 a distribution. The candidates are the model's beams plus the most disliked unseen items, every one scored
-exactly by teacher forcing (`sid_scores`), so a popular item the beams missed still competes on its own
+exactly (an added item by teacher forcing), so a popular item the beams missed still competes on its own
 probability. The weight is chosen on validation (`choose_prior_weight`); 0 gives the model's own ranking.
 """
 
@@ -17,8 +17,9 @@ import numpy as np
 
 from .prior import WEIGHT_GRID, best_weight
 from ..metrics import future_hit_rate
+from .batched_search import beam_search, prefill, prompts_per_search, teacher_forced
 from .search import Decoded
-from .sid_scores import sid_logprobs
+from .trie import SidTrie
 
 
 @dataclass
@@ -35,29 +36,44 @@ class CandidatePool:
         return Decoded([self.rows[i] for i in order], [float(fused[i]) for i in order], 0)
 
 
-def candidate_pools(model, tokenizer, token_sequences: list[list[int]], prompts: list[str], beams: list[Decoded],
-                    prior: np.ndarray, excluded_rows: list[list[int]], extra: int,
-                    free_end: bool = False, on_prompt: Callable[[], None] | None = None) -> list[CandidatePool]:
-    """Per prompt: its beams' rows plus the `extra` highest-prior rows it may return, each scored exactly
-    (`on_prompt` called after each prompt's)."""
+def searched_pools(model, tokenizer, trie: SidTrie, prompts: list[str], width: int, prior: np.ndarray,
+                   excluded_rows: list[list[int]], extra: int, forced: list[list[int]], *, free_end: bool = False,
+                   then_token: int | None = None, batch_size: int = 64,
+                   on_prompt: Callable[[], None] | None = None) -> list[CandidatePool]:
+    """Per prompt: its best `width` SIDs by beam search plus the `extra` highest-prior rows it may return, each
+    scored exactly: a found SID by its search score (plus the log-probability of `then_token` after it), an added
+    row by teacher forcing `forced[row]`, the tokens whose summed log-probability is that same score (`on_prompt`
+    called after each prompt's)."""
     by_prior = np.argsort(-prior, kind="stable")
+    device = next(model.parameters()).device
+    trie = trie.to(device)
     pools = []
-    for prompt, beam, skip in zip(prompts, beams, excluded_rows):
-        rows, taken, blocked = list(beam.rows), set(beam.rows), set(skip)
-        added = 0
-        for row in by_prior:
-            if added >= extra:
-                break
-            row = int(row)
-            if row not in taken and row not in blocked:
-                rows.append(row)
-                taken.add(row)
-                added += 1
-        scores = sid_logprobs(model, tokenizer, prompt, [token_sequences[r] for r in rows], free_end=free_end)
-        pools.append(CandidatePool(rows, np.asarray(scores), prior[rows]))
-        if on_prompt:
-            on_prompt()
+    step = prompts_per_search(batch_size, width)
+    for start in range(0, len(prompts), step):
+        chunk, skips = prompts[start:start + step], excluded_rows[start:start + step]
+        batch = prefill(model, tokenizer, chunk)
+        found = beam_search(model, trie, batch, width, trie.remaining(skips), free_end, then_token)
+        added = [_prior_rows(by_prior, set(f.rows) | set(skip), extra) for f, skip in zip(found, skips)]
+        added_scores = teacher_forced(model, batch, [[forced[row] for row in rows] for rows in added])
+        for result, rows, scores in zip(found, added, added_scores):
+            model_scores = np.asarray(result.scores) + (np.asarray(result.then) if then_token is not None else 0.0)
+            pool_rows = result.rows + rows
+            pools.append(CandidatePool(pool_rows, np.concatenate([model_scores, np.asarray(scores)]),
+                                       prior[pool_rows]))
+            if on_prompt:
+                on_prompt()
     return pools
+
+
+def _prior_rows(by_prior: np.ndarray, taken: set[int], extra: int) -> list[int]:
+    """The first `extra` rows of `by_prior` not in `taken`."""
+    rows = []
+    for row in by_prior:
+        if len(rows) >= extra:
+            break
+        if int(row) not in taken:
+            rows.append(int(row))
+    return rows
 
 
 @dataclass

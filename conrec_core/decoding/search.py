@@ -1,8 +1,9 @@
 """Constrained beam search over valid SIDs (method §7).
 
-`transformers`' own beam search runs the model; `TrieMask` restricts every beam to the trie of valid SIDs
-(and, per prompt, to items the user has not seen) with a few tensor operations per step, and each prompt runs
-once, not once per beam (`shared_prompt_cache`). Every generation
+Beam search walks the trie itself, many prompts side by side (`batched_search`, the rule of `transformers`'
+beam search); GRPO's rollouts sample with `transformers`' `generate`, where `TrieMask` restricts every sequence
+to the trie of valid SIDs (and, per prompt, to items the user has not seen) with a few tensor operations per
+step, and each prompt runs once, not once per sampled sequence (`shared_prompt_cache`). Every generation
 parameter is set here: nothing is inherited from a model's generation config.
 """
 
@@ -15,6 +16,7 @@ import torch
 from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList
 
 from ..errors import ConrecError
+from .batched_search import beam_search, prefill, prompts_per_search
 from .decoding_config import DecodingConfig
 from .trie import SidTrie
 
@@ -79,17 +81,6 @@ def _with_cache(cache) -> dict:
     return {} if cache is None else {"cache": cache}
 
 
-def generation_config(tokenizer, config: DecodingConfig, max_new_tokens: int) -> GenerationConfig:
-    return GenerationConfig(
-        do_sample=False, num_beams=config.beams, num_return_sequences=config.returns,
-        max_new_tokens=max_new_tokens, min_new_tokens=0, length_penalty=0.0, early_stopping=True,
-        temperature=1.0, top_k=None, top_p=None, repetition_penalty=1.0, no_repeat_ngram_size=0,
-        bad_words_ids=None, forced_bos_token_id=None, forced_eos_token_id=None, suppress_tokens=None,
-        begin_suppress_tokens=None, renormalize_logits=False, remove_invalid_values=False,
-        eos_token_id=tokenizer.eos_token_id, pad_token_id=tokenizer.pad_token_id,
-        bos_token_id=tokenizer.eos_token_id, use_cache=True, output_scores=True, return_dict_in_generate=True)
-
-
 @dataclass
 class Decoded:
     rows: list[int]  # item rows (SemanticIds order), best first; distinct
@@ -104,47 +95,25 @@ def sid_token_rows(trie_sequences: list[list[int]]) -> dict[tuple[int, ...], int
 def decode(model, tokenizer, trie: SidTrie, token_rows: dict[tuple[int, ...], int], prompts: list[str],
            config: DecodingConfig = DecodingConfig(), excluded_rows: list[list[int]] | None = None,
            on_batch: Callable[[int], None] | None = None, free_end: bool = False) -> list[Decoded]:
-    """Top `config.returns` valid SIDs per prompt; `excluded_rows[i]` are items prompt i may not return.
-    `free_end`: the EOS closing a complete SID costs nothing (for models trained without it, see TrieMask)."""
+    """Top `config.returns` valid SIDs per prompt by beam search over the trie (`batched_search`);
+    `excluded_rows[i]` are items prompt i may not return. `free_end`: the EOS closing a complete SID costs nothing
+    (for models trained without it, see TrieMask). `token_rows` is kept for callers that map tokens to rows."""
     model.eval()
     device = next(model.parameters()).device
     trie = trie.to(device)
-    padding_side, tokenizer.padding_side = tokenizer.padding_side, "left"
     results: list[Decoded] = []
-    try:
-        for start in range(0, len(prompts), config.batch_size):
-            batch = prompts[start:start + config.batch_size]
-            encoded = tokenizer(batch, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
-            remaining = None
-            if excluded_rows is not None and config.exclude_seen:
-                remaining = trie.remaining(excluded_rows[start:start + len(batch)])
-                if int(remaining[:, 0].min()) < config.returns:
-                    raise ConrecError("fewer items left to recommend than SIDs asked for")
-            mask = TrieMask(trie, encoded["input_ids"].shape[1], config.beams, remaining, free_end)
-            cache = shared_prompt_cache(model, encoded, config.beams)
-            with torch.no_grad():
-                output = model.generate(**encoded, generation_config=generation_config(
-                    tokenizer, config, trie.max_depth), logits_processor=LogitsProcessorList([mask]),
-                    **_with_cache(cache))
-            generated = output.sequences[:, encoded["input_ids"].shape[1]:].tolist()
-            scores = output.sequences_scores.tolist()
-            for prompt in range(len(batch)):
-                rows, kept_scores, invalid = [], [], 0
-                for index in range(prompt * config.returns, (prompt + 1) * config.returns):
-                    tokens = generated[index]
-                    tokens = tokens[:tokens.index(tokenizer.eos_token_id)] if tokenizer.eos_token_id in tokens \
-                        else tokens
-                    row = token_rows.get(tuple(tokens))
-                    if row is None or row in rows:
-                        invalid += 1
-                        continue
-                    rows.append(row)
-                    kept_scores.append(scores[index])
-                results.append(Decoded(rows, kept_scores, invalid))
-            if on_batch:
-                on_batch(len(batch))
-    finally:
-        tokenizer.padding_side = padding_side
+    step = prompts_per_search(config.batch_size, config.beams)
+    for start in range(0, len(prompts), step):
+        batch = prompts[start:start + step]
+        remaining = None
+        if excluded_rows is not None and config.exclude_seen:
+            remaining = trie.remaining(excluded_rows[start:start + len(batch)])
+            if int(remaining[:, 0].min()) < config.returns:
+                raise ConrecError("fewer items left to recommend than SIDs asked for")
+        found = beam_search(model, trie, prefill(model, tokenizer, batch), config.beams, remaining, free_end)
+        results += [Decoded(f.rows[:config.returns], f.scores[:config.returns], 0) for f in found]
+        if on_batch:
+            on_batch(len(batch))
     return results
 
 

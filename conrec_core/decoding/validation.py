@@ -11,8 +11,8 @@ import torch
 from ..data.samples import Sample
 from ..metrics import future_hit_rate, hit_rate
 from ..semantic_ids.store import Codebook
-from .item_trie import rejection_sequences
-from .prior_fusion import candidate_pools, fused
+from .item_trie import rejection_sequences, rejection_token
+from .prior_fusion import fused, searched_pools
 from .search import Decoded, decode
 from .decoding_config import DecodingConfig
 
@@ -52,10 +52,9 @@ def stream_ranking(model, tokenizer, trie, token_rows, codebook: Codebook, held_
     items = len(token_rows)
     fewest_left = items - max(map(len, held_out.seen_rows), default=0)
     width = DecodingConfig(beams=max(20, k), returns=k).stream_width(fewest_left)
-    beams = decode(model, tokenizer, trie, token_rows, held_out.prompts, DecodingConfig(beams=width, returns=width),
-                   held_out.seen_rows, free_end=free_end)
-    pools = candidate_pools(model, tokenizer, rejection_sequences(codebook, tokenizer), held_out.prompts, beams,
-                            np.zeros(items), held_out.seen_rows, 0, free_end=free_end)
+    pools = searched_pools(model, tokenizer, trie, held_out.prompts, width, np.zeros(items), held_out.seen_rows, 0,
+                           rejection_sequences(codebook, tokenizer), free_end=free_end,
+                           then_token=rejection_token(tokenizer))
     return fused(pools, 0.0, k)
 
 

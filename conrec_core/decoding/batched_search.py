@@ -1,0 +1,244 @@
+"""Constrained beam search over valid SIDs for many prompts at once, and the exact scores of given candidates.
+
+`search.decode` drives `transformers`' `generate`, whose beam search sees the whole vocabulary of every beam and
+re-derives each beam's trie state from its tokens at every step. Here the search walks the trie itself: a beam is
+a trie node and a score, its continuations are the node's edges (never a token outside the trie, never a subtree
+whose items the prompt has all met), and prompts run side by side, a few thousand beams per forward. The
+selection rule is `generate`'s with `length_penalty=0` and `early_stopping=True`: each step keeps the best
+2 x beams continuations of a prompt, those closing a SID among its first `beams` join the finished list, the best
+`beams` open ones go on; a prompt stops when `beams` SIDs have finished. Scores are the summed log-probabilities
+of the SID's tokens (and of its closing EOS, unless it is free: see `search.TrieMask`).
+
+A stream model is asked how likely the user meets an item and then rejects it: the search can return, for each
+finished SID, the log-probability of a token following it (`then_token`), read off the forward that scores the
+closing EOS, so the re-ranking needs no second pass over the beams. Candidates the search did not find (the
+prior's) are scored by teacher forcing from the same prompt cache (`teacher_forced`).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass
+
+import torch
+from transformers import StaticCache
+
+from .trie import DEAD, SidTrie
+
+ROWS_PER_FORWARD = 2048  # beams (or candidate sequences) per forward: bounds the key/value cache in memory
+
+
+def prompts_per_search(batch_size: int, beams: int) -> int:
+    """Prompts searched side by side: `batch_size`, fewer when their beams would pass ROWS_PER_FORWARD."""
+    return max(1, min(batch_size, ROWS_PER_FORWARD // beams))
+
+
+def cache_rows(cache, rows: torch.Tensor):
+    """A new cache holding `rows` of `cache` (repeats allowed), the original untouched."""
+    selected = copy.copy(cache)
+    selected.layers = [copy.copy(layer) for layer in cache.layers]
+    for layer in selected.layers:
+        layer.keys = layer.keys.index_select(0, rows)
+        layer.values = layer.values.index_select(0, rows)
+    return selected
+
+
+@dataclass
+class PromptBatch:
+    """Prompts run once, left-padded: the cache of every token, the next-token log-probabilities after the last,
+    and each row's attention mask and length."""
+    cache: object
+    logprobs: torch.Tensor  # (prompts, vocab)
+    mask: torch.Tensor  # (prompts, width) 1 on real tokens
+    lengths: torch.Tensor  # (prompts,) real tokens
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+
+@dataclass
+class Finished:
+    """One prompt's SIDs, best first: item rows, summed log-probabilities, and the then-token's log-probability
+    after each (None without a then-token)."""
+    rows: list[int]
+    scores: list[float]
+    then: list[float] | None
+
+
+@torch.no_grad()
+def prefill(model, tokenizer, prompts: list[str]) -> PromptBatch:
+    device = next(model.parameters()).device
+    padding_side, tokenizer.padding_side = tokenizer.padding_side, "left"
+    try:
+        encoded = tokenizer(prompts, return_tensors="pt", padding=True, add_special_tokens=False).to(device)
+    finally:
+        tokenizer.padding_side = padding_side
+    ids, mask = encoded["input_ids"], encoded["attention_mask"]
+    positions = (mask.long().cumsum(-1) - 1).masked_fill(mask == 0, 0)
+    output = model(input_ids=ids, attention_mask=mask, position_ids=positions, use_cache=True, logits_to_keep=1)
+    return PromptBatch(output.cache, torch.log_softmax(output.logits[:, -1].float(), dim=-1), mask,
+                       mask.sum(-1))
+
+
+def _step(model, batch: PromptBatch, cache, prompt_of: torch.Tensor, tokens: torch.Tensor, generated: int,
+          width: int | None = None):
+    """One forward of `tokens` (rows, steps) appended to each row's prompt (`prompt_of`) after `generated` tokens
+    already in `cache`: the cache grown and the log-probabilities after every appended token. `width`: the
+    columns a static cache holds (its mask covers them all, those not written yet masked)."""
+    rows, steps = tokens.shape
+    written = generated + steps
+    ones = torch.ones(rows, written, dtype=batch.mask.dtype, device=tokens.device)
+    mask = torch.cat([batch.mask[prompt_of], ones], dim=1)
+    if width is not None:
+        mask = torch.nn.functional.pad(mask, (0, width - mask.shape[1]))
+    positions = batch.lengths[prompt_of, None] + generated + torch.arange(steps, device=tokens.device)
+    output = model(input_ids=tokens, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True)
+    return output.cache, torch.log_softmax(output.logits.float(), dim=-1)
+
+
+def slot_cache(model, batch: PromptBatch, slots: int, depth: int) -> StaticCache:
+    """A cache of `slots` rows per prompt, each holding its prompt's keys and values, with room for `depth` more
+    tokens. Beams only ever move between slots of their own prompt, so reordering them rewrites the few generated
+    columns, never the prompt's (a growing cache would copy every prompt at every step)."""
+    width = batch.mask.shape[1]
+    cache = StaticCache(config=model.config, max_cache_len=width + depth)
+    for layer, source in zip(cache.layers, batch.cache.layers):
+        prompts, heads = source.keys.shape[:2]
+        layer.lazy_initialization(source.keys[:1, :, :1], source.values[:1, :, :1])  # sets dtype, device, heads
+        layer.batch_size = prompts * slots
+        for name, states in (("keys", source.keys), ("values", source.values)):
+            full = states.new_empty(prompts, slots, heads, width + depth, states.shape[-1])
+            full[:, :, :, :width] = states[:, None]
+            full[:, :, :, width:] = 0  # masked until written, but a masked NaN would still poison the weighted sum
+            setattr(layer, name, full.view(prompts * slots, heads, width + depth, -1))
+        layer.cumulative_length.fill_(width)
+    return cache
+
+
+def _reorder_generated(cache: StaticCache, parents: torch.Tensor, start: int, generated: int) -> None:
+    """Row i of the generated columns [start, start + generated) becomes row `parents[i]`'s."""
+    if generated == 0:
+        return
+    columns = slice(start, start + generated)
+    for layer in cache.layers:
+        layer.keys[:, :, columns] = layer.keys[parents, :, columns]
+        layer.values[:, :, columns] = layer.values[parents, :, columns]
+
+
+def _ranks(groups: torch.Tensor, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """An order of the entries by group, then by score best first, and each entry's rank within its group
+    (in that order)."""
+    order = torch.argsort(scores, descending=True, stable=True)
+    order = order[torch.argsort(groups[order], stable=True)]
+    sorted_groups = groups[order]
+    starts = torch.searchsorted(sorted_groups, sorted_groups, right=False)
+    return order, torch.arange(len(order), device=groups.device) - starts
+
+
+@torch.no_grad()
+def beam_search(model, trie: SidTrie, batch: PromptBatch, beams: int, remaining: torch.Tensor | None = None,
+                free_end: bool = False, then_token: int | None = None) -> list[Finished]:
+    """The best `beams` valid SIDs of each prompt of `batch` (fewer when fewer are allowed), by the rule above.
+    `remaining` (prompts, trie nodes): items each prompt may still return under each node (`SidTrie.remaining`).
+    After the first step every prompt owns `beams` slots of the cache; a slot with no open beam is DEAD."""
+    device = batch.logprobs.device
+    prompts, width = len(batch), batch.mask.shape[1]
+    prompt_of = torch.arange(prompts, device=device)  # the first step: one open beam per prompt, the root
+    nodes = torch.zeros(prompts, dtype=torch.long, device=device)
+    scores = torch.zeros(prompts, device=device)
+    logprobs, cache = batch.logprobs, None
+    done_prompt = torch.empty(0, dtype=torch.long, device=device)
+    done_row = torch.empty(0, dtype=torch.long, device=device)
+    done_score = torch.empty(0, device=device)
+    done_then = torch.empty(0, device=device)
+    for generated in range(trie.max_depth):
+        beam, edges = trie.edges_of(nodes)
+        children = trie.edge_children[edges]
+        if remaining is not None:
+            keep = remaining[prompt_of[beam], children] > 0
+            beam, edges, children = beam[keep], edges[keep], children[keep]
+        if not len(beam):
+            break
+        tokens = trie.edge_tokens[edges]
+        ended = tokens == trie.eos_token_id
+        step = logprobs[beam, tokens]
+        if free_end:  # an EOS that is a beam's only way on is no decision (search.TrieMask)
+            only = torch.bincount(beam, minlength=len(nodes))[beam] == 1
+            step = torch.where(ended & only, torch.zeros_like(step), step)
+        candidate = scores[beam] + step
+        order, rank = _ranks(prompt_of[beam], candidate)
+        beam, children, tokens, ended, candidate = (t[order] for t in (beam, children, tokens, ended, candidate))
+        kept = rank < 2 * beams
+        finished = kept & ended & (rank < beams)
+        if finished.any():
+            done_prompt = torch.cat([done_prompt, prompt_of[beam[finished]]])
+            done_row = torch.cat([done_row, trie.leaf_items[children[finished]]])
+            done_score = torch.cat([done_score, candidate[finished]])
+            then = logprobs[beam[finished], then_token] if then_token is not None \
+                else torch.zeros(int(finished.sum()), device=device)
+            done_then = torch.cat([done_then, then])
+            order, rank = _ranks(done_prompt, done_score)
+            best = order[rank < beams]
+            done_prompt, done_row, done_score, done_then = (t[best] for t in (done_prompt, done_row, done_score,
+                                                                              done_then))
+        groups = prompt_of[beam]
+        full = torch.bincount(done_prompt, minlength=prompts) >= beams
+        open_ = kept & ~ended & ~full[groups]
+        before = torch.zeros(prompts, dtype=torch.long, device=device)  # open candidates of earlier prompts
+        before[1:] = torch.cumsum(torch.bincount(groups[open_], minlength=prompts), 0)[:-1]
+        open_rank = torch.cumsum(open_.long(), 0) - 1 - before[groups]
+        open_ &= open_rank < beams
+        if not open_.any():
+            break
+        if cache is None:
+            cache = slot_cache(model, batch, beams, trie.max_depth)
+        slot = groups[open_] * beams + open_rank[open_]
+        parents = torch.arange(prompts * beams, device=device)
+        parents[slot] = beam[open_]
+        _reorder_generated(cache, parents, width, generated)
+        nodes = torch.full((prompts * beams,), DEAD, dtype=torch.long, device=device)
+        nodes[slot] = children[open_]
+        scores = torch.full((prompts * beams,), float("-inf"), device=device)
+        scores[slot] = candidate[open_]
+        step_tokens = torch.full((prompts * beams, 1), trie.eos_token_id, dtype=torch.long, device=device)
+        step_tokens[slot, 0] = tokens[open_]
+        prompt_of = torch.arange(prompts * beams, device=device) // beams
+        cache, step_logprobs = _step(model, batch, cache, prompt_of, step_tokens, generated,
+                                     width + trie.max_depth)
+        logprobs = step_logprobs[:, -1]
+    results = []
+    order, rank = _ranks(done_prompt, done_score)
+    done_prompt, done_row, done_score, done_then = (t[order] for t in (done_prompt, done_row, done_score, done_then))
+    counts = torch.bincount(done_prompt, minlength=prompts).tolist()
+    rows, kept_scores, thens = done_row.tolist(), done_score.tolist(), done_then.tolist()
+    start = 0
+    for count in counts:
+        results.append(Finished(rows[start:start + count], kept_scores[start:start + count],
+                                thens[start:start + count] if then_token is not None else None))
+        start += count
+    return results
+
+
+@torch.no_grad()
+def teacher_forced(model, batch: PromptBatch, sequences: list[list[list[int]]]) -> list[list[float]]:
+    """Summed log-probability of each of `sequences[i]` (token id lists) after prompt i of `batch`."""
+    device = batch.logprobs.device
+    flat = [(prompt, tokens) for prompt, listed in enumerate(sequences) for tokens in listed]
+    totals: list[float] = []
+    chunk = max(1, ROWS_PER_FORWARD)
+    for start in range(0, len(flat), chunk):
+        part = flat[start:start + chunk]
+        width = max(len(tokens) for _, tokens in part)
+        prompt_of = torch.tensor([prompt for prompt, _ in part], device=device)
+        tokens = torch.tensor([t + [t[-1]] * (width - len(t)) for _, t in part], device=device)
+        scored = torch.tensor([[j < len(t) for j in range(width)] for _, t in part], device=device)
+        logprobs = batch.logprobs[prompt_of, tokens[:, 0]][:, None]
+        if width > 1:  # padding follows each sequence's last token, so causal attention never reads it
+            _, step = _step(model, batch, cache_rows(batch.cache, prompt_of), prompt_of, tokens[:, :-1], 0)
+            logprobs = torch.cat([logprobs, step.gather(-1, tokens[:, 1:, None])[..., 0]], dim=1)
+        totals += (logprobs * scored).sum(dim=1).tolist()
+    results, start = [], 0
+    for listed in sequences:
+        results.append(totals[start:start + len(listed)])
+        start += len(listed)
+    return results
