@@ -1,10 +1,10 @@
-"""Constrained beam search: our batched trie mask against transformers' `prefix_allowed_tokens_fn`.
+"""Constrained beam search: our batched trie search against transformers' `prefix_allowed_tokens_fn`.
 
     python -m benchmarks.bench_decoding [--workspace WS] [--checkpoint NAME] [--prompts 64] [--batch-size 16]
 
-Both run the same model through the same `generate` beam search (20 beams, 20 returned); only the way
-invalid tokens are masked differs. The reference walks a Python dict trie for every beam at every step,
-as the usual recipe does. Prints the throughput of each, the ratio, and whether the top-20 lists agree.
+Both run the same model and the same beam search rule (20 beams, 20 returned). Ours walks the trie itself with
+many prompts side by side (decoding/batched_search.py); the reference runs `generate`, walking a Python dict trie
+for every beam at every step, as the usual recipe does. Prints the throughput of each, the ratio, and whether the top-20 lists agree.
 Without --checkpoint a freshly initialised tiny model is used (masking cost does not depend on training).
 Default workspace: the synthetic sample (its codebook is trained first if missing).
 """
@@ -73,7 +73,7 @@ def main() -> None:
     same = sum(o.rows == t for o, t in zip(ours, theirs))
     print(f"catalogue {len(sequences):,} items, {len(prompts)} prompts of {min(lengths)}-{max(lengths)} tokens, "
           f"batch {args.batch_size}, 20 beams -> 20 SIDs, model {'checkpoint ' + args.checkpoint if args.checkpoint else 'fresh tiny'}")
-    print(f"batched trie mask          {ours_seconds:7.2f} s  {len(prompts) / ours_seconds:7.1f} prompts/s  "
+    print(f"batched trie search        {ours_seconds:7.2f} s  {len(prompts) / ours_seconds:7.1f} prompts/s  "
           f"invalid {sum(o.invalid for o in ours)}")
     print(f"prefix_allowed_tokens_fn   {theirs_seconds:7.2f} s  {len(prompts) / theirs_seconds:7.1f} prompts/s  "
           f"invalid {sum(-1 in t for t in theirs)}")

@@ -20,7 +20,8 @@ class DecodingConfig(Settings):
     # docs/decisions.md#beams
     beams: int = setting(20, "beam width (paper: 20; 50 finds more of the model's exact top 20)", low=1)
     returns: int = setting(20, "SIDs returned per prompt, best first; at most `beams`", low=1)
-    batch_size: int = setting(16, "prompts per generate call; 16 x 20 beams keeps the tiny model's steps batched",
+    batch_size: int = setting(16, "prompts searched side by side (fewer when their beams would pass 2,048 rows "
+                                  "a forward); 16 x 20 beams keeps the tiny model's steps batched",
                               low=1)
     exclude_seen: bool = setting(True, "never return an item the user has already met", cli=False)
     cold_negatives: int = setting(0, "a sample with fewer negatives than this before its anchor gets the "
