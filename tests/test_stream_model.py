@@ -2,6 +2,7 @@
 its kind token), ranks by how likely the user meets an item and rejects it, and goes through SFT, prediction,
 GRPO and scoring like any SID model. Real steps of the tiny model on the small world."""
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
 import numpy as np
@@ -12,6 +13,7 @@ from conrec_core.data.samples import as_samples, read_samples
 from conrec_core.data.streams import UserStream, sample_streams
 from conrec_core.data.workspace import open_workspace
 from conrec_core.decoding.decoding_config import DecodingConfig
+from conrec_core.decoding.item_trie import rejection_sequences
 from conrec_core.decoding.predict import load_run, predict
 from conrec_core.decoding.prediction_store import read_predictions
 from conrec_core.decoding.score import score_users
@@ -25,6 +27,7 @@ from conrec_core.semantic_ids.store import load_codebook
 from conrec_core.training.sft import train_sft
 
 from conftest import writable_copy
+from decoding_reference import sid_logprobs
 
 STREAM = SFTConfig(tasks=("event_stream",), task_weights=(1.0,), steps=40, eval_every=20, checkpoint_every=20,
                    eval_examples=20, ranking_samples=20, stream_events=12)
@@ -90,8 +93,14 @@ def test_the_stream_model_learns_kind_tokens_and_ranks_by_meeting_and_rejecting(
     # each score is log p(SID, then the negative kind token | stream): the exact score of the pool, not the beam's
     first = predictions[predictions["sample_id"] == predictions["sample_id"].min()].sort_values("rank")
     assert decoding.candidate_beams(config) == 30  # more candidates than the top 10 for the re-ranking to choose from
-    beams = decoding.search(DecodingConfig(beams=30, returns=30))[:1]
-    [pool] = decoding.pools(workspace, beams, 5)
+    one = replace(decoding, samples=decoding.samples[:1], prompts=decoding.prompts[:1],
+                  excluded=decoding.excluded[:1])
+    [pool] = one.pools(workspace, config)
+    assert len(pool.rows) == 30 + 5
+    rejections = rejection_sequences(decoding.codebook, decoding.backbone.tokenizer)
+    assert pool.model.tolist() == pytest.approx(sid_logprobs(decoding.backbone.model, decoding.backbone.tokenizer,
+                                                             one.prompts[0], [rejections[r] for r in pool.rows],
+                                                             free_end=True), abs=1e-3)
     expected = sorted(pool.model, reverse=True)[:5]
     assert np.allclose(sorted(first["score"], reverse=True), expected, atol=1e-4)
     seen = {s: set(decoding.codebook.sids.item_ids[r] for r in rows)
