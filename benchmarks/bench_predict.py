@@ -1,12 +1,15 @@
 """Prediction throughput of a checkpoint, and where the time goes.
 
     python -m benchmarks.bench_predict --workspace WS --checkpoint NAME [--samples 400] [--split validation]
+                                       [--score-users 2000]
 
 Loads the checkpoint with the split's first N samples (as `predict` does), then times apart: the constrained
 beam search alone (a stream model's `stream_beams` beams), the same search reading each SID's then-token (a
 stream model's negative kind token) with no prior candidate, and the whole `rank` that `predict` runs (the prior's
 candidates scored by teacher forcing too). Prints samples per second of each and each part's share of the
-whole, measured in one run.
+whole, measured in one run. With --score-users N, also `score` (the dislike list for production) over the
+workspace's first N users: users per second, reading their logs and writing the file included, and the hours
+a million users would take at that rate.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ def main() -> None:
     parser.add_argument("--checkpoint", required=True)
     parser.add_argument("--samples", type=int, default=400)
     parser.add_argument("--split", default="validation")
+    parser.add_argument("--score-users", type=int, default=0)
     args = parser.parse_args()
 
     import torch
@@ -56,6 +60,27 @@ def main() -> None:
     whole = time.perf_counter() - clock
     for name, seconds in (("beam search", search), ("+ then-token", then), ("rank (predict's)", whole)):
         print(f"{name:<18}{seconds:>8.1f} s{count / seconds:>9.1f} samples/s{seconds / whole:>8.0%} of rank")
+    if args.score_users:
+        score_throughput(args.workspace, args.checkpoint, args.score_users)
+
+
+def score_throughput(workspace: Path, checkpoint: str, users: int) -> None:
+    import tempfile
+
+    from conrec_core.data.workspace import open_workspace
+    from conrec_core.decoding.score import score_users
+
+    with open_workspace(workspace) as con:
+        chosen = [u for (u,) in con.execute("SELECT DISTINCT user_id FROM events ORDER BY user_id LIMIT ?",
+                                            [users]).fetchall()]
+    with tempfile.TemporaryDirectory() as folder:
+        clock = time.perf_counter()
+        run = score_users(workspace, checkpoint, Path(folder) / "scores.parquet", users=chosen)
+        whole = time.perf_counter() - clock
+    rate = run.users / whole
+    print(f"score {run.users:,} users: {whole:.1f} s with loading ({rate:.1f} users/s), {run.seconds:.1f} s "
+          f"ranking and writing ({run.users_per_second:.1f} users/s); 1M users at that rate: "
+          f"{1e6 / rate / 3600:.1f} h")
 
 
 if __name__ == "__main__":
