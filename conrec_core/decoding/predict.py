@@ -56,7 +56,7 @@ class DecodingRun:
                         self.excluded, on_batch, free_end=self.sft.prefix_prompts)
 
     def pools(self, workspace, config: DecodingConfig,
-              on_prompt: Callable[[], None] | None = None) -> list[CandidatePool]:
+              on_batch: Callable[[int], None] | None = None) -> list[CandidatePool]:
         """Each sample's `candidate_beams` best SIDs plus the `config.prior_candidates` items of highest prior it
         may get, scored exactly (prior_fusion.searched_pools). A stream model scores each candidate's SID followed
         by the negative kind token (how likely the user meets the item and rejects it) and its prior is the
@@ -75,7 +75,7 @@ class DecodingRun:
         excluded = self.excluded if config.exclude_seen else [[] for _ in self.prompts]
         return searched_pools(model, tokenizer, trie, self.prompts, self.candidate_beams(config), prior, excluded,
                               config.prior_candidates, forced, free_end=free_end, then_token=then,
-                              batch_size=config.batch_size, on_prompt=on_prompt)
+                              batch_size=config.batch_size, on_batch=on_batch)
 
     def candidate_beams(self, config: DecodingConfig) -> int:
         """Beams whose items the re-ranking reads: a stream model's `DecodingConfig.stream_width`."""
@@ -96,7 +96,7 @@ class DecodingRun:
 
         if not (config.prior_weight > 0 or self.sft.stream_prompts):
             return self.search(config, batch_done)
-        return fused(self.pools(workspace, config, lambda: batch_done(1)), config.prior_weight, config.returns)
+        return fused(self.pools(workspace, config, batch_done), config.prior_weight, config.returns)
 
     def future_rows(self) -> list[list[int]]:
         rows_of = self.codebook.sids.item_to_row
@@ -166,11 +166,11 @@ def choose_prior(workspace, checkpoint: str, config: DecodingConfig = DecodingCo
     run = load_run(workspace, checkpoint, "validation", progress=progress)
     done = [0]
 
-    def prompt_done() -> None:
-        done[0] += 1
+    def batch_done(count: int) -> None:
+        done[0] += count
         progress(done[0] / len(run.samples), f"ranked {done[0]:,} of {len(run.samples):,} samples")
 
-    return choose_prior_weight(run.pools(workspace, replace(config, prior_weight=0.0), prompt_done),
+    return choose_prior_weight(run.pools(workspace, replace(config, prior_weight=0.0), batch_done),
                                run.future_rows(), config.returns, grid)
 
 

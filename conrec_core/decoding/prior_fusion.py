@@ -39,11 +39,11 @@ class CandidatePool:
 def searched_pools(model, tokenizer, trie: SidTrie, prompts: list[str], width: int, prior: np.ndarray,
                    excluded_rows: list[list[int]], extra: int, forced: list[list[int]], *, free_end: bool = False,
                    then_token: int | None = None, batch_size: int = 64,
-                   on_prompt: Callable[[], None] | None = None) -> list[CandidatePool]:
+                   on_batch: Callable[[int], None] | None = None) -> list[CandidatePool]:
     """Per prompt: its best `width` SIDs by beam search plus the `extra` highest-prior rows it may return, each
     scored exactly: a found SID by its search score (plus the log-probability of `then_token` after it), an added
-    row by teacher forcing `forced[row]`, the tokens whose summed log-probability is that same score (`on_prompt`
-    called after each prompt's)."""
+    row by teacher forcing `forced[row]`, the tokens whose summed log-probability is that same score (`on_batch`
+    called with the number of prompts after each batch)."""
     by_prior = np.argsort(-prior, kind="stable")
     device = next(model.parameters()).device
     trie = trie.to(device)
@@ -60,8 +60,8 @@ def searched_pools(model, tokenizer, trie: SidTrie, prompts: list[str], width: i
             pool_rows = result.rows + rows
             pools.append(CandidatePool(pool_rows, np.concatenate([model_scores, np.asarray(scores)]),
                                        prior[pool_rows]))
-            if on_prompt:
-                on_prompt()
+        if on_batch:
+            on_batch(len(chunk))
     return pools
 
 
