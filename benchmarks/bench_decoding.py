@@ -62,9 +62,9 @@ def main() -> None:
     sequences = sid_token_sequences(codebook, tokenizer)
     lengths = [len(tokenizer(p, add_special_tokens=False)["input_ids"]) for p in prompts]
 
-    decode(model, tokenizer, trie, token_rows, prompts[:args.batch_size], config)  # warm-up
+    decode(model, tokenizer, trie, prompts[:args.batch_size], config)  # warm-up
     started = time.perf_counter()
-    ours = decode(model, tokenizer, trie, token_rows, prompts, config)
+    ours = decode(model, tokenizer, trie, prompts, config)
     ours_seconds = time.perf_counter() - started
     started = time.perf_counter()
     theirs = reference_decode(model, tokenizer, sequences, token_rows, prompts, config, trie.max_depth)

@@ -50,7 +50,7 @@ def main() -> None:
     found, seconds = {}, {}
     for name, config in searches.items():
         clock = time.perf_counter()
-        found[name] = top_sids(backbone.model, backbone.tokenizer, trie, token_rows, prompts, config, excluded,
+        found[name] = top_sids(backbone.model, backbone.tokenizer, trie, prompts, config, excluded,
                                free_end=sft.prefix_prompts)
         seconds[name] = time.perf_counter() - clock
     print(f"{len(samples)} {args.split} samples, K = {args.k}")

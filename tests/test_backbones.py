@@ -56,7 +56,7 @@ def test_smollm2_loads_from_the_package_takes_sid_tokens_and_emits_a_valid_sid(l
         text = tokenizer.decode(model.generate(**encoded, max_new_tokens=4, do_sample=False)[0])
     assert "Paris" in text
     vocab = model.get_output_embeddings().weight.shape[0]
-    trie, rows = item_trie(codebook, tokenizer, vocab)
-    [result] = decode(model, tokenizer, trie, rows, ["Dislikes so far: "],
+    trie, _ = item_trie(codebook, tokenizer, vocab)
+    [result] = decode(model, tokenizer, trie, ["Dislikes so far: "],
                       DecodingConfig(beams=4, returns=4))
     assert result.invalid == 0 and len(set(result.rows)) == 4

@@ -31,7 +31,7 @@ def test_twenty_valid_distinct_sids_per_prompt_and_no_seen_item(loaded):
     seen = [sorted({codebook.sids.item_to_row[i] for i in list(n) + list(p)})
             for n, p in zip(samples["context_negatives"], samples["context_positives"])]
     assert any(seen)
-    results = decode(backbone.model, backbone.tokenizer, trie, rows, prompts, DecodingConfig(batch_size=4), seen)
+    results = decode(backbone.model, backbone.tokenizer, trie, prompts, DecodingConfig(batch_size=4), seen)
     assert len(results) == len(prompts)
     for result, excluded in zip(results, seen):
         assert result.invalid == 0
@@ -44,12 +44,12 @@ def test_twenty_valid_distinct_sids_per_prompt_and_no_seen_item(loaded):
 
 def test_the_model_generation_config_is_never_inherited(loaded):
     _, _, backbone, trie, rows, _, prompts = loaded
-    before = decode(backbone.model, backbone.tokenizer, trie, rows, prompts[:3], DecodingConfig())
+    before = decode(backbone.model, backbone.tokenizer, trie, prompts[:3], DecodingConfig())
     saved = backbone.model.generation_config
     backbone.model.generation_config = GenerationConfig(repetition_penalty=50.0, no_repeat_ngram_size=1,
                                                         num_beams=2, length_penalty=5.0, do_sample=True)
     try:
-        after = decode(backbone.model, backbone.tokenizer, trie, rows, prompts[:3], DecodingConfig())
+        after = decode(backbone.model, backbone.tokenizer, trie, prompts[:3], DecodingConfig())
     finally:
         backbone.model.generation_config = saved
     assert [r.rows for r in before] == [r.rows for r in after]
@@ -61,7 +61,7 @@ def test_same_top20_as_transformers_prefix_allowed_tokens_fn(loaded, free_end):
 
     _, codebook, backbone, trie, rows, _, prompts = loaded
     config = DecodingConfig(batch_size=3)
-    ours = decode(backbone.model, backbone.tokenizer, trie, rows, prompts[:3], config, free_end=free_end)
+    ours = decode(backbone.model, backbone.tokenizer, trie, prompts[:3], config, free_end=free_end)
     theirs = reference_decode(backbone.model, backbone.tokenizer, sid_token_sequences(codebook, backbone.tokenizer),
                               rows, prompts[:3], config, trie.max_depth, free_end)
     assert [r.rows for r in ours] == theirs
@@ -74,9 +74,9 @@ def test_prompts_of_different_widths_searched_together_get_what_each_gets_alone(
     excluded = [[0, 1], [], [2]]
     encoded = tokenizer(varied, return_tensors="pt", padding=True, add_special_tokens=False)
     assert len({int(n) for n in encoded["attention_mask"].sum(1)}) > 1
-    together = decode(model, tokenizer, trie, rows, varied, DecodingConfig(batch_size=3), excluded)
+    together = decode(model, tokenizer, trie, varied, DecodingConfig(batch_size=3), excluded)
     for prompt, skip, beam in zip(varied, excluded, together):
-        [alone] = decode(model, tokenizer, trie, rows, [prompt], DecodingConfig(batch_size=1), [skip])
+        [alone] = decode(model, tokenizer, trie, [prompt], DecodingConfig(batch_size=1), [skip])
         assert beam.rows == alone.rows
         assert beam.scores == pytest.approx(alone.scores, abs=1e-4)
 

@@ -38,7 +38,6 @@ class TinyDecoder:
     model: object
     tokenizer: object
     trie: object
-    rows: dict
     sequences: list
     prompts: list[str]
 
@@ -48,20 +47,20 @@ def tiny_decoder(tiny_checkpoint, prompts: int) -> TinyDecoder:
     codebook = load_codebook(workspace)
     backbone, _ = load_checkpoint(result.folder, codebook=codebook)
     tokenizer = backbone.tokenizer
-    trie, rows = item_trie(codebook, tokenizer, len(tokenizer))
+    trie, _ = item_trie(codebook, tokenizer, len(tokenizer))
     samples = read_samples(workspace, "test", None).head(prompts)
-    return TinyDecoder(codebook, backbone.model, tokenizer, trie, rows, sid_token_sequences(codebook, tokenizer),
+    return TinyDecoder(codebook, backbone.model, tokenizer, trie, sid_token_sequences(codebook, tokenizer),
                        [next_negative_prompt(codebook, list(n), SFTConfig()) for n in samples["context_negatives"]])
 
 
 @pytest.mark.parametrize("free_end", [True, False])
 def test_exact_scoring_returns_the_brute_force_top_k_and_never_a_seen_item(tiny_checkpoint, free_end):
     loaded = tiny_decoder(tiny_checkpoint, 5)
-    model, tokenizer, trie, rows, sequences, prompts = (loaded.model, loaded.tokenizer, loaded.trie, loaded.rows,
-                                                        loaded.sequences, loaded.prompts)
+    model, tokenizer, trie, sequences, prompts = (loaded.model, loaded.tokenizer, loaded.trie, loaded.sequences,
+                                                  loaded.prompts)
     excluded = [[], [0, 1, 2, 3], [], [5], []]
-    exact = exhaustive_top_k(model, tokenizer, trie, rows, prompts, 15, excluded, free_end=free_end)
-    beam = decode(model, tokenizer, trie, rows, prompts, DecodingConfig(beams=15, returns=15), excluded,
+    exact = exhaustive_top_k(model, tokenizer, trie, prompts, 15, excluded, free_end=free_end)
+    beam = decode(model, tokenizer, trie, prompts, DecodingConfig(beams=15, returns=15), excluded,
                   free_end=free_end)
     for prompt, result, beamed, skip in zip(prompts, exact, beam, excluded):
         scores = brute_force(model, tokenizer, sequences, prompt, free_end)
@@ -72,6 +71,6 @@ def test_exact_scoring_returns_the_brute_force_top_k_and_never_a_seen_item(tiny_
         assert set(result.rows) == set(expected.indices.tolist()) or len(set(expected.values.round(decimals=3)
                                                                              .tolist())) < 15  # a tie at the cut
         assert min(result.scores) >= min(beamed.scores) - 1e-3  # never worse than the beam it starts from
-    same = top_sids(model, tokenizer, trie, rows, prompts[:2], DecodingConfig(search="exact", beams=15, returns=15),
+    same = top_sids(model, tokenizer, trie, prompts[:2], DecodingConfig(search="exact", beams=15, returns=15),
                     excluded[:2], free_end=free_end)
     assert [r.rows for r in same] == [r.rows for r in exact[:2]]

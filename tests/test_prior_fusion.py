@@ -22,9 +22,9 @@ from test_exhaustive import tiny_decoder
 @pytest.mark.parametrize("free_end", [True, False])
 def test_teacher_forced_scores_equal_the_beam_search_scores(tiny_checkpoint, free_end):
     loaded = tiny_decoder(tiny_checkpoint, 3)
-    model, tokenizer, trie, rows, sequences, prompts = (loaded.model, loaded.tokenizer, loaded.trie, loaded.rows,
-                                                        loaded.sequences, loaded.prompts)
-    beams = decode(model, tokenizer, trie, rows, prompts, DecodingConfig(beams=12, returns=12), free_end=free_end)
+    model, tokenizer, trie, sequences, prompts = (loaded.model, loaded.tokenizer, loaded.trie, loaded.sequences,
+                                                  loaded.prompts)
+    beams = decode(model, tokenizer, trie, prompts, DecodingConfig(beams=12, returns=12), free_end=free_end)
     for prompt, beam in zip(prompts, beams):
         scores = sid_logprobs(model, tokenizer, prompt, [sequences[r] for r in beam.rows], free_end=free_end)
         assert scores == pytest.approx(beam.scores, abs=1e-3)
@@ -36,14 +36,14 @@ def test_teacher_forced_scores_equal_the_beam_search_scores(tiny_checkpoint, fre
 
 def test_pools_add_the_most_disliked_items_the_sample_may_get_and_score_them(tiny_checkpoint):
     loaded = tiny_decoder(tiny_checkpoint, 2)
-    model, tokenizer, trie, rows, sequences, prompts = (loaded.model, loaded.tokenizer, loaded.trie, loaded.rows,
-                                                        loaded.sequences, loaded.prompts)
+    model, tokenizer, trie, sequences, prompts = (loaded.model, loaded.tokenizer, loaded.trie, loaded.sequences,
+                                                  loaded.prompts)
     with open_workspace(tiny_checkpoint[0]) as con:
         counts = dict(con.execute("SELECT item_id, train_negatives FROM item_stats").fetchall())
     prior = log_prior(np.array([counts.get(item, 0) for item in loaded.codebook.sids.item_ids]))
     top_prior = [int(r) for r in np.argsort(-prior, kind="stable")[:3]]
     excluded = [[], top_prior[:1]]  # the second sample has seen the most disliked item
-    beams = decode(model, tokenizer, trie, rows, prompts, DecodingConfig(beams=5, returns=5), excluded)
+    beams = decode(model, tokenizer, trie, prompts, DecodingConfig(beams=5, returns=5), excluded)
     closed = [s + [tokenizer.eos_token_id] for s in sequences]
     pools = searched_pools(model, tokenizer, trie, prompts, 5, prior, excluded, 3, closed)
     for prompt, pool, beam, skip in zip(prompts, pools, beams, excluded):
@@ -76,7 +76,7 @@ def test_a_then_token_read_after_each_found_sid_scores_as_teacher_forcing_it(tin
     followed = [s + [then] for s in sequences]
     pools = searched_pools(model, tokenizer, trie, prompts, 6, np.zeros(len(sequences)), [[], [], []], 2, followed,
                            free_end=True, then_token=then)
-    found = decode(model, tokenizer, trie, loaded.rows, prompts, DecodingConfig(beams=6, returns=6), free_end=True)
+    found = decode(model, tokenizer, trie, prompts, DecodingConfig(beams=6, returns=6), free_end=True)
     for prompt, pool, beam in zip(prompts, pools, found):
         assert len(pool.rows) == len(set(pool.rows)) == 8 and pool.rows[:6] == beam.rows
         assert pool.model.tolist() == pytest.approx(

@@ -19,10 +19,12 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass
+from typing import Iterator
 
 import torch
 from transformers import StaticCache
 
+from ..errors import ConrecError
 from .trie import DEAD, SidTrie
 
 ROWS_PER_FORWARD = 2048  # beams (or candidate sequences) per forward: bounds the key/value cache in memory
@@ -219,15 +221,33 @@ def beam_search(model, trie: SidTrie, batch: PromptBatch, beams: int, remaining:
     return results
 
 
+def searched_batches(model, tokenizer, trie: SidTrie, prompts: list[str], beams: int,
+                     excluded_rows: list[list[int]] | None, batch_size: int, *, free_end: bool = False,
+                     then_token: int | None = None, at_least: int = 0
+                     ) -> Iterator[tuple[PromptBatch, list[Finished]]]:
+    """`beam_search` over `prompts` a batch at a time (`prompts_per_search`): each batch's prompt cache and its
+    prompts' SIDs. `excluded_rows[i]`: items prompt i may not return (None: none); a prompt left with fewer than
+    `at_least` items is an error."""
+    model.eval()
+    trie = trie.to(next(model.parameters()).device)
+    step = prompts_per_search(batch_size, beams)
+    for start in range(0, len(prompts), step):
+        chunk = prompts[start:start + step]
+        remaining = None if excluded_rows is None else trie.remaining(excluded_rows[start:start + len(chunk)])
+        if remaining is not None and int(remaining[:, 0].min()) < at_least:
+            raise ConrecError("fewer items left to recommend than SIDs asked for")
+        batch = prefill(model, tokenizer, chunk)
+        yield batch, beam_search(model, trie, batch, beams, remaining, free_end, then_token)
+
+
 @torch.no_grad()
 def teacher_forced(model, batch: PromptBatch, sequences: list[list[list[int]]]) -> list[list[float]]:
     """Summed log-probability of each of `sequences[i]` (token id lists) after prompt i of `batch`."""
     device = batch.logprobs.device
     flat = [(prompt, tokens) for prompt, listed in enumerate(sequences) for tokens in listed]
     totals: list[float] = []
-    chunk = max(1, ROWS_PER_FORWARD)
-    for start in range(0, len(flat), chunk):
-        part = flat[start:start + chunk]
+    for start in range(0, len(flat), ROWS_PER_FORWARD):
+        part = flat[start:start + ROWS_PER_FORWARD]
         width = max(len(tokens) for _, tokens in part)
         prompt_of = torch.tensor([prompt for prompt, _ in part], device=device)
         tokens = torch.tensor([t + [t[-1]] * (width - len(t)) for _, t in part], device=device)

@@ -23,7 +23,7 @@ CHUNK = 512  # prefixes extended per forward: bounds the copied key/value cache
 
 
 @torch.no_grad()
-def exhaustive_top_k(model, tokenizer, trie: SidTrie, token_rows: dict, prompts: list[str], k: int,
+def exhaustive_top_k(model, tokenizer, trie: SidTrie, prompts: list[str], k: int,
                      excluded_rows: list[list[int]] | None = None,
                      on_batch: Callable[[int], None] | None = None, free_end: bool = False) -> list[Decoded]:
     """The K best valid SIDs per prompt by summed log-probability, never an excluded item's.
@@ -34,7 +34,7 @@ def exhaustive_top_k(model, tokenizer, trie: SidTrie, token_rows: dict, prompts:
     device = next(model.parameters()).device
     trie = trie.to(device)
     excluded_rows = excluded_rows or [[] for _ in prompts]
-    beams = decode(model, tokenizer, trie, token_rows, prompts, DecodingConfig(beams=k, returns=k), excluded_rows,
+    beams = decode(model, tokenizer, trie, prompts, DecodingConfig(beams=k, returns=k), excluded_rows,
                    free_end=free_end)
     remaining = trie.remaining(excluded_rows)
     results = []
@@ -46,14 +46,14 @@ def exhaustive_top_k(model, tokenizer, trie: SidTrie, token_rows: dict, prompts:
     return results
 
 
-def top_sids(model, tokenizer, trie: SidTrie, token_rows: dict, prompts: list[str], config: DecodingConfig,
+def top_sids(model, tokenizer, trie: SidTrie, prompts: list[str], config: DecodingConfig,
              excluded_rows: list[list[int]] | None = None, on_batch: Callable[[int], None] | None = None,
              free_end: bool = False) -> list[Decoded]:
     """The top `config.returns` SIDs per prompt by the configured search."""
     if config.search == "exact":
-        return exhaustive_top_k(model, tokenizer, trie, token_rows, prompts, config.returns,
+        return exhaustive_top_k(model, tokenizer, trie, prompts, config.returns,
                                 excluded_rows if config.exclude_seen else None, on_batch, free_end)
-    return decode(model, tokenizer, trie, token_rows, prompts, config, excluded_rows, on_batch, free_end)
+    return decode(model, tokenizer, trie, prompts, config, excluded_rows, on_batch, free_end)
 
 
 def _one_prompt(model, tokenizer, trie: SidTrie, prompt: str, k: int, remaining: torch.Tensor, start_bound: float,

@@ -25,6 +25,11 @@ def rejection_sequences(codebook: Codebook, tokenizer) -> list[list[int]]:
     return [sequence + [reject] for sequence in sid_token_sequences(codebook, tokenizer)]
 
 
+def model_vocab(tokenizer, model) -> int:
+    """Token ids a trie over `model`'s outputs covers: the tokenizer's, or more where the output rows are padded."""
+    return max(len(tokenizer), model.get_output_embeddings().weight.shape[0])
+
+
 def item_trie(codebook: Codebook, tokenizer, vocab_size: int) -> tuple[SidTrie, dict[tuple[int, ...], int]]:
     sequences = sid_token_sequences(codebook, tokenizer)
     return SidTrie.build(sequences, vocab_size, tokenizer.eos_token_id), sid_token_rows(sequences)

@@ -9,13 +9,14 @@ from typing import Callable
 
 from ..semantic_ids.store import load_codebook
 from .search import Decoded, DecodingConfig
+from .trie import SidTrie
 from .exhaustive import top_sids
 from ..errors import ConrecError
 from ..lm.checkpoints import checkpoint_dir, load_checkpoint, read_training
 from ..lm.config import SFTConfig
 from ..metrics import future_hit_rate, hit_rate, mean
 from ..lm.prompts import stage_prompt
-from .item_trie import item_trie, rejection_sequences, rejection_token, seen_rows, sid_token_sequences
+from .item_trie import item_trie, model_vocab, rejection_sequences, rejection_token, seen_rows, sid_token_sequences
 from .prior_fusion import CandidatePool, WeightChoice, choose_prior_weight, fused, searched_pools
 from .prior import WEIGHT_GRID, read_log_dislike_rate, read_log_prior
 from ..data.samples import as_samples, read_samples, require_samples, seen_items
@@ -49,10 +50,13 @@ class DecodingRun:
     prompts: list[str]
     excluded: list[list[int]]
 
+    def trie(self) -> SidTrie:
+        trie, _ = item_trie(self.codebook, self.backbone.tokenizer, model_vocab(self.backbone.tokenizer,
+                                                                                 self.backbone.model))
+        return trie
+
     def search(self, config: DecodingConfig, on_batch: Callable[[int], None] | None = None) -> list[Decoded]:
-        vocab = max(len(self.backbone.tokenizer), self.backbone.model.get_output_embeddings().weight.shape[0])
-        trie, token_rows = item_trie(self.codebook, self.backbone.tokenizer, vocab)
-        return top_sids(self.backbone.model, self.backbone.tokenizer, trie, token_rows, self.prompts, config,
+        return top_sids(self.backbone.model, self.backbone.tokenizer, self.trie(), self.prompts, config,
                         self.excluded, on_batch, free_end=self.sft.prefix_prompts)
 
     def pools(self, workspace, config: DecodingConfig,
@@ -64,8 +68,6 @@ class DecodingRun:
         model, tokenizer, item_ids = self.backbone.model, self.backbone.tokenizer, self.codebook.sids.item_ids
         with open_workspace(workspace) as con:
             prior = read_log_dislike_rate(con, item_ids) if self.sft.stream_prompts else read_log_prior(con, item_ids)
-        vocab = max(len(tokenizer), model.get_output_embeddings().weight.shape[0])
-        trie, _ = item_trie(self.codebook, tokenizer, vocab)
         free_end = self.sft.prefix_prompts
         if self.sft.stream_prompts:
             forced, then = rejection_sequences(self.codebook, tokenizer), rejection_token(tokenizer)
@@ -73,7 +75,7 @@ class DecodingRun:
             closing = [] if free_end else [tokenizer.eos_token_id]
             forced, then = [s + closing for s in sid_token_sequences(self.codebook, tokenizer)], None
         excluded = self.excluded if config.exclude_seen else [[] for _ in self.prompts]
-        return searched_pools(model, tokenizer, trie, self.prompts, self.candidate_beams(config), prior, excluded,
+        return searched_pools(model, tokenizer, self.trie(), self.prompts, self.candidate_beams(config), prior, excluded,
                               config.prior_candidates, forced, free_end=free_end, then_token=then,
                               batch_size=config.batch_size, on_batch=on_batch)
 

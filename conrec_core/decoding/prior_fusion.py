@@ -17,7 +17,7 @@ import numpy as np
 
 from .prior import WEIGHT_GRID, best_weight
 from ..metrics import future_hit_rate
-from .batched_search import beam_search, prefill, prompts_per_search, teacher_forced
+from .batched_search import searched_batches, teacher_forced
 from .search import Decoded
 from .trie import SidTrie
 
@@ -45,14 +45,10 @@ def searched_pools(model, tokenizer, trie: SidTrie, prompts: list[str], width: i
     row by teacher forcing `forced[row]`, the tokens whose summed log-probability is that same score (`on_batch`
     called with the number of prompts after each batch)."""
     by_prior = np.argsort(-prior, kind="stable")
-    device = next(model.parameters()).device
-    trie = trie.to(device)
     pools = []
-    step = prompts_per_search(batch_size, width)
-    for start in range(0, len(prompts), step):
-        chunk, skips = prompts[start:start + step], excluded_rows[start:start + step]
-        batch = prefill(model, tokenizer, chunk)
-        found = beam_search(model, trie, batch, width, trie.remaining(skips), free_end, then_token)
+    for batch, found in searched_batches(model, tokenizer, trie, prompts, width, excluded_rows, batch_size,
+                                         free_end=free_end, then_token=then_token):
+        skips = excluded_rows[len(pools):len(pools) + len(found)]
         added = [_prior_rows(by_prior, set(f.rows) | set(skip), extra) for f, skip in zip(found, skips)]
         added_scores = teacher_forced(model, batch, [[forced[row] for row in rows] for rows in added])
         for result, rows, scores in zip(found, added, added_scores):
@@ -61,7 +57,7 @@ def searched_pools(model, tokenizer, trie: SidTrie, prompts: list[str], width: i
             pools.append(CandidatePool(pool_rows, np.concatenate([model_scores, np.asarray(scores)]),
                                        prior[pool_rows]))
         if on_batch:
-            on_batch(len(chunk))
+            on_batch(len(found))
     return pools
 
 

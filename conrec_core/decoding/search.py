@@ -16,7 +16,7 @@ import torch
 from transformers import GenerationConfig, LogitsProcessor, LogitsProcessorList
 
 from ..errors import ConrecError
-from .batched_search import beam_search, prefill, prompts_per_search
+from .batched_search import searched_batches
 from .decoding_config import DecodingConfig
 from .trie import SidTrie
 
@@ -92,25 +92,16 @@ def sid_token_rows(trie_sequences: list[list[int]]) -> dict[tuple[int, ...], int
     return {tuple(tokens): row for row, tokens in enumerate(trie_sequences)}
 
 
-def decode(model, tokenizer, trie: SidTrie, token_rows: dict[tuple[int, ...], int], prompts: list[str],
-           config: DecodingConfig = DecodingConfig(), excluded_rows: list[list[int]] | None = None,
-           on_batch: Callable[[int], None] | None = None, free_end: bool = False) -> list[Decoded]:
+def decode(model, tokenizer, trie: SidTrie, prompts: list[str], config: DecodingConfig = DecodingConfig(),
+           excluded_rows: list[list[int]] | None = None, on_batch: Callable[[int], None] | None = None,
+           free_end: bool = False) -> list[Decoded]:
     """Top `config.returns` valid SIDs per prompt by beam search over the trie (`batched_search`);
     `excluded_rows[i]` are items prompt i may not return. `free_end`: the EOS closing a complete SID costs nothing
-    (for models trained without it, see TrieMask). `token_rows` is kept for callers that map tokens to rows."""
-    model.eval()
-    device = next(model.parameters()).device
-    trie = trie.to(device)
+    (for models trained without it, see TrieMask)."""
     results: list[Decoded] = []
-    step = prompts_per_search(config.batch_size, config.beams)
-    for start in range(0, len(prompts), step):
-        batch = prompts[start:start + step]
-        remaining = None
-        if excluded_rows is not None and config.exclude_seen:
-            remaining = trie.remaining(excluded_rows[start:start + len(batch)])
-            if int(remaining[:, 0].min()) < config.returns:
-                raise ConrecError("fewer items left to recommend than SIDs asked for")
-        found = beam_search(model, trie, prefill(model, tokenizer, batch), config.beams, remaining, free_end)
+    excluded = excluded_rows if config.exclude_seen else None
+    for batch, found in searched_batches(model, tokenizer, trie, prompts, config.beams, excluded, config.batch_size,
+                                         free_end=free_end, at_least=config.returns):
         results += [Decoded(f.rows[:config.returns], f.scores[:config.returns], 0) for f in found]
         if on_batch:
             on_batch(len(batch))

@@ -26,17 +26,17 @@ class HeldOut:
 
 
 @torch.no_grad()
-def hit_sums(model, tokenizer, trie, token_rows, codebook: Codebook, held_out: HeldOut, k: int,
+def hit_sums(model, tokenizer, trie, codebook: Codebook, held_out: HeldOut, k: int,
              free_end: bool = False, stream: bool = False) -> tuple[float, float, int]:
     """(summed HR@K, summed FHR@K, samples) of the top K under beam search with max(20, K) beams; for a stream
     model the top K as `predict` ranks them (`stream_ranking`)."""
     if not held_out.samples:
         return 0.0, 0.0, 0
     if not stream:
-        decoded = decode(model, tokenizer, trie, token_rows, held_out.prompts,
+        decoded = decode(model, tokenizer, trie, held_out.prompts,
                          DecodingConfig(beams=max(20, k), returns=k), held_out.seen_rows, free_end=free_end)
     else:
-        decoded = stream_ranking(model, tokenizer, trie, token_rows, codebook, held_out, k, free_end)
+        decoded = stream_ranking(model, tokenizer, trie, codebook, held_out, k, free_end)
     hr = fhr = 0.0
     for sample, result in zip(held_out.samples, decoded):
         ranked = [codebook.sids.item_ids[r] for r in result.rows]
@@ -45,11 +45,11 @@ def hit_sums(model, tokenizer, trie, token_rows, codebook: Codebook, held_out: H
     return hr, fhr, len(held_out.samples)
 
 
-def stream_ranking(model, tokenizer, trie, token_rows, codebook: Codebook, held_out: HeldOut, k: int,
+def stream_ranking(model, tokenizer, trie, codebook: Codebook, held_out: HeldOut, k: int,
                    free_end: bool) -> list[Decoded]:
     """A stream model's top K as `predict` ranks them: the items it finds most likely met next
     (`DecodingConfig.stream_width` beams), re-ranked by the exact probability of meeting each and rejecting it."""
-    items = len(token_rows)
+    items = len(codebook.sids.item_ids)
     fewest_left = items - max(map(len, held_out.seen_rows), default=0)
     width = DecodingConfig(beams=max(20, k), returns=k).stream_width(fewest_left)
     pools = searched_pools(model, tokenizer, trie, held_out.prompts, width, np.zeros(items), held_out.seen_rows, 0,

@@ -38,7 +38,7 @@ from ..lm.checkpoints import METRICS_FILE, append_metrics, checkpoint_dir, load_
     save_weights
 from ..lm.config import SFTConfig
 from ..data.samples import Sample, require_samples, seen_items
-from ..decoding.item_trie import item_trie, seen_rows
+from ..decoding.item_trie import item_trie, model_vocab, seen_rows
 from ..lm.prompts import TaskData, read_task_data, stage_prompt
 from ..decoding.validation import HeldOut, hit_sums, ranking_figures, standard_error
 from .targets import RewardTable
@@ -122,8 +122,7 @@ def prepare_run(workspace, warmup: str, config: GRPOConfig = GRPOConfig(), *, lo
     data = read_task_data(workspace, codebook, streams=sft.stream_prompts)
     if not data.samples["train"] or not data.samples["validation"]:
         raise ConrecError("GRPO needs training and validation samples with items of the codebook")
-    vocab = max(len(policy.tokenizer), policy.model.get_output_embeddings().weight.shape[0])
-    trie, token_rows = item_trie(codebook, policy.tokenizer, vocab)
+    trie, token_rows = item_trie(codebook, policy.tokenizer, model_vocab(policy.tokenizer, policy.model))
     validation = data.samples["validation"][:config.eval_samples]
     seen = {sample_id: seen_rows(codebook, items) for sample_id, items in
             seen_items(workspace, [s.sample_id for s in data.samples["train"] + validation]).items()}
@@ -320,7 +319,7 @@ def evaluate(run: Run, kind: str) -> dict:
     accelerator, k = run.accelerator, run.config.eval_k
     samples = run.validation[accelerator.process_index::accelerator.num_processes]
     held_out = HeldOut(samples, run.prompts(kind, samples), run.seen_rows(samples))
-    sums = hit_sums(run.policy, run.tokenizer, run.trie, run.token_rows, run.codebook, held_out, k,
+    sums = hit_sums(run.policy, run.tokenizer, run.trie, run.codebook, held_out, k,
                     run.sft.prefix_prompts, run.sft.stream_prompts)
     sums = accelerator.reduce(torch.tensor(sums, dtype=torch.float64, device=accelerator.device), "sum")
     return ranking_figures(float(sums[0]), float(sums[1]), int(sums[2]), k)

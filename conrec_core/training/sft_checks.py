@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from ..data.samples import seen_items
-from ..decoding.item_trie import item_trie, seen_rows
+from ..decoding.item_trie import item_trie, model_vocab, seen_rows
 from ..decoding.validation import HeldOut, hit_sums, ranking_figures
 from ..lm.config import SFTConfig
 from ..lm.prompts import Example, TaskData, held_out_alignment, next_negative_examples, sample_prompt
@@ -75,7 +75,6 @@ class RankingCheck:
     """Validation FHR@K of the next-negative prompt under constrained beam search, at every check."""
     tokenizer: object
     trie: object
-    token_rows: dict
     codebook: Codebook
     held_out: HeldOut
     k: int
@@ -83,7 +82,7 @@ class RankingCheck:
 
     def figures(self, model) -> dict:
         was_training = model.training
-        sums = hit_sums(model, self.tokenizer, self.trie, self.token_rows, self.codebook, self.held_out, self.k,
+        sums = hit_sums(model, self.tokenizer, self.trie, self.codebook, self.held_out, self.k,
                         self.free_end)
         model.train(was_training)
         return ranking_figures(*sums, self.k)
@@ -93,11 +92,10 @@ def ranking_check(workspace, data: TaskData, codebook: Codebook, tokenizer, mode
                    ) -> RankingCheck:
     samples = data.samples["validation"][:config.ranking_samples]
     seen = seen_items(workspace, [s.sample_id for s in samples])
-    vocab = max(len(tokenizer), model.get_output_embeddings().weight.shape[0])
-    trie, token_rows = item_trie(codebook, tokenizer, vocab)
+    trie, _ = item_trie(codebook, tokenizer, model_vocab(tokenizer, model))
     held_out = HeldOut(samples, [sample_prompt(codebook, s, config, data) for s in samples],
                        [seen_rows(codebook, seen[s.sample_id]) for s in samples])
-    return RankingCheck(tokenizer, trie.to(next(model.parameters()).device), token_rows, codebook, held_out,
+    return RankingCheck(tokenizer, trie.to(next(model.parameters()).device), codebook, held_out,
                          config.eval_k, config.prefix_prompts)
 
 
