@@ -32,9 +32,9 @@ SAMPLE_TABLES = ("samples", "user_cuts", "item_stats")
 DERIVED_TABLES = ("swing_neighbours", "predictions", "sample_metrics")
 
 NO_END = "TIMESTAMP '9999-12-31'"
-# The per-sample lists are built a range of samples at a time, each range with at most about this many list
-# entries: DuckDB's list aggregation holds its groups in memory (it does not spill), and a 10M-negative log's
-# lists in one go needed ~10 GiB.
+# The per-sample lists are cut a range of samples at a time, each range with at most about this many list
+# entries: a range's Arrow arrays (the entries' indices, 8 bytes each while cut) live in this process outside
+# DuckDB's memory limit.
 ENTRIES_PER_CHUNK = 20_000_000  # docs/decisions.md#big-logs
 FINGERPRINT_BATCH = 100_000
 
