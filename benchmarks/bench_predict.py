@@ -4,10 +4,10 @@
                                        [--score-users 2000]
 
 Loads the checkpoint with the split's first N samples (as `predict` does), then times apart: the constrained
-beam search alone (a stream model's `stream_beams` beams), the whole `rank` that `predict` runs at the default
-prior weight 0 (a stream model's search also reads each SID's negative kind token), and the pools that choosing
-the prior's weight reads (the prior's candidates teacher-forced beside the beams). Prints samples per second of
-each and its time as a share of `rank`'s, measured in one run. With --score-users N, also `score` (the dislike list for production) over the
+beam search alone (a stream model's `stream_beams` beams), the same search reading each SID's then-token (a
+stream model's negative kind token) with no prior candidate, and the whole `rank` that `predict` runs (the prior's
+candidates scored by teacher forcing too). Prints samples per second of each and each part's share of the
+whole, measured in one run. With --score-users N, also `score` (the dislike list for production) over the
 workspace's first N users: users per second, reading their logs and writing the file included, and the hours
 a million users would take at that rate.
 """
@@ -53,14 +53,13 @@ def main() -> None:
     run.search(replace(config, beams=width, returns=width))
     search = time.perf_counter() - clock
     clock = time.perf_counter()
+    run.pools(args.workspace, replace(config, prior_candidates=0))
+    then = time.perf_counter() - clock
+    clock = time.perf_counter()
     run.rank(args.workspace, config)
     whole = time.perf_counter() - clock
-    clock = time.perf_counter()
-    run.pools(args.workspace, config)
-    candidates = time.perf_counter() - clock
-    for name, seconds in (("beam search", search), ("rank (predict's)", whole),
-                          ("+ prior candidates", candidates)):
-        print(f"{name:<20}{seconds:>8.1f} s{count / seconds:>9.1f} samples/s{seconds / whole:>8.0%} of rank")
+    for name, seconds in (("beam search", search), ("+ then-token", then), ("rank (predict's)", whole)):
+        print(f"{name:<18}{seconds:>8.1f} s{count / seconds:>9.1f} samples/s{seconds / whole:>8.0%} of rank")
     if args.score_users:
         score_throughput(args.workspace, args.checkpoint, args.score_users)
 

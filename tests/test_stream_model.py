@@ -95,13 +95,13 @@ def test_the_stream_model_learns_kind_tokens_and_ranks_by_meeting_and_rejecting(
     assert decoding.candidate_beams(config) == 30  # more candidates than the top 10 for the re-ranking to choose from
     one = replace(decoding, samples=decoding.samples[:1], prompts=decoding.prompts[:1],
                   excluded=decoding.excluded[:1])
-    [pool] = one.pools(workspace, config)  # as the prior's weight is chosen: the beams and 5 prior candidates
+    [pool] = one.pools(workspace, config)
     assert len(pool.rows) == 30 + 5
     rejections = rejection_sequences(decoding.codebook, decoding.backbone.tokenizer)
     assert pool.model.tolist() == pytest.approx(sid_logprobs(decoding.backbone.model, decoding.backbone.tokenizer,
                                                              one.prompts[0], [rejections[r] for r in pool.rows],
                                                              free_end=True), abs=1e-3)
-    expected = sorted(pool.model[:30], reverse=True)[:5]  # at prior weight 0 the beams alone are re-ranked
+    expected = sorted(pool.model, reverse=True)[:5]
     assert np.allclose(sorted(first["score"], reverse=True), expected, atol=1e-4)
     seen = {s: set(decoding.codebook.sids.item_ids[r] for r in rows)
             for s, rows in zip([x.sample_id for x in decoding.samples], decoding.excluded)}

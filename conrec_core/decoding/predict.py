@@ -59,12 +59,12 @@ class DecodingRun:
         return top_sids(self.backbone.model, self.backbone.tokenizer, self.trie(), self.prompts, config,
                         self.excluded, on_batch, free_end=self.sft.prefix_prompts)
 
-    def pools(self, workspace, config: DecodingConfig, on_batch: Callable[[int], None] | None = None,
-              extra: int | None = None) -> list[CandidatePool]:
-        """Each sample's `candidate_beams` best SIDs plus the `extra` (by default `config.prior_candidates`)
-        items of highest prior it may get, scored exactly (prior_fusion.searched_pools). A stream model scores
-        each candidate's SID followed by the negative kind token (how likely the user meets the item and rejects
-        it) and its prior is the item's dislike rate; any other model's is the item's share of the negatives."""
+    def pools(self, workspace, config: DecodingConfig,
+              on_batch: Callable[[int], None] | None = None) -> list[CandidatePool]:
+        """Each sample's `candidate_beams` best SIDs plus the `config.prior_candidates` items of highest prior it
+        may get, scored exactly (prior_fusion.searched_pools). A stream model scores each candidate's SID followed
+        by the negative kind token (how likely the user meets the item and rejects it) and its prior is the
+        item's dislike rate; any other model's is the item's share of the negatives."""
         model, tokenizer, item_ids = self.backbone.model, self.backbone.tokenizer, self.codebook.sids.item_ids
         with open_workspace(workspace) as con:
             prior = read_log_dislike_rate(con, item_ids) if self.sft.stream_prompts else read_log_prior(con, item_ids)
@@ -76,8 +76,7 @@ class DecodingRun:
             forced, then = [s + closing for s in sid_token_sequences(self.codebook, tokenizer)], None
         excluded = self.excluded if config.exclude_seen else [[] for _ in self.prompts]
         return searched_pools(model, tokenizer, self.trie(), self.prompts, self.candidate_beams(config), prior, excluded,
-                              config.prior_candidates if extra is None else extra, forced, free_end=free_end,
-                              then_token=then,
+                              config.prior_candidates, forced, free_end=free_end, then_token=then,
                               batch_size=config.batch_size, on_batch=on_batch)
 
     def candidate_beams(self, config: DecodingConfig) -> int:
@@ -99,10 +98,7 @@ class DecodingRun:
 
         if not (config.prior_weight > 0 or self.sft.stream_prompts):
             return self.search(config, batch_done)
-        # the prior's candidates serve a prior weight: at 0 a stream model's beams alone are re-ranked, as its
-        # training checks rank them (docs/decisions.md#prior-candidates)
-        extra = config.prior_candidates if config.prior_weight > 0 else 0
-        return fused(self.pools(workspace, config, batch_done, extra), config.prior_weight, config.returns)
+        return fused(self.pools(workspace, config, batch_done), config.prior_weight, config.returns)
 
     def future_rows(self) -> list[list[int]]:
         rows_of = self.codebook.sids.item_to_row
