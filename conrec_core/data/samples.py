@@ -191,10 +191,6 @@ LIST_BOUNDS = {
     "future_positives": ("pos", "positives_before + 1", "positives_until_end"),
 }
 OFFSETS = {"neg": "negative_offset", "pos": "coalesce(positive_offset, 0)"}
-SAMPLES_TABLE_COLUMNS = ("sample_id", "user_id", "split", "anchor_ts", "anchor_event_id", "next_negative",
-                         "recent_negatives", "context_negatives", "context_positives", "context_negative_count",
-                         "context_positive_count", "window_end", "future_negatives", "future_positives",
-                         "long_tail_user")  # the table's order (schema.py)
 
 
 def _insert_sample_range(con, config: SampleConfig, items: dict[str, pa.Array], first: int, last: int) -> None:
@@ -212,8 +208,8 @@ def _insert_sample_range(con, config: SampleConfig, items: dict[str, pa.Array], 
     lists = {name: _slices(items[source], rows[f"{name}_first"].to_numpy(), rows[f"{name}_last"].to_numpy())
              for name, (source, _, _) in LIST_BOUNDS.items()}
     # a relation, not a registered table: DuckDB would hold a registered table's buffers until the transaction ends
-    con.from_arrow(pa.table({name: lists[name] if name in lists else rows[name] for name in SAMPLES_TABLE_COLUMNS})
-                   ).insert_into("samples")
+    con.from_arrow(pa.table({name: lists[name] if name in lists else rows[name]
+                             for name in con.table("samples").columns})).insert_into("samples")
 
 
 def _slices(values: pa.Array, first: np.ndarray, last: np.ndarray) -> pa.ListArray:
