@@ -12,7 +12,8 @@ of the SID's tokens (and of its closing EOS, unless it is free: see `search.Trie
 A stream model is asked how likely the user meets an item and then rejects it: the search can return, for each
 finished SID, the log-probability of a token following it (`then_token`), read off the forward that scores the
 closing EOS, so the re-ranking needs no second pass over the beams. Candidates the search did not find (the
-prior's) are scored by teacher forcing from the same prompt cache (`teacher_forced`).
+prior's) are scored by teacher forcing from the same prompt cache (`teacher_forced`). Every beam (and every teacher-forced
+sequence) attends to its prompt through `shared_prompt`: the prompt's keys and values are held once, not once a beam.
 """
 
 from __future__ import annotations
@@ -22,9 +23,10 @@ from dataclasses import dataclass
 from typing import Iterator
 
 import torch
-from transformers import StaticCache
+from transformers import DynamicCache
 
 from ..errors import ConrecError
+from .shared_prompt import SharedPrompt, shared_prompt_attention
 from .trie import DEAD, SidTrie
 
 ROWS_PER_FORWARD = 2048  # beams (or candidate sequences) per forward: bounds the key/value cache in memory
@@ -82,51 +84,6 @@ def prefill(model, tokenizer, prompts: list[str]) -> PromptBatch:
                        mask.sum(-1))
 
 
-def _step(model, batch: PromptBatch, cache, prompt_of: torch.Tensor, tokens: torch.Tensor, generated: int,
-          width: int | None = None):
-    """One forward of `tokens` (rows, steps) appended to each row's prompt (`prompt_of`) after `generated` tokens
-    already in `cache`: the cache grown and the log-probabilities after every appended token. `width`: the
-    columns a static cache holds (its mask covers them all, those not written yet masked)."""
-    rows, steps = tokens.shape
-    written = generated + steps
-    ones = torch.ones(rows, written, dtype=batch.mask.dtype, device=tokens.device)
-    mask = torch.cat([batch.mask[prompt_of], ones], dim=1)
-    if width is not None:
-        mask = torch.nn.functional.pad(mask, (0, width - mask.shape[1]))
-    positions = batch.lengths[prompt_of, None] + generated + torch.arange(steps, device=tokens.device)
-    output = model(input_ids=tokens, attention_mask=mask, position_ids=positions, cache=cache, use_cache=True)
-    return output.cache, torch.log_softmax(output.logits.float(), dim=-1)
-
-
-def slot_cache(model, batch: PromptBatch, slots: int, depth: int) -> StaticCache:
-    """A cache of `slots` rows per prompt, each holding its prompt's keys and values, with room for `depth` more
-    tokens. Beams only ever move between slots of their own prompt, so reordering them rewrites the few generated
-    columns, never the prompt's (a growing cache would copy every prompt at every step)."""
-    width = batch.mask.shape[1]
-    cache = StaticCache(config=model.config, max_cache_len=width + depth)
-    for layer, source in zip(cache.layers, batch.cache.layers):
-        prompts, heads = source.keys.shape[:2]
-        layer.lazy_initialization(source.keys[:1, :, :1], source.values[:1, :, :1])  # sets dtype, device, heads
-        layer.batch_size = prompts * slots
-        for name, states in (("keys", source.keys), ("values", source.values)):
-            full = states.new_empty(prompts, slots, heads, width + depth, states.shape[-1])
-            full[:, :, :, :width] = states[:, None]
-            full[:, :, :, width:] = 0  # masked until written, but a masked NaN would still poison the weighted sum
-            setattr(layer, name, full.view(prompts * slots, heads, width + depth, -1))
-        layer.cumulative_length.fill_(width)
-    return cache
-
-
-def _reorder_generated(cache: StaticCache, parents: torch.Tensor, start: int, generated: int) -> None:
-    """Row i of the generated columns [start, start + generated) becomes row `parents[i]`'s."""
-    if generated == 0:
-        return
-    columns = slice(start, start + generated)
-    for layer in cache.layers:
-        layer.keys[:, :, columns] = layer.keys[parents, :, columns]
-        layer.values[:, :, columns] = layer.values[parents, :, columns]
-
-
 def _ranks(groups: torch.Tensor, scores: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
     """An order of the entries by group, then by score best first, and each entry's rank within its group
     (in that order)."""
@@ -142,9 +99,10 @@ def beam_search(model, trie: SidTrie, batch: PromptBatch, beams: int, remaining:
                 free_end: bool = False, then_token: int | None = None) -> list[Finished]:
     """The best `beams` valid SIDs of each prompt of `batch` (fewer when fewer are allowed), by the rule above.
     `remaining` (prompts, trie nodes): items each prompt may still return under each node (`SidTrie.remaining`).
-    After the first step every prompt owns `beams` slots of the cache; a slot with no open beam is DEAD."""
+    After the first step every prompt owns `beams` rows (slots) of the generated tokens' cache, its prompt's keys
+    and values shared by them all (`shared_prompt`); a slot with no open beam is DEAD."""
     device = batch.logprobs.device
-    prompts, width = len(batch), batch.mask.shape[1]
+    prompts = len(batch)
     prompt_of = torch.arange(prompts, device=device)  # the first step: one open beam per prompt, the root
     nodes = torch.zeros(prompts, dtype=torch.long, device=device)
     scores = torch.zeros(prompts, device=device)
@@ -192,12 +150,13 @@ def beam_search(model, trie: SidTrie, batch: PromptBatch, beams: int, remaining:
         open_ &= open_rank < beams
         if not open_.any():
             break
-        if cache is None:
-            cache = slot_cache(model, batch, beams, trie.max_depth)
         slot = groups[open_] * beams + open_rank[open_]
-        parents = torch.arange(prompts * beams, device=device)
-        parents[slot] = beam[open_]
-        _reorder_generated(cache, parents, width, generated)
+        if cache is None:
+            cache, shared = DynamicCache(config=model.config), SharedPrompt.of(batch.cache, batch.mask)
+        else:
+            parents = torch.arange(prompts * beams, device=device)
+            parents[slot] = beam[open_]
+            cache = cache_rows(cache, parents)
         nodes = torch.full((prompts * beams,), DEAD, dtype=torch.long, device=device)
         nodes[slot] = children[open_]
         scores = torch.full((prompts * beams,), float("-inf"), device=device)
@@ -205,9 +164,11 @@ def beam_search(model, trie: SidTrie, batch: PromptBatch, beams: int, remaining:
         step_tokens = torch.full((prompts * beams, 1), trie.eos_token_id, dtype=torch.long, device=device)
         step_tokens[slot, 0] = tokens[open_]
         prompt_of = torch.arange(prompts * beams, device=device) // beams
-        cache, step_logprobs = _step(model, batch, cache, prompt_of, step_tokens, generated,
-                                     width + trie.max_depth)
-        logprobs = step_logprobs[:, -1]
+        positions = batch.lengths[prompt_of, None] + generated
+        with shared_prompt_attention(model):
+            output = model(input_ids=step_tokens, position_ids=positions, cache=cache, use_cache=True,
+                           shared_prompt=shared)
+        cache, logprobs = output.cache, torch.log_softmax(output.logits[:, -1].float(), dim=-1)
     results = []
     order, rank = _ranks(done_prompt, done_score)
     done_prompt, done_row, done_score, done_then = (t[order] for t in (done_prompt, done_row, done_score, done_then))
@@ -242,23 +203,30 @@ def searched_batches(model, tokenizer, trie: SidTrie, prompts: list[str], beams:
 
 @torch.no_grad()
 def teacher_forced(model, batch: PromptBatch, sequences: list[list[list[int]]]) -> list[list[float]]:
-    """Summed log-probability of each of `sequences[i]` (token id lists) after prompt i of `batch`."""
+    """Summed log-probability of each of `sequences[i]` (token id lists) after prompt i of `batch`. Every prompt's
+    list is padded to the longest list with copies of its first sequence (scored, then dropped), so that the
+    rows of a forward come prompt by prompt, as many each, and share their prompt's keys and values."""
     device = batch.logprobs.device
-    flat = [(prompt, tokens) for prompt, listed in enumerate(sequences) for tokens in listed]
-    totals: list[float] = []
-    for start in range(0, len(flat), ROWS_PER_FORWARD):
-        part = flat[start:start + ROWS_PER_FORWARD]
-        width = max(len(tokens) for _, tokens in part)
-        prompt_of = torch.tensor([prompt for prompt, _ in part], device=device)
-        tokens = torch.tensor([t + [t[-1]] * (width - len(t)) for _, t in part], device=device)
-        scored = torch.tensor([[j < len(t) for j in range(width)] for _, t in part], device=device)
-        logprobs = batch.logprobs[prompt_of, tokens[:, 0]][:, None]
-        if width > 1:  # padding follows each sequence's last token, so causal attention never reads it
-            _, step = _step(model, batch, cache_rows(batch.cache, prompt_of), prompt_of, tokens[:, :-1], 0)
-            logprobs = torch.cat([logprobs, step.gather(-1, tokens[:, 1:, None])[..., 0]], dim=1)
-        totals += (logprobs * scored).sum(dim=1).tolist()
-    results, start = [], 0
-    for listed in sequences:
-        results.append(totals[start:start + len(listed)])
-        start += len(listed)
-    return results
+    each = max(1, max(map(len, sequences), default=1))
+    width = max((len(tokens) for listed in sequences for tokens in listed), default=1)
+    padded = [listed + [listed[0] if listed else [0]] * (each - len(listed)) for listed in sequences]
+    tokens = torch.tensor([t + [t[-1]] * (width - len(t)) for listed in padded for t in listed], device=device)
+    scored = torch.tensor([[j < len(t) for j in range(width)] for listed in padded for t in listed], device=device)
+    prompt_of = torch.arange(len(sequences), device=device).repeat_interleave(each)
+    logprobs = batch.logprobs[prompt_of, tokens[:, 0]][:, None]
+    if width > 1:  # padding follows each sequence's last token, so causal attention never reads it
+        shared = SharedPrompt.of(batch.cache, batch.mask)
+        step = max(1, ROWS_PER_FORWARD // each)
+        following = []
+        for first in range(0, len(sequences), step):
+            rows = slice(first * each, min(first + step, len(sequences)) * each)
+            inputs = tokens[rows, :-1]
+            positions = batch.lengths[prompt_of[rows], None] + torch.arange(width - 1, device=device)
+            with shared_prompt_attention(model):
+                output = model(input_ids=inputs, position_ids=positions, cache=DynamicCache(config=model.config),
+                               use_cache=True, shared_prompt=shared.prompts(first, first + step))
+            following.append(torch.log_softmax(output.logits.float(), dim=-1).gather(
+                -1, tokens[rows, 1:, None])[..., 0])
+        logprobs = torch.cat([logprobs, torch.cat(following)], dim=1)
+    totals = (logprobs * scored).sum(dim=1).view(len(sequences), each).tolist()
+    return [row[:len(listed)] for row, listed in zip(totals, sequences)]
