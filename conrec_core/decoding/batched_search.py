@@ -12,8 +12,9 @@ of the SID's tokens (and of its closing EOS, unless it is free: see `search.Trie
 A stream model is asked how likely the user meets an item and then rejects it: the search can return, for each
 finished SID, the log-probability of a token following it (`then_token`), read off the forward that scores the
 closing EOS, so the re-ranking needs no second pass over the beams. Candidates the search did not find (the
-prior's) are scored by teacher forcing from the same prompt cache (`teacher_forced`). Every beam (and every teacher-forced
-sequence) attends to its prompt through `shared_prompt`: the prompt's keys and values are held once, not once a beam.
+prior's) are scored by teacher forcing from the same prompt cache (`teacher_forced`). Every beam and every
+teacher-forced sequence attends to its prompt through `shared_prompt`: a prompt's keys and values are held once,
+not once a beam.
 """
 
 from __future__ import annotations
