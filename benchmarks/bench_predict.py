@@ -48,6 +48,9 @@ def main() -> None:
     print(f"{args.checkpoint}: {count} {args.split} samples, {torch.get_num_threads()} torch threads, "
           f"stream model: {run.sft.stream_prompts}; loading {loaded:.1f} s")
 
+    clock = time.perf_counter()
+    trie = run.trie
+    print(f"trie of {len(trie.item_paths):,} SIDs: {time.perf_counter() - clock:.1f} s, once per run (not in the rates below)")
     width = run.candidate_beams(config)
     clock = time.perf_counter()
     run.search(replace(config, beams=width, returns=width))

@@ -76,3 +76,30 @@ def test_the_command_prints_users_per_second(tiny_checkpoint, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "users per second" in result.stdout
     assert len(pd.read_parquet(out)) == 8
+
+
+def test_chunks_and_shards_give_the_same_lists(tiny_checkpoint, tmp_path, monkeypatch):
+    from conrec_core.decoding import score
+
+    workspace, _ = tiny_checkpoint
+    whole = pd.read_parquet(score_users(workspace, "tiny", tmp_path / "whole.parquet", top_k=4).out)
+    monkeypatch.setattr(score, "SCORE_CHUNK_USERS", 7)
+    chunked = pd.read_parquet(score_users(workspace, "tiny", tmp_path / "chunked.parquet", top_k=4).out)
+    shards = [pd.read_parquet(score_users(workspace, "tiny", tmp_path / f"shard-{i}.parquet", top_k=4,
+                                          shard=(i, 3)).out) for i in range(3)]
+    assert whole.user.nunique() > 7
+    assert whole[["user", "rank", "item"]].equals(chunked[["user", "rank", "item"]])
+    assert (whole.score - chunked.score).abs().max() < 1e-4
+    assert all(len(shard) for shard in shards)
+    assert sum(shard.user.nunique() for shard in shards) == whole.user.nunique()
+    joined = pd.concat(shards).sort_values(["user", "rank"]).reset_index(drop=True)
+    assert whole[["user", "rank", "item"]].equals(joined[["user", "rank", "item"]])
+
+
+def test_a_bad_shard_is_refused_in_one_line(tiny_checkpoint, tmp_path):
+    workspace, _ = tiny_checkpoint
+    result = subprocess.run([sys.executable, "-m", "conrec_core", "score", "--workspace", str(workspace),
+                             "--checkpoint", "tiny", "--out", str(tmp_path / "x.parquet"), "--shard", "3/3"],
+                            cwd=REPO, capture_output=True, text=True)
+    assert result.returncode != 0 and "I/N with 0 <= I < N" in result.stderr
+    assert "Traceback" not in result.stderr and not list(tmp_path.iterdir())

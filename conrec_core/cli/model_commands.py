@@ -127,6 +127,9 @@ def register(commands) -> dict:
                        help="read each user's events up to this ISO-8601 time, UTC unless it names a zone "
                             "(default: the end of the log)")
     score.add_argument("--users", nargs="+", help="only these users")
+    score.add_argument("--shard", type=shard_option, metavar="I/N",
+                       help="only shard I of N (0 to N-1) of the users, split by a hash of their id: run N "
+                            "commands, on as many machines or processes, for N files that hold every user once")
     score.add_argument("--beams", type=int, default=DecodingConfig().beams,
                        help="beam width (default %(default)s; at least --top-k)")
     score.add_argument("--batch-size", type=int, default=DecodingConfig().batch_size,
@@ -217,6 +220,14 @@ def run_predict(args: argparse.Namespace) -> int:
     return 0
 
 
+def shard_option(text: str) -> tuple[int, int]:
+    """`I/N` as (I, N), 0 <= I < N."""
+    index, _, count = text.partition("/")
+    if not (index.isdigit() and count.isdigit()) or not 0 <= int(index) < int(count):
+        raise argparse.ArgumentTypeError(f"{text!r}: give I/N with 0 <= I < N, e.g. 0/4")
+    return int(index), int(count)
+
+
 def run_score(args: argparse.Namespace) -> int:
     check_name(args.checkpoint, "checkpoint")
     require_workspace_file(args.workspace)
@@ -230,7 +241,8 @@ def run_score(args: argparse.Namespace) -> int:
     bar, progress = progress_bar("score")
     with bar:
         run = score_users(args.workspace, args.checkpoint, args.out, top_k=args.top_k, as_of=parse_as_of(args.as_of),
-                          users=args.users, config=config, load_in_4bit=args.load_in_4bit, on_progress=progress)
+                          users=args.users, shard=args.shard, config=config, load_in_4bit=args.load_in_4bit,
+                          on_progress=progress)
     if args.json:
         print_json(run.to_dict())
         return 0

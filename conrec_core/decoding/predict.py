@@ -49,14 +49,18 @@ class DecodingRun:
     samples: list
     prompts: list[str]
     excluded: list[list[int]]
+    built_trie: SidTrie | None = None  # `trie`, kept by a copy made with `dataclasses.replace`
 
+    @property
     def trie(self) -> SidTrie:
-        trie, _ = item_trie(self.codebook, self.backbone.tokenizer, model_vocab(self.backbone.tokenizer,
-                                                                                 self.backbone.model))
-        return trie
+        """The codebook's SIDs as the model's tokens, built once (a second or so on 10k items)."""
+        if self.built_trie is None:
+            self.built_trie, _ = item_trie(self.codebook, self.backbone.tokenizer,
+                                           model_vocab(self.backbone.tokenizer, self.backbone.model))
+        return self.built_trie
 
     def search(self, config: DecodingConfig, on_batch: Callable[[int], None] | None = None) -> list[Decoded]:
-        return top_sids(self.backbone.model, self.backbone.tokenizer, self.trie(), self.prompts, config,
+        return top_sids(self.backbone.model, self.backbone.tokenizer, self.trie, self.prompts, config,
                         self.excluded, on_batch, free_end=self.sft.prefix_prompts)
 
     def pools(self, workspace, config: DecodingConfig,
@@ -75,7 +79,7 @@ class DecodingRun:
             closing = [] if free_end else [tokenizer.eos_token_id]
             forced, then = [s + closing for s in sid_token_sequences(self.codebook, tokenizer)], None
         excluded = self.excluded if config.exclude_seen else [[] for _ in self.prompts]
-        return searched_pools(model, tokenizer, self.trie(), self.prompts, self.candidate_beams(config), prior, excluded,
+        return searched_pools(model, tokenizer, self.trie, self.prompts, self.candidate_beams(config), prior, excluded,
                               config.prior_candidates, forced, free_end=free_end, then_token=then,
                               batch_size=config.batch_size, on_batch=on_batch)
 
