@@ -1,7 +1,7 @@
 """Prediction throughput of a checkpoint, and where the time goes.
 
     python -m benchmarks.bench_predict --workspace WS --checkpoint NAME [--samples 400] [--split validation]
-                                       [--score-users 2000]
+                                       [--score-users 2000 [--score-shards 2]]
 
 Loads the checkpoint with the split's first N samples (as `predict` does), then times apart: the constrained
 beam search alone (a stream model's `stream_beams` beams), the same search reading each SID's then-token (a
@@ -9,7 +9,8 @@ stream model's negative kind token) with no prior candidate, and the whole `rank
 candidates scored by teacher forcing too). Prints samples per second of each and each part's share of the
 whole, measured in one run. With --score-users N, also `score` (the dislike list for production) over the
 workspace's first N users: users per second, reading their logs and writing the file included, and the hours
-a million users would take at that rate.
+a million users would take at that rate; with --score-shards S, the same users again as S shards side by side (one
+process each, the cores split between them, as `score --shard I/S` runs them) and the ratio to one process.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ def main() -> None:
     parser.add_argument("--samples", type=int, default=400)
     parser.add_argument("--split", default="validation")
     parser.add_argument("--score-users", type=int, default=0)
+    parser.add_argument("--score-shards", type=int, default=1,
+                        help="with --score-users: also score them as this many shards side by side, one process "
+                             "each, the cores split between them")
     args = parser.parse_args()
 
     import torch
@@ -64,11 +68,15 @@ def main() -> None:
     for name, seconds in (("beam search", search), ("+ then-token", then), ("rank (predict's)", whole)):
         print(f"{name:<18}{seconds:>8.1f} s{count / seconds:>9.1f} samples/s{seconds / whole:>8.0%} of rank")
     if args.score_users:
-        score_throughput(args.workspace, args.checkpoint, args.score_users)
+        score_throughput(args.workspace, args.checkpoint, args.score_users, args.score_shards)
 
 
-def score_throughput(workspace: Path, checkpoint: str, users: int) -> None:
+def score_throughput(workspace: Path, checkpoint: str, users: int, shards: int) -> None:
     import tempfile
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+
+    import torch
 
     from conrec_core.data.workspace import open_workspace
     from conrec_core.decoding.score import score_users
@@ -80,10 +88,32 @@ def score_throughput(workspace: Path, checkpoint: str, users: int) -> None:
         clock = time.perf_counter()
         run = score_users(workspace, checkpoint, Path(folder) / "scores.parquet", users=chosen)
         whole = time.perf_counter() - clock
-    rate = run.users / whole
-    print(f"score {run.users:,} users: {whole:.1f} s with loading ({rate:.1f} users/s), {run.seconds:.1f} s "
-          f"ranking and writing ({run.users_per_second:.1f} users/s); 1M users at that rate: "
-          f"{1e6 / rate / 3600:.1f} h")
+        rate = run.users / whole
+        print(f"score {run.users:,} users: {whole:.1f} s with loading ({rate:.1f} users/s), {run.seconds:.1f} s "
+              f"ranking and writing ({run.users_per_second:.1f} users/s); 1M users at that rate: "
+              f"{1e6 / rate / 3600:.1f} h")
+        if shards > 1:
+            threads = max(1, torch.get_num_threads() // shards)
+            clock = time.perf_counter()
+            with ProcessPoolExecutor(shards, mp_context=get_context("spawn")) as pool:
+                scored = sum(pool.map(score_shard, [(workspace, checkpoint, Path(folder) / f"shard-{i}.parquet",
+                                                     chosen, (i, shards), threads) for i in range(shards)]))
+            sharded = time.perf_counter() - clock
+            print(f"score as {shards} shards side by side ({threads} thread(s) each): {scored:,} users in "
+                  f"{sharded:.1f} s with starting and loading ({scored / sharded:.1f} users/s, "
+                  f"{whole / sharded:.2f}x the one process); 1M users at that rate: "
+                  f"{1e6 / (scored / sharded) / 3600:.1f} h")
+
+
+def score_shard(job: tuple) -> int:
+    """One shard of `score_throughput`'s users, in its own process: how many it scored."""
+    import torch
+
+    from conrec_core.decoding.score import score_users
+
+    workspace, checkpoint, out, users, shard, threads = job
+    torch.set_num_threads(threads)
+    return score_users(workspace, checkpoint, out, users=users, shard=shard).users
 
 
 if __name__ == "__main__":
