@@ -206,3 +206,42 @@ def test_samples_built_a_range_at_a_time_are_the_same_rows(tmp_path, workspace, 
     monkeypatch.setattr(sample_module, "ENTRIES_PER_CHUNK", 3)  # the log's lists hold ~30 entries: ~10 ranges
     rebuild_samples(copy, read_sample_config(workspace))
     assert len(whole) > 5 and rows(copy) == whole
+
+
+@pytest.fixture(scope="module")
+def thirty_users(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("thirty")
+    epoch = datetime(1970, 1, 1)
+    rows = "\n".join(f"u{u},i{(u + d) % 17},{int((day(d + u / 10) - epoch).total_seconds())},neg"
+                     for u in range(30) for d in range(10))
+    events = write(folder / "log.csv", "user,item,time,kind\n" + rows + "\n")
+    (folder / "m.json").write_text(json.dumps({"events": {
+        "user": "user", "item": "item", "time": "time", "kind": {"column": "kind", "negative": ["neg"]}}}))
+    import_source(events, folder / "ws.duckdb", mapping=folder / "m.json")
+    return folder / "ws.duckdb"
+
+
+def test_evaluation_users_keep_every_training_sample_and_a_stable_few_users_evaluation(tmp_path, thirty_users):
+    def rows(path):
+        with open_workspace(path) as con:
+            return {tuple(map(str, row)) for row in con.execute(
+                "SELECT user_id, next_negative, anchor_ts, split, context_negatives, future_negatives "
+                "FROM samples").fetchall()}
+
+    everyone = rows(thirty_users)
+    copy = tmp_path / "ws.duckdb"
+    copy.write_bytes(thirty_users.read_bytes())
+    counts = rebuild_samples(copy, SampleConfig(evaluation_users=7))
+    capped = rows(copy)
+    evaluated = {row[0] for row in capped if row[3] != "train"}
+    assert len(evaluated) == 7 and counts["train"] == sum(row[3] == "train" for row in everyone)
+    assert capped == {row for row in everyone if row[3] == "train" or row[0] in evaluated}
+    with open_workspace(copy) as con:
+        fingerprint = read_meta(con, "samples_fingerprint")
+    rebuild_samples(copy, SampleConfig(evaluation_users=7))
+    with open_workspace(copy) as con:
+        assert read_meta(con, "samples_fingerprint") == fingerprint
+    assert rows(copy) == capped
+    with open_workspace(thirty_users) as con:
+        assert read_meta(con, "samples_fingerprint") != fingerprint
+    assert rebuild_samples(copy, SampleConfig(evaluation_users=100)) == rebuild_samples(copy, SampleConfig())

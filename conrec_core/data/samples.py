@@ -49,6 +49,8 @@ def build_samples(con: duckdb.DuckDBPyConnection, config: SampleConfig = SampleC
         for table in SAMPLE_TABLES:
             recreate_table(con, table)
         (fill or fill_in_duckdb)(con, config)
+        if config.evaluation_users is not None:
+            _keep_evaluation_users(con, config.evaluation_users)
         for table in DERIVED_TABLES:
             con.execute(f"DELETE FROM {table}")
         con.execute("DELETE FROM meta WHERE key = 'swing'")
@@ -59,6 +61,14 @@ def build_samples(con: duckdb.DuckDBPyConnection, config: SampleConfig = SampleC
         con.execute("ROLLBACK")
         raise
     return dict(con.execute("SELECT split, count(*) FROM samples GROUP BY split").fetchall())
+
+
+def _keep_evaluation_users(con, users: int) -> None:
+    """Validation and test samples of `users` users only, the first by the MD5 of their id."""
+    con.execute("""
+        DELETE FROM samples WHERE split <> 'train' AND user_id NOT IN (
+            SELECT user_id FROM (SELECT DISTINCT user_id FROM samples WHERE split <> 'train')
+            ORDER BY md5(user_id), user_id LIMIT ?)""", [users])
 
 
 def fill_in_duckdb(con, config: SampleConfig) -> None:
@@ -339,7 +349,10 @@ def _fingerprint(con: duckdb.DuckDBPyConnection, config: SampleConfig) -> str:
     while batch := rows.fetchmany(FINGERPRINT_BATCH):
         digest.update((separator + ",".join(row for (row,) in batch)).encode())
         separator = ","
-    return hashlib.sha256((json.dumps(config.to_dict(), sort_keys=True) + digest.hexdigest()).encode()).hexdigest()
+    settings = config.to_dict()
+    if settings["evaluation_users"] is None:  # as before the setting existed: those fingerprints stand
+        del settings["evaluation_users"]
+    return hashlib.sha256((json.dumps(settings, sort_keys=True) + digest.hexdigest()).encode()).hexdigest()
 
 
 def samples_fingerprint(workspace) -> str | None:

@@ -38,6 +38,10 @@ class SampleConfig(Settings):
                                                "the context", low=1)
     long_tail_item_negatives: int = setting(5, "an item is long-tail with fewer negatives than this in the "
                                                "training part", low=1)
+    evaluation_users: int | None = setting(None, "at most this many users hold validation and test samples, the "
+                                                 "first by the MD5 of their id (the same users on every build of "
+                                                 "a log); every user's training samples stay. For logs too big "
+                                                 "to evaluate every user (auto: every user)", low=1)
     exclude_seen: str = setting("all_events", "items every method's candidates exclude: all_events = every item "
                                               "the user met before the anchor (a rated film cannot be a hit); "
                                               "feedback = only those with a negative or positive; context = only "
