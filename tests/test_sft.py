@@ -218,3 +218,20 @@ def test_one_target_examples_beat_sequence_windows_on_held_out_next_negatives(lm
         assert len(losses) == 6 and losses[-1] < losses[0]  # both learn
         best[task] = min(losses)
     assert best["next_negative"] < 0.9 * best["negative_sequence"], best  # measured 1.64 against 2.10
+
+
+def test_examples_tokenised_when_drawn_give_the_batches_of_tokenising_them_all(lm_world):
+    from conrec_core.training.sft_batches import LazyEncoded, batch_for_step, encode
+
+    codebook = load_codebook(lm_world)
+    config = SFTConfig()
+    examples = training_examples(read_task_data(lm_world, codebook, streams=True), codebook, config)
+    backbone = new_backbone(BackboneConfig(), sid_tokens(codebook.sids, codebook.config.codebook_size),
+                            template_texts())
+    eager = {task: encode(backbone.tokenizer, items, 128) for task, items in examples.items()}
+    lazy = {task: LazyEncoded(backbone.tokenizer, items, 128) for task, items in examples.items()}
+    assert {task: len(items) for task, items in lazy.items()} == {task: len(items) for task, items in eager.items()}
+    for step in range(3):
+        assert batch_for_step(lazy, config, step) == batch_for_step(eager, config, step)
+    task = max(lazy, key=lambda t: len(lazy[t]))
+    assert lazy[task][:5] == eager[task][:5]

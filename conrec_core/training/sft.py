@@ -27,10 +27,10 @@ from ..lm.checkpoints import (STATE_FILE, STATE_META, TRAINING_FILE, append_metr
 from ..lm.config import BackboneConfig, SFTConfig
 from ..lm.dropout import add_training_dropout
 from ..lm.prompts import TaskData, held_out_alignment, read_task_data, template_texts, training_examples
-from ..lm.token_loss import Encoded, example_losses, packed_losses_agree
+from ..lm.token_loss import example_losses, packed_losses_agree
 from ..lm.vocab import KIND_TOKENS, sid_tokens
 from ..semantic_ids.store import Codebook, load_codebook
-from .sft_batches import add_lora, batch_for_step, encode, learning_rate
+from .sft_batches import LazyEncoded, add_lora, batch_for_step, encode, learning_rate
 from .sft_checks import (RankingCheck, alignment_accuracy, held_out_examples, held_out_figures, ranking_check,
                          restore, snapshot)
 
@@ -58,7 +58,7 @@ class SFTRun:
     peak: float  # the peak learning rate
     device: torch.device
     max_length: int
-    encoded: dict[str, list[Encoded]]
+    encoded: dict[str, LazyEncoded]
     packed: bool  # False: the backbone failed token_loss's check, batches are padded
     held_out: dict
     held_out_encoded: dict
@@ -140,7 +140,7 @@ def prepare_run(workspace, name: str, backbone_config: BackboneConfig, config: S
     start_step = load_training_state(folder, optimizer) if resumed else 0
     max_length = backbone_config.max_positions if backbone_config.from_scratch else PRETRAINED_MAX_LENGTH
     tokenizer = backbone.tokenizer
-    encoded = {task: encode(tokenizer, items, max_length) for task, items in examples.items()}
+    encoded = {task: LazyEncoded(tokenizer, items, max_length) for task, items in examples.items()}
     packed = packed_losses_agree(model, batch_for_step(encoded, config, start_step), tokenizer.pad_token_id, device)
     held_out = held_out_examples(data, codebook, config)
     held_out_encoded = {task: encode(tokenizer, items, max_length) for task, items in held_out.items()}

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -30,6 +31,22 @@ def encode(tokenizer, examples: list[Example], max_length: int) -> list[Encoded]
     return encoded
 
 
+class LazyEncoded(Sequence):
+    """`encode` of each example when it is read, nothing kept: a big log's hundreds of thousands of examples
+    tokenised at once held gigabytes, where a step reads a batch of them."""
+
+    def __init__(self, tokenizer, examples: list[Example], max_length: int):
+        self.tokenizer, self.examples, self.max_length = tokenizer, examples, max_length
+
+    def __len__(self) -> int:
+        return len(self.examples)
+
+    def __getitem__(self, index):
+        if isinstance(index, slice):
+            return encode(self.tokenizer, self.examples[index], self.max_length)
+        return encode(self.tokenizer, [self.examples[index]], self.max_length)[0]
+
+
 def learning_rate(step: int, config: SFTConfig, peak: float) -> float:
     """Linear warm-up, then cosine decay to a tenth of the peak."""
     if step < config.warmup_steps:
@@ -38,7 +55,7 @@ def learning_rate(step: int, config: SFTConfig, peak: float) -> float:
     return peak * (0.1 + 0.9 * 0.5 * (1 + math.cos(math.pi * min(1.0, progress))))
 
 
-def batch_for_step(encoded: dict[str, list[Encoded]], config: SFTConfig, step: int) -> list[Encoded]:
+def batch_for_step(encoded: dict[str, Sequence[Encoded]], config: SFTConfig, step: int) -> list[Encoded]:
     rng = np.random.default_rng([config.seed, step])
     tasks = [t for t in config.tasks if encoded.get(t)]
     weights = np.array([config.task_weights[config.tasks.index(t)] for t in tasks])
