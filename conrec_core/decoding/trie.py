@@ -58,9 +58,7 @@ class SidTrie:
                 children_flat.append(node_children[token])
             offsets.append(len(tokens_flat))
         depth = max(len(p) for p in paths)
-        item_paths = torch.full((len(paths), depth), -1, dtype=torch.long)
-        for row, path in enumerate(paths):
-            item_paths[row, :len(path)] = torch.tensor(path)
+        item_paths = torch.tensor([path + [-1] * (depth - len(path)) for path in paths], dtype=torch.long)
         offsets_t = torch.tensor(offsets, dtype=torch.long)
         tokens_t = torch.tensor(tokens_flat, dtype=torch.long)
         owner = torch.repeat_interleave(torch.arange(len(children)), offsets_t[1:] - offsets_t[:-1])
