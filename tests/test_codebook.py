@@ -164,6 +164,19 @@ def test_a_large_codebook_size_trains(small_world, tmp_path):
     assert len(result.report.utilisation) == 3 and result.report.items == 200
 
 
+def test_codes_too_few_for_the_catalogue_are_widened_and_the_codebook_is_kept_as_asked(small_world, tmp_path):
+    from conrec_core.experiment.resume import codebook_kept
+
+    path = tmp_path / "ws.duckdb"
+    shutil.copy(small_world, path)
+    asked = replace(QUICK, codebook_size=2)
+    result = build_codebook(path, config=asked, compute_map=False)
+    assert result.config.codebook_size == 8  # 8^3 = 512 prefixes for 200 items, 4^3 = 64 too few
+    book = load_codebook(path)
+    assert book.config.codebook_size == 8 and max(len(codes) for codes in book.sids.codes) <= 4
+    assert codebook_kept(path, "default", asked) and not codebook_kept(path, "default", replace(asked, seed=1))
+
+
 @pytest.mark.slow
 def test_views_hierarchy_search_collisions_and_neighbours(sample_codebooks):
     path, _ = sample_codebooks["synthetic-shop"]

@@ -155,10 +155,14 @@ def run_codebook(args: argparse.Namespace) -> int:
         return 0
     print(f"codebook {result.name!r} for {report['items']:,} items ({', '.join(result.parts)}), "
           f"fingerprint {result.fingerprint[:12]}")
+    if result.config.codebook_size != config.codebook_size:
+        print(f"  {result.config.codebook_size} codes per level, not {config.codebook_size}: "
+              f"{config.codebook_size}^{config.levels} SID prefixes would be fewer than the items")
     print(f"  reconstruction cosine: mean {report['reconstruction_cosine_mean']:.3f}, "
           f"10th percentile {report['reconstruction_cosine_p10']:.3f}")
     for level, (used, perplexity) in enumerate(zip(report["utilisation"], report["perplexity"])):
-        print(f"  level {level + 1}: {used:.0%} of {config.codebook_size} codes used, perplexity {perplexity:.1f}")
+        print(f"  level {level + 1}: {used:.0%} of {result.config.codebook_size} codes used, "
+              f"perplexity {perplexity:.1f}")
     print(f"  items needing a 4th token: {report['fourth_token_share']:.2%} "
           f"(largest group {report['largest_collision_group']})")
     print(f"  final loss {report['loss_curve'][-1]['loss']:.4f} after {len(report['loss_curve'])} epochs, "

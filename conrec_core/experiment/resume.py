@@ -33,9 +33,9 @@ def grpo_kept(workspace, name: str, grpo_config, backbone, warmup: str, codebook
 
 def codebook_kept(workspace, name: str, config) -> bool:
     """Whether codebook `name` exists, fits the workspace's items and samples, and was fitted with exactly the SID
-    settings of `config` (a `CodebookConfig`; its code decoder may differ)."""
+    settings of `config` (a `CodebookConfig`, with codes enough for the catalogue; its code decoder may differ)."""
     try:
         book = load_codebook(workspace, name)
     except ConrecError:  # missing, its files changed, or fitted on other items or samples
         return False
-    return book.config.sid_settings() == config.sid_settings()
+    return book.config.sid_settings() == config.covering(len(book.sids.item_ids)).sid_settings()

@@ -156,9 +156,10 @@ QUICK_BASELINES = FUSED_BASELINES + ("fused_baselines",)
 
 
 def quick_spec() -> ExperimentSpec:
-    """Minutes-scale settings for tests and a first look: a 16-code codebook, one SID model of 60 SFT steps, 2
-    GRPO steps per stage, the untrained baselines only and no prior's row (a 100k-event log in about a minute and a
-    half on 2 cores: benchmarks/bench_app_quick.py). The SASRec settings (30 steps, ranked in this process) serve
+    """Minutes-scale settings for tests and a first look: a 16-code codebook (more codes on a catalogue past 4,096
+    items, `CodebookConfig.covering`), one SID model of 60 SFT steps, 2 GRPO steps per stage, the untrained
+    baselines only and no prior's row (a 100k-event log in about a minute and a half on 2 cores:
+    benchmarks/bench_app_quick.py). The SASRec settings (30 steps, ranked in this process) serve
     a quick run that asks for the SASRec baselines."""
     return ExperimentSpec(
         codebook=CodebookConfig(codebook_size=16, epochs=8, warmup_epochs=3, batch_size=64, code_decoder_steps=50),

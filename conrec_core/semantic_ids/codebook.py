@@ -27,6 +27,7 @@ class CodebookResult:
     fingerprint: str
     report: QualityReport
     parts: dict[str, int]  # encoder part -> items that have it
+    config: CodebookConfig  # as fitted: with codes enough for the catalogue (`CodebookConfig.covering`)
 
 
 def build_codebook(workspace: Path | str, name: str = "default", config: CodebookConfig = CodebookConfig(),
@@ -45,6 +46,7 @@ def build_codebook(workspace: Path | str, name: str = "default", config: Codeboo
     progress("encoding items")(0.0, "")
     features = encode_items(workspace, config.encoder,
                             on_progress=lambda f: progress("encoding items")(f, f"{f:.0%} of new texts"))
+    config = config.covering(len(features.item_ids))
     trained = train_rqvae(features.vectors, config, on_progress=progress("training the RQ-VAE"))
     progress("assigning SIDs")(0.0, "")
     full_codes = resolve_collisions(features.item_ids, trained.codes, trained.distances)
@@ -62,7 +64,7 @@ def build_codebook(workspace: Path | str, name: str = "default", config: Codeboo
                           trained.reconstruction_cosine,
                           {**report.to_dict(), "samples_fingerprint": fitted_on}, map_xy)
     on_progress(1.0, "done")
-    return CodebookResult(name=name, fingerprint=stamp, report=report, parts=features.coverage)
+    return CodebookResult(name=name, fingerprint=stamp, report=report, parts=features.coverage, config=config)
 
 
 def add_map(workspace: Path | str, name: str = "default",

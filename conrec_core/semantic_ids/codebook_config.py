@@ -97,6 +97,22 @@ class CodebookConfig(Settings):
             return self.code_decoder_steps
         return min(CODE_DECODER_MAX_AUTO_STEPS, math.ceil(CODE_DECODER_PASSES * items / self.code_decoder_batch_size))
 
+    def covering(self, items: int) -> "CodebookConfig":
+        """These settings with codes enough per level that the levels' SID prefixes are at least as many as
+        `items` (the smallest power of two that does; never fewer codes than asked): fewer would hand most items
+        a long collision suffix, and the SID model a vocabulary of it (16 codes on 200,000 items: a suffix of up
+        to 9,500 tokens).
+
+        >>> [CodebookConfig(codebook_size=16).covering(n).codebook_size for n in (3_000, 9_742, 200_000)]
+        [16, 32, 64]
+        >>> CodebookConfig().covering(200_000).codebook_size
+        256
+        """
+        size = self.codebook_size
+        while size ** self.levels < items:
+            size *= 2
+        return replace(self, codebook_size=size)
+
     def sid_settings(self) -> "CodebookConfig":
         """The settings that decide the SIDs, resolved: the code decoder is fitted after the codebook is frozen
         (its own random stream, rqvae.py) and only reports how well each SID describes its item, so configs that
