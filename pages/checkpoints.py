@@ -40,8 +40,7 @@ if not infos:
     st.stop()
 
 st.dataframe(table, hide_index=True, width="stretch", column_config={
-    "alignment accuracy (validation)": st.column_config.NumberColumn(format="%.3f"),
-    "alignment accuracy (test)": st.column_config.NumberColumn(format="%.3f", help="chance is 0.25"),
+    "alignment accuracy (validation)": st.column_config.NumberColumn(format="%.3f", help="chance is 0.25"),
     "next-negative loss (validation)": st.column_config.NumberColumn(format="%.3f"),
     "FHR@K (validation)": st.column_config.NumberColumn(
         format="%.3f", help="GRPO: its best stage's, on the validation samples it evaluated (K beside it)")})

@@ -5,7 +5,6 @@ import pytest
 
 from conrec_core.evaluation import probes
 from conrec_core.semantic_ids.store import load_codebook
-from conrec_core.lm.checkpoints import checkpoint_dir, read_training
 from conrec_core.evaluation.probes import filter_simulation, forgetting_rate
 from conrec_core.data.workspace import open_workspace
 
@@ -44,5 +43,4 @@ def test_filter_simulation_against_a_direct_count(evaluated_world):
 def test_forgetting_is_measured_against_the_warmup(evaluated_world):
     same = forgetting_rate(evaluated_world, "tiny", "tiny")
     assert same["forgetting_rate"] == 0.0
-    summary = read_training(checkpoint_dir(evaluated_world, "tiny"))["summary"]
-    assert same["alignment_after"] == pytest.approx(summary["test_alignment_accuracy"])  # same held-out examples
+    assert 0 < same["alignment_after"] == same["alignment_before"] <= 1

@@ -191,8 +191,7 @@ def run_sft(args: argparse.Namespace) -> int:
     for task, loss in validation["loss"].items():
         print(f"  validation loss {task}: {loss:.3f}")
     if validation.get("alignment_accuracy") is not None:
-        print(f"  alignment accuracy (4 candidates, chance 0.25): validation {validation['alignment_accuracy']:.3f}, "
-              f"test {result.summary['test_alignment_accuracy']:.3f}")
+        print(f"  alignment accuracy (4 candidates, chance 0.25): validation {validation['alignment_accuracy']:.3f}")
     return 0
 
 

@@ -26,13 +26,12 @@ from ..lm.checkpoints import (STATE_FILE, STATE_META, TRAINING_FILE, append_metr
                               load_checkpoint, load_training_state, read_training, save_weights)
 from ..lm.config import BackboneConfig, SFTConfig
 from ..lm.dropout import add_training_dropout
-from ..lm.prompts import TaskData, held_out_alignment, read_task_data, template_texts, training_examples
+from ..lm.prompts import TaskData, read_task_data, template_texts, training_examples
 from ..lm.token_loss import example_losses, packed_losses_agree
 from ..lm.vocab import KIND_TOKENS, sid_tokens
 from ..semantic_ids.store import Codebook, load_codebook
 from .sft_batches import LazyEncoded, add_lora, batch_for_step, encode, learning_rate
-from .sft_checks import (RankingCheck, alignment_accuracy, held_out_examples, held_out_figures, ranking_check,
-                         restore, snapshot)
+from .sft_checks import RankingCheck, held_out_examples, held_out_figures, ranking_check, restore, snapshot
 
 Progress = Callable[[float, str], None]
 PRETRAINED_MAX_LENGTH = 512  # tokens per example for pretrained backbones: 20 SIDs plus a title fit easily
@@ -235,17 +234,11 @@ def stopping_score(figures: dict) -> float:
 
 def finish(run: SFTRun, steps: int, progress: Progress) -> SFTResult:
     """The best check's weights restored (keep_best; resumed: the best since resuming), the final held-out
-    figures and the test alignment accuracy measured, and the finished checkpoint saved."""
+    figures measured, and the finished checkpoint saved. Nothing here reads the test split: training runs inside
+    tuning runs too, and only a report reads test (its forgetting probe measures alignment there)."""
     if run.best["state"] is not None:
         restore(run.model, run.best["state"])
-    progress(1.0, "held-out alignment accuracy on the test split")
-    test_alignment = held_out_alignment(run.data, run.codebook, "test", np.random.default_rng(run.config.seed + 2))
-    summary = {
-        "best_step": run.best["step"] if run.config.keep_best else steps,
-        "validation": run.figures(),
-        "test_alignment_accuracy": alignment_accuracy(run.model, run.tokenizer, run.codebook, test_alignment,
-                                                      run.max_length, packed=run.packed),
-        "test_alignment_examples": len(test_alignment),
-    }
+    progress(1.0, "final held-out figures")
+    summary = {"best_step": run.best["step"] if run.config.keep_best else steps, "validation": run.figures()}
     save_weights(run.folder, run.backbone, {**run.training, "step": steps, "finished": True, "summary": summary})
     return SFTResult(run.folder, steps, summary)

@@ -41,7 +41,6 @@ def checkpoint_table(workspace, codebooks: dict[str, str]) -> tuple[list[Checkpo
             "finished": training.get("finished", False),
             "parameters": training.get("parameters"), "trainable": training.get("trainable_parameters"),
             "alignment accuracy (validation)": validation.get("alignment_accuracy"),
-            "alignment accuracy (test)": summary.get("test_alignment_accuracy"),
             "next-negative loss (validation)": (validation.get("loss") or {}).get("next_negative"),
             "FHR@K (validation)": validation.get("fhr"), "K": validation.get("k"),
             "warm-up": training.get("warmup"),
