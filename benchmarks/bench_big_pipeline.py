@@ -6,8 +6,8 @@
 The log is `bench_workspace`'s (power-law activity and popularity, 90 days, 8% negatives, the rest clicks, buys
 and views; id-only items). It is imported with `--evaluation-users` (default 5,000: every user's training samples,
 the validation and test samples of 5,000), then `pipeline --quick` runs on it. Import and pipeline each run as a
-command in a fresh process; prints each one's wall time and peak resident memory, and the pipeline's own line
-for each stage it reached, with the seconds since it started.
+command in a fresh process; prints each one's wall time and peak resident memory, the pipeline's last progress
+line for each stage (seconds since it started) and the seconds of each stage as its report.json records them.
 """
 
 from __future__ import annotations
@@ -82,6 +82,10 @@ def main() -> None:
         print(f"pipeline --quick: {ran:.0f} s ({ran / 60:.1f} min), peak {pipeline_peak:.1f} GiB")
         for line in stage_lines(output):
             print(f"  {line}")
+        seconds = json.loads((folder / "report" / "seed-0" / "report.json").read_text())["seconds"]
+        stages = ", ".join(f"{name} {value:.0f}" for name, value in seconds.items())
+        print(f"  seconds per stage (report.json): {stages}; the report and the process's start "
+              f"{ran - sum(seconds.values()):.0f}")
         print(f"end to end (import and pipeline): {(imported + ran) / 60:.1f} min")
 
 

@@ -107,6 +107,7 @@ def evaluate_baselines(workspace, baselines: list[str], split: str, k: int, sasr
             kept.append(baseline)
             progress((index + 1) / len(baselines), f"kept {baseline}: scored with these settings on these samples")
             continue
+        progress(index / len(baselines), f"{baseline}: fitting and ranking the {split} samples")
         evaluate_baseline(workspace, baseline, split, k, sasrec, settings=settings,
                           on_progress=lambda fraction, message, i=index:
                           progress((i + fraction) / len(baselines), f"{baselines[i]}: {message}"))

@@ -88,6 +88,7 @@ def run_stages(workspace, spec: ExperimentSpec, names: MethodNames, progress: Pr
     for stage in stages:
         start, share = done / total, stage.weight / total
         clock = time.perf_counter()
+        progress(start, f"{stage.name}: started")  # a stage whose work reports nothing still shows it began
         if stage.run(lambda fraction, message, s=stage.name, a=start, b=share: progress(a + b * fraction,
                                                                                       f"{s}: {message}")):
             kept.append(stage.name)
