@@ -83,14 +83,20 @@ def run_stages(workspace, spec: ExperimentSpec, names: MethodNames, progress: Pr
     model, and where on the bar the stages end (the report's share follows)."""
     stages = plan(workspace, spec, names)
     total, done = sum(s.weight for s in stages) + REPORT_WEIGHT, 0.0
+    furthest = [0.0]
+
+    def forward(fraction: float, message: str) -> None:  # one stage's end and the next's start round apart
+        furthest[0] = max(furthest[0], fraction)
+        progress(furthest[0], message)
+
     seconds: dict[str, float] = {}
     kept: list[str] = []
     for stage in stages:
         start, share = done / total, stage.weight / total
         clock = time.perf_counter()
-        progress(start, f"{stage.name}: started")  # a stage whose work reports nothing still shows it began
-        if stage.run(lambda fraction, message, s=stage.name, a=start, b=share: progress(a + b * fraction,
-                                                                                      f"{s}: {message}")):
+        forward(start, f"{stage.name}: started")  # a stage whose work reports nothing still shows it began
+        if stage.run(lambda fraction, message, s=stage.name, a=start, b=share: forward(a + b * fraction,
+                                                                                     f"{s}: {message}")):
             kept.append(stage.name)
         seconds[stage.name] = time.perf_counter() - clock
         done += stage.weight
