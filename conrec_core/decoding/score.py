@@ -100,10 +100,15 @@ def user_states(workspace, as_of: datetime | None = None, users: list[str] | Non
     """Each user's log up to `as_of` as a Sample (no target, no future) and the items they have met, with the
     moment used. Users with no event by then are left out; a listed user the workspace does not hold is an
     error."""
+    moment = score_moment(workspace, as_of)
+    return states_of(workspace, moment, users_to_score(workspace, moment, users))
+
+
+def states_of(workspace, moment: datetime, chosen: list[str]
+              ) -> tuple[datetime, list[Sample], list[tuple[str, ...]]]:
+    """`user_states` of users already chosen (`users_to_score`) at `moment` (UTC, naive)."""
     config = read_sample_config(workspace)
     kinds = ["negative", "positive"] + (["neutral"] if config.exclude_seen == "all_events" else [])
-    moment = score_moment(workspace, as_of)
-    chosen = users_to_score(workspace, moment, users)
     with open_workspace(workspace) as con:
         con.execute("CREATE TEMP TABLE wanted AS SELECT unnest(?::VARCHAR[]) AS user_id", [chosen])
         rows = con.execute("""
@@ -182,7 +187,7 @@ def score_users(workspace, checkpoint: str, out: Path | str, *, top_k: int = 20,
 def score_chunk(workspace, run: DecodingRun, training: dict, moment: datetime, users: list[str],
                 config: DecodingConfig, top_k: int, on_progress: Callable[[float, str], None]) -> pa.Table:
     """One chunk of users' rows of the score file."""
-    moment, states, seen = user_states(workspace, moment.replace(tzinfo=timezone.utc), users)
+    moment, states, seen = states_of(workspace, moment, users)  # listed and checked once, before the chunks
     codebook, sft = run.codebook, run.sft
     kind = training.get("prompt", "negatives")
     positive_items = training.get("grpo", {}).get("positive_items")
