@@ -100,8 +100,9 @@ def beam_search(model, trie: SidTrie, batch: PromptBatch, beams: int, remaining:
                 free_end: bool = False, then_token: int | None = None) -> list[Finished]:
     """The best `beams` valid SIDs of each prompt of `batch` (fewer when fewer are allowed), by the rule above.
     `remaining` (prompts, trie nodes): items each prompt may still return under each node (`SidTrie.remaining`).
-    After the first step every prompt owns `beams` rows (slots) of the generated tokens' cache, its prompt's keys
-    and values shared by them all (`shared_prompt`); a slot with no open beam is DEAD."""
+    After the first step every prompt owns as many rows (slots) of the generated tokens' cache as the prompt with
+    most open beams (at most `beams`), its prompt's keys and values shared by them all (`shared_prompt`); a slot
+    with no open beam is DEAD."""
     device = batch.logprobs.device
     prompts = len(batch)
     prompt_of = torch.arange(prompts, device=device)  # the first step: one open beam per prompt, the root
@@ -151,20 +152,23 @@ def beam_search(model, trie: SidTrie, batch: PromptBatch, beams: int, remaining:
         open_ &= open_rank < beams
         if not open_.any():
             break
-        slot = groups[open_] * beams + open_rank[open_]
+        # Each prompt gets as many slots as the prompt with most open beams: after the SIDs' last common level
+        # nearly every beam has finished, and the rows of finished beams are never run again.
+        slots = int(open_rank[open_].max()) + 1
+        slot = groups[open_] * slots + open_rank[open_]
         if cache is None:
             cache, shared = DynamicCache(config=model.config), SharedPrompt.of(batch.cache, batch.mask)
         else:
-            parents = torch.arange(prompts * beams, device=device)
+            parents = torch.zeros(prompts * slots, dtype=torch.long, device=device)  # a DEAD slot: any row
             parents[slot] = beam[open_]
             cache = cache_rows(cache, parents)
-        nodes = torch.full((prompts * beams,), DEAD, dtype=torch.long, device=device)
+        nodes = torch.full((prompts * slots,), DEAD, dtype=torch.long, device=device)
         nodes[slot] = children[open_]
-        scores = torch.full((prompts * beams,), float("-inf"), device=device)
+        scores = torch.full((prompts * slots,), float("-inf"), device=device)
         scores[slot] = candidate[open_]
-        step_tokens = torch.full((prompts * beams, 1), trie.eos_token_id, dtype=torch.long, device=device)
+        step_tokens = torch.full((prompts * slots, 1), trie.eos_token_id, dtype=torch.long, device=device)
         step_tokens[slot, 0] = tokens[open_]
-        prompt_of = torch.arange(prompts * beams, device=device) // beams
+        prompt_of = torch.arange(prompts * slots, device=device) // slots
         positions = batch.lengths[prompt_of, None] + generated
         with shared_prompt_attention(model):
             output = model(input_ids=step_tokens, position_ids=positions, cache=cache, use_cache=True,
