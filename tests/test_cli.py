@@ -110,6 +110,12 @@ def test_the_parser_loads_no_heavy_library():
             f"print(','.join(m for m in {heavy!r} if m in sys.modules))")
     loaded = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
     assert loaded.stdout.strip() == ""
+    # a pipeline setting out of range is refused before the pipeline's modules (and torch) load
+    code = ("import sys; from conrec_core.cli import main; "
+            "code = main(['pipeline', '--sample', 'synthetic-shop', '--out', 'r', '--members', '0']); "
+            f"print(code, ','.join(m for m in {heavy!r} if m in sys.modules))")
+    refused = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True)
+    assert refused.stdout.strip() == "2" and "members must be at least 1" in refused.stderr
 
 
 def test_a_mistyped_checkpoint_is_named_before_torch_loads(ml_latest, tmp_path):

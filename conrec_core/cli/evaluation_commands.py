@@ -153,10 +153,6 @@ def run_ablation_command(args: argparse.Namespace) -> int:
 
 
 def run_pipeline_command(args: argparse.Namespace) -> int:
-    from ..data.samples import read_sample_config
-    from ..experiment.seeds import run_seeds
-    from ..shipped.sample_data import sample_workspace, ship_sample_outputs
-
     if args.ship and not args.sample:
         raise ConrecError("--ship needs --sample: shipped outputs belong to a sample dataset")
     if args.seeds < 1:
@@ -165,6 +161,10 @@ def run_pipeline_command(args: argparse.Namespace) -> int:
     if args.ship and replace(spec, seed=args.seed).codebook_name != "default":
         raise ConrecError("--ship ships the first seed's models, which must speak the default codebook: "
                           "start the seeds at --seed 0")
+    from ..data.samples import read_sample_config  # after the checks: a wrong option answers before torch loads
+    from ..experiment.seeds import run_seeds
+    from ..shipped.sample_data import sample_workspace, ship_sample_outputs
+
     command = "python -m conrec_core " + shlex.join(args.argv)
     workspace = args.workspace or sample_workspace(args.sample)
     if args.split:  # the workspace's sample settings, with the other split
