@@ -7,7 +7,8 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 # pytest.ini runs the suite on every core (pytest-xdist). Each worker and the processes its tests start (the
 # CLI, Streamlit) take an equal share of the cores: torch's default of one thread per core in every worker
-# would make them fight over the same cores.
+# would make them fight over the same cores. With one thread a worker also runs the pipeline's members and
+# baselines in turn (`side_by_side.available_cores`); the tests of running them side by side ask for it.
 _WORKERS = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
 if _WORKERS > 1:
     os.environ.setdefault("OMP_NUM_THREADS", str(max(1, (os.cpu_count() or 1) // _WORKERS)))

@@ -2,13 +2,16 @@
 
 import doctest
 import multiprocessing
+import os
+import subprocess
+import sys
 from dataclasses import replace
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
-from conftest import writable_copy
+from conftest import REPO, writable_copy
 from conrec_core.errors import ConrecError
 from conrec_core.experiment import side_by_side
 from conrec_core.experiment.resume import sft_kept
@@ -31,6 +34,24 @@ def chains(sft_steps: int = 20, second_backbone: str = "tiny") -> list[MemberCha
 def test_the_worker_count_doctests_pass():
     results = doctest.testmod(side_by_side)
     assert results.attempted and results.failed == 0
+
+
+def test_a_process_given_one_core_or_one_thread_runs_its_jobs_in_turn():
+    """Two jobs on this machine's cores go side by side where it has two; one core allowed (taskset, a
+    container's cpuset) or one torch thread asked for (OMP_NUM_THREADS) and they run in turn, in the process."""
+    probe = ("import os, sys; from conrec_core.experiment.side_by_side import side_by_side_workers as w; "
+             "sys.argv[1:] and os.sched_setaffinity(0, {min(os.sched_getaffinity(0))}); "
+             "print(w(2, on_gpu=False))")
+
+    def workers(*args, **env):
+        done = subprocess.run([sys.executable, "-c", probe, *args], cwd=REPO, capture_output=True, text=True,
+                              check=True, env={**os.environ, **env})
+        return int(done.stdout)
+
+    cores = len(os.sched_getaffinity(0))
+    assert workers(OMP_NUM_THREADS=str(cores)) == (2 if cores > 1 else 1)
+    assert workers(OMP_NUM_THREADS="1") == 1
+    assert workers("one-core", OMP_NUM_THREADS=str(cores)) == 1
 
 
 def test_members_side_by_side_train_the_weights_they_train_in_turn(lm_world, tmp_path):

@@ -31,9 +31,22 @@ class JobFailed(RuntimeError):
     """A job's process failed with an error that is not a ConrecError (its traceback is the message)."""
 
 
+def available_cores() -> int:
+    """The cores this process may use: those the system lets it run on (`taskset`, a container's cpuset), and no
+    more than torch's threads where they were lowered (`OMP_NUM_THREADS`, or a job of `run_side_by_side`): a
+    process told to use one thread does not start several."""
+    import torch
+
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # no affinity outside Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, torch.get_num_threads()))
+
+
 def side_by_side_workers(jobs: int, cores: int | None = None, on_gpu: bool | None = None) -> int:
-    """How many processes to run at once: every job, up to twice the cores; 1 (in turn, in this process) with one
-    job, one core or a GPU. Jobs that outnumber the cores share them (one thread each) rather than wait for a free
+    """How many processes to run at once: every job, up to twice the cores (`available_cores`); 1 (in turn, in
+    this process) with one job, one core or a GPU. Jobs that outnumber the cores share them (one thread each) rather than wait for a free
     one: in rounds, three jobs of equal length on two cores leave a core idle for the whole last round, a third
     of the time; sharing, they all end together.
 
@@ -48,7 +61,7 @@ def side_by_side_workers(jobs: int, cores: int | None = None, on_gpu: bool | Non
         import torch
 
         on_gpu = torch.cuda.is_available()
-    cores = cores or os.cpu_count() or 1
+    cores = cores or available_cores()
     return 1 if on_gpu or cores < 2 else max(1, min(jobs, 2 * cores))
 
 
@@ -89,7 +102,7 @@ def run_side_by_side(jobs: list[Job], workers: int, on_progress: Progress | None
         return [job.function(*job.args, lambda f, m, i=index: report(i, f, m)) for index, job in enumerate(jobs)]
     context = multiprocessing.get_context("spawn")  # fork would copy this process's torch threads and locks
     messages = context.Queue()
-    threads = threads or max(1, (os.cpu_count() or 1) // workers)
+    threads = threads or max(1, available_cores() // workers)
     waiting, running = list(range(len(jobs))), {}
     results: dict[int, Any] = {}
     try:
