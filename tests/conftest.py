@@ -196,7 +196,8 @@ def evaluated_world(workspaces, tiny_checkpoint):
     source, _ = tiny_checkpoint
     workspace = listed_copy(source, workspaces, "tiny-evaluated")
     predict(workspace, "tiny", split="test")
-    assert main(["evaluate", "--workspace", str(workspace), "--checkpoints", "tiny", "--sasrec-steps", "40"]) == 0
+    assert main(["evaluate", "--workspace", str(workspace), "--checkpoints", "tiny", "--sasrec-steps", "20",
+                 "--sasrec-eval-every", "10", "--sasrec-positives-context", "50"]) == 0
     yield workspace
     remove_listed(workspace)
 

@@ -18,7 +18,8 @@ def test_evaluate_scores_a_checkpoint_and_the_baselines_per_sample(tiny_world, c
     workspace, _ = tiny_world
     run = predict(workspace, "tiny", split="test")
     assert main(["evaluate", "--workspace", str(workspace), "--checkpoints", "tiny", "--json",
-                 "--sasrec-steps", "30"]) == 0
+                 "--sasrec-steps", "20", "--sasrec-eval-every", "10",
+                 "--sasrec-positives-context", "50"]) == 0
     table = {row["method"]: row for row in json.loads(capsys.readouterr().out)}
     assert set(table) == {"tiny", "most_disliked", "swing_cf", "item_cf", "item_knn", "ease", "fused_baselines",
                           "sasrec_negatives-s0", "sasrec_both-s0", "sasrec_prior-s0"}

@@ -29,7 +29,7 @@ def lightest() -> ExperimentSpec:
                    sft=replace(quick.sft, steps=20, eval_every=20, checkpoint_every=20, eval_examples=10,
                                ranking_samples=10),
                    grpo=replace(quick.grpo, steps_per_stage=1, eval_samples=8),
-                   sasrec=replace(quick.sasrec, steps=10, eval_every=10))
+                   sasrec=replace(quick.sasrec, steps=10, eval_every=10, positives_context=50))
 
 
 @pytest.fixture(scope="module")
