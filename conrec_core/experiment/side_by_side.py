@@ -46,9 +46,9 @@ def available_cores() -> int:
 
 def side_by_side_workers(jobs: int, cores: int | None = None, on_gpu: bool | None = None) -> int:
     """How many processes to run at once: every job, up to twice the cores (`available_cores`); 1 (in turn, in
-    this process) with one job, one core or a GPU. Jobs that outnumber the cores share them (one thread each) rather than wait for a free
-    one: in rounds, three jobs of equal length on two cores leave a core idle for the whole last round, a third
-    of the time; sharing, they all end together.
+    this process) with one job, one core or a GPU. Jobs that outnumber the cores share them (one thread each)
+    rather than wait for a free one: in rounds, three jobs of equal length on two cores leave a core idle for the
+    whole last round, a third of the time; sharing, they all end together.
 
     >>> side_by_side_workers(2, cores=2, on_gpu=False), side_by_side_workers(3, cores=2, on_gpu=False)
     (2, 3)
