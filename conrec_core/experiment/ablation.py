@@ -86,6 +86,7 @@ VARIANTS = (
     Variant("no_grpo", "without GRPO: the SFT model", "default", same, "sft"),
     Variant("three_members", "three SID models fused (plain reciprocal-rank fusion)", "three_members",
             _members(3)),
+    Variant("two_members", "two SID models fused (plain reciprocal-rank fusion)", "two_members", _members(2)),
     Variant("three_members_tail", "three SID models fused keeping their long-tail share or half the user's own",
             "three_members", _members(3, tail_quota=MEMBERS, tail_calibration=0.5)),
     Variant("cold_users", "samples with 0-2 earlier negatives get the most disliked unseen items", "default",
