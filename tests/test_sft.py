@@ -1,6 +1,7 @@
 """SFT on the tiny backbone and with LoRA on a pretrained folder: real steps on the small world."""
 
 import json
+from dataclasses import replace
 
 import pytest
 import torch
@@ -8,7 +9,7 @@ import torch
 from conrec_core.data.samples import read_samples
 from conrec_core.lm.backbones import new_backbone
 from conrec_core.errors import ConrecError
-from conrec_core.lm.checkpoints import checkpoint_dir, load_checkpoint, read_metrics
+from conrec_core.lm.checkpoints import checkpoint_dir, load_carried, load_checkpoint, read_metrics
 from conrec_core.lm.config import TASKS, BackboneConfig, SFTConfig
 from conrec_core.lm.prompts import PROMPTS, next_negative_examples, read_task_data, template_texts, \
     training_examples
@@ -90,8 +91,10 @@ def test_lora_on_a_pretrained_folder_trains_adapters_and_sid_rows_only(lm_world,
     assert len(same) >= len(base_weights) - 2  # only the resized embedding differs from the saved base
 
 
-def test_an_interrupted_run_resumes_to_the_same_weights(lm_world):
-    config = SFTConfig(steps=12, eval_every=100, checkpoint_every=6, eval_examples=10, ranking_samples=10)
+@pytest.mark.parametrize("average_decay", [0.0, 0.9])
+def test_an_interrupted_run_resumes_to_the_same_weights(lm_world, average_decay):
+    config = SFTConfig(steps=12, eval_every=100, checkpoint_every=6, eval_examples=10, ranking_samples=10,
+                       average_decay=average_decay)
 
     class Stop(Exception):
         pass
@@ -101,16 +104,35 @@ def test_an_interrupted_run_resumes_to_the_same_weights(lm_world):
             raise Stop
 
     with pytest.raises(Stop):
-        train_sft(lm_world, "resumed", config=config, on_progress=stop_after_8)
-    assert json.loads((checkpoint_dir(lm_world, "resumed") / "state.json").read_text())["step"] == 6
-    resumed = train_sft(lm_world, "resumed", config=config)
-    straight = train_sft(lm_world, "straight", config=config)
+        train_sft(lm_world, f"resumed-{average_decay}", config=config, on_progress=stop_after_8)
+    assert json.loads((checkpoint_dir(lm_world, f"resumed-{average_decay}") / "state.json").read_text())["step"] == 6
+    resumed = train_sft(lm_world, f"resumed-{average_decay}", config=config)
+    straight = train_sft(lm_world, f"straight-{average_decay}", config=config)
     codebook = load_codebook(lm_world)
     a, _ = load_checkpoint(resumed.folder, codebook=codebook)
     b, _ = load_checkpoint(straight.folder, codebook=codebook)
     for (name, p), (_, q) in zip(a.model.named_parameters(), b.model.named_parameters()):
         assert torch.allclose(p, q, atol=1e-5), name
     assert [m["step"] for m in read_metrics(resumed.folder)] == list(range(1, 13))
+
+
+def test_the_weight_average_is_what_the_checks_measure_and_the_run_keeps(lm_world):
+    config = SFTConfig(steps=12, eval_every=4, checkpoint_every=12, eval_examples=10, ranking_samples=10,
+                       keep_best=False)
+    averaged = train_sft(lm_world, "averaged", config=replace(config, average_decay=0.8))
+    as_trained = train_sft(lm_world, "as-trained", config=config)
+    codebook = load_codebook(lm_world)
+    kept, _ = load_checkpoint(averaged.folder, codebook=codebook)
+    trained, _ = load_checkpoint(as_trained.folder, codebook=codebook)
+    average = load_carried(averaged.folder)  # the average the last resumable state held
+    assert set(average) == {name for name, _ in kept.model.named_parameters()}
+    for name, parameter in kept.model.named_parameters():
+        assert torch.equal(parameter, average[name]), name
+    # the average does not steer training, so the trained weights are the run's without it; the kept ones differ
+    assert any(not torch.allclose(p, q) for p, q in zip(kept.model.parameters(), trained.model.parameters()))
+    checks = [m["validation"] for m in read_metrics(averaged.folder) if "validation" in m]
+    plain = [m["validation"] for m in read_metrics(as_trained.folder) if "validation" in m]
+    assert len(checks) == len(plain) == 3 and checks[-1]["loss"] != plain[-1]["loss"]
 
 
 def test_resuming_with_other_settings_is_refused(lm_world):

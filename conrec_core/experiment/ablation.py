@@ -101,6 +101,8 @@ VARIANTS = (
             "sequence_windows",
             _sft_tasks(("sid_to_title", "title_to_sid", "alignment", "negative_sequence"))),
     Variant("wider", "twice the width (hidden and MLP)", "wider", _wider),
+    Variant("weight_average", "SFT checks and keeps a moving average of the weights (decay 0.999) in place of the "
+                              "weights as trained", "weight_average", _sft(average_decay=0.999)),
     Variant("long_context", "twice the stream context: the last 80 events in each prompt and training window",
             "long_context", lambda config: _sft(stream_events=2 * config.sft.stream_events)(config)),
     Variant("beams_50", "50 beams instead of 20", "default", _decoding(beams=50)),

@@ -36,6 +36,7 @@ from .checkpoint_paths import (TRAINING_FILE, checkpoint_dir, checkpoint_names, 
 METRICS_FILE = "metrics.jsonl"
 WEIGHT_FILES = ("model.safetensors", "adapter_model.safetensors")  # whichever the stage wrote
 STATE_FILE, STATE_META = "state.safetensors", "state.json"
+CARRIED = "carried."  # the resume state's keys for a training loop's own tensors (optimiser keys are "<index>.")
 
 
 @dataclass
@@ -108,8 +109,11 @@ def weights_problem(folder: Path, training: dict) -> str | None:
 
 
 def save_weights(folder: Path, backbone: Backbone, training: dict,
-                 optimizer: torch.optim.Optimizer | None = None) -> None:
-    """Weights, tokenizer, training record and (with `optimizer`) the state to resume from, as one unit.
+                 optimizer: torch.optim.Optimizer | None = None, carried: dict[str, torch.Tensor] | None = None
+                 ) -> None:
+    """Weights, tokenizer, training record and (with `optimizer`) the state to resume from, as one unit; the
+    resume state also holds `carried`, tensors the training loop keeps besides the optimiser's (a weight
+    average), which `load_carried` reads back.
 
     Everything is written to a folder beside the checkpoint that then replaces it by two renames, so a kill
     at any moment leaves either the old checkpoint or the new one, whole (`settle` finishes an interrupted
@@ -122,7 +126,7 @@ def save_weights(folder: Path, backbone: Backbone, training: dict,
         backbone.model.save_pretrained(str(staging), safe_serialization=True)
         backbone.tokenizer.save_pretrained(str(staging))
         if optimizer is not None:
-            _write_training_state(staging, optimizer, int(training.get("step", 0)))
+            _write_training_state(staging, optimizer, int(training.get("step", 0)), carried or {})
         elif _state_step(folder) == training.get("step"):
             for kept in (STATE_FILE, STATE_META):
                 shutil.copy2(folder / kept, staging / kept)
@@ -150,11 +154,13 @@ def _state_step(folder: Path) -> int | None:
         return None
 
 
-def _write_training_state(folder: Path, optimizer: torch.optim.Optimizer, step: int) -> None:
+def _write_training_state(folder: Path, optimizer: torch.optim.Optimizer, step: int,
+                          carried: dict[str, torch.Tensor]) -> None:
     state = optimizer.state_dict()
     tensors = {f"{index}.{key}": value.detach().cpu().contiguous()
                for index, values in state["state"].items() for key, value in values.items()
                if isinstance(value, torch.Tensor)}
+    tensors.update({f"{CARRIED}{name}": value.detach().cpu().contiguous() for name, value in carried.items()})
     tensors["rng"] = torch.get_rng_state()
     save_file(tensors, str(folder / STATE_FILE))
     write_json(folder / STATE_META, {"step": step, "param_groups": state["param_groups"]})
@@ -168,13 +174,21 @@ def load_training_state(folder: Path, optimizer: torch.optim.Optimizer) -> int:
     tensors = load_file(str(folder / STATE_FILE))
     state: dict[int, dict] = {}
     for key, value in tensors.items():
-        if key == "rng":
+        if key == "rng" or key.startswith(CARRIED):
             continue
         index, name = key.split(".", 1)
         state.setdefault(int(index), {})[name] = value
     optimizer.load_state_dict({"state": state, "param_groups": meta["param_groups"]})
     torch.set_rng_state(tensors["rng"])
     return int(meta["step"])
+
+
+def load_carried(folder: Path) -> dict[str, torch.Tensor]:
+    """The tensors `save_weights` carried in the resume state (none where there is no state, or it has none)."""
+    if not (folder / STATE_FILE).is_file():
+        return {}
+    tensors = load_file(str(folder / STATE_FILE))
+    return {key[len(CARRIED):]: value for key, value in tensors.items() if key.startswith(CARRIED)}
 
 
 def load_checkpoint(folder: Path, *, codebook: Codebook | None = None, load_in_4bit: bool = False,

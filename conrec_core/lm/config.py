@@ -68,6 +68,10 @@ class SFTConfig(Settings):
     dropout: float = setting(0.0, "dropout on the embeddings, attention weights and each block's outputs while "
                                   "training (lm/dropout.py)", low=0, below=1)
     grad_clip: float = setting(1.0, "gradient-norm clip", above=0, cli=False)
+    # docs/decisions.md#weight-average
+    average_decay: float = setting(0.0, "decay of an exponential moving average of the trained weights, updated "
+                                        "every step; the checks measure it and keep_best keeps it (0: the weights "
+                                        "as trained)", low=0, below=1)
     context_items: int = setting(20, "most recent negatives in a next-negative prompt (and a training window "
                                      "holds one more)", low=1)
     stream_events: int = setting(40, "event_stream: events of every kind in a stream prompt (and a training "

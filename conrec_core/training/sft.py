@@ -9,6 +9,7 @@ and a batch depends only on (seed, step), so a resumed run sees the batches an u
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,7 +24,7 @@ from ..lm.backbones import Backbone, default_device, new_backbone
 from ..lm.checkpoint_paths import fitted_on, trained_with
 from ..lm.checkpoint_paths import settle
 from ..lm.checkpoints import (STATE_FILE, STATE_META, TRAINING_FILE, append_metrics, checkpoint_dir, keep_metrics,
-                              load_checkpoint, load_training_state, read_training, save_weights)
+                              load_carried, load_checkpoint, load_training_state, read_training, save_weights)
 from ..lm.config import BackboneConfig, SFTConfig
 from ..lm.dropout import add_training_dropout
 from ..lm.prompts import TaskData, read_task_data, template_texts, training_examples
@@ -67,6 +68,7 @@ class SFTRun:
     clock: float = field(default_factory=time.perf_counter)
     best: dict = field(default_factory=lambda: {"score": -float("inf"), "step": 0, "state": None})
     checks_without_gain: int = 0
+    average: dict[str, torch.Tensor] | None = None  # with average_decay: the moving average of the trained weights
 
     @property
     def model(self):
@@ -102,7 +104,8 @@ def train_sft(workspace, name: str, backbone_config: BackboneConfig = BackboneCo
         append_metrics(run.folder, record)
         if done % config.checkpoint_every == 0 or done == config.steps or stop:
             save_weights(run.folder, run.backbone, {**run.training, "step": done,
-                                                    "finished": done == config.steps or stop}, run.optimizer)
+                                                    "finished": done == config.steps or stop}, run.optimizer,
+                         run.average)
         progress(done / config.steps, f"step {done}/{config.steps} loss {record['loss']:.3f}")
         if stop:
             progress(done / config.steps, f"no better held-out validation figure in {config.patience} checks: "
@@ -156,11 +159,15 @@ def prepare_run(workspace, name: str, backbone_config: BackboneConfig, config: S
     }
     folder.mkdir(parents=True, exist_ok=True)
     keep_metrics(folder, start_step)
+    average = None
+    if config.average_decay:  # resumed: the average the run had reached (its weights where it kept none)
+        carried = load_carried(folder) if start_step else {}
+        average = snapshot(model) | {name: value.to(device) for name, value in carried.items()}
     if start_step == 0:  # a restart must never resume from an older run's state later
         for stale in (STATE_FILE, STATE_META):
             (folder / stale).unlink(missing_ok=True)
     return SFTRun(folder, config, codebook, data, backbone, optimizer, trainable, peak, device, max_length, encoded,
-                  packed, held_out, held_out_encoded, ranking, training, start_step)
+                  packed, held_out, held_out_encoded, ranking, training, start_step, average=average)
 
 
 def load_or_build(folder: Path, name: str, backbone_config: BackboneConfig, config: SFTConfig, codebook: Codebook,
@@ -199,6 +206,8 @@ def sft_step(run: SFTRun, step: int) -> dict:
     loss.backward()
     torch.nn.utils.clip_grad_norm_(run.trainable, config.grad_clip)
     run.optimizer.step()
+    if run.average is not None:
+        update_average(run.average, run.model, 1.0 - config.average_decay)
     record = {"step": step + 1, "loss": round(loss.item(), 5), "lr": rate,
               "seconds": round(time.perf_counter() - run.clock, 2)}
     per_task = {}
@@ -212,16 +221,39 @@ def check(run: SFTRun, record: dict) -> bool:
     """The held-out figures into `record`; with keep_best, the weights kept when the stopping figure is the best so
     far. True when patience has run out."""
     config = run.config
-    record["validation"] = run.figures()
-    if not config.keep_best:
-        return False
-    score = stopping_score(record["validation"])
-    if score > run.best["score"]:
-        run.best = {"score": score, "step": record["step"], "state": snapshot(run.model)}
-        run.checks_without_gain = 0
-        return False
+    with weights_measured(run):
+        record["validation"] = run.figures()
+        if not config.keep_best:
+            return False
+        score = stopping_score(record["validation"])
+        if score > run.best["score"]:
+            run.best = {"score": score, "step": record["step"], "state": snapshot(run.model)}
+            run.checks_without_gain = 0
+            return False
     run.checks_without_gain += 1
     return bool(config.patience) and run.checks_without_gain >= config.patience
+
+
+@torch.no_grad()
+def update_average(average: dict[str, torch.Tensor], model, weight: float) -> None:
+    for name, parameter in model.named_parameters():
+        if name in average:
+            average[name].lerp_(parameter, weight)
+
+
+@contextmanager
+def weights_measured(run: SFTRun):
+    """The model holds the weights the checks measure and keep_best keeps: the moving average where there is one
+    (the trained weights are put back after), else the weights as trained."""
+    if run.average is None:
+        yield
+        return
+    trained = snapshot(run.model)
+    restore(run.model, run.average)
+    try:
+        yield
+    finally:
+        restore(run.model, trained)
 
 
 def stopping_score(figures: dict) -> float:
@@ -238,6 +270,8 @@ def finish(run: SFTRun, steps: int, progress: Progress) -> SFTResult:
     tuning runs too, and only a report reads test (its forgetting probe measures alignment there)."""
     if run.best["state"] is not None:
         restore(run.model, run.best["state"])
+    elif run.average is not None:
+        restore(run.model, run.average)
     progress(1.0, "final held-out figures")
     summary = {"best_step": run.best["step"] if run.config.keep_best else steps, "validation": run.figures()}
     save_weights(run.folder, run.backbone, {**run.training, "step": steps, "finished": True, "summary": summary})
