@@ -69,9 +69,9 @@ class SFTConfig(Settings):
                                   "training (lm/dropout.py)", low=0, below=1)
     grad_clip: float = setting(1.0, "gradient-norm clip", above=0, cli=False)
     # docs/decisions.md#weight-average
-    average_decay: float = setting(0.0, "decay of an exponential moving average of the trained weights, updated "
-                                        "every step; the checks measure it and keep_best keeps it (0: the weights "
-                                        "as trained)", low=0, below=1)
+    average_decay: float = setting(0.0, "decay of a moving average of the trained weights, updated every step "
+                                        "(exponential, bias-corrected); the checks measure it and keep_best keeps "
+                                        "it (0: the weights as trained)", low=0, below=1)
     context_items: int = setting(20, "most recent negatives in a next-negative prompt (and a training window "
                                      "holds one more)", low=1)
     stream_events: int = setting(40, "event_stream: events of every kind in a stream prompt (and a training "

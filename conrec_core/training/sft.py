@@ -207,7 +207,7 @@ def sft_step(run: SFTRun, step: int) -> dict:
     torch.nn.utils.clip_grad_norm_(run.trainable, config.grad_clip)
     run.optimizer.step()
     if run.average is not None:
-        update_average(run.average, run.model, 1.0 - config.average_decay)
+        update_average(run.average, run.model, average_weight(config.average_decay, step + 1))
     record = {"step": step + 1, "loss": round(loss.item(), 5), "lr": rate,
               "seconds": round(time.perf_counter() - run.clock, 2)}
     per_task = {}
@@ -232,6 +232,17 @@ def check(run: SFTRun, record: dict) -> bool:
             return False
     run.checks_without_gain += 1
     return bool(config.patience) and run.checks_without_gain >= config.patience
+
+
+def average_weight(decay: float, updates: int) -> float:
+    """The weight of the newest weights in a moving average of `updates` steps: the bias-corrected exponential
+    average (as Adam corrects its moments), so the first steps' average is not pulled towards the initial weights
+    and a run stopped early keeps an average of what it learnt.
+
+    >>> average_weight(0.999, 1), round(average_weight(0.999, 1000), 5), round(average_weight(0.999, 10**6), 5)
+    (1.0, 0.00158, 0.001)
+    """
+    return (1.0 - decay) / (1.0 - decay ** updates)
 
 
 @torch.no_grad()
