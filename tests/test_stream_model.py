@@ -101,7 +101,10 @@ def test_the_stream_model_learns_kind_tokens_and_ranks_by_meeting_and_rejecting(
     assert pool.model.tolist() == pytest.approx(sid_logprobs(decoding.backbone.model, decoding.backbone.tokenizer,
                                                              one.prompts[0], [rejections[r] for r in pool.rows],
                                                              free_end=True), abs=1e-3)
-    expected = sorted(pool.model, reverse=True)[:5]
+    # without a prior weight the prior's candidates stay out: predict ranks the 30 beams alone
+    [beams] = one.pools(workspace, replace(config, prior_candidates=0))
+    assert beams.rows == pool.rows[:30]
+    expected = sorted(beams.model, reverse=True)[:5]
     assert np.allclose(sorted(first["score"], reverse=True), expected, atol=1e-4)
     seen = {s: set(decoding.codebook.sids.item_ids[r] for r in rows)
             for s, rows in zip([x.sample_id for x in decoding.samples], decoding.excluded)}

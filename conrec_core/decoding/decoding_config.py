@@ -32,6 +32,7 @@ class DecodingConfig(Settings):
                                        "negatives; a stream model: log p(SID, rejected) + w * log (smoothed "
                                        "training dislike rate)), see decoding/prior_fusion.py; 0: the model's own "
                                        "ranking; the pipeline chooses it on validation", low=0.0)
+    # docs/decisions.md#prior-candidates
     prior_candidates: int = setting(50, "with a prior weight: the unseen items of highest prior added to the beams "
                                         "as candidates", low=0)
     stream_beams: int = setting(100, "a stream model: beams of the items it finds most likely met next, every one "

@@ -92,7 +92,8 @@ class DecodingRun:
     def rank(self, workspace, config: DecodingConfig, on_progress: Callable[[float, str], None] | None = None,
              unit: str = "samples") -> list[Decoded]:
         """The top `config.returns` items per prompt: the model's beams, or with a prior weight (and always for a
-        stream model) the candidates of `pools` re-ranked by their exact scores and the prior."""
+        stream model) the candidates of `pools` re-ranked by their exact scores and the prior; the prior's
+        candidates join the pool only with a prior weight."""
         progress = on_progress or (lambda fraction, message: None)
         total, done = len(self.prompts), [0]
 
@@ -102,6 +103,8 @@ class DecodingRun:
 
         if not (config.prior_weight > 0 or self.sft.stream_prompts):
             return self.search(config, batch_done)
+        if not config.prior_weight > 0:  # the prior's candidates join only a pool the prior re-ranks
+            config = replace(config, prior_candidates=0)  # docs/decisions.md#prior-candidates
         return fused(self.pools(workspace, config, batch_done), config.prior_weight, config.returns)
 
     def future_rows(self) -> list[list[int]]:

@@ -109,8 +109,6 @@ VARIANTS = (
     Variant("exact", "exact search: every valid SID scored", "default", _decoding(search="exact")),
     Variant("stream_beams_50", "a stream model's 50 beams re-ranked instead of 100", "default",
             _decoding(stream_beams=50)),
-    Variant("no_prior_candidates", "a stream model's beams alone re-ranked, without the 50 items of highest "
-                                   "dislike rate beside them", "default", _decoding(prior_candidates=0)),
     Variant("stream_only", "stream examples only: no translation, no alignment", "stream_only",
             _sft_tasks(("event_stream",))),
     Variant("dislike_rate", "ranked by meeting and rejecting times each item's training dislike rate to the power "
