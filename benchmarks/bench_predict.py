@@ -4,10 +4,10 @@
                                        [--score-users 2000 [--score-shards 2]]
 
 Loads the checkpoint with the split's first N samples (as `predict` does), then times apart: the constrained
-beam search alone (a stream model's `stream_beams` beams), the same search reading each SID's then-token (a
-stream model's negative kind token) with no prior candidate, and the whole `rank` that `predict` runs (the prior's
-candidates scored by teacher forcing too). Prints samples per second of each and each part's share of the
-whole, measured in one run. With --score-users N, also `score` (the dislike list for production) over the
+beam search alone (a stream model's `stream_beams` beams), the whole `rank` that `predict` runs (a stream model's
+beams read with their then-token, the negative kind token, and re-ranked), and the same pools with the prior's
+`prior_candidates` scored by teacher forcing beside the beams, as a ranking with a prior weight builds them. Prints
+samples per second of each and its time against `rank`'s, measured in one run. With --score-users N, also `score` (the dislike list for production) over the
 workspace's first N users: users per second, reading their logs and writing the file included, and the hours
 a million users would take at that rate; with --score-shards S, the same users again as S shards side by side (one
 process each, the cores split between them, as `score --shard I/S` runs them) and the ratio to one process.
@@ -60,13 +60,14 @@ def main() -> None:
     run.search(replace(config, beams=width, returns=width))
     search = time.perf_counter() - clock
     clock = time.perf_counter()
-    run.pools(args.workspace, replace(config, prior_candidates=0))
-    then = time.perf_counter() - clock
-    clock = time.perf_counter()
     run.rank(args.workspace, config)
     whole = time.perf_counter() - clock
-    for name, seconds in (("beam search", search), ("+ then-token", then), ("rank (predict's)", whole)):
-        print(f"{name:<18}{seconds:>8.1f} s{count / seconds:>9.1f} samples/s{seconds / whole:>8.0%} of rank")
+    clock = time.perf_counter()
+    run.pools(args.workspace, config)
+    candidates = time.perf_counter() - clock
+    for name, seconds in (("beam search", search), ("rank (predict's)", whole),
+                          (f"+ {config.prior_candidates} prior candidates", candidates)):
+        print(f"{name:<26}{seconds:>8.1f} s{count / seconds:>9.1f} samples/s{seconds / whole:>7.2f}x rank's time")
     if args.score_users:
         score_throughput(args.workspace, args.checkpoint, args.score_users, args.score_shards)
 
