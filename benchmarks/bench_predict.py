@@ -9,8 +9,9 @@ beams read with their then-token, the negative kind token, and re-ranked), and t
 `prior_candidates` scored by teacher forcing beside the beams, as a ranking with a prior weight builds them. Prints
 samples per second of each and its time against `rank`'s, measured in one run. With --score-users N, also `score`
 (the dislike list for production) over the workspace's first N users: users per second, reading their logs and
-writing the file included, and the hours a million users would take at that rate; with --score-shards S, the same users again as S shards side by side (one
-process each, the cores split between them, as `score --shard I/S` runs them) and the ratio to one process.
+writing the file included, and the hours a million users would take at that rate; with --score-shards S, the same
+users again as S shards side by side (one process each, the cores split between them, as `score --shard I/S` runs
+them) and the ratio to one process.
 """
 
 from __future__ import annotations
